@@ -1,0 +1,227 @@
+"""Signals in, errors out: the single validation module for every estimator.
+
+Records arrive either as a 2-D float array ``(n_records, n_samples)`` or as a
+sequence of 1-D arrays of different lengths (ragged records). Every public
+estimator of the package validates its input here, so the error messages are the
+same everywhere and name the offending record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Integral, Real
+
+import numpy as np
+
+__all__ = [
+    "Signals",
+    "check_fs",
+    "check_signals",
+    "check_signals_and_labels",
+    "n_records",
+    "record_lengths",
+]
+
+#: A 2-D array ``(n_records, n_samples)`` or a sequence of 1-D arrays.
+Signals = np.ndarray | Sequence[np.ndarray]
+
+
+def _describe(i: int) -> str:
+    return f"record {i}"
+
+
+def _as_record(x, i: int, dtype) -> np.ndarray:
+    """Convert one record to a contiguous 1-D array of ``dtype``."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
+    ):
+        raise ValueError(
+            f"{_describe(i)} is not numeric (dtype {arr.dtype}); signals must be "
+            "arrays of real numbers."
+        )
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{_describe(i)} is complex; signals must be real-valued.")
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.reshape(-1)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{_describe(i)} has shape {arr.shape}; each record must be a 1-D "
+            "single-lead signal."
+        )
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def check_signals(
+    X,
+    *,
+    min_length: int = 1,
+    dtype=np.float32,
+    what: str = "this estimator",
+    allow_nan: bool = False,
+) -> np.ndarray | list[np.ndarray]:
+    """Validate signals and return them as float arrays.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_records, n_samples) or sequence of 1-D arrays
+        The records. A 2-D array stays a 2-D array; a sequence (list, tuple,
+        object array) of 1-D arrays becomes a list of 1-D arrays.
+    min_length : int, default=1
+        Minimum number of samples per record.
+    dtype : numpy dtype, default=np.float32
+        Output dtype.
+    what : str, default="this estimator"
+        Named in the too-short error (e.g. ``"ScatteringFeatures(J=6)"``).
+    allow_nan : bool, default=False
+        Accept NaN/inf values (never used by estimators; for loaders).
+
+    Returns
+    -------
+    X : ndarray of shape (n_records, n_samples) or list of ndarray
+        Validated records of ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        On empty input, 3-D arrays, non-numeric or complex data, NaN or inf,
+        zero-length or too-short records. The message names the record.
+    """
+    if X is None:
+        raise ValueError("X is None; expected signals of shape (n_records, n_samples).")
+    if hasattr(X, "detach") and hasattr(X, "cpu"):
+        X = X.detach().cpu().numpy()
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim != 2:
+            hint = (
+                " A single record must be passed as X[None, :] or [x]."
+                if X.ndim == 1
+                else " Multichannel signals are not supported yet; pass one lead."
+            )
+            raise ValueError(
+                f"X has {X.ndim} dimension(s) (shape {X.shape}); expected a 2-D "
+                f"array (n_records, n_samples) or a list of 1-D records.{hint}"
+            )
+        if X.shape[0] == 0:
+            raise ValueError("X contains 0 records; at least one is required.")
+        if X.shape[1] == 0:
+            raise ValueError("X has records of length 0 (n_samples=0).")
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+            raise ValueError(f"X is not numeric (dtype {X.dtype}).")
+        if np.iscomplexobj(X):
+            raise ValueError("X is complex; signals must be real-valued.")
+        out = np.ascontiguousarray(X, dtype=dtype)
+        if not allow_nan:
+            bad = ~np.isfinite(out).all(axis=1)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"X contains NaN or infinity ({int(bad.sum())} record(s), first "
+                    f"is {_describe(i)}); clean or impute the signals first."
+                )
+        if out.shape[1] < min_length:
+            raise ValueError(
+                f"X has records of {out.shape[1]} sample(s) (n_features="
+                f"{out.shape[1]}), but {what} needs records of at least "
+                f"{min_length} samples."
+            )
+        return out
+
+    if isinstance(X, (str, bytes)) or not isinstance(X, Sequence | np.ndarray):
+        try:
+            X = list(X)
+        except TypeError as exc:
+            raise ValueError(
+                f"X of type {type(X).__name__} is not a 2-D array or a sequence "
+                "of 1-D records."
+            ) from exc
+    if len(X) == 0:
+        raise ValueError("X contains 0 records; at least one is required.")
+    out = []
+    for i, x in enumerate(X):
+        if isinstance(x, Real | Integral) or np.ndim(x) == 0:
+            raise ValueError(
+                f"{_describe(i)} is a scalar; expected a 2-D array (n_records, "
+                "n_samples) or a sequence of 1-D records."
+            )
+        arr = _as_record(x, i, dtype)
+        if arr.size == 0:
+            raise ValueError(f"{_describe(i)} has length 0.")
+        if not allow_nan and not np.isfinite(arr).all():
+            raise ValueError(
+                f"{_describe(i)} contains NaN or infinity; clean or impute the "
+                "signals first."
+            )
+        if arr.size < min_length:
+            raise ValueError(
+                f"{_describe(i)} has {arr.size} sample(s), but {what} needs "
+                f"records of at least {min_length} samples."
+            )
+        out.append(arr)
+    return out
+
+
+def check_signals_and_labels(X, y, *, min_classes: int = 1, **kwargs):
+    """Validate signals and their labels together.
+
+    Parameters
+    ----------
+    X : signals
+        See :func:`check_signals`.
+    y : array-like of shape (n_records,)
+        One label per record.
+    min_classes : int, default=1
+        Minimum number of distinct labels (2 for supervised contrastive methods).
+    **kwargs
+        Passed to :func:`check_signals`.
+
+    Returns
+    -------
+    X : ndarray or list of ndarray
+    y : ndarray of shape (n_records,)
+    """
+    X = check_signals(X, **kwargs)
+    if y is None:
+        raise ValueError("y is None; this estimator needs one label per record.")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        raise ValueError(
+            f"y has shape {y.shape}; pass a 1-D array of labels (y.ravel())."
+        )
+    if y.ndim != 1:
+        raise ValueError(f"y has shape {y.shape}; expected a 1-D array of labels.")
+    if len(y) != n_records(X):
+        raise ValueError(
+            f"X has {n_records(X)} records but y has {len(y)} labels; they must "
+            "match one to one."
+        )
+    if y.dtype.kind in "fc" and not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinity.")
+    n_cls = len(np.unique(y))
+    if n_cls < min_classes:
+        raise ValueError(
+            f"y contains {n_cls} class; this estimator needs at least "
+            f"{min_classes} classes (e.g. normal and abnormal records)."
+        )
+    return X, y
+
+
+def n_records(X) -> int:
+    """Number of records in validated signals."""
+    return X.shape[0] if isinstance(X, np.ndarray) else len(X)
+
+
+def record_lengths(X) -> np.ndarray:
+    """Lengths in samples of validated signals, shape ``(n_records,)``."""
+    if isinstance(X, np.ndarray):
+        return np.full(X.shape[0], X.shape[1], dtype=np.int64)
+    return np.fromiter((len(x) for x in X), dtype=np.int64, count=len(X))
+
+
+def check_fs(fs, name: str = "fs") -> float:
+    """Validate a sampling rate in Hz and return it as a float."""
+    if isinstance(fs, bool) or not isinstance(fs, Real) or not np.isfinite(fs) or fs <= 0:
+        raise ValueError(f"{name} must be a positive sampling rate in Hz, got {fs!r}.")
+    return float(fs)

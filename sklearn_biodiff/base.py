@@ -1,0 +1,191 @@
+"""The contract shared by every torch-backed estimator of the package.
+
+* ``device="auto"`` resolves to CUDA when available, else CPU (:func:`resolve_device`).
+* ``random_state`` seeds numpy, torch (CPU and CUDA) and DataLoader shuffling, without
+  touching the caller's global random state (:func:`torch_seed_context`).
+* Pickling moves every torch tensor and module of the fitted state to CPU, so that a
+  model trained on a GPU loads on a CPU-only machine (:class:`TorchEstimatorMixin`).
+* ``verbose`` switches progress output on (:func:`progress`).
+* ``n_torch_threads`` style limits for parallel CV live in :func:`limit_torch_threads`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "TorchEstimatorMixin",
+    "limit_torch_threads",
+    "progress",
+    "resolve_device",
+    "seed_from_random_state",
+    "torch_seed_context",
+]
+
+
+def resolve_device(device="auto"):
+    """Turn a ``device`` parameter into a :class:`torch.device`.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"} or torch.device
+        ``"auto"`` picks CUDA when ``torch.cuda.is_available()``, else CPU.
+
+    Returns
+    -------
+    torch.device
+    """
+    import torch
+
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid torch device; use 'auto', 'cpu' or "
+            "'cuda'."
+        ) from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='auto' or 'cpu'."
+        )
+    return dev
+
+
+def seed_from_random_state(random_state) -> int:
+    """Draw one 31-bit integer seed from a ``random_state`` parameter.
+
+    ``None`` gives a fresh seed each call; an int or a ``RandomState`` gives a
+    reproducible one.
+    """
+    return int(check_random_state(random_state).randint(0, 2**31 - 1))
+
+
+@contextlib.contextmanager
+def torch_seed_context(seed: int, device=None) -> Iterator[None]:
+    """Seed torch (and CUDA on a CUDA ``device``) inside a forked RNG state.
+
+    The caller's global torch random state is restored on exit, so fitting an
+    estimator with ``random_state=0`` neither depends on nor disturbs it.
+    """
+    import torch
+
+    devices = []
+    if device is not None and getattr(device, "type", str(device)).startswith("cuda"):
+        devices = [torch.device(device).index or 0]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def limit_torch_threads(n_threads: int | None):
+    """Context manager capping torch's intra-op threads (``None`` keeps them).
+
+    Parallel cross-validation with ``n_jobs`` runs one estimator per worker; each
+    worker should use ``n_cores // n_jobs`` threads to avoid oversubscription.
+    """
+    import torch
+
+    @contextlib.contextmanager
+    def _ctx():
+        if n_threads is None:
+            yield
+            return
+        old = torch.get_num_threads()
+        torch.set_num_threads(max(1, int(n_threads)))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(old)
+
+    return _ctx()
+
+
+def progress(iterable: Iterable, *, verbose: int = 0, desc: str = "", total=None):
+    """Wrap ``iterable`` in a tqdm bar when ``verbose`` > 0."""
+    if not verbose:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, leave=False)
+
+
+def _to_cpu(obj):
+    import torch
+
+    if isinstance(obj, torch.nn.Module):
+        return copy.deepcopy(obj).to("cpu")
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu")
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+class TorchEstimatorMixin:
+    """Device, seeding and CPU-portable pickling for torch-backed estimators.
+
+    Subclasses keep ``device`` and ``random_state`` as constructor parameters and
+    call :meth:`_init_torch_state` at the start of ``fit``; it sets ``device_``
+    and returns the integer seed to use inside :func:`torch_seed_context`.
+
+    Fitted torch state (modules, tensors, skorch nets) is stored on ``device_``.
+    ``__getstate__`` moves tensors and modules to CPU; ``__setstate__`` records
+    CPU as ``device_`` so a GPU-trained model works on a CPU-only machine
+    (skorch nets handle their own CUDA→CPU mapping).
+    """
+
+    #: attribute names dropped from pickles (caches rebuilt on demand)
+    _unpicklable_attrs: tuple[str, ...] = ()
+
+    def _init_torch_state(self) -> int:
+        self.device_ = resolve_device(getattr(self, "device", "auto"))
+        return seed_from_random_state(getattr(self, "random_state", None))
+
+    def __getstate__(self):
+        state = dict(super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__)
+        for name in self._unpicklable_attrs:
+            state.pop(name, None)
+        for key, value in list(state.items()):
+            if key.endswith("_") and key != "net_":
+                state[key] = _to_cpu(value)
+        if "device_" in state:
+            state["device_"] = str(state["device_"])
+        return state
+
+    def __setstate__(self, state):
+        import torch
+
+        if "device_" in state:
+            dev = torch.device(state["device_"])
+            if dev.type == "cuda" and not torch.cuda.is_available():
+                dev = torch.device("cpu")
+            state["device_"] = dev
+        if hasattr(super(), "__setstate__"):
+            super().__setstate__(state)
+        else:
+            self.__dict__.update(state)
+        if "device_" in state:
+            self._restore_device()
+
+    def _restore_device(self) -> None:
+        """Move fitted torch state to ``device_`` after unpickling (hook)."""
+        import torch
+
+        for key, value in list(self.__dict__.items()):
+            if key.endswith("_") and isinstance(value, torch.nn.Module | torch.Tensor):
+                setattr(self, key, value.to(self.device_))
+
+
+def as_numpy_float32(t) -> np.ndarray:
+    """Detach a torch tensor to a contiguous float32 numpy array."""
+    return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)

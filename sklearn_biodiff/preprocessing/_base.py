@@ -1,0 +1,96 @@
+"""Shared machinery of the record-wise (stateless) signal transformers."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .._sklearn_compat import _fit_context, check_is_fitted
+from .._validation import check_signals
+
+
+class SignalTransformer(TransformerMixin, BaseEstimator):
+    """Base class: validate ragged or 2-D signals, transform record by record.
+
+    Subclasses implement ``_transform_2d(X)`` for a 2-D block of equal-length
+    records and ``_transform_one(x)`` for one record; the container kind is kept
+    (2-D array in gives 2-D array out when all outputs have one length; a list in
+    gives a list out). ``fit`` learns nothing but the input length of 2-D input
+    (``n_features_in_``); records of any length are accepted at transform time.
+    """
+
+    _min_length = 1
+
+    def _validate(self, X):
+        return check_signals(X, min_length=self._min_length, what=type(self).__name__)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate ``X``; nothing is learned.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_samples) or list of 1-D arrays
+            Signals.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        X = self._validate(X)
+        if isinstance(X, np.ndarray):
+            self.n_features_in_ = X.shape[1]
+        elif hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+        self.is_fitted_ = True
+        return self
+
+    def transform(self, X):
+        """Transform each record.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_samples) or list of 1-D arrays
+            Signals.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_records, n_samples_out) or list of 1-D arrays
+            float32 signals; a 2-D input stays 2-D.
+        """
+        check_is_fitted(self)
+        X = self._validate(X)
+        if isinstance(X, np.ndarray):
+            return np.ascontiguousarray(self._transform_2d(X), dtype=np.float32)
+        return [np.ascontiguousarray(self._transform_one(x), dtype=np.float32) for x in X]
+
+    def _transform_2d(self, X: np.ndarray) -> np.ndarray:
+        return np.stack([self._transform_one(x) for x in X])
+
+    def _transform_one(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def _output_length(self, n: int) -> int:
+        return n
+
+    def get_feature_names_out(self, input_features=None):
+        """Sample names ``sample0 … sampleK`` of the output of 2-D input.
+
+        Only defined when ``fit`` saw a 2-D array (fixed record length).
+        """
+        check_is_fitted(self)
+        if not hasattr(self, "n_features_in_"):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on ragged records; its output "
+                "length varies per record, so there are no fixed feature names."
+            )
+        n_out = self._output_length(self.n_features_in_)
+        return np.asarray([f"sample{i}" for i in range(n_out)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
