@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = [
     "Signals",
@@ -43,7 +44,10 @@ def _as_record(x, i: int, dtype) -> np.ndarray:
             "arrays of real numbers."
         )
     if np.iscomplexobj(arr):
-        raise ValueError(f"{_describe(i)} is complex; signals must be real-valued.")
+        raise ValueError(
+            f"Complex data not supported: {_describe(i)} is complex; signals must "
+            "be real-valued."
+        )
     if arr.ndim == 2 and 1 in arr.shape:
         arr = arr.reshape(-1)
     if arr.ndim != 1:
@@ -91,12 +95,21 @@ def check_signals(
     """
     if X is None:
         raise ValueError("X is None; expected signals of shape (n_records, n_samples).")
+    if sp.issparse(X):
+        raise TypeError(
+            "Sparse data was passed for X, but dense signals are required; sparse "
+            "input is not supported (use X.toarray())."
+        )
     if hasattr(X, "detach") and hasattr(X, "cpu"):
         X = X.detach().cpu().numpy()
+    if not isinstance(X, np.ndarray | list | tuple) and hasattr(X, "__array__"):
+        X = np.asarray(X)  # DataFrame, array wrappers
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 2:
+        X = X.astype(np.float64)  # TypeError names a non-numeric entry
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim != 2:
             hint = (
-                " A single record must be passed as X[None, :] or [x]."
+                " Reshape your data: pass a single record as X[None, :] or [x]."
                 if X.ndim == 1
                 else " Multichannel signals are not supported yet; pass one lead."
             )
@@ -107,11 +120,16 @@ def check_signals(
         if X.shape[0] == 0:
             raise ValueError("X contains 0 records; at least one is required.")
         if X.shape[1] == 0:
-            raise ValueError("X has records of length 0 (n_samples=0).")
+            raise ValueError(
+                f"X has records of length 0: 0 feature(s) (shape={X.shape}) while a "
+                "minimum of 1 is required."
+            )
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
             raise ValueError(f"X is not numeric (dtype {X.dtype}).")
         if np.iscomplexobj(X):
-            raise ValueError("X is complex; signals must be real-valued.")
+            raise ValueError(
+                "Complex data not supported: X is complex; signals must be real-valued."
+            )
         out = np.ascontiguousarray(X, dtype=dtype)
         if not allow_nan:
             bad = ~np.isfinite(out).all(axis=1)
@@ -225,3 +243,15 @@ def check_fs(fs, name: str = "fs") -> float:
     if isinstance(fs, bool) or not isinstance(fs, Real) or not np.isfinite(fs) or fs <= 0:
         raise ValueError(f"{name} must be a positive sampling rate in Hz, got {fs!r}.")
     return float(fs)
+
+
+def pack_signals(records: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
+    """Stack equal-length records into a 2-D array; keep ragged ones as a list.
+
+    Transformers return this so that equal-length input (a 2-D array or a list of
+    rows) gives a 2-D array out, as scikit-learn expects, while ragged input
+    stays ragged.
+    """
+    if len({len(r) for r in records}) == 1:
+        return np.stack(records)
+    return records

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._sklearn_compat import _fit_context, check_is_fitted
-from .._validation import check_signals
+from .._validation import check_signals, pack_signals
 
 
 class SignalTransformer(TransformerMixin, BaseEstimator):
@@ -14,8 +14,8 @@ class SignalTransformer(TransformerMixin, BaseEstimator):
 
     Subclasses implement ``_transform_2d(X)`` for a 2-D block of equal-length
     records and ``_transform_one(x)`` for one record; the container kind is kept
-    (2-D array in gives 2-D array out when all outputs have one length; a list in
-    gives a list out). ``fit`` learns nothing but the input length of 2-D input
+    (outputs of one length are stacked into a 2-D array, ragged outputs stay a
+    list). ``fit`` learns nothing but the input length of 2-D input
     (``n_features_in_``); records of any length are accepted at transform time.
     """
 
@@ -58,13 +58,15 @@ class SignalTransformer(TransformerMixin, BaseEstimator):
         Returns
         -------
         Xt : ndarray of shape (n_records, n_samples_out) or list of 1-D arrays
-            float32 signals; a 2-D input stays 2-D.
+            float32 signals; 2-D when all output records have one length.
         """
         check_is_fitted(self)
         X = self._validate(X)
         if isinstance(X, np.ndarray):
             return np.ascontiguousarray(self._transform_2d(X), dtype=np.float32)
-        return [np.ascontiguousarray(self._transform_one(x), dtype=np.float32) for x in X]
+        return pack_signals(
+            [np.ascontiguousarray(self._transform_one(x), dtype=np.float32) for x in X]
+        )
 
     def _transform_2d(self, X: np.ndarray) -> np.ndarray:
         return np.stack([self._transform_one(x) for x in X])

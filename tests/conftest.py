@@ -1,0 +1,52 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+torch.set_num_threads(2)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_archive() -> Path | None:
+    """The full CinC 2017 archive: $SKLEARN_BIODIFF_CINC2017 or ../shared/data."""
+    env = os.environ.get("SKLEARN_BIODIFF_CINC2017")
+    cands = [Path(env)] if env else []
+    cands.append(REPO.parent / "shared" / "data" / "cinc2017.tar.xz")
+    for c in cands:
+        if c.exists():
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def cinc2017_archive():
+    path = shared_archive()
+    if path is None:
+        pytest.skip(
+            "full CinC 2017 archive not found: set SKLEARN_BIODIFF_CINC2017 or put "
+            "cinc2017.tar.xz in ../shared/data next to the repository"
+        )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    np.random.seed(0)  # noqa: NPY002 - seeds code that uses the legacy global RNG
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def sample():
+    from sklearn_biodiff.datasets import load_cinc2017_sample
+
+    return load_cinc2017_sample()
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    from sklearn_biodiff.datasets import make_synthetic_ecg
+
+    return make_synthetic_ecg(60, min_seconds=6, max_seconds=12, random_state=0)

@@ -1,0 +1,216 @@
+import os
+import tarfile
+import threading
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sklearn_biodiff.datasets import _physionet2017 as pn
+from sklearn_biodiff.datasets import (
+    binary_task,
+    fetch_physionet2017,
+    load_cinc2017_sample,
+    load_physionet2017,
+    make_synthetic_ecg,
+)
+from sklearn_biodiff.datasets._archive import unpack_archive_once
+
+PKG_DATA = Path(pn.__file__).parent / "data" / "cinc2017_sample.npz"
+
+
+def test_sample_is_small_real_and_stratified(sample):
+    assert PKG_DATA.stat().st_size <= 5 * 2**20
+    assert len(sample.signals) == 280
+    assert Counter(sample.target.tolist()) == {"N": 100, "A": 60, "O": 80, "~": 40}
+    assert sample.fs == 300
+    assert all(s.dtype == np.float32 and s.ndim == 1 for s in sample.signals)
+    lengths = [len(s) for s in sample.signals]
+    assert min(lengths) >= 2714 and max(lengths) <= 18286
+    assert len(set(lengths)) > 10  # ragged, real lengths
+    assert "ODC-By" in sample.DESCR and "Clifford" in sample.DESCR
+    assert all(r.startswith("A") for r in sample.record_ids)
+    np.testing.assert_array_equal(sample.groups, np.arange(280))
+    X, y = load_cinc2017_sample(return_X_y=True)
+    assert len(X) == len(y) == 280
+
+
+def _write_fake_training(root: Path, n=4, labels=("N", "A", "O", "~")):
+    """A tiny folder in the challenge layout: WFDB headers + MATLAB v4 signals."""
+    from scipy.io import savemat
+
+    root.mkdir(parents=True)
+    names = [f"A{i:05d}" for i in range(1, n + 1)]
+    rng = np.random.RandomState(0)
+    for name in names:
+        counts = np.round(rng.randn(900) * 500).astype(np.int16)
+        savemat(root / f"{name}.mat", {"val": counts[None, :]}, format="4")
+        (root / f"{name}.hea").write_text(
+            f"{name} 1 300 900 05:05:15 1/05/2000 \n"
+            f"{name}.mat 16+24 1000/mV 16 0 {counts[0]} 0 0 ECG \n"
+        )
+    (root / "RECORDS").write_text("\n".join(names) + "\n")
+    lab = "\n".join(f"{n},{labels[i % len(labels)]}" for i, n in enumerate(names))
+    (root / "REFERENCE-v3.csv").write_text(lab + "\n")
+    (root / "REFERENCE.csv").write_text(lab + "\n")
+    return names
+
+
+@pytest.fixture
+def fake_root(tmp_path):
+    root = tmp_path / "training2017"
+    names = _write_fake_training(root)
+    return root, names
+
+
+def test_load_folder(fake_root, tmp_path):
+    root, names = fake_root
+    data = load_physionet2017(root, data_home=tmp_path / "cache")
+    assert list(data.record_ids) == names
+    assert list(data.target) == ["N", "A", "O", "~"]
+    assert all(s.dtype == np.float32 and len(s) == 900 for s in data.signals)
+    assert 0.3 < np.std(data.signals[0]) < 0.7  # counts / 1000 = mV
+    assert data.fs == 300 and "ODC-By" in data.DESCR
+    # the parent folder works too, and so does n_jobs
+    data2 = load_physionet2017(root.parent, n_jobs=2)
+    np.testing.assert_array_equal(data.signals[2], data2.signals[2])
+    X, y = load_physionet2017(root, return_X_y=True)
+    assert len(X) == len(y) == 4
+
+
+def test_load_archive_unpacks_once_and_concurrently(fake_root, tmp_path):
+    root, _ = fake_root
+    archive = tmp_path / "cinc.tar.xz"
+    with tarfile.open(archive, "w:xz") as tf:
+        tf.add(root, arcname="training2017")
+    home = tmp_path / "home"
+    results, errors = [], []
+
+    def work():
+        try:
+            results.append(load_physionet2017(archive, data_home=home))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 3
+    unpacked = [p for p in (home / "physionet2017").iterdir()]
+    assert len(unpacked) == 1 and not unpacked[0].name.startswith(".")
+    mtime = os.stat(unpacked[0]).st_mtime_ns
+    load_physionet2017(archive, data_home=home)
+    assert os.stat(unpacked[0]).st_mtime_ns == mtime  # not unpacked again
+
+
+def test_interrupted_unpack_is_replaced(fake_root, tmp_path):
+    root, _ = fake_root
+    archive = tmp_path / "cinc.tar"
+    with tarfile.open(archive, "w") as tf:
+        tf.add(root, arcname="training2017")
+    home = tmp_path / "home"
+    target = unpack_archive_once(archive, "x", data_home=home)
+    (target / ".complete").unlink()
+    (target / "training2017" / "A00001.mat").unlink()
+    target2 = unpack_archive_once(archive, "x", data_home=home)
+    assert target2 == target and (target / "training2017" / "A00001.mat").exists()
+
+
+def test_missing_record_file_is_named(fake_root):
+    root, _ = fake_root
+    (root / "A00003.mat").unlink()
+    with pytest.raises(FileNotFoundError, match="A00003"):
+        load_physionet2017(root)
+
+
+def test_truncated_record_is_named(fake_root):
+    root, _ = fake_root
+    mat = root / "A00002.mat"
+    mat.write_bytes(mat.read_bytes()[:200])
+    with pytest.raises(ValueError, match="A00002"):
+        load_physionet2017(root)
+
+
+def test_unlabeled_record_and_bad_labels(fake_root):
+    root, _ = fake_root
+    (root / "REFERENCE-v3.csv").write_text("A00001,N\nA00002,A\n")
+    with pytest.raises(ValueError, match="no label.*A00003"):
+        load_physionet2017(root)
+    with pytest.raises(ValueError, match="labels must be"):
+        load_physionet2017(root, labels="v2")
+    (root / "REFERENCE.csv").write_text("A00001,X\n")
+    with pytest.raises(ValueError, match="unknown label 'X'"):
+        load_physionet2017(root, labels="original")
+
+
+def test_no_path_and_bad_path(monkeypatch, tmp_path):
+    monkeypatch.delenv(pn.ENV_PATH, raising=False)
+    with pytest.raises(ValueError, match="SKLEARN_BIODIFF_CINC2017"):
+        load_physionet2017()
+    with pytest.raises(FileNotFoundError):
+        load_physionet2017(tmp_path / "nope")
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(ValueError, match="archive"):
+        load_physionet2017(tmp_path / "f.txt")
+    with pytest.raises(FileNotFoundError, match="RECORDS"):
+        load_physionet2017(tmp_path)
+
+
+def test_fetch_offline_fails_fast_with_hint(monkeypatch, tmp_path):
+    monkeypatch.setattr(pn, "_physionet_reachable", lambda timeout=3.0: False)
+    with pytest.raises(ConnectionError, match="load_physionet2017\\(path="):
+        fetch_physionet2017(data_home=tmp_path)
+
+
+def test_binary_tasks():
+    y = np.array(["N", "A", "O", "~", "N"])
+    idx, yb = binary_task(y)
+    np.testing.assert_array_equal(idx, [0, 1, 2, 4])
+    np.testing.assert_array_equal(yb, [0, 1, 1, 0])
+    idx, yb = binary_task(y, "af_vs_rest")
+    np.testing.assert_array_equal(idx, np.arange(5))
+    np.testing.assert_array_equal(yb, [0, 1, 0, 0, 0])
+    with pytest.raises(ValueError, match="task must be"):
+        binary_task(y, "foo")
+    with pytest.raises(ValueError, match="unknown CinC"):
+        binary_task(["Q"])
+
+
+def test_synthetic_is_deterministic_ragged_and_two_class():
+    X1, y1 = make_synthetic_ecg(20, fs=250, random_state=3)
+    X2, y2 = make_synthetic_ecg(20, fs=250, random_state=3)
+    assert set(y1) == {0, 1}
+    np.testing.assert_array_equal(y1, y2)
+    for a, b in zip(X1, X2):
+        np.testing.assert_array_equal(a, b)
+    lengths = [len(x) for x in X1]
+    assert len(set(lengths)) > 1 and min(lengths) >= 9 * 250
+    # irregular records have more variable beat-to-beat spacing
+    from scipy.signal import find_peaks
+
+    def rr_cv(x):
+        pk, _ = find_peaks(x, height=0.6, distance=50)
+        rr = np.diff(pk)
+        return rr.std() / rr.mean()
+
+    cv = np.array([rr_cv(x) for x in X1])
+    assert cv[y1 == 1].mean() > 3 * cv[y1 == 0].mean()
+
+
+@pytest.mark.data
+def test_full_archive_counts(cinc2017_archive, tmp_path_factory):
+    import time
+
+    t0 = time.perf_counter()
+    data = load_physionet2017(cinc2017_archive, n_jobs=2)
+    elapsed = time.perf_counter() - t0
+    assert len(data.signals) == 8528
+    assert Counter(data.target.tolist()) == {"N": 5076, "A": 758, "O": 2415, "~": 279}
+    orig = load_physionet2017(cinc2017_archive, labels="original", return_X_y=True)[1]
+    assert Counter(orig.tolist()) == {"N": 5050, "A": 738, "O": 2456, "~": 284}
+    lengths = [len(s) for s in data.signals]
+    assert min(lengths) == 2714 and max(lengths) == 18286
+    print(f"load_physionet2017: {elapsed:.1f} s")

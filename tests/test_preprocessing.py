@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+from scipy.signal import welch
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+
+from sklearn_biodiff.preprocessing import (
+    BandpassFilter,
+    FixedLength,
+    Resample,
+    StandardizeSignal,
+)
+
+
+def sine(freq, fs, seconds):
+    t = np.arange(int(fs * seconds)) / fs
+    return np.sin(2 * np.pi * freq * t)
+
+
+def test_resample_known_sine_keeps_frequency_and_length():
+    x = sine(5.0, 360, 10)
+    y = Resample(orig_fs=360, target_fs=300).fit_transform([x])[0]
+    assert len(y) == 3000 and y.dtype == np.float32
+    ref = sine(5.0, 300, 10)
+    # compare away from the edges, where the FIR filter has full support
+    np.testing.assert_allclose(y[100:-100], ref[100:-100], atol=2e-3)
+
+
+def test_resample_ragged_lengths_and_identity():
+    X = [np.ones(720), np.ones(1000)]
+    out = Resample(orig_fs=360, target_fs=300).fit_transform(X)
+    assert [len(o) for o in out] == [600, 834]
+    same = Resample(orig_fs=300, target_fs=300).fit_transform(X)
+    np.testing.assert_array_equal(same[1], X[1])
+
+
+def test_bandpass_attenuates_out_of_band_and_keeps_in_band():
+    fs = 300
+    inband, low, high = sine(10, fs, 20), sine(0.05, fs, 20), sine(60, fs, 20)
+    f = BandpassFilter(low_hz=0.5, high_hz=40, fs=fs).fit([inband])
+    out = f.transform(np.stack([inband, low, high]))
+    mid = slice(600, -600)
+    assert np.std(out[0][mid]) == pytest.approx(np.std(inband[mid]), rel=0.02)
+    assert np.std(out[1][mid]) < 0.05 * np.std(low[mid])
+    # order-4 Butterworth applied twice: |H(60 Hz)|^2 = 1 / (1 + 1.5**8) ~ 0.04
+    assert np.std(out[2][mid]) < 0.05 * np.std(high[mid])
+    # zero phase: the in-band sine is not shifted
+    core = slice(1500, -1500)  # the 0.5 Hz high-pass edge transient lasts seconds
+    np.testing.assert_allclose(out[0][core], inband[core], atol=0.03)
+
+
+def test_bandpass_power_spectrum_on_noise():
+    rng = np.random.RandomState(0)
+    x = rng.randn(30000)
+    out = BandpassFilter(low_hz=5, high_hz=20, fs=300).fit_transform([x])[0]
+    f, p = welch(out, fs=300, nperseg=1024)
+    assert p[(f > 8) & (f < 17)].mean() > 100 * p[f > 40].mean()
+
+
+def test_bandpass_bad_cutoffs():
+    with pytest.raises(ValueError, match="Nyquist"):
+        BandpassFilter(high_hz=200, fs=300).fit_transform([np.zeros(100)])
+    with pytest.raises(ValueError, match="below high_hz"):
+        BandpassFilter(low_hz=30, high_hz=10).fit_transform([np.zeros(100)])
+
+
+def test_bandpass_short_record_still_filters():
+    out = BandpassFilter().fit_transform([np.arange(10.0)])
+    assert out[0].shape == (10,) and np.isfinite(out[0]).all()
+
+
+@pytest.mark.parametrize("scale", ["iqr", "mad", "std"])
+def test_standardize_gaussian_matches_zscore(scale):
+    rng = np.random.RandomState(0)
+    x = 3.0 + 2.0 * rng.randn(20000)
+    y = StandardizeSignal(scale=scale).fit_transform([x])[0]
+    assert abs(np.median(y)) < 0.03
+    assert np.std(y) == pytest.approx(1.0, rel=0.05)
+
+
+def test_standardize_constant_record_is_zero():
+    y = StandardizeSignal().fit_transform(np.full((2, 50), 7.0))
+    np.testing.assert_array_equal(y, 0)
+
+
+def test_fixed_length_center_crop_and_pad():
+    X = [np.arange(10.0), np.arange(3.0)]
+    out = FixedLength(length=6).fit_transform(X)
+    np.testing.assert_array_equal(out[0], np.arange(2, 8))
+    np.testing.assert_array_equal(out[1], [0, 0, 1, 2, 0, 0])
+    out = FixedLength(length=6, pad="end").fit_transform(X)
+    np.testing.assert_array_equal(out[1], [0, 1, 2, 0, 0, 0])
+
+
+def test_fixed_length_random_crop_reproducible():
+    X = [np.arange(100.0)] * 5
+    a = FixedLength(length=10, crop="random", random_state=0).fit_transform(X)
+    b = FixedLength(length=10, crop="random", random_state=0).fit_transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert len({row[0] for row in a}) > 1
+    for row in a:  # every window is a contiguous piece of the record
+        np.testing.assert_array_equal(np.diff(row), 1)
+
+
+def test_pipeline_ragged_to_fixed(sample):
+    pipe = make_pipeline(
+        BandpassFilter(fs=sample.fs), StandardizeSignal(), FixedLength(length=3000)
+    )
+    Xt = pipe.fit_transform(sample.signals[:8])
+    assert Xt.shape == (8, 3000) and Xt.dtype == np.float32
+    Xt2 = clone(pipe).fit_transform(sample.signals[:8])
+    np.testing.assert_array_equal(Xt, Xt2)
+
+
+def test_feature_names_only_for_fixed_length_output():
+    r = Resample(orig_fs=2, target_fs=1).fit(np.zeros((2, 10)))
+    assert list(r.get_feature_names_out()[:2]) == ["sample0", "sample1"]
+    assert len(r.get_feature_names_out()) == 5
+    r.fit([np.zeros(3), np.zeros(4)])
+    with pytest.raises(ValueError, match="ragged"):
+        r.get_feature_names_out()
+    f = FixedLength(length=4).fit([np.zeros(3), np.zeros(5)])
+    assert len(f.get_feature_names_out()) == 4

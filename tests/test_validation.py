@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+from sklearn_biodiff._validation import (
+    check_fs,
+    check_signals,
+    check_signals_and_labels,
+    record_lengths,
+)
+
+
+def test_2d_stays_2d_float32():
+    X = check_signals(np.arange(12, dtype=np.int64).reshape(3, 4))
+    assert isinstance(X, np.ndarray) and X.dtype == np.float32 and X.shape == (3, 4)
+
+
+def test_ragged_becomes_list():
+    X = check_signals([np.zeros(5), [1, 2, 3], np.ones((7, 1))])
+    assert isinstance(X, list)
+    assert [len(x) for x in X] == [5, 3, 7]
+    assert all(x.dtype == np.float32 for x in X)
+    np.testing.assert_array_equal(record_lengths(X), [5, 3, 7])
+
+
+def test_object_array_of_records_is_ragged():
+    arr = np.empty(2, dtype=object)
+    arr[0], arr[1] = np.zeros(3), np.zeros(4)
+    assert [len(x) for x in check_signals(arr)] == [3, 4]
+
+
+def test_torch_tensor_accepted():
+    import torch
+
+    X = check_signals(torch.zeros(2, 5))
+    assert X.shape == (2, 5)
+
+
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        ([], "0 records"),
+        (np.zeros((0, 5)), "0 records"),
+        (np.zeros((2, 0)), "length 0"),
+        (np.zeros(5), "1 dimension"),
+        (np.zeros((2, 3, 4)), "3 dimension"),
+        ([np.zeros(3), np.zeros(0)], "record 1 has length 0"),
+        ([np.zeros(3), np.array([1.0, np.nan])], "record 1 contains NaN"),
+        ([np.zeros(3), np.array([1.0, np.inf])], "record 1 contains NaN or inf"),
+        (np.array([[0.0, np.nan]]), "NaN"),
+        ([["a", "b"]], "record 0 is not numeric"),
+        ([np.zeros((3, 3))], "record 0 has shape"),
+        ([1.0, 2.0], "scalar"),
+        ([np.zeros(3) + 1j], "complex"),
+    ],
+)
+def test_bad_input_messages(X, match):
+    with pytest.raises(ValueError, match=match):
+        check_signals(X)
+
+
+def test_too_short_names_record_and_minimum():
+    with pytest.raises(ValueError, match=r"record 1 has 3 sample\(s\).*at least 10"):
+        check_signals([np.zeros(20), np.zeros(3)], min_length=10, what="X")
+    with pytest.raises(ValueError, match=r"n_features=3.*at least 10"):
+        check_signals(np.zeros((2, 3)), min_length=10)
+
+
+def test_labels_checked():
+    X = [np.zeros(4)] * 3
+    with pytest.raises(ValueError, match="3 records but y has 2"):
+        check_signals_and_labels(X, [0, 1])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        check_signals_and_labels(X, [1, 1, 1], min_classes=2)
+    with pytest.raises(ValueError, match="1-D array"):
+        check_signals_and_labels(X, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="y is None"):
+        check_signals_and_labels(X, None)
+    _, y = check_signals_and_labels(X, ["a", "b", "a"], min_classes=2)
+    assert list(y) == ["a", "b", "a"]
+
+
+@pytest.mark.parametrize("fs", [0, -1, np.nan, "300", True])
+def test_bad_fs(fs):
+    with pytest.raises(ValueError, match="sampling rate"):
+        check_fs(fs)
