@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "SignalList",
     "Signals",
     "check_fs",
     "check_signals",
@@ -25,6 +26,44 @@ __all__ = [
 
 #: A 2-D array ``(n_records, n_samples)`` or a sequence of 1-D arrays.
 Signals = np.ndarray | Sequence[np.ndarray]
+
+
+class SignalList(list):
+    """A list of 1-D records that knows its sampling rate ``fs`` (Hz).
+
+    Loaders and resamplers return it, so that an estimator built for another
+    rate can detect the mismatch instead of silently computing wrong features.
+    """
+
+    def __init__(self, records=(), fs: float | None = None):
+        super().__init__(records)
+        self.fs = fs
+
+    def __getitem__(self, index):
+        out = super().__getitem__(index)
+        return SignalList(out, fs=self.fs) if isinstance(index, slice) else out
+
+    def __reduce__(self):
+        return (type(self), (list(self), self.fs))
+
+
+def check_data_fs(X, fs: float, what: str) -> None:
+    """Raise when ``X`` carries a sampling rate (``X.fs``) other than ``fs``."""
+    data_fs = getattr(X, "fs", None)
+    if data_fs is not None and not np.isclose(float(data_fs), float(fs)):
+        raise ValueError(
+            f"the signals are sampled at {data_fs} Hz but {what} expects fs={fs} Hz; "
+            f"set fs={data_fs} or resample first (Resample(orig_fs={data_fs}, "
+            f"target_fs={fs}))."
+        )
+
+
+def set_n_features_in(est, X) -> None:
+    """Record ``n_features_in_`` for 2-D input; ragged input has none."""
+    if isinstance(X, np.ndarray):
+        est.n_features_in_ = X.shape[1]
+    elif hasattr(est, "n_features_in_"):
+        del est.n_features_in_
 
 
 def _describe(i: int) -> str:

@@ -11,6 +11,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils import Bunch
 
+from .._validation import SignalList
 from ._archive import _is_archive, get_data_home, unpack_archive_once
 
 __all__ = ["fetch_physionet2017", "load_physionet2017"]
@@ -225,6 +226,7 @@ def load_physionet2017(
             delayed(_read_chunk)(str(root), list(c)) for c in chunks if len(c)
         )
         signals = [s for part in parts for s in part]
+    signals = SignalList(signals, fs=FS)
     target = np.asarray([label_map[n] for n in names])
     record_ids = np.asarray(names)
     if return_X_y:

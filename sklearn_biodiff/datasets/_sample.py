@@ -8,6 +8,7 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._validation import SignalList
 from ._physionet2017 import CITATION, CLASSES, FS, LICENSE
 
 __all__ = ["load_cinc2017_sample"]
@@ -47,7 +48,10 @@ def load_cinc2017_sample(*, return_X_y: bool = False):
         gain = np.float32(npz["gain"])
         record_ids, target = npz["record_ids"], npz["target"]
     bounds = np.concatenate([[0], np.cumsum(lengths)])
-    signals = [counts[a:b].astype(np.float32) / gain for a, b in zip(bounds[:-1], bounds[1:])]
+    signals = SignalList(
+        [counts[a:b].astype(np.float32) / gain for a, b in zip(bounds[:-1], bounds[1:])],
+        fs=FS,
+    )
     if return_X_y:
         return signals, target
     counts_txt = ", ".join(f"{c} {Counter(target.tolist()).get(c, 0)}" for c in CLASSES)

@@ -1,3 +1,5 @@
 """Embedders: Scattering Transformer features, VAE latents, DACL, diffusion AE."""
 
-__all__: list[str] = []
+from ._scattering import ScatteringFeatures
+
+__all__ = ["ScatteringFeatures"]

@@ -6,7 +6,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._sklearn_compat import _fit_context, check_is_fitted
-from .._validation import check_signals, pack_signals
+from .._validation import (
+    SignalList,
+    check_data_fs,
+    check_signals,
+    pack_signals,
+    set_n_features_in,
+)
 
 
 class SignalTransformer(TransformerMixin, BaseEstimator):
@@ -15,14 +21,25 @@ class SignalTransformer(TransformerMixin, BaseEstimator):
     Subclasses implement ``_transform_2d(X)`` for a 2-D block of equal-length
     records and ``_transform_one(x)`` for one record; the container kind is kept
     (outputs of one length are stacked into a 2-D array, ragged outputs stay a
-    list). ``fit`` learns nothing but the input length of 2-D input
-    (``n_features_in_``); records of any length are accepted at transform time.
+    list). They are stateless: ``transform`` works without ``fit``, which only
+    validates and records the input length of 2-D input (``n_features_in_``);
+    records of any length are accepted at transform time.
     """
 
     _min_length = 1
 
     def _validate(self, X):
+        fs = self._input_fs()
+        if fs is not None:
+            check_data_fs(X, fs, type(self).__name__)
         return check_signals(X, min_length=self._min_length, what=type(self).__name__)
+
+    def _input_fs(self) -> float | None:
+        """Sampling rate the transformer expects, checked against ``X.fs``."""
+        return getattr(self, "fs", None)
+
+    def _output_fs(self, X) -> float | None:
+        return getattr(X, "fs", None)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -40,10 +57,7 @@ class SignalTransformer(TransformerMixin, BaseEstimator):
         self : object
         """
         X = self._validate(X)
-        if isinstance(X, np.ndarray):
-            self.n_features_in_ = X.shape[1]
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
+        set_n_features_in(self, X)
         self.is_fitted_ = True
         return self
 
@@ -60,13 +74,14 @@ class SignalTransformer(TransformerMixin, BaseEstimator):
         Xt : ndarray of shape (n_records, n_samples_out) or list of 1-D arrays
             float32 signals; 2-D when all output records have one length.
         """
-        check_is_fitted(self)
+        fs_out = self._output_fs(X)
         X = self._validate(X)
         if isinstance(X, np.ndarray):
             return np.ascontiguousarray(self._transform_2d(X), dtype=np.float32)
-        return pack_signals(
+        out = pack_signals(
             [np.ascontiguousarray(self._transform_one(x), dtype=np.float32) for x in X]
         )
+        return SignalList(out, fs=fs_out) if isinstance(out, list) else out
 
     def _transform_2d(self, X: np.ndarray) -> np.ndarray:
         return np.stack([self._transform_one(x) for x in X])

@@ -78,7 +78,6 @@ class FixedLength(SignalTransformer):
         -------
         Xt : ndarray of shape (n_records, length), float32
         """
-        check_is_fitted(self)
         X = self._validate(X)
         rng = check_random_state(self.random_state)
         out = np.empty((len(X), self.length), dtype=np.float32)

@@ -64,6 +64,12 @@ class Resample(SignalTransformer):
         self.orig_fs = orig_fs
         self.target_fs = target_fs
 
+    def _input_fs(self):
+        return self.orig_fs
+
+    def _output_fs(self, X):
+        return self.target_fs
+
     def _transform_2d(self, X):
         return resample_signal(X, self.orig_fs, self.target_fs, axis=1)
 

@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+import torch
+from joblib import Memory
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from sklearn_biodiff._validation import SignalList
+from sklearn_biodiff.feature_extraction import ScatteringFeatures, _scattering
+
+FAST = {"J": 6, "Q": 4}
+
+
+@pytest.fixture(scope="module")
+def ragged():
+    from sklearn_biodiff.datasets import make_synthetic_ecg
+
+    return make_synthetic_ecg(12, min_seconds=3, max_seconds=20, random_state=1)
+
+
+def test_shapes_dtype_and_names_on_ragged(ragged):
+    X, _ = ragged
+    st = ScatteringFeatures(**FAST).fit(X)
+    F = st.transform(X)
+    assert F.shape == (12, st.n_features_out_) and F.dtype == np.float32
+    assert np.isfinite(F).all()
+    names = st.get_feature_names_out()
+    assert len(names) == F.shape[1] and len(set(names)) == len(names)
+    assert names[0] == "mean_S0" and names[-1].startswith("std_S2_")
+    assert all(n.endswith("Hz") for n in names if "_S0" not in n)
+    mean_only = ScatteringFeatures(pooling="mean", **FAST).fit(X)
+    assert mean_only.n_features_out_ * 2 == st.n_features_out_
+
+
+def test_deterministic(ragged):
+    X, _ = ragged
+    a = ScatteringFeatures(**FAST).fit_transform(X)
+    b = ScatteringFeatures(**FAST).fit_transform(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_batched_equals_one_record_path(ragged):
+    X, _ = ragged
+    batched = ScatteringFeatures(batch_size=64, **FAST).fit_transform(X)
+    single = np.vstack([ScatteringFeatures(**FAST).fit_transform([x]) for x in X])
+    np.testing.assert_allclose(batched, single, rtol=1e-4, atol=1e-4)
+
+
+def test_uses_the_whole_record(ragged):
+    X, _ = ragged
+    x = X[0]
+    st = ScatteringFeatures(**FAST).fit([x])
+    # changing the last quarter of the record changes the features
+    y = x.copy()
+    y[-len(y) // 4:] = 0
+    assert not np.allclose(st.transform([x]), st.transform([y]))
+
+
+@pytest.mark.parametrize("contextualize", [True, False])
+def test_near_invariance_to_small_time_shift(sample, contextualize):
+    x = sample.signals[0]
+    st = ScatteringFeatures(contextualize=contextualize).fit([x])
+    base = st.transform([x[8:-8]])[0]
+    shifted = st.transform([x[:-16]])[0]
+    other = st.transform([sample.signals[1][: len(x) - 16]])[0]
+    d_shift = np.linalg.norm(base - shifted)
+    d_other = np.linalg.norm(base - other)
+    assert d_shift < 0.1 * d_other
+
+
+def test_contextualize_changes_features_but_not_shape(ragged):
+    X, _ = ragged
+    a = ScatteringFeatures(contextualize=True, **FAST).fit_transform(X)
+    b = ScatteringFeatures(contextualize=False, **FAST).fit_transform(X)
+    assert a.shape == b.shape and not np.allclose(a, b)
+
+
+def test_too_short_record_names_minimum(ragged):
+    X, _ = ragged
+    st = ScatteringFeatures(J=8)
+    with pytest.raises(ValueError, match=r"record 1 has 100 sample\(s\).*at least 256"):
+        st.fit([X[0], X[0][:100]])
+
+
+def test_wrong_fs_is_detected():
+    X = SignalList([np.random.RandomState(0).randn(2000)], fs=360)
+    with pytest.raises(ValueError, match="360 Hz but ScatteringFeatures expects fs=300"):
+        ScatteringFeatures(**FAST).fit(X)
+    ScatteringFeatures(fs=360, **FAST).fit(X)
+
+
+def test_memory_serves_repeated_calls(ragged, tmp_path, monkeypatch):
+    X, y = ragged
+    built = []
+
+    class Counting(_scattering.DyadicScattering1D):
+        def __init__(self, *a, **k):
+            built.append(1)
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(_scattering, "DyadicScattering1D", Counting)
+    st = ScatteringFeatures(memory=Memory(tmp_path / "c", verbose=0), **FAST)
+    a = st.fit_transform(X)
+    n_built = len(built)
+    assert n_built > 0
+    b = clone(st).fit(X).transform(X)
+    assert len(built) == n_built
+    np.testing.assert_array_equal(a, b)
+
+
+def test_pipeline_memory_featurises_once(ragged, tmp_path, monkeypatch):
+    X, y = ragged
+    calls = []
+    real = _scattering._featurise
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(_scattering, "_featurise", counting)
+    pipe = Pipeline([("st", ScatteringFeatures(**FAST)), ("lr", LogisticRegression())],
+                    memory=str(tmp_path / "pipe"))
+    pipe.fit(X, y)
+    clone(pipe).set_params(lr__C=0.5).fit(X, y)
+    assert len(calls) == 1
+
+
+def test_device_auto_resolves(ragged):
+    st = ScatteringFeatures(**FAST).fit(ragged[0][:2])
+    assert st.device_.type == ("cuda" if torch.cuda.is_available() else "cpu")
