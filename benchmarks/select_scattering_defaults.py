@@ -31,14 +31,9 @@ CONFIGS = [
     {},
     {"J": 9},
     {"J": 9, "contextualize": False},
-    {"J": 7},
-    {"log_eps": 1e-4},
-    {"log_eps": 1e-2},
     {"n_layers": 2},
-    {"temperature": 0.5},
-    {"positional_encoding": False},
+    {"log_eps": 1e-2},
     {"pooling": "mean_std_max"},
-    {"Q": 12},
 ]
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "Signals",
     "check_fs",
     "check_signals",
+    "check_labels",
     "check_signals_and_labels",
     "n_records",
     "record_lengths",
@@ -240,8 +241,21 @@ def check_signals_and_labels(X, y, *, min_classes: int = 1, **kwargs):
     y : ndarray of shape (n_records,)
     """
     X = check_signals(X, **kwargs)
+    return X, check_labels(y, n_records(X), min_classes=min_classes)
+
+
+def check_labels(y, n_samples: int, *, min_classes: int = 1) -> np.ndarray:
+    """Validate one label per record (or row) and the number of classes.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+    """
     if y is None:
-        raise ValueError("y is None; this estimator needs one label per record.")
+        raise ValueError(
+            "this estimator requires y to be passed, but the target y is None; "
+            "give one label per record."
+        )
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         raise ValueError(
@@ -249,9 +263,9 @@ def check_signals_and_labels(X, y, *, min_classes: int = 1, **kwargs):
         )
     if y.ndim != 1:
         raise ValueError(f"y has shape {y.shape}; expected a 1-D array of labels.")
-    if len(y) != n_records(X):
+    if len(y) != n_samples:
         raise ValueError(
-            f"X has {n_records(X)} records but y has {len(y)} labels; they must "
+            f"X has {n_samples} records but y has {len(y)} labels; they must "
             "match one to one."
         )
     if y.dtype.kind in "fc" and not np.isfinite(y).all():
@@ -262,7 +276,7 @@ def check_signals_and_labels(X, y, *, min_classes: int = 1, **kwargs):
             f"y contains {n_cls} class; this estimator needs at least "
             f"{min_classes} classes (e.g. normal and abnormal records)."
         )
-    return X, y
+    return y
 
 
 def n_records(X) -> int:

@@ -73,7 +73,7 @@ def test_labels_checked():
         check_signals_and_labels(X, [1, 1, 1], min_classes=2)
     with pytest.raises(ValueError, match="1-D array"):
         check_signals_and_labels(X, np.zeros((3, 2)))
-    with pytest.raises(ValueError, match="y is None"):
+    with pytest.raises(ValueError, match="target y is None"):
         check_signals_and_labels(X, None)
     _, y = check_signals_and_labels(X, ["a", "b", "a"], min_classes=2)
     assert list(y) == ["a", "b", "a"]

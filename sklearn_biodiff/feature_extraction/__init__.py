@@ -1,5 +1,7 @@
 """Embedders: Scattering Transformer features, VAE latents, DACL, diffusion AE."""
 
+from ._dacl import DACLEmbedder, DenoisingAEEmbedder
 from ._scattering import ScatteringFeatures
+from ._vae import VAELatent
 
-__all__ = ["ScatteringFeatures"]
+__all__ = ["DACLEmbedder", "DenoisingAEEmbedder", "ScatteringFeatures", "VAELatent"]

@@ -1,0 +1,100 @@
+"""Shared parameters and plumbing of the torch estimators on feature vectors."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+
+from .._sklearn_compat import Interval, check_is_fitted, validate_data
+from ..base import TorchEstimatorMixin, limit_torch_threads
+from ..nets._training import build_net, fit_net, predict_batches
+
+TRAINING_CONSTRAINTS = {
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "early_stopping_patience": [Interval(Integral, 1, None, closed="left"), None],
+    "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
+    "checkpoint_dir": "no_validation",
+    "warm_start": ["boolean"],
+    "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    "device": "no_validation",
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
+                           TransformerMixin, BaseEstimator):
+    """Base of VAELatent, DACLEmbedder and DenoisingAEEmbedder.
+
+    Subclasses define ``_net_cls``, ``_module_cls``, ``_module_kwargs(n_features)``,
+    ``_net_kwargs()``, ``_fit_inputs(X, y, seed)`` (what ``net.fit`` receives) and
+    ``_embed(module, xb)``. Fitted state: ``net_`` (the skorch net, whose pickling
+    maps CUDA tensors to the CPU when needed), ``device_``, ``n_features_in_``,
+    ``_n_features_out``.
+    """
+
+    def _validate_X(self, X, reset: bool):
+        return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64],
+                             ensure_min_samples=2 if reset else 1)
+
+    def _fit(self, X, y=None):
+        warm = self.warm_start and hasattr(self, "net_")
+        X = self._validate_X(X, reset=not warm)
+        X = X.astype(np.float32, copy=False)
+        seed = self._init_torch_state()
+        fit_X, fit_y = self._fit_inputs(X, y, seed)
+        with limit_torch_threads(self.n_threads):
+            if not warm:
+                self.net_ = build_net(
+                    self._net_cls, self._module_cls, self._module_kwargs(X.shape[1]),
+                    lr=self.lr, max_epochs=self.max_epochs, batch_size=self.batch_size,
+                    device=self.device_, seed=seed, verbose=self.verbose,
+                    validation_fraction=self.validation_fraction,
+                    early_stopping_patience=self.early_stopping_patience,
+                    checkpoint_dir=self.checkpoint_dir, grad_clip=self.grad_clip,
+                    optimizer__weight_decay=self.weight_decay, **self._net_kwargs(),
+                )
+            fit_net(self.net_, fit_X, fit_y, seed=seed, device=self.device_,
+                    warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir)
+        self.net_.module_.eval()
+        self._n_features_out = self._out_dim()
+        self.history_ = [dict(row) for row in self.net_.history]
+        return self
+
+    def _forward_numpy(self, X, fn):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        module = self.net_.module_
+        module.eval()
+        with limit_torch_threads(self.n_threads):
+            return predict_batches(lambda xb: fn(module, xb), X, batch_size=max(
+                self.batch_size, 256), device=self.device_)
+
+    def transform(self, X):
+        """Embed each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out), float32
+        """
+        return self._forward_numpy(X, self._embed)
+
+    def _restore_device(self):
+        # skorch maps its own CUDA state to the CPU when CUDA is missing
+        if hasattr(self, "net_"):
+            self.device_ = __import__("torch").device(self.net_.device)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

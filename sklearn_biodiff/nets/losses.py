@@ -1,0 +1,109 @@
+"""skorch nets, one loss each: ELBO (VAE), triplet (DACL and its Gaussian
+baseline), denoising reconstruction (DAE)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from torch.utils.data import Dataset
+
+from ..modules.vae import elbo_loss
+
+__all__ = ["DenoisingNet", "TripletDataset", "TripletNet", "VAENet", "triplet_loss"]
+
+
+class VAENet(NeuralNet):
+    """The module returns ``(x_hat, mu, logvar)``; the loss is the negative ELBO."""
+
+    def __init__(self, *args, beta: float = 1.0, criterion=torch.nn.MSELoss, **kwargs):
+        super().__init__(*args, criterion=criterion, **kwargs)
+        self.beta = beta
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        x_hat, mu, logvar = y_pred
+        x = X.to(x_hat.device) if torch.is_tensor(X) else torch.as_tensor(X, device=x_hat.device)
+        return elbo_loss(x_hat, mu, logvar, x, beta=self.beta)
+
+
+def triplet_loss(anchor, positive, negative, margin: float = 1.0):
+    """Mean of ``max(0, ||a - p||² - ||a - n||² + margin)`` (DACL paper, eq. 2)."""
+    d_pos = (anchor - positive).pow(2).sum(-1)
+    d_neg = (anchor - negative).pow(2).sum(-1)
+    return torch.relu(d_pos - d_neg + margin).mean()
+
+
+class TripletDataset(Dataset):
+    """Each item: an anchor ``z0`` and a negative ``z0`` drawn from another class.
+
+    The positive is made in the module from the anchor itself (a second noisy
+    view). Negatives are redrawn on every access from a seeded generator.
+
+    Parameters
+    ----------
+    z0 : ndarray of shape (n, d)
+    y : ndarray of shape (n,)
+        Class codes; at least two classes.
+    seed : int
+    """
+
+    def __init__(self, z0: np.ndarray, y: np.ndarray, seed: int = 0):
+        self.z0 = torch.as_tensor(np.asarray(z0, dtype=np.float32))
+        self.y = np.asarray(y)
+        classes, codes = np.unique(self.y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError("triplets need at least two classes in y.")
+        self.codes = codes
+        self.others = [np.flatnonzero(codes != c) for c in range(len(classes))]
+        self.rng = np.random.RandomState(seed)
+
+    def __len__(self):
+        return len(self.z0)
+
+    def negative_index(self, i: int) -> int:
+        pool = self.others[self.codes[i]]
+        return int(pool[self.rng.randint(len(pool))])
+
+    def __getitem__(self, i):
+        j = self.negative_index(i)
+        return {"anchor": self.z0[i], "negative": self.z0[j]}, int(self.codes[i])
+
+    def negative_indices(self, idx: np.ndarray) -> np.ndarray:
+        """One negative per anchor index, vectorised (uniform over other classes)."""
+        idx = np.asarray(idx)
+        out = np.empty(len(idx), dtype=np.int64)
+        codes = self.codes[idx]
+        for c in np.unique(codes):
+            sel = codes == c
+            pool = self.others[c]
+            out[sel] = pool[self.rng.randint(len(pool), size=int(sel.sum()))]
+        return out
+
+    def batch(self, idx):
+        """A whole batch at once (used by :class:`~sklearn_biodiff.nets._training.BatchLoader`)."""
+        idx = np.asarray(idx)
+        neg = self.negative_indices(idx)
+        X = {"anchor": self.z0[idx], "negative": self.z0[neg]}
+        return X, torch.as_tensor(self.codes[idx])
+
+
+class TripletNet(NeuralNet):
+    """The module returns ``(e_anchor, e_positive, e_negative)``; triplet margin loss."""
+
+    def __init__(self, *args, margin: float = 1.0, criterion=torch.nn.MSELoss, **kwargs):
+        super().__init__(*args, criterion=criterion, **kwargs)
+        self.margin = margin
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return triplet_loss(*y_pred, margin=self.margin)
+
+
+class DenoisingNet(NeuralNet):
+    """The module returns ``(z0_hat, z0)``; mean squared reconstruction error."""
+
+    def __init__(self, *args, criterion=torch.nn.MSELoss, **kwargs):
+        super().__init__(*args, criterion=criterion, **kwargs)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        z0_hat, z0 = y_pred
+        return ((z0_hat - z0) ** 2).mean()
