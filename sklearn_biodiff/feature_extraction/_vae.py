@@ -55,7 +55,7 @@ class VAELatent(VectorTorchEstimator):
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling, the reparameterisation noise and the split.
     verbose : int, default=0
-        1 prints skorch's epoch table, 2 adds a progress bar.
+        1 shows a progress bar over epochs, 2 prints skorch's epoch table.
 
     Attributes
     ----------

@@ -5,12 +5,41 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Checkpoint, EarlyStopping, GradientNormClipping, ProgressBar
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    GradientNormClipping,
+    ProgressBar,
+)
 from skorch.dataset import ValidSplit
 
 from ..base import torch_seed_context
 
-__all__ = ["BatchLoader", "build_net", "fit_net", "predict_batches"]
+__all__ = ["BatchLoader", "EpochProgress", "build_net", "fit_net", "predict_batches"]
+
+
+class EpochProgress(Callback):
+    """One tqdm bar over epochs with the latest losses (``verbose=1``)."""
+
+    def __init__(self, desc: str = "training"):
+        self.desc = desc
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        from tqdm.auto import tqdm
+
+        done = len(net.history)
+        self.bar_ = tqdm(total=done + net.max_epochs, initial=done, desc=self.desc,
+                         leave=False)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        self.bar_.set_postfix({k: f"{row[k]:.4f}" for k in ("train_loss", "valid_loss")
+                               if k in row})
+        self.bar_.update(1)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.bar_.close()
 
 
 def build_net(
@@ -37,8 +66,8 @@ def build_net(
     * no silent hold-out: ``train_split`` is ``None`` unless ``validation_fraction``
       is given (then a seeded :class:`skorch.dataset.ValidSplit`);
     * shuffling uses a seeded ``torch.Generator``;
-    * ``verbose=0`` prints nothing, 1 prints skorch's epoch table, 2 adds a
-      progress bar per epoch;
+    * ``verbose=0`` prints nothing, 1 shows one progress bar over epochs, 2
+      prints skorch's epoch table and a progress bar per epoch;
     * optional early stopping on the validation loss, gradient-norm clipping, and
       a :class:`skorch.callbacks.Checkpoint` in ``checkpoint_dir`` (best valid loss
       when validating, else the last epoch), which ``fit_net`` can resume from.
@@ -57,7 +86,9 @@ def build_net(
     if checkpoint_dir is not None:
         cbs.append(("checkpoint", Checkpoint(dirname=str(checkpoint_dir), monitor=monitor,
                                              load_best=False)))
-    if verbose and verbose > 1:
+    if verbose == 1:
+        cbs.append(("progress", EpochProgress(desc=module.__name__)))
+    elif verbose and verbose > 1:
         cbs.append(("progress", ProgressBar()))
     generator = torch.Generator().manual_seed(seed)
     kwargs = {f"module__{k}": v for k, v in module_kwargs.items()}
@@ -74,7 +105,7 @@ def build_net(
         iterator_valid=BatchLoader,
         iterator_train__shuffle=True,
         iterator_train__generator=generator,
-        verbose=int(bool(verbose)),
+        verbose=int(bool(verbose and verbose > 1)),
         torch_load_kwargs={"weights_only": True},
         **kwargs,
         **net_kwargs,
