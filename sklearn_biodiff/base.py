@@ -152,7 +152,7 @@ class TorchEstimatorMixin:
         return seed_from_random_state(getattr(self, "random_state", None))
 
     def __getstate__(self):
-        state = dict(super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__)
+        state = dict(super().__getstate__())
         for name in self._unpicklable_attrs:
             state.pop(name, None)
         for key, value in list(state.items()):
@@ -171,7 +171,7 @@ class TorchEstimatorMixin:
                 dev = torch.device("cpu")
             state["device_"] = dev
         if hasattr(super(), "__setstate__"):
-            super().__setstate__(state)
+            super().__setstate__(state)  # BaseEstimator checks the sklearn version
         else:
             self.__dict__.update(state)
         if "device_" in state:
@@ -184,8 +184,3 @@ class TorchEstimatorMixin:
         for key, value in list(self.__dict__.items()):
             if key.endswith("_") and isinstance(value, torch.nn.Module | torch.Tensor):
                 setattr(self, key, value.to(self.device_))
-
-
-def as_numpy_float32(t) -> np.ndarray:
-    """Detach a torch tensor to a contiguous float32 numpy array."""
-    return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from .._sklearn_compat import Interval, check_is_fitted, validate_data
@@ -92,7 +93,7 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
     def _restore_device(self):
         # skorch maps its own CUDA state to the CPU when CUDA is missing
         if hasattr(self, "net_"):
-            self.device_ = __import__("torch").device(self.net_.device)
+            self.device_ = torch.device(self.net_.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
