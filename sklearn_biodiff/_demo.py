@@ -7,8 +7,6 @@ import time
 from pathlib import Path
 
 
-
-
 def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 0,
              verbose: int = 1) -> dict:
     """Fit the DACL pipeline on the bundled CinC 2017 sample and compare it with

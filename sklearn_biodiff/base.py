@@ -15,7 +15,6 @@ import contextlib
 import copy
 from collections.abc import Iterable, Iterator
 
-import numpy as np
 from sklearn.utils import check_random_state
 
 __all__ = [
