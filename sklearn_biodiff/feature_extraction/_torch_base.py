@@ -70,7 +70,10 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
 
     def _forward_numpy(self, X, fn):
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        return self._run_module(self._validate_X(X, reset=False), fn)
+
+    def _run_module(self, X, fn):
+        """``fn(module, batch)`` over validated rows, in eval mode, no gradients."""
         module = self.net_.module_
         module.eval()
         with limit_torch_threads(self.n_threads):

@@ -9,7 +9,6 @@ from sklearn.utils.validation import check_array
 
 from .._sklearn_compat import Interval, _fit_context, check_is_fitted
 from ..modules.vae import VAE
-from ..nets._training import predict_batches
 from ..nets.losses import VAENet
 from ._torch_base import TRAINING_CONSTRAINTS, VectorTorchEstimator
 
@@ -144,6 +143,4 @@ class VAELatent(VectorTorchEstimator):
         if Z.shape[1] != self.latent_dim:
             raise ValueError(f"X has {Z.shape[1]} features, but inverse_transform expects "
                              f"latent_dim={self.latent_dim}.")
-        module = self.net_.module_
-        module.eval()
-        return predict_batches(module.decode, Z, batch_size=256, device=self.device_)
+        return self._run_module(Z, lambda module, zb: module.decode(zb))
