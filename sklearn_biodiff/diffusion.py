@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "DiffusionSchedule",
+    "InvalidTimestepRange",
     "check_timestep_range",
     "make_beta_schedule",
     "q_sample",
@@ -147,14 +148,21 @@ def sample_timesteps(n: int, t_min: int, t_max: int, *, device=None, generator=N
     return torch.randint(int(t_min), int(t_max) + 1, (n,), device=device, generator=generator)
 
 
+class InvalidTimestepRange(ValueError):
+    """A timestep range outside ``1 <= t_min <= t_max <= n_timesteps``.
+
+    A ``ValueError``; tuning helpers catch it to prune the trial instead of failing.
+    """
+
+
 def check_timestep_range(t_min: int, t_max: int, n_timesteps: int, *, inference_t=None):
-    """Raise a ``ValueError`` unless ``1 <= t_min <= t_max <= n_timesteps``."""
+    """Raise :class:`InvalidTimestepRange` unless ``1 <= t_min <= t_max <= n_timesteps``."""
     if not 1 <= t_min <= n_timesteps or not 1 <= t_max <= n_timesteps:
-        raise ValueError(
+        raise InvalidTimestepRange(
             f"t_min={t_min} and t_max={t_max} must lie in [1, n_timesteps={n_timesteps}]."
         )
     if t_min > t_max:
-        raise ValueError(f"t_min={t_min} must not exceed t_max={t_max}.")
+        raise InvalidTimestepRange(f"t_min={t_min} must not exceed t_max={t_max}.")
     if inference_t is not None and not 0 <= inference_t <= n_timesteps:
         raise ValueError(
             f"inference_t={inference_t} must lie in [0, n_timesteps={n_timesteps}]."

@@ -32,6 +32,19 @@ def cinc2017_archive():
     return path
 
 
+#: cheap settings of make_dacl_pipeline for tests
+TINY_PIPELINE = {
+    "scattering": {"J": 6, "Q": 4},
+    "vae": {"latent_dim": 4, "hidden_dims": (16,), "max_epochs": 2, "validation_fraction": None},
+    "dacl": {"embedding_dim": 4, "widths": (16, 8), "time_dim": 8, "max_epochs": 2},
+}
+
+
+@pytest.fixture
+def tiny_pipeline_params():
+    return {k: dict(v) for k, v in TINY_PIPELINE.items()}
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     np.random.seed(0)  # noqa: NPY002 - seeds code that uses the legacy global RNG

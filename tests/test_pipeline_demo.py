@@ -7,16 +7,10 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn_biodiff import __main__ as cli
 from sklearn_biodiff.pipeline import make_dacl_pipeline
 
-TINY = {
-    "scattering": {"J": 6, "Q": 4},
-    "vae": {"latent_dim": 4, "hidden_dims": (16,), "max_epochs": 2, "validation_fraction": None},
-    "dacl": {"embedding_dim": 4, "widths": (16, 8), "time_dim": 8, "max_epochs": 2},
-}
 
-
-def test_pipeline_fits_signals_and_searches_timesteps(synthetic, tmp_path):
+def test_pipeline_fits_signals_and_searches_timesteps(synthetic, tmp_path, tiny_pipeline_params):
     X, y = synthetic
-    pipe = make_dacl_pipeline(**TINY, memory=str(tmp_path), random_state=0)
+    pipe = make_dacl_pipeline(**tiny_pipeline_params, memory=str(tmp_path), random_state=0)
     pipe.fit(X, y)
     proba = pipe.predict_proba(X)
     assert proba.shape == (len(X), 2)

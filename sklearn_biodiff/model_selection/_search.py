@@ -1,0 +1,376 @@
+"""Hyperparameter search of the diffusion estimators: grids, Optuna, grouped CV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import config_context
+from sklearn.base import clone, is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv, cross_validate
+from sklearn.utils import Bunch, _safe_indexing
+
+from ..diffusion import InvalidTimestepRange
+from ._scoring import make_patient_scorer, patient_roc_auc_score
+from ._split import check_groups_disjoint, make_grouped_cv
+
+__all__ = [
+    "DACLSearchSpace",
+    "grouped_cross_validate",
+    "optuna_search",
+    "timestep_ablation_grid",
+    "timestep_ranges",
+]
+
+_OPTUNA_HINT = 'Optuna is needed: pip install "sklearn-biodiff[tune]"'
+
+
+def _import_optuna():
+    try:
+        import optuna
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(_OPTUNA_HINT) from exc
+    return optuna
+
+
+def timestep_ranges(n_timesteps: int = 50) -> dict[str, tuple[int, int]]:
+    """The DACL paper's timestep bins: Early, Mid, Late thirds and All.
+
+    For 50 steps: early 1-16, mid 17-33, late 34-50, all 1-50 (1-based, inclusive).
+
+    Parameters
+    ----------
+    n_timesteps : int, default=50
+
+    Returns
+    -------
+    dict of str to (t_min, t_max)
+    """
+    if n_timesteps < 3:
+        raise ValueError(f"n_timesteps must be >= 3 to form three bins, got {n_timesteps}.")
+    base, extra = divmod(n_timesteps, 3)
+    sizes = [base + (1 if i >= 3 - extra else 0) for i in range(3)]
+    edges = np.cumsum([0] + sizes)
+    names = ("early", "mid", "late")
+    out = {n: (int(edges[i]) + 1, int(edges[i + 1])) for i, n in enumerate(names)}
+    out["all"] = (1, n_timesteps)
+    return out
+
+
+def timestep_ablation_grid(n_timesteps: int = 50, *, prefix: str = "dacl__") -> list[dict]:
+    """``param_grid`` for ``GridSearchCV`` reproducing the timestep ablation.
+
+    Parameters
+    ----------
+    n_timesteps : int, default=50
+    prefix : str, default="dacl__"
+        Step name in the pipeline plus ``"__"`` (``""`` for a bare DACLEmbedder).
+
+    Returns
+    -------
+    list of dict
+        One single-candidate grid per range of :func:`timestep_ranges`, in the
+        order early, mid, late, all.
+
+    Examples
+    --------
+    >>> timestep_ablation_grid()[0]
+    {'dacl__t_min': [1], 'dacl__t_max': [16]}
+    """
+    return [{f"{prefix}t_min": [lo], f"{prefix}t_max": [hi]}
+            for lo, hi in timestep_ranges(n_timesteps).values()]
+
+
+@dataclass
+class DACLSearchSpace:
+    """Optuna search space of the DACL pipeline.
+
+    Call it with a trial (define-by-run): ``t_max`` is drawn from
+    ``[t_min, t_high]`` so every sampled range is valid. :meth:`distributions`
+    gives independent distributions for ``OptunaSearchCV``; there
+    ``t_min > t_max`` can be sampled and the estimator rejects it with a clear
+    :class:`~sklearn_biodiff.diffusion.InvalidTimestepRange` (scored as
+    ``error_score``).
+
+    Parameters
+    ----------
+    prefix : str, default="dacl__"
+        Parameter prefix of the DACL step.
+    vae_prefix : str or None, default="vae__"
+        Prefix of the VAE step whose ``latent_dim`` is searched; ``None`` skips it.
+    t_low, t_high : int, default=1, 50
+        Bounds of the timestep range searched.
+    margin : (float, float), default=(0.1, 2.0)
+    lr : (float, float), default=(1e-4, 3e-3)
+        Log-uniform.
+    latent_dims : tuple of int, default=(16, 32, 64)
+        Categorical, so that a Pipeline cache reuses VAE fits across trials.
+    """
+
+    prefix: str = "dacl__"
+    vae_prefix: str | None = "vae__"
+    t_low: int = 1
+    t_high: int = 50
+    margin: tuple[float, float] = (0.1, 2.0)
+    lr: tuple[float, float] = (1e-4, 3e-3)
+    latent_dims: tuple[int, ...] = (16, 32, 64)
+
+    def _check(self):
+        if not 1 <= self.t_low <= self.t_high:
+            raise InvalidTimestepRange(
+                f"search range needs 1 <= t_low <= t_high, got t_low={self.t_low}, "
+                f"t_high={self.t_high}.")
+        for name in ("margin", "lr"):
+            lo, hi = getattr(self, name)
+            if not 0 < lo <= hi:
+                raise ValueError(f"{name} bounds must satisfy 0 < low <= high, got {(lo, hi)}.")
+
+    def __call__(self, trial) -> dict:
+        """Sample estimator parameters (``set_params`` names) for ``trial``."""
+        self._check()
+        p = self.prefix
+        t_min = trial.suggest_int(f"{p}t_min", self.t_low, self.t_high)
+        params = {
+            f"{p}t_min": t_min,
+            f"{p}t_max": trial.suggest_int(f"{p}t_max", t_min, self.t_high),
+            f"{p}margin": trial.suggest_float(f"{p}margin", *self.margin),
+            f"{p}lr": trial.suggest_float(f"{p}lr", *self.lr, log=True),
+        }
+        if self.vae_prefix is not None and self.latent_dims:
+            key = f"{self.vae_prefix}latent_dim"
+            params[key] = trial.suggest_categorical(key, list(self.latent_dims))
+        return params
+
+    def distributions(self) -> dict:
+        """Independent Optuna distributions, for ``OptunaSearchCV``."""
+        self._check()
+        optuna = _import_optuna()
+        d = optuna.distributions
+        p = self.prefix
+        out = {
+            f"{p}t_min": d.IntDistribution(self.t_low, self.t_high),
+            f"{p}t_max": d.IntDistribution(self.t_low, self.t_high),
+            f"{p}margin": d.FloatDistribution(*self.margin),
+            f"{p}lr": d.FloatDistribution(*self.lr, log=True),
+        }
+        if self.vae_prefix is not None and self.latent_dims:
+            out[f"{self.vae_prefix}latent_dim"] = d.CategoricalDistribution(
+                list(self.latent_dims))
+        return out
+
+
+def _splits(cv, X, y, groups, estimator):
+    if cv is None:
+        if groups is None:
+            raise ValueError("pass groups (patient of each record) or an explicit cv.")
+        cv = make_grouped_cv(5)
+    cv = check_cv(cv, y, classifier=is_classifier(estimator))
+    splits = list(cv.split(X, y, groups))
+    if groups is not None:
+        for tr, te in splits:
+            check_groups_disjoint(tr, te, groups)
+    return splits
+
+
+def grouped_cross_validate(
+    estimator,
+    X,
+    y,
+    *,
+    groups,
+    cv=None,
+    scoring="roc_auc",
+    patient_level: str | None = None,
+    n_jobs: int | None = None,
+    verbose: int = 0,
+    return_estimator: bool = False,
+    error_score="raise",
+) -> dict:
+    """``cross_validate`` with patient-grouped folds, optionally scored per patient.
+
+    Parameters
+    ----------
+    estimator : estimator
+        E.g. the pipeline of :func:`~sklearn_biodiff.pipeline.make_dacl_pipeline`.
+    X : list of 1-D arrays or array of shape (n_records, n_samples)
+    y : array-like of shape (n_records,)
+    groups : array-like of shape (n_records,)
+        Patient of each record (``Bunch.groups``); no patient crosses folds
+        (checked).
+    cv : int, splitter or None, default=None
+        ``None`` is :func:`make_grouped_cv` (5 folds, seed 0).
+    scoring : str or callable, default="roc_auc"
+        Ignored when ``patient_level`` is given.
+    patient_level : {"mean", "median", "max"} or None, default=None
+        Score patients instead of records: each patient's scores are aggregated
+        with this function first (:func:`patient_roc_auc_score`).
+    n_jobs : int or None
+        Parallel folds (joblib). The default loky backend caps each worker's
+        torch/OpenMP threads at ``n_cores // n_jobs``, so folds do not
+        oversubscribe the CPU; with another backend set the estimators'
+        ``n_threads``.
+    verbose, return_estimator, error_score
+        As in :func:`sklearn.model_selection.cross_validate`.
+
+    Returns
+    -------
+    dict
+        The result of ``cross_validate`` (``test_score`` per fold, times, ...).
+    """
+    splits = _splits(cv, X, y, groups, estimator)
+    if patient_level is None:
+        return cross_validate(estimator, X, y, groups=groups, cv=splits, scoring=scoring,
+                              n_jobs=n_jobs, verbose=verbose, error_score=error_score,
+                              return_estimator=return_estimator)
+    with config_context(enable_metadata_routing=True):
+        return cross_validate(estimator, X, y, params={"groups": np.asarray(groups)},
+                              cv=splits, scoring=make_patient_scorer(patient_level),
+                              n_jobs=n_jobs, verbose=verbose, error_score=error_score,
+                              return_estimator=return_estimator)
+
+
+def _response(estimator, X):
+    for method in ("decision_function", "predict_proba"):
+        if hasattr(estimator, method):
+            out = np.asarray(getattr(estimator, method)(X))
+            return out[:, 1] if out.ndim == 2 else out
+    raise TypeError(f"{type(estimator).__name__} has neither decision_function nor "
+                    "predict_proba.")
+
+
+def optuna_search(
+    estimator,
+    X,
+    y,
+    param_space,
+    *,
+    groups=None,
+    cv=None,
+    scoring="roc_auc",
+    patient_level: str | None = None,
+    n_trials: int | None = 20,
+    timeout: float | None = None,
+    storage=None,
+    study_name: str | None = None,
+    load_if_exists: bool = True,
+    sampler=None,
+    pruner="median",
+    refit: bool = False,
+    random_state=None,
+    verbose: int = 0,
+) -> Bunch:
+    """Tune ``estimator`` by patient-grouped CV in an Optuna study, pruning bad trials.
+
+    Each trial samples parameters with ``param_space(trial)``, fits a clone on
+    the folds one after another and reports the running mean fold score after
+    each fold, so the pruner stops a trial that is behind the others after its
+    first fold(s). Pruning is per fold rather than per epoch because the
+    epoch losses of DACL (a triplet loss) depend on the margin and on the
+    noise level of the views, so they do not rank configurations with different
+    ``margin`` or ``t_min``/``t_max`` comparably. Invalid timestep ranges
+    (:class:`~sklearn_biodiff.diffusion.InvalidTimestepRange`) are pruned with
+    the reason stored in the trial's ``user_attrs["pruned_reason"]``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Typically a pipeline of :func:`~sklearn_biodiff.pipeline.make_dacl_pipeline`
+        with ``memory`` set, so ST features and VAE latents are reused.
+    X, y
+        Records and labels.
+    param_space : callable
+        ``param_space(trial) -> dict`` of ``set_params`` names, e.g.
+        :class:`DACLSearchSpace`.
+    groups : array-like or None
+        Patient of each record; required unless ``cv`` is given.
+    cv : int, splitter, iterable or None, default=None
+        ``None`` is :func:`make_grouped_cv` (5 folds).
+    scoring : str or callable, default="roc_auc"
+    patient_level : {"mean", "median", "max"} or None, default=None
+        Score patients (aggregated scores) instead of records.
+    n_trials, timeout
+        Budget of this call (added to any trials already in the study).
+    storage : None, str or optuna.storages.BaseStorage, default=None
+        ``None`` keeps the study in memory. An RDB URL (``"sqlite:///study.db"``,
+        ``"postgresql://user:pw@host/db"``) persists it: call again with the same
+        ``study_name`` to resume, or run this function in several processes or
+        machines on one URL to share the study. A
+        ``optuna.storages.JournalStorage`` (a journal file on a shared file
+        system) works as well.
+    study_name : str or None
+    load_if_exists : bool, default=True
+        Resume the study of that name in ``storage``.
+    sampler : optuna sampler or None
+        ``None`` is TPE seeded with ``random_state``.
+    pruner : "median", None or optuna pruner, default="median"
+        ``"median"`` is ``MedianPruner(n_startup_trials=3, n_warmup_steps=0)``;
+        ``None`` disables pruning.
+    refit : bool, default=False
+        Fit a clone with the best parameters on all of ``X``.
+    random_state : int or None
+    verbose : int, default=0
+        Optuna's progress bar and log messages.
+
+    Returns
+    -------
+    Bunch
+        ``study``, ``best_params`` (``set_params`` names), ``best_score``,
+        ``best_estimator`` (``None`` unless ``refit``).
+    """
+    optuna = _import_optuna()
+    if not callable(param_space):
+        raise TypeError("param_space must be callable: trial -> dict of parameters.")
+    y = np.asarray(y)
+    splits = _splits(cv, X, y, groups, estimator)
+    scorer = None if patient_level else check_scoring(estimator, scoring)
+    if patient_level is not None and groups is None:
+        raise ValueError("patient_level scoring needs groups.")
+    groups_arr = None if groups is None else np.asarray(groups)
+    if sampler is None:
+        sampler = optuna.samplers.TPESampler(seed=random_state)
+    if pruner == "median":
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
+    elif pruner is None:
+        pruner = optuna.pruners.NopPruner()
+    if not verbose:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize",
+                                sampler=sampler, pruner=pruner, load_if_exists=load_if_exists)
+
+    def objective(trial):
+        params = param_space(trial)
+        trial.set_user_attr("estimator_params", params)
+        scores = []
+        for k, (tr, te) in enumerate(splits):
+            est = clone(estimator).set_params(**params)
+            try:
+                est.fit(_safe_indexing(X, tr), y[tr])
+            except InvalidTimestepRange as exc:
+                trial.set_user_attr("pruned_reason", str(exc))
+                raise optuna.TrialPruned(str(exc)) from exc
+            X_te = _safe_indexing(X, te)
+            if patient_level is None:
+                scores.append(float(scorer(est, X_te, y[te])))
+            else:
+                scores.append(patient_roc_auc_score(y[te], _response(est, X_te),
+                                                    groups=groups_arr[te],
+                                                    aggregate=patient_level))
+            trial.set_user_attr("fold_scores", scores)
+            trial.report(float(np.mean(scores)), step=k)
+            if k < len(splits) - 1 and trial.should_prune():
+                raise optuna.TrialPruned()
+        return float(np.mean(scores))
+
+    study.optimize(objective, n_trials=n_trials, timeout=timeout,
+                   show_progress_bar=bool(verbose))
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        return Bunch(study=study, best_params=None, best_score=None, best_estimator=None)
+    best = study.best_trial
+    best_params = best.user_attrs.get("estimator_params", best.params)
+    best_estimator = None
+    if refit:
+        best_estimator = clone(estimator).set_params(**best_params).fit(X, y)
+    return Bunch(study=study, best_params=best_params, best_score=best.value,
+                 best_estimator=best_estimator)

@@ -1,0 +1,338 @@
+"""Grouped splits, patient-level scores and tuning (GridSearchCV, Optuna)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_biodiff.diffusion import InvalidTimestepRange
+from sklearn_biodiff.feature_extraction import DACLEmbedder
+from sklearn_biodiff.model_selection import (
+    DACLSearchSpace,
+    check_groups_disjoint,
+    grouped_cross_validate,
+    grouped_train_test_split,
+    make_grouped_cv,
+    make_patient_scorer,
+    optuna_search,
+    patient_roc_auc_score,
+    timestep_ablation_grid,
+    timestep_ranges,
+)
+from sklearn_biodiff.pipeline import make_dacl_pipeline
+
+optuna = pytest.importorskip("optuna")
+
+TINY_DACL = {"embedding_dim": 2, "widths": (8, 4), "time_dim": 4, "max_epochs": 2,
+             "batch_size": 16, "random_state": 0}
+
+
+def _vectors(n=60, seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.r_[np.zeros(n // 2), np.ones(n - n // 2)].astype(int)
+    X = (rng.randn(n, 6) + 1.5 * y[:, None]).astype(np.float32)
+    groups = np.repeat(np.arange(n // 2), 2)  # two records per patient, same label
+    return X, y, groups
+
+
+def _vector_pipeline():
+    return make_pipeline(StandardScaler(), DACLEmbedder(**TINY_DACL),
+                         LogisticRegression())
+
+
+# ---------------------------------------------------------------- splitting
+def test_grouped_split_equals_readme_split_for_one_record_per_patient():
+    y = np.random.RandomState(0).choice(list("NAO~"), size=200, p=[0.6, 0.1, 0.25, 0.05])
+    tr, te = grouped_train_test_split(y, groups=np.arange(200), test_size=0.3,
+                                      random_state=0)
+    ref_tr, ref_te = train_test_split(np.arange(200), test_size=0.3, stratify=y,
+                                      random_state=0)
+    np.testing.assert_array_equal(tr, ref_tr)
+    np.testing.assert_array_equal(te, ref_te)
+
+
+def test_grouped_split_keeps_patients_whole_and_stratifies():
+    X, y, groups = _vectors(200)
+    tr, te = grouped_train_test_split(y, groups=groups, test_size=0.3, random_state=1)
+    check_groups_disjoint(tr, te, groups)
+    assert len(tr) + len(te) == 200 and len(np.intersect1d(tr, te)) == 0
+    assert abs(y[te].mean() - 0.5) < 0.05
+
+
+def test_grouped_split_errors():
+    with pytest.raises(ValueError, match="groups has 3 entries"):
+        grouped_train_test_split([0, 1], groups=[0, 1, 2])
+    with pytest.raises(ValueError, match="needs labels"):
+        grouped_train_test_split(4, groups=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        grouped_train_test_split([0, 1], groups=[5, 5])
+    with pytest.raises(ValueError, match="in both train and test"):
+        check_groups_disjoint([0, 1], [2], groups=[7, 8, 8])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=30, max_size=80), st.integers(0, 10))
+def test_no_group_crosses_folds(group_list, seed):
+    groups = np.asarray(group_list)
+    y = groups % 2  # one label per group
+    if len(np.unique(groups)) < 3 or len(np.unique(y)) < 2:
+        return
+    for tr, te in make_grouped_cv(3, random_state=seed).split(groups, y, groups):
+        assert not set(groups[tr]) & set(groups[te])
+
+
+# ---------------------------------------------------------------- scoring
+def test_patient_auroc_aggregates_before_scoring():
+    y = [0, 0, 1, 1, 1, 1]
+    s = [0.1, 0.9, 0.4, 0.6, 0.2, 0.3]
+    g = [0, 0, 1, 1, 2, 2]
+    # means: patient 0 -> 0.5, 1 -> 0.5, 2 -> 0.25
+    assert patient_roc_auc_score(y, s, groups=g) == pytest.approx(0.25)
+    assert patient_roc_auc_score(y, s, groups=g, aggregate="max") == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="different labels"):
+        patient_roc_auc_score([0, 1], [0.1, 0.2], groups=[0, 0])
+    with pytest.raises(ValueError, match="aggregate must be one of"):
+        patient_roc_auc_score(y, s, groups=g, aggregate="mode")
+
+
+def test_grouped_cross_validate_patient_level_matches_manual():
+    X, y, groups = _vectors(80)
+    cv = make_grouped_cv(4, random_state=0)
+    est = LogisticRegression()
+    res = grouped_cross_validate(est, X, y, groups=groups, cv=cv, patient_level="mean")
+    manual = []
+    for tr, te in cv.split(X, y, groups):
+        m = clone(est).fit(X[tr], y[tr])
+        manual.append(patient_roc_auc_score(y[te], m.decision_function(X[te]),
+                                            groups=groups[te]))
+    np.testing.assert_allclose(res["test_score"], manual)
+    rec = grouped_cross_validate(est, X, y, groups=groups, cv=cv)
+    assert rec["test_score"].shape == (4,)
+
+
+def test_patient_scorer_routes_groups():
+    import sklearn
+    from sklearn.model_selection import cross_validate
+
+    X, y, groups = _vectors(40)
+    with sklearn.config_context(enable_metadata_routing=True):
+        res = cross_validate(LogisticRegression(), X, y, cv=make_grouped_cv(2),
+                             scoring=make_patient_scorer(), params={"groups": groups})
+    assert np.all((res["test_score"] >= 0) & (res["test_score"] <= 1))
+
+
+class _ThreadProbe(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        import torch
+
+        self.threads_ = torch.get_num_threads()
+        self.classes_ = np.unique(y)
+        return self
+
+    def decision_function(self, X):
+        return np.full(len(X), float(self.threads_)) + np.arange(len(X)) * 1e-3
+
+
+def test_parallel_folds_do_not_oversubscribe_torch():
+    X, y, groups = _vectors(40)
+    res = grouped_cross_validate(_ThreadProbe(), X, y, groups=groups, cv=make_grouped_cv(2),
+                                 n_jobs=2, return_estimator=True)
+    expected = max(1, (os.cpu_count() or 1) // 2)
+    assert [e.threads_ for e in res["estimator"]] == [expected, expected]
+
+
+# ---------------------------------------------------------------- grids
+def test_timestep_ranges_match_the_paper():
+    assert timestep_ranges(50) == {"early": (1, 16), "mid": (17, 33), "late": (34, 50),
+                                   "all": (1, 50)}
+    for n in (3, 10, 1000):
+        r = timestep_ranges(n)
+        assert r["early"][0] == 1 and r["late"][1] == n
+        assert r["mid"][0] == r["early"][1] + 1 and r["late"][0] == r["mid"][1] + 1
+    with pytest.raises(ValueError, match=">= 3"):
+        timestep_ranges(2)
+
+
+def test_grid_search_ablation_reuses_cached_features(synthetic, tmp_path, tiny_pipeline_params):
+    X, y = synthetic
+    groups = np.arange(len(X))
+    pipe = make_dacl_pipeline(**tiny_pipeline_params, memory=str(tmp_path), random_state=0)
+    grid = GridSearchCV(pipe, timestep_ablation_grid(50), cv=make_grouped_cv(2),
+                        scoring="roc_auc")
+    grid.fit(X, y, groups=groups)
+    assert [(p["dacl__t_min"], p["dacl__t_max"]) for p in grid.cv_results_["params"]] == [
+        (1, 16), (17, 33), (34, 50), (1, 50)]
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    # the clone is refitted with the best range; the template stays unfitted
+    assert grid.best_estimator_ is not pipe and not hasattr(pipe.named_steps["dacl"], "net_")
+    assert grid.best_estimator_.named_steps["dacl"].t_min == grid.best_params_["dacl__t_min"]
+    # st, scale and vae are fitted once per fold and once for the refit, not per candidate
+    fitted = Counter(
+        json.loads(m.read_text())["input_args"]["transformer"].split("(")[0]
+        for m in Path(tmp_path).rglob("_fit_transform_one*/*/metadata.json"))
+    assert fitted == {"ScatteringFeatures": 3, "StandardScaler": 3, "VAELatent": 3,
+                      "DACLEmbedder": 4 * 2 + 1}
+
+
+# ---------------------------------------------------------------- optuna
+def test_search_space_samples_valid_ranges_only():
+    space = DACLSearchSpace(t_low=1, t_high=10)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(40):
+        params = space(study.ask())
+        assert 1 <= params["dacl__t_min"] <= params["dacl__t_max"] <= 10
+        assert params["vae__latent_dim"] in (16, 32, 64)
+    with pytest.raises(InvalidTimestepRange, match="t_low <= t_high"):
+        DACLSearchSpace(t_low=20, t_high=10)(study.ask())
+    with pytest.raises(ValueError, match="margin bounds"):
+        DACLSearchSpace(margin=(0.0, 1.0)).distributions()
+
+
+def test_optuna_search_grouped_cv_and_refit():
+    X, y, groups = _vectors(60)
+    space = DACLSearchSpace(prefix="daclembedder__", vae_prefix=None, t_high=50)
+    res = optuna_search(_vector_pipeline(), X, y, space, groups=groups,
+                        cv=make_grouped_cv(2), n_trials=3, refit=True, random_state=0)
+    assert len(res.study.trials) == 3
+    p = res.best_params
+    assert 1 <= p["daclembedder__t_min"] <= p["daclembedder__t_max"] <= 50
+    assert 0.0 <= res.best_score <= 1.0
+    dacl = res.best_estimator.named_steps["daclembedder"]
+    assert dacl.t_min == p["daclembedder__t_min"] and hasattr(dacl, "net_")
+    for t in res.study.trials:
+        assert len(t.user_attrs["fold_scores"]) == 2
+
+
+def test_optuna_search_prunes_invalid_ranges_with_reason():
+    X, y, groups = _vectors(40)
+
+    def bad_space(trial):
+        return {"daclembedder__t_min": 30, "daclembedder__t_max": 10}
+
+    res = optuna_search(_vector_pipeline(), X, y, bad_space, groups=groups,
+                        cv=make_grouped_cv(2), n_trials=2)
+    states = {t.state for t in res.study.trials}
+    assert states == {optuna.trial.TrialState.PRUNED}
+    assert "must not exceed t_max" in res.study.trials[0].user_attrs["pruned_reason"]
+    assert res.best_params is None
+
+
+def test_median_pruner_stops_a_bad_trial_after_one_fold():
+    X, y, groups = _vectors(60)
+    calls = []
+
+    def space(trial):
+        # four good trials, then one whose probe is useless (heavy regularisation)
+        c = 1.0 if trial.number < 4 else 1e-9
+        calls.append(c)
+        return {"C": c}
+
+    class Probe(LogisticRegression):
+        def decision_function(self, X):
+            out = super().decision_function(X)
+            return -out if self.C < 1e-6 else out  # inverted scores: AUROC < 0.5
+
+    res = optuna_search(Probe(), X, y, space, groups=groups, cv=make_grouped_cv(4),
+                        n_trials=5, random_state=0)
+    last = res.study.trials[-1]
+    assert last.state == optuna.trial.TrialState.PRUNED
+    assert len(last.user_attrs["fold_scores"]) == 1
+
+
+def test_optuna_search_cv_clones_and_refits_pipeline(synthetic, tiny_pipeline_params):
+    from optuna_integration import OptunaSearchCV
+
+    X, y = synthetic
+    pipe = make_dacl_pipeline(**tiny_pipeline_params, random_state=0)
+    dists = DACLSearchSpace(vae_prefix=None, t_low=1, t_high=50).distributions()
+    search = OptunaSearchCV(pipe, dists, cv=make_grouped_cv(2), n_trials=2, random_state=0,
+                            scoring="roc_auc", error_score=np.nan)
+    search.fit(X, y, groups=np.arange(len(X)))
+    assert not hasattr(pipe.named_steps["dacl"], "net_")  # template untouched
+    best = search.best_estimator_.named_steps["dacl"]
+    assert hasattr(best, "net_")
+    assert best.t_min == search.best_params_["dacl__t_min"]
+    assert search.predict_proba(X).shape == (len(X), 2)
+
+
+_WORKER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn_biodiff.feature_extraction import DACLEmbedder
+    from sklearn_biodiff.model_selection import DACLSearchSpace, make_grouped_cv, optuna_search
+
+    storage, name, n_trials, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    if storage.startswith("journal:"):
+        import optuna
+        from optuna.storages.journal import JournalFileBackend
+        storage = optuna.storages.JournalStorage(JournalFileBackend(storage[8:]))
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(20), np.ones(20)].astype(int)
+    X = (rng.randn(40, 6) + 1.5 * y[:, None]).astype(np.float32)
+    pipe = make_pipeline(StandardScaler(), DACLEmbedder(
+        embedding_dim=2, widths=(8, 4), time_dim=4, max_epochs=2, batch_size=16,
+        random_state=0), LogisticRegression())
+    space = DACLSearchSpace(prefix="daclembedder__", vae_prefix=None)
+    optuna_search(pipe, X, y, space, groups=np.arange(40), cv=make_grouped_cv(2),
+                  n_trials=n_trials, storage=storage, study_name=name, random_state=seed)
+""")
+
+
+def _run_worker(storage, name, n_trials, seed):
+    return subprocess.Popen([sys.executable, "-c", _WORKER, storage, name, str(n_trials),
+                             str(seed)], stderr=subprocess.PIPE, text=True)
+
+
+def _wait(procs):
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+
+
+def test_study_resumes_from_sqlite_after_restart(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    _wait([_run_worker(url, "resume", 2, 0)])  # a first process, then it is gone
+    X, y, groups = _vectors(40)
+    res = optuna_search(_vector_pipeline(), X, y,
+                        DACLSearchSpace(prefix="daclembedder__", vae_prefix=None),
+                        groups=groups, cv=make_grouped_cv(2), n_trials=1, storage=url,
+                        study_name="resume", random_state=1)
+    assert len(res.study.trials) == 3
+    assert [t.number for t in res.study.trials] == [0, 1, 2]
+
+
+def test_two_worker_processes_share_one_journal_study(tmp_path):
+    from optuna.storages.journal import JournalFileBackend
+
+    path = tmp_path / "study.log"
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    optuna.create_study(storage=storage, study_name="shared", direction="maximize")
+    _wait([_run_worker(f"journal:{path}", "shared", 2, seed) for seed in (0, 1)])
+    study = optuna.load_study(study_name="shared", storage=storage)
+    assert len(study.trials) == 4
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert len({t.number for t in study.trials}) == 4
+
+
+def test_optuna_search_needs_groups_or_cv():
+    X, y, _ = _vectors(20)
+    with pytest.raises(ValueError, match="pass groups"):
+        optuna_search(LogisticRegression(), X, y, lambda t: {})
+    with pytest.raises(TypeError, match="param_space must be callable"):
+        optuna_search(LogisticRegression(), X, y, {"C": 1}, cv=StratifiedKFold(2))
