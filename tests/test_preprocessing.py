@@ -121,3 +121,22 @@ def test_feature_names_only_for_fixed_length_output():
         r.get_feature_names_out()
     f = FixedLength(length=4).fit([np.zeros(3), np.zeros(5)])
     assert len(f.get_feature_names_out()) == 4
+
+
+def test_segment_records_windows_labels_groups():
+    from sklearn_biodiff.preprocessing import segment_records
+
+    recs = [np.arange(10.0), np.arange(7.0) + 100]
+    W, yw, gw = segment_records(recs, 3, y=["N", "A"], groups=[5, 9])
+    assert W.shape == (5, 3) and W.dtype == np.float32
+    np.testing.assert_array_equal(W[3], [100, 101, 102])
+    assert yw.tolist() == ["N", "N", "N", "A", "A"] and gw.tolist() == [5, 5, 5, 9, 9]
+    W2, _, g2 = segment_records(recs, 4, step=2)
+    assert W2.shape == (4 + 2, 4) and g2.tolist() == [0, 0, 0, 0, 1, 1]
+    np.testing.assert_array_equal(W2[1], [2, 3, 4, 5])
+    with pytest.raises(ValueError, match="shorter than one window of 8 samples, e.g. record 1"):
+        segment_records(recs, 8)
+    with pytest.raises(ValueError, match="window must be a positive integer"):
+        segment_records(recs, 0)
+    with pytest.raises(ValueError, match="one entry per record"):
+        segment_records(recs, 3, y=[0])

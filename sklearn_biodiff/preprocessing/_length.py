@@ -92,3 +92,65 @@ class FixedLength(SignalTransformer):
         """Sample names ``sample0 … sample{length-1}``."""
         check_is_fitted(self)
         return np.asarray([f"sample{i}" for i in range(self.length)], dtype=object)
+
+
+def segment_records(X, window: int, *, step: int | None = None, y=None, groups=None):
+    """Cut each record into windows of ``window`` samples.
+
+    Window ``k`` of a record starts at ``k * step``; the tail shorter than a
+    window is left out (at most ``step - 1`` samples per record). Each window
+    keeps its record's label and group, so patient-grouped CV and
+    :func:`~sklearn_biodiff.model_selection.patient_roc_auc_score` can gather the
+    windows of one patient again.
+
+    Parameters
+    ----------
+    X : list of 1-D arrays or array of shape (n_records, n_samples)
+    window : int
+        Window length in samples.
+    step : int or None, default=None
+        Hop in samples; ``None`` is ``window`` (no overlap).
+    y, groups : array-like of shape (n_records,) or None
+        Label and patient of each record; ``groups=None`` uses the record index.
+
+    Returns
+    -------
+    windows : ndarray of shape (n_windows, window)
+    y_windows : ndarray of shape (n_windows,) or None
+    groups_windows : ndarray of shape (n_windows,)
+
+    Raises
+    ------
+    ValueError
+        When a record is shorter than one window (naming the records): nothing
+        is dropped silently.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W, yw, gw = segment_records([np.arange(10.0), np.arange(7.0)], 3, y=[0, 1])
+    >>> W.shape, yw.tolist(), gw.tolist()
+    ((5, 3), [0, 0, 0, 1, 1], [0, 0, 0, 1, 1])
+    """
+    from .._validation import check_signals
+
+    if not isinstance(window, Integral) or window < 1:
+        raise ValueError(f"window must be a positive integer, got {window!r}.")
+    step = window if step is None else step
+    if not isinstance(step, Integral) or step < 1:
+        raise ValueError(f"step must be a positive integer, got {step!r}.")
+    records = list(check_signals(X, what="segment_records"))
+    n = len(records)
+    groups = np.arange(n) if groups is None else np.asarray(groups)
+    if len(groups) != n or (y is not None and len(y) != n):
+        raise ValueError(f"y and groups must have one entry per record ({n}).")
+    short = [i for i, r in enumerate(records) if len(r) < window]
+    if short:
+        raise ValueError(f"{len(short)} record(s) are shorter than one window of {window} "
+                         f"samples, e.g. record {short[0]} ({len(records[short[0]])} samples); "
+                         "use a shorter window or pad them first (FixedLength).")
+    counts = np.array([(len(r) - window) // step + 1 for r in records])
+    windows = np.concatenate([np.lib.stride_tricks.sliding_window_view(r, window)[::step][:c]
+                              for r, c in zip(records, counts)])
+    y_w = None if y is None else np.repeat(np.asarray(y), counts)
+    return np.ascontiguousarray(windows), y_w, np.repeat(groups, counts)
