@@ -16,7 +16,8 @@ from skorch.dataset import ValidSplit
 
 from ..base import torch_seed_context
 
-__all__ = ["BatchLoader", "EpochProgress", "build_net", "fit_net", "predict_batches"]
+__all__ = ["EMA", "BatchLoader", "EpochProgress", "MaxSteps", "StopTraining", "WarmupCosine",
+           "build_net", "fit_net", "predict_batches"]
 
 
 class EpochProgress(Callback):
@@ -192,3 +193,58 @@ class BatchLoader:
                  else np.arange(n))
         for start in range(0, n, self.batch_size):
             yield self._get(self._indices[order[start : start + self.batch_size]])
+
+
+class StopTraining(KeyboardInterrupt):
+    """Raised by a callback to end training; skorch's ``partial_fit`` catches it."""
+
+
+class MaxSteps(Callback):
+    """End training after ``max_steps`` optimizer steps (counted across warm starts)."""
+
+    def __init__(self, max_steps: int):
+        self.max_steps = max_steps
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.steps_ = 0
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if training:
+            self.steps_ += 1
+            if self.steps_ >= self.max_steps:
+                raise StopTraining
+
+
+class WarmupCosine:
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, then cosine to 0."""
+
+    def __init__(self, total_steps: int, warmup: int = 100):
+        self.total_steps = max(1, int(total_steps))
+        self.warmup = min(int(warmup), self.total_steps // 10)
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        frac = min(1.0, (step - self.warmup) / max(1, self.total_steps - self.warmup))
+        return 0.5 * (1 + float(np.cos(np.pi * frac)))
+
+
+class EMA(Callback):
+    """Exponential moving average of the module's parameters (``shadow_``)."""
+
+    def __init__(self, decay: float = 0.999):
+        self.decay = decay
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if getattr(self, "shadow_", None) is None:
+            self.shadow_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if not training:
+            return
+        with torch.no_grad():
+            for k, v in net.module_.state_dict().items():
+                if v.dtype.is_floating_point:
+                    self.shadow_[k].mul_(self.decay).add_(v.detach(), alpha=1 - self.decay)
+                else:
+                    self.shadow_[k].copy_(v)

@@ -1,5 +1,5 @@
 """skorch nets, one loss each: ELBO (VAE), triplet (DACL and its Gaussian
-baseline), denoising reconstruction (DAE)."""
+baseline), denoising reconstruction (DAE), noise prediction (DiffAE)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from torch.utils.data import Dataset
 
 from ..modules.vae import elbo_loss
 
-__all__ = ["DenoisingNet", "TripletDataset", "TripletNet", "VAENet", "triplet_loss"]
+__all__ = ["CropDataset", "DenoisingNet", "NoisePredictionNet", "TripletDataset", "TripletNet",
+           "VAENet", "triplet_loss"]
 
 
 class VAENet(NeuralNet):
@@ -107,3 +108,47 @@ class DenoisingNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         z0_hat, z0 = y_pred
         return ((z0_hat - z0) ** 2).mean()
+
+
+class NoisePredictionNet(NeuralNet):
+    """The module returns ``(eps_hat, eps)``; the loss is their mean squared error."""
+
+    def __init__(self, *args, criterion=torch.nn.MSELoss, **kwargs):
+        super().__init__(*args, criterion=criterion, **kwargs)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        eps_hat, eps = y_pred
+        return torch.nn.functional.mse_loss(eps_hat, eps)
+
+
+class CropDataset(Dataset):
+    """Random crops of ``length`` samples from ragged records, new ones on every access.
+
+    Parameters
+    ----------
+    records : list of 1-D float32 arrays
+        Each at least ``length`` long.
+    length : int
+    seed : int
+    """
+
+    def __init__(self, records, length: int, seed: int = 0):
+        self.records = records
+        self.length = int(length)
+        self.rng = np.random.RandomState(seed)
+
+    def __len__(self):
+        return len(self.records)
+
+    def _crop(self, i):
+        x = self.records[i]
+        start = self.rng.randint(len(x) - self.length + 1)
+        return x[start : start + self.length]
+
+    def __getitem__(self, i):
+        return torch.as_tensor(self._crop(int(i))), 0
+
+    def batch(self, idx):
+        """A whole batch of crops, shape (len(idx), length)."""
+        crops = np.stack([self._crop(int(i)) for i in idx])
+        return torch.as_tensor(crops), torch.zeros(len(idx))

@@ -1,0 +1,223 @@
+"""Diffusion autoencoder for 1-D signals: LRU semantic encoder + conditional 1-D U-Net."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..diffusion import DiffusionSchedule, q_sample
+from .lru import LRUBlock
+from .vector_unet import TimeEmbedding
+
+__all__ = ["AttentionReducer", "ConditionalUNet1d", "DiffAEModule", "SemanticEncoder"]
+
+
+class AttentionReducer(nn.Module):
+    """Any-length sequence -> fixed vector: ``z_i = sum_t softmax_t(W_a X)_it (W_v X)_it``.
+
+    Parameters
+    ----------
+    in_dim : int
+        Width of the sequence.
+    out_dim : int
+        Size ``C`` of the output vector.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.attn = nn.Linear(in_dim, out_dim)
+        self.value = nn.Linear(in_dim, out_dim)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+        """``x`` (B, L, in_dim), ``mask`` (B, L) of valid steps -> ``z`` (B, C), ``S`` (B, L, C)."""
+        a = self.attn(x)
+        if mask is not None:
+            a = a.masked_fill(~mask[..., None], float("-inf"))
+        s = torch.softmax(a, dim=1)
+        return (s * self.value(x)).sum(dim=1), s
+
+
+class SemanticEncoder(nn.Module):
+    """Strided conv stem -> LRU blocks -> attention reducer.
+
+    Parameters
+    ----------
+    embedding_dim : int
+    width : int
+        Channels of the stem and LRU blocks.
+    n_layers : int
+        LRU blocks.
+    stride : int
+        Total downsampling of the stem (two convolutions; 4 turns 300 Hz into 75 Hz).
+    dropout : float
+    """
+
+    def __init__(self, embedding_dim: int = 128, width: int = 64, n_layers: int = 4,
+                 stride: int = 4, dropout: float = 0.0):
+        super().__init__()
+        s1 = 2 if stride % 2 == 0 and stride > 1 else 1
+        s2 = stride // s1
+        self.stride = stride
+        self.s1 = s1
+        self.conv1 = nn.Conv1d(1, width // 2, 2 * s1 + 1, stride=s1, padding=s1)
+        self.conv2 = nn.Conv1d(width // 2, width, 2 * s2 + 1, stride=s2, padding=s2)
+        self.blocks = nn.Sequential(*[LRUBlock(width, dropout=dropout) for _ in range(n_layers)])
+        self.norm = nn.LayerNorm(width)
+        self.reducer = AttentionReducer(width, embedding_dim)
+
+    def n_frames(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Valid frames after the stem for records of ``lengths`` samples."""
+        return -(-lengths // self.stride)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
+        """``x`` (B, L) -> ``z`` (B, embedding_dim), attention ``S`` (B, L', embedding_dim)."""
+        h = nn.functional.gelu(self.conv1(x[:, None, :]))
+        mask = None
+        if lengths is not None:  # zero the padded tail so it looks like the conv's padding
+            valid = -(-lengths // self.s1)
+            h = h * (torch.arange(h.shape[-1], device=h.device)[None, :] < valid[:, None])[:, None]
+        h = self.conv2(h).transpose(1, 2)
+        if lengths is not None:
+            frames = self.n_frames(lengths)
+            mask = torch.arange(h.shape[1], device=h.device)[None, :] < frames[:, None]
+        h = self.norm(self.blocks(h))
+        return self.reducer(h, mask)
+
+
+class _ResBlock(nn.Module):
+    """GroupNorm residual block; ``h = (1 + z_s) * (GN(h) * (1 + t_s) + t_b)``."""
+
+    def __init__(self, c_in: int, c_out: int, t_dim: int, z_dim: int, groups: int = 8):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(math.gcd(groups, c_in), c_in)
+        self.conv1 = nn.Conv1d(c_in, c_out, 3, padding=1)
+        self.norm2 = nn.GroupNorm(math.gcd(groups, c_out), c_out)
+        self.t_proj = nn.Linear(t_dim, 2 * c_out)
+        self.z_proj = nn.Linear(z_dim, c_out)
+        self.conv2 = nn.Conv1d(c_out, c_out, 3, padding=1)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+        self.skip = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x, t_emb, z):
+        h = self.conv1(nn.functional.silu(self.norm1(x)))
+        t_s, t_b = self.t_proj(t_emb)[..., None].chunk(2, dim=1)
+        z_s = self.z_proj(z)[..., None]
+        h = (1 + z_s) * (self.norm2(h) * (1 + t_s) + t_b)
+        return self.skip(x) + self.conv2(nn.functional.silu(h))
+
+
+class ConditionalUNet1d(nn.Module):
+    """1-D U-Net predicting the added noise, conditioned on timestep and embedding.
+
+    A strided stem (``stem_stride``) keeps the full-rate work to one convolution
+    each way; each level has one residual block, levels are joined by stride-2
+    convolutions and nearest upsampling, skips are concatenated.
+
+    Parameters
+    ----------
+    channels : tuple of int
+        Width per level.
+    z_dim : int
+        Size of the conditioning embedding.
+    time_dim : int
+    stem_stride : int
+    """
+
+    def __init__(self, channels=(32, 64, 128), z_dim: int = 128, time_dim: int = 128,
+                 stem_stride: int = 2):
+        super().__init__()
+        self.channels = tuple(channels)
+        self.stem_stride = stem_stride
+        self.time = TimeEmbedding(time_dim)
+        c0 = self.channels[0]
+        self.stem = nn.Conv1d(1, c0, 2 * stem_stride + 1, stride=stem_stride,
+                              padding=stem_stride)
+        self.down = nn.ModuleList()
+        self.pool = nn.ModuleList()
+        prev = c0
+        for i, c in enumerate(self.channels):
+            self.down.append(_ResBlock(prev, c, time_dim, z_dim))
+            if i < len(self.channels) - 1:
+                self.pool.append(nn.Conv1d(c, c, 3, stride=2, padding=1))
+            prev = c
+        self.mid = _ResBlock(prev, prev, time_dim, z_dim)
+        self.up = nn.ModuleList()
+        for c in reversed(self.channels):
+            self.up.append(_ResBlock(prev + c, c, time_dim, z_dim))
+            prev = c
+        self.head = nn.Sequential(nn.GroupNorm(math.gcd(8, c0), c0), nn.SiLU(),
+                                  nn.ConvTranspose1d(c0, 1, 2 * stem_stride,
+                                                     stride=stem_stride,
+                                                     padding=stem_stride // 2))
+
+    @property
+    def multiple(self) -> int:
+        """Input lengths must be multiples of this."""
+        return self.stem_stride * 2 ** (len(self.channels) - 1)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``x`` (B, L) with L a multiple of :attr:`multiple` -> noise estimate (B, L)."""
+        t_emb = self.time(t)
+        h = self.stem(x[:, None, :])
+        skips = []
+        for i, block in enumerate(self.down):
+            h = block(h, t_emb, z)
+            skips.append(h)
+            if i < len(self.pool):
+                h = self.pool[i](h)
+        h = self.mid(h, t_emb, z)
+        for block in self.up:
+            skip = skips.pop()
+            if h.shape[-1] != skip.shape[-1]:
+                h = nn.functional.interpolate(h, size=skip.shape[-1], mode="nearest")
+            h = block(torch.cat([h, skip], dim=1), t_emb, z)
+        return self.head(h)[:, 0, : x.shape[-1]]
+
+
+class DiffAEModule(nn.Module):
+    """Semantic encoder + conditional denoiser trained on noise prediction.
+
+    ``forward(x0)`` (training) returns ``(eps_hat, eps)``.
+    """
+
+    def __init__(self, embedding_dim: int = 128, encoder_width: int = 64,
+                 encoder_layers: int = 4, encoder_stride: int = 4,
+                 unet_channels=(32, 64, 128), unet_stem_stride: int = 2,
+                 n_timesteps: int = 1000, schedule: str = "linear", dropout: float = 0.0):
+        super().__init__()
+        self.encoder = SemanticEncoder(embedding_dim, encoder_width, encoder_layers,
+                                       encoder_stride, dropout)
+        self.denoiser = ConditionalUNet1d(unet_channels, embedding_dim, 128, unet_stem_stride)
+        self.schedule = DiffusionSchedule(schedule, n_timesteps)
+        self.n_timesteps = n_timesteps
+
+    def forward(self, x0: torch.Tensor):
+        z, _ = self.encoder(x0)
+        t = torch.randint(1, self.n_timesteps + 1, (x0.shape[0],), device=x0.device)
+        eps = torch.randn_like(x0)
+        return self.denoiser(q_sample(x0, t, eps, self.schedule), t, z), eps
+
+    @torch.no_grad()
+    def ddim_decode(self, z: torch.Tensor, length: int, n_steps: int = 50,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+        """Deterministic DDIM sampling (eta = 0) from noise, conditioned on ``z``.
+
+        Returns (B, length); ``length`` is padded internally to a multiple of
+        the U-Net's downsampling.
+        """
+        m = self.denoiser.multiple
+        padded = -(-length // m) * m
+        x = torch.randn(z.shape[0], padded, generator=generator, device="cpu").to(z.device)
+        steps = torch.linspace(self.n_timesteps, 1, n_steps).round().long().unique_consecutive()
+        for i, t in enumerate(steps.tolist()):
+            t_prev = steps[i + 1].item() if i + 1 < len(steps) else 0
+            tt = torch.full((z.shape[0],), t, device=z.device, dtype=torch.long)
+            eps = self.denoiser(x, tt, z)
+            a_t = self.schedule.abar(t)
+            a_prev = self.schedule.abar(t_prev)
+            x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
+            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+        return x[:, :length]

@@ -1,0 +1,164 @@
+"""DiffAEEmbedder: LRU scan, attention reducer, training, decoding, round trips."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+
+from sklearn_biodiff._validation import SignalList
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+from sklearn_biodiff.modules.diffae import AttentionReducer, SemanticEncoder
+from sklearn_biodiff.modules.lru import LRU, linear_scan, sequential_scan
+
+TINY = {"snippet_seconds": 1.0, "embedding_dim": 8, "encoder_layers": 1, "encoder_width": 8,
+        "unet_channels": (8, 16), "n_timesteps": 50, "max_epochs": 2, "batch_size": 8,
+        "random_state": 0}
+
+
+def _records(n=8, seed=0, fs=300):
+    rng = np.random.RandomState(seed)
+    out = []
+    for k in range(n):
+        m = int(fs * (1.2 + 0.3 * (k % 4)))
+        t = np.arange(m) / fs
+        out.append(np.sin(2 * np.pi * (1 + k % 3) * t) + 0.1 * rng.randn(m))
+    return SignalList(out, fs=float(fs))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 6), st.integers(0, 100))
+def test_parallel_scan_equals_sequential_recurrence(length, width, seed):
+    g = torch.Generator().manual_seed(seed)
+    lam = torch.complex(torch.rand(width, generator=g) * 0.99, torch.zeros(width))
+    lam = lam * torch.exp(1j * 2 * np.pi * torch.rand(width, generator=g))
+    b = torch.randn(2, length, width, dtype=torch.complex64, generator=g)
+    np.testing.assert_allclose(linear_scan(lam, b).numpy(), sequential_scan(lam, b).numpy(),
+                               atol=1e-4, rtol=1e-4)
+
+
+def test_lru_layer_parallel_equals_sequential_on_3000_steps():
+    torch.manual_seed(0)
+    lru = LRU(16, r_min=0.9, r_max=0.999)
+    u = torch.randn(2, 3000, 16)
+    fast, slow = lru(u), lru(u, parallel=False)
+    assert torch.allclose(fast, slow, atol=1e-4, rtol=1e-4)
+    mod = lru.eigenvalues().abs()
+    assert torch.all(mod < 1) and torch.all(mod >= 0.9 - 1e-6)
+    gamma = torch.exp(lru.gamma_log)
+    assert torch.allclose(gamma, torch.sqrt(1 - mod**2), atol=1e-6)
+
+
+def test_reducer_gives_one_size_for_any_length_and_softmax_over_time():
+    torch.manual_seed(0)
+    enc = SemanticEncoder(embedding_dim=12, width=8, n_layers=1, stride=4).eval()
+    for length in (1000, 3000, 18000):
+        z, s = enc(torch.randn(2, length))
+        assert z.shape == (2, 12)
+        assert s.shape == (2, length // 4, 12)
+        assert torch.allclose(s.sum(1), torch.ones(2, 12), atol=1e-5)
+    red = AttentionReducer(4, 3)
+    x = torch.randn(1, 10, 4)
+    mask = torch.arange(10)[None] < 6
+    z_masked, s = red(x, mask)
+    assert torch.all(s[0, 6:] == 0)
+    assert torch.allclose(z_masked, red(x[:, :6])[0], atol=1e-6)
+
+
+def test_padding_does_not_change_embeddings():
+    emb = DiffAEEmbedder(**TINY, transform_batch_size=8).fit(_records())
+    X = _records(seed=1)
+    together = emb.transform(X)
+    alone = np.concatenate([emb.transform(X[i : i + 1]) for i in range(len(X))])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_loss_goes_down_on_synthetic_data():
+    X = _records(16)
+    emb = DiffAEEmbedder(**{**TINY, "max_epochs": 40, "lr": 3e-3}).fit(X)
+    losses = [h["train_loss"] for h in emb.history_]
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:3])
+
+
+def test_transform_is_deterministic_float32_and_sized():
+    X = _records()
+    emb = DiffAEEmbedder(**TINY).fit(X)
+    Z = emb.transform(X)
+    assert Z.shape == (len(X), 8) and Z.dtype == np.float32
+    np.testing.assert_array_equal(Z, emb.transform(X))
+    assert list(emb.get_feature_names_out()) == [f"diffaeembedder{i}" for i in range(8)]
+
+
+def test_reconstruct_and_attention_weights_have_input_lengths():
+    X = _records()
+    emb = DiffAEEmbedder(**TINY).fit(X)
+    R = emb.reconstruct(X, n_steps=4, random_state=0)
+    assert [len(r) for r in R] == [len(x) for x in X] and R.fs == 300.0
+    np.testing.assert_array_equal(R[0], emb.reconstruct(X, n_steps=4, random_state=0)[0])
+    W = emb.attention_weights(X, feature=3)
+    assert [len(w) for w in W] == [len(x) for x in X]
+    assert np.all(np.concatenate(W) >= 0)
+    X2 = np.stack([x[:360] for x in X])
+    assert emb.reconstruct(X2, n_steps=2).shape == X2.shape
+    with pytest.raises(ValueError, match="feature must lie"):
+        emb.attention_weights(X, feature=8)
+
+
+def test_other_sampling_rate_is_resampled():
+    X = _records(fs=500)
+    emb = DiffAEEmbedder(**{**TINY, "fs": 500.0}).fit(X)
+    assert emb.transform(X).shape == (len(X), 8)
+    assert [len(r) for r in emb.reconstruct(X, n_steps=2)] == [len(x) for x in X]
+    with pytest.raises(ValueError, match="500"):
+        emb.transform(_records(fs=300))
+
+
+def test_warm_start_checkpoint_resume_and_max_steps(tmp_path):
+    X = _records()
+    a = DiffAEEmbedder(**TINY, checkpoint_dir=str(tmp_path)).fit(X)
+    b = DiffAEEmbedder(**{**TINY, "max_epochs": 1}, checkpoint_dir=str(tmp_path),
+                       warm_start=True).fit(X)
+    assert len(b.history_) == len(a.history_) + 1
+    c = DiffAEEmbedder(**{**TINY, "max_epochs": 50, "max_steps": 3}).fit(X)
+    n_batches = sum(len(h["batches"]) for h in c.history_)
+    assert n_batches == 3
+
+
+def test_ema_weights_are_used_for_inference():
+    X = _records()
+    emb = DiffAEEmbedder(**TINY, ema_decay=0.5).fit(X)
+    raw = emb.net_.module_
+    assert any(not torch.equal(p, q) for p, q in zip(raw.parameters(),
+                                                     emb.ema_module_.parameters()))
+
+
+def test_pickle_and_clone_round_trip():
+    X = _records()
+    emb = DiffAEEmbedder(**TINY, ema_decay=0.9).fit(X)
+    again = pickle.loads(pickle.dumps(emb))
+    np.testing.assert_array_equal(again.transform(X), emb.transform(X))
+    assert again.device_.type == "cpu"
+    c = clone(emb)
+    assert not hasattr(c, "net_") and c.get_params() == emb.get_params()
+
+
+def test_bad_input_is_rejected_clearly():
+    emb = DiffAEEmbedder(**TINY)
+    short = [np.random.RandomState(0).randn(200)]
+    with pytest.raises(ValueError, match="snippet_seconds=1.0"):
+        emb.fit(short)
+    bad = _records()
+    bad[2] = bad[2].copy()
+    bad[2][5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        emb.fit(bad)
+    with pytest.raises(ValueError, match="constant"):
+        emb.fit([np.ones(600), np.ones(600)])
+    with pytest.raises(ValueError, match="fewer than"):
+        DiffAEEmbedder(snippet_seconds=0.001).fit(_records())
+    fitted = DiffAEEmbedder(**TINY).fit(_records())
+    with pytest.raises(ValueError, match="n_steps"):
+        fitted.reconstruct(_records(), n_steps=0)
