@@ -11,7 +11,6 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs_in_reduced_mode(script, monkeypatch, tmp_path):
-    pytest.importorskip("optuna")
     matplotlib.use("Agg")
     monkeypatch.delenv("SKLEARN_BIODIFF_CINC2017", raising=False)
     monkeypatch.setenv("TMPDIR", str(tmp_path))

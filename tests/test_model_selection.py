@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import optuna
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -34,7 +35,7 @@ from sklearn_biodiff.model_selection import (
 )
 from sklearn_biodiff.pipeline import make_dacl_pipeline
 
-optuna = pytest.importorskip("optuna")
+
 
 TINY_DACL = {"embedding_dim": 2, "widths": (8, 4), "time_dim": 4, "max_epochs": 2,
              "batch_size": 16, "random_state": 0}
