@@ -9,8 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pytest
 import optuna
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -34,8 +34,6 @@ from sklearn_biodiff.model_selection import (
     timestep_ranges,
 )
 from sklearn_biodiff.pipeline import make_dacl_pipeline
-
-
 
 TINY_DACL = {"embedding_dim": 2, "widths": (8, 4), "time_dim": 4, "max_epochs": 2,
              "batch_size": 16, "random_state": 0}
