@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn_biodiff._validation import SignalList
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 from sklearn_biodiff.modules.diffae import AttentionReducer, SemanticEncoder
-from sklearn_biodiff.modules.lru import LRU, linear_scan, sequential_scan
+from sklearn_biodiff.modules.lru import LRU, chunked_scan, linear_scan, sequential_scan
 
 TINY = {"snippet_seconds": 1.0, "embedding_dim": 8, "encoder_layers": 1, "encoder_width": 8,
         "unet_channels": (8, 16), "n_timesteps": 50, "max_epochs": 2, "batch_size": 8,
@@ -40,12 +40,43 @@ def test_parallel_scan_equals_sequential_recurrence(length, width, seed):
                                atol=1e-4, rtol=1e-4)
 
 
-def test_lru_layer_parallel_equals_sequential_on_3000_steps():
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 6), st.integers(1, 40), st.integers(0, 100))
+def test_chunked_scan_equals_sequential_recurrence(length, width, chunk, seed):
+    g = torch.Generator().manual_seed(seed)
+    log_lam = torch.complex(-torch.rand(width, generator=g) * 0.5 - 1e-3,
+                            2 * np.pi * torch.rand(width, generator=g))
+    b = torch.randn(2, length, width, dtype=torch.complex64, generator=g)
+    got = chunked_scan(log_lam, b, chunk=chunk)
+    want = sequential_scan(torch.exp(log_lam), b)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-4, rtol=1e-4)
+
+
+def test_chunked_scan_gradients_match_sequential():
+    torch.manual_seed(0)
+    log_lam = torch.complex(-torch.rand(5) * 0.2, torch.rand(5) * 6).requires_grad_()
+    b = torch.randn(3, 77, 5, dtype=torch.complex64, requires_grad=True)
+    grads = []
+    for fn in (lambda: chunked_scan(log_lam, b, chunk=16),
+               lambda: sequential_scan(torch.exp(log_lam), b)):
+        out = fn()
+        (out.real.square().sum() + out.imag.sum()).backward()
+        grads.append((log_lam.grad.clone(), b.grad.clone()))
+        log_lam.grad, b.grad = None, None
+    for got, want in zip(*grads):
+        torch.testing.assert_close(got, want, atol=1e-3, rtol=1e-3)
+
+
+def test_lru_layer_scans_equal_sequential_on_3000_steps():
     torch.manual_seed(0)
     lru = LRU(16, r_min=0.9, r_max=0.999)
     u = torch.randn(2, 3000, 16)
-    fast, slow = lru(u), lru(u, parallel=False)
-    assert torch.allclose(fast, slow, atol=1e-4, rtol=1e-4)
+    slow = lru(u, scan="sequential")
+    for scan in ("chunked", "parallel"):
+        assert torch.allclose(lru(u, scan=scan), slow, atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="scan must be"):
+        lru(u, scan="fft")
     mod = lru.eigenvalues().abs()
     assert torch.all(mod < 1) and torch.all(mod >= 0.9 - 1e-6)
     gamma = torch.exp(lru.gamma_log)

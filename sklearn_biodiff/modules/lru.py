@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["LRU", "LRUBlock", "linear_scan", "sequential_scan"]
+__all__ = ["LRU", "LRUBlock", "chunked_scan", "linear_scan", "sequential_scan"]
 
 
 def linear_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -35,6 +35,50 @@ def linear_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         a = a * a
         d *= 2
     return h
+
+
+def chunked_scan(log_lam: torch.Tensor, b: torch.Tensor, chunk: int = 32) -> torch.Tensor:
+    """Same recurrence as :func:`linear_scan`, by chunks: matmuls inside, a scan across.
+
+    Inside each chunk of ``K = chunk`` steps the recurrence is a lower-triangular
+    Toeplitz product, ``h_i = sum_{j<=i} lam**(i-j) b_j``, done as one batched
+    matmul per channel; the chunks' final states are then combined by
+    :func:`linear_scan` with multiplier ``lam**K`` (log-depth over ``L / K``
+    chunks) and carried into every position by ``lam**(i+1)``. Work is
+    ``O(L K H)`` in dense matmuls instead of ``O(L log L H)`` in elementwise
+    passes, which is several times faster on CPU.
+
+    Parameters
+    ----------
+    log_lam : Tensor of shape (H,)
+        ``log(lambda)`` (complex or real); powers are ``exp(k * log_lam)``.
+    b : Tensor of shape (B, L, H)
+    chunk : int, default=32
+
+    Returns
+    -------
+    Tensor of shape (B, L, H)
+    """
+    n_batch, n, h = b.shape
+    k = min(chunk, n)
+    n_chunks = -(-n // k)
+    pad = n_chunks * k - n
+    if pad:
+        b = torch.nn.functional.pad(b.transpose(1, 2), (0, pad)).transpose(1, 2)
+    steps = torch.arange(k, device=b.device)
+    diff = steps[:, None] - steps[None, :]
+    causal = diff >= 0
+    # T[h, i, j] = lam_h ** (i - j) for i >= j
+    T = torch.exp(diff.clamp(min=0).to(log_lam.dtype)[None] * log_lam[:, None, None])
+    T = T * causal.to(T.dtype)
+    bc = b.reshape(n_batch, n_chunks, k, h).permute(3, 2, 0, 1).reshape(h, k, -1)
+    inner = torch.bmm(T, bc).reshape(h, k, n_batch, n_chunks).permute(2, 3, 1, 0)
+    if n_chunks > 1:
+        ends = linear_scan(torch.exp(k * log_lam), inner[:, :, -1])  # (B, n_chunks, H)
+        carry = torch.cat([torch.zeros_like(ends[:, :1]), ends[:, :-1]], dim=1)
+        lam_pow = torch.exp((steps + 1).to(log_lam.dtype)[:, None] * log_lam[None])  # (K, H)
+        inner = inner + carry[:, :, None, :] * lam_pow
+    return inner.reshape(n_batch, n_chunks * k, h)[:, :n]
 
 
 def sequential_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -82,16 +126,30 @@ class LRU(nn.Module):
         self.C_im = nn.Parameter(torch.randn(d_model, h) / math.sqrt(h))
         self.D = nn.Parameter(torch.randn(d_model))
 
+    def log_eigenvalues(self) -> torch.Tensor:
+        """``log(lambda) = -exp(nu_log) + i exp(theta_log)`` of shape (d_state,)."""
+        return torch.complex(-torch.exp(self.nu_log), torch.exp(self.theta_log))
+
     def eigenvalues(self) -> torch.Tensor:
         """``lambda`` of shape (d_state,), complex."""
-        return torch.exp(torch.complex(-torch.exp(self.nu_log), torch.exp(self.theta_log)))
+        return torch.exp(self.log_eigenvalues())
 
-    def forward(self, u: torch.Tensor, *, parallel: bool = True) -> torch.Tensor:
-        """``u`` of shape (B, L, d_model) -> (B, L, d_model)."""
+    def forward(self, u: torch.Tensor, *, scan: str = "chunked") -> torch.Tensor:
+        """``u`` of shape (B, L, d_model) -> (B, L, d_model).
+
+        ``scan``: ``"chunked"`` (:func:`chunked_scan`, default), ``"parallel"``
+        (:func:`linear_scan`) or ``"sequential"`` (reference loop).
+        """
         B = torch.complex(self.B_re, self.B_im) * torch.exp(self.gamma_log)[:, None]
         bu = torch.einsum("bld,hd->blh", u.to(B.dtype), B)
-        scan = linear_scan if parallel else sequential_scan
-        x = scan(self.eigenvalues(), bu)
+        if scan == "chunked":
+            x = chunked_scan(self.log_eigenvalues(), bu)
+        elif scan == "parallel":
+            x = linear_scan(self.eigenvalues(), bu)
+        elif scan == "sequential":
+            x = sequential_scan(self.eigenvalues(), bu)
+        else:
+            raise ValueError(f"scan must be 'chunked', 'parallel' or 'sequential', got {scan!r}")
         C = torch.complex(self.C_re, self.C_im)
         return torch.einsum("blh,dh->bld", x, C).real + self.D * u
 
