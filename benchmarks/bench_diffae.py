@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import joblib
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score
@@ -60,6 +61,9 @@ def main(argv=None):
     ap.add_argument("--chunk-epochs", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--save", type=Path, default=None,
+                    help="joblib file for the embedder at the last mark (reused by "
+                         "bench_robustness.py --diffae)")
     args = ap.parse_args(argv)
     archive = None if args.quick else find_archive()
     unit = 60.0
@@ -73,7 +77,8 @@ def main(argv=None):
     y_tr, y_te = data.target[tr], data.target[te]
     emb = DiffAEEmbedder(lr=args.lr, batch_size=args.batch_size, lr_schedule="constant",
                          max_epochs=args.chunk_epochs, warm_start=True, random_state=0)
-    report = {"source": source, "machine": machine(), "settings": vars(args),
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    report = {"source": source, "machine": machine(), "settings": settings,
               "protocol": "README 70/30 split (random_state=0), 4 classes; embedder "
                           "trained on the training part only; probe C by 3-fold CV on "
                           "the training part; test scored once per mark",
@@ -101,6 +106,9 @@ def main(argv=None):
         report["curve"].append(row)
         print(row, flush=True)
         write_json(name, report)
+    if args.save is not None:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(emb, args.save)
 
 
 if __name__ == "__main__":

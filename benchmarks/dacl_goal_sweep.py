@@ -6,11 +6,13 @@ t 1-50, lr 1e-3, batch 128, random negatives) and is scored by 3-fold
 StratifiedKFold on the training part of the README 70/30 split only (the test part
 is not touched). JSON: ``results/dacl_goal_sweep.json``.
 
-Run alone on the machine: ``python benchmarks/dacl_goal_sweep.py``.
+Run alone on the machine: ``python benchmarks/dacl_goal_sweep.py``; candidates already
+in the JSON with the same change are kept, not rerun (``--rerun`` redoes all).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -41,6 +43,13 @@ CANDIDATES = {
     "dacl_100_epochs": {"dacl": {"max_epochs": 100}},
     "dacl_wide_encoder": {"dacl": {"widths": (512, 256, 128), "embedding_dim": 128}},
     "no_vae_dacl_on_st": {"no_vae": True},
+    "vae_beta_0.01": {"vae": {"beta": 0.01}},
+    "margin_0.5": {"dacl": {"margin": 0.5}},
+    "margin_2": {"dacl": {"margin": 2.0}},
+    "t_late_34_50": {"dacl": {"t_min": 34, "t_max": 50}},
+    "lr_1e-4_100_epochs": {"dacl": {"lr": 1e-4, "max_epochs": 100}},
+    "vae_beta_0.1_margin_2_late": {"vae": {"beta": 0.1},
+                                   "dacl": {"margin": 2.0, "t_min": 34, "t_max": 50}},
 }
 
 
@@ -73,9 +82,16 @@ def main():
     pos = {r: k for k, r in enumerate(idx)}
     ST, y = ST_all[tr], y_all[[pos[i] for i in tr]]
     folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(ST, y))
+    previous = {}
+    path = Path(__file__).resolve().parent / "results" / "dacl_goal_sweep.json"
+    if path.exists() and "--rerun" not in sys.argv:
+        previous = json.loads(path.read_text()).get("candidates", {})
     out = {"machine": machine(), "protocol": "3-fold StratifiedKFold (seed 0) on the "
            "training part of the README 70/30 split, normal vs AF+other", "candidates": {}}
     for name, cand in CANDIDATES.items():
+        if name in previous and previous[name]["change"] == json.loads(json.dumps(cand)):
+            out["candidates"][name] = previous[name]
+            continue
         t0 = time.perf_counter()
         aucs = [score(ST, y, a, b, cand) for a, b in folds]
         out["candidates"][name] = {"change": cand, "cv3_auroc_mean": float(np.mean(aucs)),
