@@ -53,6 +53,17 @@ def test_chunked_scan_equals_sequential_recurrence(length, width, chunk, seed):
     np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-4, rtol=1e-4)
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 200), st.integers(1, 5), st.integers(1, 40), st.integers(0, 100))
+def test_chunked_scan_real_recurrence(length, width, chunk, seed):
+    g = torch.Generator().manual_seed(seed)
+    log_lam = -torch.rand(width, generator=g) * 0.5 - 1e-3
+    b = torch.randn(2, length, width, generator=g)
+    got = chunked_scan(log_lam, b, chunk=chunk)
+    want = sequential_scan(torch.exp(log_lam), b)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-4, rtol=1e-4)
+
+
 def test_chunked_scan_gradients_match_sequential():
     torch.manual_seed(0)
     log_lam = torch.complex(-torch.rand(5) * 0.2, torch.rand(5) * 6).requires_grad_()

@@ -50,12 +50,12 @@ class SemanticEncoder(nn.Module):
     n_layers : int
         LRU blocks.
     stride : int
-        Total downsampling of the stem (two convolutions; 4 turns 300 Hz into 75 Hz).
+        Total downsampling of the stem (two convolutions; 8 turns 300 Hz into 37.5 Hz).
     dropout : float
     """
 
     def __init__(self, embedding_dim: int = 128, width: int = 64, n_layers: int = 4,
-                 stride: int = 4, dropout: float = 0.0):
+                 stride: int = 8, dropout: float = 0.0):
         super().__init__()
         s1 = 2 if stride % 2 == 0 and stride > 1 else 1
         s2 = stride // s1
@@ -127,7 +127,7 @@ class ConditionalUNet1d(nn.Module):
     """
 
     def __init__(self, channels=(32, 64, 128), z_dim: int = 128, time_dim: int = 128,
-                 stem_stride: int = 2):
+                 stem_stride: int = 4):
         super().__init__()
         self.channels = tuple(channels)
         self.stem_stride = stem_stride
@@ -184,8 +184,8 @@ class DiffAEModule(nn.Module):
     """
 
     def __init__(self, embedding_dim: int = 128, encoder_width: int = 64,
-                 encoder_layers: int = 4, encoder_stride: int = 4,
-                 unet_channels=(32, 64, 128), unet_stem_stride: int = 2,
+                 encoder_layers: int = 4, encoder_stride: int = 8,
+                 unet_channels=(32, 64, 128), unet_stem_stride: int = 4,
                  n_timesteps: int = 1000, schedule: str = "linear", dropout: float = 0.0):
         super().__init__()
         self.encoder = SemanticEncoder(embedding_dim, encoder_width, encoder_layers,

@@ -7,7 +7,8 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["LRU", "LRUBlock", "chunked_scan", "linear_scan", "sequential_scan"]
+__all__ = ["LRU", "LRUBlock", "chunked_scan", "chunked_scan_channels_first",
+           "linear_scan", "sequential_scan"]
 
 
 def linear_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -40,9 +41,9 @@ def linear_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def chunked_scan(log_lam: torch.Tensor, b: torch.Tensor, chunk: int = 32) -> torch.Tensor:
     """Same recurrence as :func:`linear_scan`, by chunks: matmuls inside, a scan across.
 
-    Inside each chunk of ``K = chunk`` steps the recurrence is a lower-triangular
-    Toeplitz product, ``h_i = sum_{j<=i} lam**(i-j) b_j``, done as one batched
-    matmul per channel; the chunks' final states are then combined by
+    Inside each chunk of ``K = chunk`` steps the recurrence is a product with an
+    upper-triangular Toeplitz matrix, ``h_i = sum_{j<=i} lam**(i-j) b_j``, done as
+    batched real matmuls per channel; the chunks' final states are then combined by
     :func:`linear_scan` with multiplier ``lam**K`` (log-depth over ``L / K``
     chunks) and carried into every position by ``lam**(i+1)``. Work is
     ``O(L K H)`` in dense matmuls instead of ``O(L log L H)`` in elementwise
@@ -59,26 +60,62 @@ def chunked_scan(log_lam: torch.Tensor, b: torch.Tensor, chunk: int = 32) -> tor
     -------
     Tensor of shape (B, L, H)
     """
-    n_batch, n, h = b.shape
+    if b.is_complex():
+        h_re, h_im = chunked_scan_channels_first(
+            log_lam, b.real.permute(2, 0, 1), b.imag.permute(2, 0, 1), chunk)
+        return torch.complex(h_re, h_im).permute(1, 2, 0)
+    if log_lam.is_complex():
+        raise ValueError("a complex log_lam needs a complex b")
+    h_re, _ = chunked_scan_channels_first(log_lam, b.permute(2, 0, 1), None, chunk)
+    return h_re.permute(1, 2, 0)
+
+
+def chunked_scan_channels_first(log_lam: torch.Tensor, b_re: torch.Tensor,
+                                b_im: torch.Tensor | None, chunk: int = 32):
+    """Core of :func:`chunked_scan` on real and imaginary parts of shape (H, B, L).
+
+    Channels first, time last, so that every chunk product is a plain batched
+    matmul over ``H`` without transposing the signal; with ``b_im=None`` the
+    recurrence is real (``log_lam`` real). Returns ``(h_re, h_im)`` of shape
+    (H, B, L) (``h_im`` is ``None`` for a real recurrence).
+    """
+    h, n_batch, n = b_re.shape
     k = min(chunk, n)
     n_chunks = -(-n // k)
     pad = n_chunks * k - n
+    parts = [b_re] if b_im is None else [b_re, b_im]
     if pad:
-        b = torch.nn.functional.pad(b.transpose(1, 2), (0, pad)).transpose(1, 2)
-    steps = torch.arange(k, device=b.device)
-    diff = steps[:, None] - steps[None, :]
-    causal = diff >= 0
-    # T[h, i, j] = lam_h ** (i - j) for i >= j
-    T = torch.exp(diff.clamp(min=0).to(log_lam.dtype)[None] * log_lam[:, None, None])
-    T = T * causal.to(T.dtype)
-    bc = b.reshape(n_batch, n_chunks, k, h).permute(3, 2, 0, 1).reshape(h, k, -1)
-    inner = torch.bmm(T, bc).reshape(h, k, n_batch, n_chunks).permute(2, 3, 1, 0)
+        parts = [nn.functional.pad(p, (0, pad)) for p in parts]
+    parts = [p.reshape(h, n_batch * n_chunks, k) for p in parts]
+    steps = torch.arange(k, device=b_re.device)
+    diff = steps[None, :] - steps[:, None]  # [j, i] = i - j
+    # M[h, j, i] = lam_h ** (i - j) for i >= j, so that out = x @ M
+    M = torch.exp(diff.clamp(min=0).to(log_lam.dtype)[None] * log_lam[:, None, None])
+    M = M * (diff >= 0).to(M.dtype)
+    if b_im is None:
+        out = [torch.bmm(parts[0], M)]
+    else:  # (x_re + i x_im)(m_re + i m_im), the additions fused into the GEMMs
+        x_re, x_im = parts
+        m_re, m_im = M.real, M.imag
+        out = [torch.baddbmm(torch.bmm(x_re, m_re), x_im, -m_im),
+               torch.baddbmm(torch.bmm(x_re, m_im), x_im, m_re)]
     if n_chunks > 1:
-        ends = linear_scan(torch.exp(k * log_lam), inner[:, :, -1])  # (B, n_chunks, H)
-        carry = torch.cat([torch.zeros_like(ends[:, :1]), ends[:, :-1]], dim=1)
-        lam_pow = torch.exp((steps + 1).to(log_lam.dtype)[:, None] * log_lam[None])  # (K, H)
-        inner = inner + carry[:, :, None, :] * lam_pow
-    return inner.reshape(n_batch, n_chunks * k, h)[:, :n]
+        # state entering each chunk, by a log-depth scan over the chunks' last steps
+        last = [o.reshape(h, n_batch, n_chunks, k)[..., -1] for o in out]
+        ends = last[0] if b_im is None else torch.complex(last[0], last[1])
+        ends = linear_scan(torch.exp(k * log_lam), ends.permute(1, 2, 0)).permute(2, 0, 1)
+        carry = torch.cat([torch.zeros_like(ends[..., :1]), ends[..., :-1]], dim=-1)
+        lam_pow = torch.exp((steps + 1).to(log_lam.dtype)[None] * log_lam[:, None])  # (H, K)
+        # out[h, (b, c), i] += carry[h, b, c] * lam_h ** (i + 1), as a rank-1/2 GEMM
+        if b_im is None:
+            out = [torch.baddbmm(out[0], carry.reshape(h, -1, 1), lam_pow[:, None, :])]
+        else:
+            c = torch.stack([carry.real, carry.imag], dim=-1).reshape(h, -1, 2)
+            p_re, p_im = lam_pow.real, lam_pow.imag
+            out = [torch.baddbmm(out[0], c, torch.stack([p_re, -p_im], dim=1)),
+                   torch.baddbmm(out[1], c, torch.stack([p_im, p_re], dim=1))]
+    out = [o.reshape(h, n_batch, n_chunks * k)[..., :n] for o in out]
+    return (out[0], None) if b_im is None else (out[0], out[1])
 
 
 def sequential_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -140,18 +177,23 @@ class LRU(nn.Module):
         ``scan``: ``"chunked"`` (:func:`chunked_scan`, default), ``"parallel"``
         (:func:`linear_scan`) or ``"sequential"`` (reference loop).
         """
-        B = torch.complex(self.B_re, self.B_im) * torch.exp(self.gamma_log)[:, None]
-        bu = torch.einsum("bld,hd->blh", u.to(B.dtype), B)
-        if scan == "chunked":
-            x = chunked_scan(self.log_eigenvalues(), bu)
-        elif scan == "parallel":
-            x = linear_scan(self.eigenvalues(), bu)
-        elif scan == "sequential":
-            x = sequential_scan(self.eigenvalues(), bu)
-        else:
+        if scan not in ("chunked", "parallel", "sequential"):
             raise ValueError(f"scan must be 'chunked', 'parallel' or 'sequential', got {scan!r}")
-        C = torch.complex(self.C_re, self.C_im)
-        return torch.einsum("blh,dh->bld", x, C).real + self.D * u
+        n_batch, n, d = u.shape
+        g = torch.exp(self.gamma_log)[:, None]
+        # complex input projection as one real matmul, channels first: (2H, B*L)
+        bu = torch.cat([self.B_re * g, self.B_im * g]) @ u.reshape(-1, d).T
+        h = self.B_re.shape[0]
+        b_re, b_im = bu[:h].reshape(h, n_batch, n), bu[h:].reshape(h, n_batch, n)
+        if scan == "chunked":
+            x_re, x_im = chunked_scan_channels_first(self.log_eigenvalues(), b_re, b_im)
+        else:
+            fn = linear_scan if scan == "parallel" else sequential_scan
+            x = fn(self.eigenvalues(), torch.complex(b_re, b_im).permute(1, 2, 0))
+            x_re, x_im = x.real.permute(2, 0, 1), x.imag.permute(2, 0, 1)
+        # y = Re(C x) = C_re x_re - C_im x_im, back to (B, L, d)
+        y = self.C_re @ x_re.reshape(h, -1) - self.C_im @ x_im.reshape(h, -1)
+        return y.T.reshape(n_batch, n, d) + self.D * u
 
 
 class LRUBlock(nn.Module):
