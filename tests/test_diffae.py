@@ -134,6 +134,19 @@ def test_transform_is_deterministic_float32_and_sized():
     assert list(emb.get_feature_names_out()) == [f"diffaeembedder{i}" for i in range(8)]
 
 
+def test_transform_does_not_keep_attention_weights():
+    # bug: transform kept frames x embedding_dim attention floats for every record
+    # (5 GB for the CinC archive); only attention_weights asks for them now
+    X = _records()
+    emb = DiffAEEmbedder(**TINY).fit(X)
+    records = emb._check_inference_input(X)[1]
+    z, attn = emb._encode(records)
+    assert attn is None
+    z2, attn2 = emb._encode(records, keep_attention=True)
+    np.testing.assert_array_equal(z, z2)
+    assert len(attn2) == len(X) and all(a.base is None for a in attn2)
+
+
 def test_reconstruct_and_attention_weights_have_input_lengths():
     X = _records()
     emb = DiffAEEmbedder(**TINY).fit(X)

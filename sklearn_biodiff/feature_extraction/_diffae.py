@@ -284,12 +284,16 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     def _module(self):
         return getattr(self, "ema_module_", None) or self.net_.module_
 
-    def _encode(self, records):
-        """(z of shape (n, embedding_dim), list of attention arrays (frames, C))."""
+    def _encode(self, records, keep_attention: bool = False):
+        """z of shape (n, embedding_dim) and, if asked, attention arrays (frames, C).
+
+        The attention weights are ``frames x embedding_dim`` floats per record
+        (about 0.6 MB for a 32-s record), so they are only kept when asked for.
+        """
         module = self._module().eval()
         order = np.argsort([len(r) for r in records], kind="stable")
         z = np.empty((len(records), self.embedding_dim), dtype=np.float32)
-        attn = [None] * len(records)
+        attn = [None] * len(records) if keep_attention else None
         bs = self.transform_batch_size
         with torch.no_grad(), limit_torch_threads(self.n_threads):
             for start in range(0, len(order), bs):
@@ -303,8 +307,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                 zb, sb = module.encoder(xb, lt)
                 frames = module.encoder.n_frames(lt).cpu().numpy()
                 z[idx] = zb.cpu().numpy()
-                for row, i in enumerate(idx):
-                    attn[i] = sb[row, : frames[row]].cpu().numpy()
+                if keep_attention:
+                    for row, i in enumerate(idx):
+                        attn[i] = sb[row, : frames[row]].cpu().numpy().copy()
         return z, attn
 
     def _check_inference_input(self, X):
@@ -348,7 +353,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         raw, records, _ = self._check_inference_input(X)
         if feature is not None and not 0 <= feature < self.embedding_dim:
             raise ValueError(f"feature must lie in [0, {self.embedding_dim}), got {feature}.")
-        _, attn = self._encode(records)
+        _, attn = self._encode(records, keep_attention=True)
         out = []
         for x, s in zip(raw, attn):
             w = s.mean(axis=1) if feature is None else s[:, feature]
