@@ -8,23 +8,32 @@ scored with ``robustness_curve``. Models: ST features + LR, DACL, contrastive +
 Gaussian views, DAE (each ST -> scaler -> VAE -> embedder -> scaler + LR), MiniRocket
 (aeon, benchmark-only dependency) + LR; and DACL trained on clean + one noisy
 copy of each training record (``AddNoise("mixture", snr_db=(0, 24))``).
+With ``--diffae FILE`` (an embedder saved by ``bench_diffae.py --save``, trained
+self-supervised on the training part only) also: the frozen DiffAE + LR
+(``LogisticRegressionCV``, C by 3-fold CV on the training part), and two copies of
+it fine-tuned for the same number of snippets, one on the clean training records
+(``2 * --finetune-epochs`` epochs) and one on clean + noisy copies
+(``--finetune-epochs`` epochs), so that the augmentation is compared at equal cost.
 Output: ``results/bench_robustness.json`` and ``results/robustness_auroc_vs_snr.png``.
 
-Run alone on the machine: ``python benchmarks/bench_robustness.py`` (``--quick``:
-bundled sample, tiny budgets).
+Run alone on the machine: ``python benchmarks/bench_robustness.py [--diffae FILE]``
+(``--quick``: bundled sample, tiny budgets).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import joblib
 import numpy as np
 from joblib import Memory
-from sklearn.linear_model import LogisticRegression
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
@@ -81,12 +90,27 @@ def _minirocket(args):
         StandardScaler(), LogisticRegression(C=0.01, max_iter=3000))
 
 
+def _diffae_probe(embedder):
+    return make_pipeline(FrozenEstimator(embedder), StandardScaler(),
+                         LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, max_iter=3000))
+
+
+def _finetuned(embedder, X, epochs):
+    emb = copy.deepcopy(embedder).set_params(warm_start=True, max_epochs=epochs,
+                                             lr_schedule="constant", verbose=0)
+    crop = emb._snippet_length()
+    return emb.fit([x for x in X if len(x) >= crop])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--vae-epochs", type=int, default=100)
     ap.add_argument("--kernels", type=int, default=10000)
+    ap.add_argument("--diffae", type=Path, default=None,
+                    help="fitted DiffAEEmbedder (joblib) from bench_diffae.py --save")
+    ap.add_argument("--finetune-epochs", type=int, default=1)
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     archive = None if args.quick else find_archive()
@@ -139,6 +163,23 @@ def main(argv=None):
         print("fitted dacl_noise_augmented", round(fit_seconds["dacl_noise_augmented"]),
               flush=True)
 
+        if args.diffae is not None:
+            base = joblib.load(args.diffae)
+            X_aug_d, _, _ = augment_with_noise(
+                X_tr, y_tr, AddNoise("mixture", snr_db=(0.0, 24.0), random_state=2))
+            for name, emb in [
+                ("diffae", base),
+                ("diffae_finetuned_clean", lambda: _finetuned(base, X_tr,
+                                                              2 * args.finetune_epochs)),
+                ("diffae_finetuned_noise_augmented",
+                 lambda: _finetuned(base, X_aug_d, args.finetune_epochs)),
+            ]:
+                t0 = time.perf_counter()
+                emb = emb() if callable(emb) else emb
+                models[name] = _diffae_probe(emb).fit(X_tr, y_tr)
+                fit_seconds[name] = time.perf_counter() - t0
+                print("fitted", name, round(fit_seconds[name]), "s", flush=True)
+
         t0 = time.perf_counter()
         res = robustness_curve(models, X_te, y_te, kinds=KINDS, snrs_db=SNRS,
                                scoring="roc_auc", random_state=0)
@@ -157,12 +198,14 @@ def main(argv=None):
         m["mean_drop_to_6db"] = float(np.mean([k["drop_clean_to_6db"]
                                                for k in m["kinds"].values()]))
     report = {
-        "source": source, "machine": machine(), "settings": vars(args),
+        "source": source, "machine": machine(),
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "protocol": "README 70/30 split (random_state=0), normal vs (AF+other), noisy "
                     "dropped; fit once on clean training records; test records corrupted "
                     "once per (kind, SNR) with seed 0 and scored once per model",
         "n_train": len(tr), "n_test": len(te),
-        "not_run": {"diffae": "DiffAEEmbedder (issue 8) is not built yet"},
+        "not_run": ({} if args.diffae else
+                    {"diffae": "no --diffae model given (see bench_diffae.py --save)"}),
         "fit_seconds": fit_seconds, "curve_seconds": curve_seconds,
         "total_seconds": time.perf_counter() - t_start,
         "models": by_model,
