@@ -9,11 +9,12 @@ Gaussian views, DAE (each ST -> scaler -> VAE -> embedder -> scaler + LR), MiniR
 (aeon, benchmark-only dependency) + LR; and DACL trained on clean + one noisy
 copy of each training record (``AddNoise("mixture", snr_db=(0, 24))``).
 With ``--diffae FILE`` (an embedder saved by ``bench_diffae.py --save``, trained
-self-supervised on the training part only) also: the frozen DiffAE + LR
-(``LogisticRegressionCV``, C by 3-fold CV on the training part), and two copies of
-it fine-tuned for the same number of snippets, one on the clean training records
-(``2 * --finetune-epochs`` epochs) and one on clean + noisy copies
-(``--finetune-epochs`` epochs), so that the augmentation is compared at equal cost.
+self-supervised on the training part only) also two copies of it fine-tuned for the
+same number of snippets, one on the clean training records of this task
+(``2 * --finetune-epochs`` epochs: "diffae") and one on clean + noisy copies
+(``--finetune-epochs`` epochs: "diffae_noise_augmented"), so that the augmentation
+is compared at equal cost; each is frozen and followed by scaler + LR
+(``LogisticRegressionCV``, C by 3-fold CV on the training part).
 Output: ``results/bench_robustness.json`` and ``results/robustness_auroc_vs_snr.png``.
 
 Run alone on the machine: ``python benchmarks/bench_robustness.py [--diffae FILE]``
@@ -167,15 +168,12 @@ def main(argv=None):
             base = joblib.load(args.diffae)
             X_aug_d, _, _ = augment_with_noise(
                 X_tr, y_tr, AddNoise("mixture", snr_db=(0.0, 24.0), random_state=2))
-            for name, emb in [
-                ("diffae", base),
-                ("diffae_finetuned_clean", lambda: _finetuned(base, X_tr,
-                                                              2 * args.finetune_epochs)),
-                ("diffae_finetuned_noise_augmented",
-                 lambda: _finetuned(base, X_aug_d, args.finetune_epochs)),
+            for name, X_ft, epochs in [
+                ("diffae", X_tr, 2 * args.finetune_epochs),
+                ("diffae_noise_augmented", X_aug_d, args.finetune_epochs),
             ]:
                 t0 = time.perf_counter()
-                emb = emb() if callable(emb) else emb
+                emb = _finetuned(base, X_ft, epochs)
                 models[name] = _diffae_probe(emb).fit(X_tr, y_tr)
                 fit_seconds[name] = time.perf_counter() - t0
                 print("fitted", name, round(fit_seconds[name]), "s", flush=True)
