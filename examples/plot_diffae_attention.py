@@ -5,7 +5,7 @@ Diffusion autoencoder: where the encoder looks, and what the embedding decodes t
 :class:`~sklearn_biodiff.feature_extraction.DiffAEEmbedder` learns a fixed-size
 embedding of raw ECG without labels: a semantic encoder (strided convolutions,
 Linear Recurrent Units, an Attention Reducer) summarises the clean record, and a
-1-D U-Net learns to remove diffusion noise from random 10-s crops given that
+1-D U-Net learns to remove diffusion noise from random 9-s crops given that
 summary. This example
 
 * trains it briefly on the CinC 2017 records,
@@ -19,7 +19,7 @@ summary. This example
 The reduced mode trains for a few seconds, so the attention is nearly flat and
 the reconstruction is noise-like; the full version (``SKLEARN_BIODIFF_CINC2017=
 /path/to/cinc2017.tar.xz python examples/plot_diffae_attention.py``) trains for
-about 30 CPU-minutes on the training records of the archive.
+15 epochs (about 20 CPU-minutes) on the records of the archive.
 """
 
 # %%
@@ -33,7 +33,9 @@ from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 
 ARCHIVE = os.environ.get("SKLEARN_BIODIFF_CINC2017")
 data = load_physionet2017(ARCHIVE, n_jobs=2) if ARCHIVE else load_cinc2017_sample()
-emb = DiffAEEmbedder(fs=data.fs, max_epochs=15 if ARCHIVE else 1,
+# CinC records last 9-61 s, so 9-s training crops use every record (the default
+# 10-s crops would reject the shortest ones with a clear error).
+emb = DiffAEEmbedder(fs=data.fs, snippet_seconds=9.0, max_epochs=15 if ARCHIVE else 1,
                      max_steps=None if ARCHIVE else 10, random_state=0, verbose=1)
 emb.fit(data.signals)
 Z = emb.transform(data.signals[:8])

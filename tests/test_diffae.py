@@ -203,7 +203,7 @@ def test_pickle_and_clone_round_trip():
 def test_bad_input_is_rejected_clearly():
     emb = DiffAEEmbedder(**TINY)
     short = [np.random.RandomState(0).randn(200)]
-    with pytest.raises(ValueError, match="snippet_seconds=1.0"):
+    with pytest.raises(ValueError, match=r"snippet_seconds=1.0.*Lower snippet_seconds"):
         emb.fit(short)
     bad = _records()
     bad[2] = bad[2].copy()

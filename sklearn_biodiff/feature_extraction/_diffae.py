@@ -231,9 +231,15 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self : object
         """
         snippet = self._snippet_length()
-        raw, records, _ = self._prepare(
-            X, min_seconds=snippet / self.model_fs,
-            what=f"{type(self).__name__}(snippet_seconds={self.snippet_seconds})")
+        try:
+            raw, records, _ = self._prepare(
+                X, min_seconds=snippet / self.model_fs,
+                what=f"{type(self).__name__}(snippet_seconds={self.snippet_seconds})")
+        except ValueError as exc:
+            if "needs records of at least" not in str(exc):
+                raise
+            raise ValueError(f"{exc} Lower snippet_seconds or leave the shorter records "
+                             "out of fit (transform embeds records of any length).") from None
         warm = self.warm_start and hasattr(self, "net_")
         seed = self._init_torch_state()
         dataset = CropDataset(records, snippet, seed=seed)
