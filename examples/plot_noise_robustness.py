@@ -61,7 +61,8 @@ axes[-1].set_xlabel("sample (300 Hz)")
 fig.tight_layout()
 
 # %%
-# Fit on clean records, and on clean + two noisy copies (random kind, 0-24 dB).
+# Fit on clean records, and on clean + two noisy copies (white, baseline wander,
+# muscle and powerline noise mixed with equal power, SNR drawn in 0-24 dB).
 def st_probe():
     return make_pipeline(ScatteringFeatures(fs=data.fs), StandardScaler(),
                          LogisticRegression(C=0.01, max_iter=2000))
