@@ -171,6 +171,20 @@ def test_other_sampling_rate_is_resampled():
         emb.transform(_records(fs=300))
 
 
+def test_pretraining_on_datasets_at_different_rates_continues_one_model():
+    # dataset A at 500 Hz, then dataset B at 250 Hz: fs per fit call, same weights
+    emb = DiffAEEmbedder(**{**TINY, "fs": 500.0, "warm_start": True, "max_epochs": 1})
+    emb.fit(_records(fs=500))
+    weights = {k: v.clone() for k, v in emb.net_.module_.state_dict().items()}
+    n_epochs = len(emb.history_)
+    emb.set_params(fs=250.0).fit(_records(seed=1, fs=250))
+    assert len(emb.history_) == n_epochs + 1  # training continued, not restarted
+    changed = [not torch.equal(weights[k], v)
+               for k, v in emb.net_.module_.state_dict().items()]
+    assert any(changed)
+    assert emb.transform(_records(seed=2, fs=250)).shape == (8, 8)
+
+
 def test_warm_start_checkpoint_resume_and_max_steps(tmp_path):
     X = _records()
     a = DiffAEEmbedder(**TINY, checkpoint_dir=str(tmp_path)).fit(X)
