@@ -185,6 +185,17 @@ def test_pretraining_on_datasets_at_different_rates_continues_one_model():
     assert emb.transform(_records(seed=2, fs=250)).shape == (8, 8)
 
 
+def test_warm_started_cosine_run_restarts_its_schedule():
+    # bug: the second warm-started fit continued the first run's cosine schedule,
+    # already decayed to lr 0, so it did not train at all
+    emb = DiffAEEmbedder(**{**TINY, "warm_start": True, "max_epochs": 2}).fit(_records())
+    before = {k: v.clone() for k, v in emb.net_.module_.state_dict().items()}
+    emb.fit(_records(seed=1))
+    after = emb.net_.module_.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert len(emb.history_) == 4
+
+
 def test_warm_start_checkpoint_resume_and_max_steps(tmp_path):
     X = _records()
     a = DiffAEEmbedder(**TINY, checkpoint_dir=str(tmp_path)).fit(X)

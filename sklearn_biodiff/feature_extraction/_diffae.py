@@ -246,6 +246,12 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         with limit_torch_threads(self.n_threads):
             if not warm:
                 self.net_ = self._build_net(len(records), seed)
+            elif self.lr_schedule == "cosine":
+                # a new warm-up + cosine over this run, from skorch's batch count
+                # (else the schedule of the first run, already decayed to 0, goes on)
+                done = sum(len(row["batches"]) for row in self.net_.history)
+                dict(self.net_.callbacks_)["lr_schedule"].lr_lambda = WarmupCosine(
+                    self._total_steps(len(records)), start=done)
             fit_net(self.net_, dataset, None, seed=seed, device=self.device_,
                     warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir)
         set_n_features_in(self, raw)
@@ -259,11 +265,13 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.net_.module_.eval()
         return self
 
+    def _total_steps(self, n_records: int) -> int:
+        """Optimizer steps of one ``fit`` call on ``n_records`` records."""
+        total = self.max_epochs * -(-n_records // self.batch_size)
+        return total if self.max_steps is None else min(total, self.max_steps)
+
     def _build_net(self, n_records: int, seed: int):
-        steps_per_epoch = -(-n_records // self.batch_size)
-        total = self.max_epochs * steps_per_epoch
-        if self.max_steps is not None:
-            total = min(total, self.max_steps)
+        total = self._total_steps(n_records)
         callbacks = []
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", LRScheduler(

@@ -216,13 +216,19 @@ class MaxSteps(Callback):
 
 
 class WarmupCosine:
-    """Learning-rate factor: linear warm-up over ``warmup`` steps, then cosine to 0."""
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, then cosine to 0.
 
-    def __init__(self, total_steps: int, warmup: int = 100):
+    ``start`` is the global step at which this run begins (a warm-started fit
+    continues skorch's batch count; its schedule restarts there).
+    """
+
+    def __init__(self, total_steps: int, warmup: int = 100, start: int = 0):
         self.total_steps = max(1, int(total_steps))
         self.warmup = min(int(warmup), self.total_steps // 10)
+        self.start = int(start)
 
     def __call__(self, step: int) -> float:
+        step = max(0, step - self.start)
         if step < self.warmup:
             return (step + 1) / self.warmup
         frac = min(1.0, (step - self.warmup) / max(1, self.total_steps - self.warmup))
