@@ -236,7 +236,7 @@ warm_start, n_threads, device, random_state, verbose
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
 
         Returns
         -------

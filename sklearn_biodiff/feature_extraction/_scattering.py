@@ -282,7 +282,7 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_records, n_features_out_), float32
+        features : ndarray of shape (n_records, n_features), float32
         """
         check_is_fitted(self)
         return self._transform(self._validate(X))

@@ -136,7 +136,7 @@ class VAELatent(VectorTorchEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_in_), float32
+        ndarray of shape (n_samples, n_features), float32
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float32, np.float64])

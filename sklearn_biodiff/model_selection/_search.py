@@ -64,8 +64,9 @@ def timestep_ablation_grid(n_timesteps: int = 50, *, prefix: str = "dacl__") -> 
     Parameters
     ----------
     n_timesteps : int, default=50
-    prefix : str, default="dacl__"
-        Step name in the pipeline plus ``"__"`` (``""`` for a bare DACLEmbedder).
+    prefix : str
+        Step name in the pipeline plus ``"__"`` (default ``"dacl__"``; ``""`` for a
+        bare DACLEmbedder).
 
     Returns
     -------
@@ -95,10 +96,11 @@ class DACLSearchSpace:
 
     Parameters
     ----------
-    prefix : str, default="dacl__"
-        Parameter prefix of the DACL step.
-    vae_prefix : str or None, default="vae__"
-        Prefix of the VAE step whose ``latent_dim`` is searched; ``None`` skips it.
+    prefix : str
+        Parameter prefix of the DACL step (default ``"dacl__"``).
+    vae_prefix : str or None
+        Prefix of the VAE step whose ``latent_dim`` is searched (default
+        ``"vae__"``); ``None`` skips it.
     t_low, t_high : int, default=1, 50
         Bounds of the timestep range searched.
     margin : (float, float), default=(0.1, 2.0)
