@@ -35,6 +35,7 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py.md5"]
 html_theme = "pydata_sphinx_theme"
 html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_title = f"sklearn_biodiff {release}"
 html_theme_options = {"navigation_with_keys": False, "show_prev_next": False,
                       "secondary_sidebar_items": ["page-toc"]}
