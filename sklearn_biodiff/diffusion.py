@@ -53,6 +53,13 @@ def make_beta_schedule(
     Returns
     -------
     betas : ndarray of shape (n_timesteps,)
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.diffusion import make_beta_schedule
+    >>> betas = make_beta_schedule("linear", 50)
+    >>> betas.shape, bool((betas[1:] > betas[:-1]).all())
+    ((50,), True)
     """
     if kind not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {kind!r}.")
@@ -83,6 +90,13 @@ class DiffusionSchedule:
     ----------
     betas, alphas, alphas_cumprod : ndarray of shape (n_timesteps,)
         ``alphas_cumprod[t - 1]`` is ``abar_t``.
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.diffusion import DiffusionSchedule
+    >>> schedule = DiffusionSchedule("cosine", 50)
+    >>> bool(schedule.abar(1) > schedule.abar(50))
+    True
     """
 
     def __init__(self, kind: str = "linear", n_timesteps: int = 1000, **kwargs):
@@ -136,13 +150,30 @@ def q_sample(z0, t, noise, schedule: DiffusionSchedule):
     -------
     z_t : Tensor like ``z0``
         ``sqrt(abar_t) z0 + sqrt(1 - abar_t) noise``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.diffusion import DiffusionSchedule, q_sample
+    >>> z0, eps = torch.ones(4, 8), torch.randn(4, 8)
+    >>> zt = q_sample(z0, torch.tensor([1, 10, 25, 50]), eps, DiffusionSchedule("linear", 50))
+    >>> zt.shape
+    torch.Size([4, 8])
     """
     abar = schedule.abar(t, like=z0).reshape((-1,) + (1,) * (z0.dim() - 1))
     return abar.sqrt() * z0 + (1.0 - abar).sqrt() * noise
 
 
 def sample_timesteps(n: int, t_min: int, t_max: int, *, device=None, generator=None):
-    """``n`` timesteps drawn uniformly from ``{t_min, …, t_max}`` (inclusive)."""
+    """``n`` timesteps drawn uniformly from ``{t_min, …, t_max}`` (inclusive).
+
+    Examples
+    --------
+    >>> import torch
+    >>> t = sample_timesteps(1000, 34, 50, generator=torch.Generator().manual_seed(0))
+    >>> int(t.min()) >= 34 and int(t.max()) <= 50
+    True
+    """
     import torch
 
     return torch.randint(int(t_min), int(t_max) + 1, (n,), device=device, generator=generator)
@@ -152,11 +183,29 @@ class InvalidTimestepRange(ValueError):
     """A timestep range outside ``1 <= t_min <= t_max <= n_timesteps``.
 
     A ``ValueError``; tuning helpers catch it to prune the trial instead of failing.
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.diffusion import InvalidTimestepRange, check_timestep_range
+    >>> try:
+    ...     check_timestep_range(40, 20, 50)
+    ... except InvalidTimestepRange as exc:
+    ...     print(isinstance(exc, ValueError))
+    True
     """
 
 
 def check_timestep_range(t_min: int, t_max: int, n_timesteps: int, *, inference_t=None):
-    """Raise :class:`InvalidTimestepRange` unless ``1 <= t_min <= t_max <= n_timesteps``."""
+    """Raise :class:`InvalidTimestepRange` unless ``1 <= t_min <= t_max <= n_timesteps``.
+
+    Examples
+    --------
+    >>> check_timestep_range(34, 50, 50)
+    >>> check_timestep_range(40, 20, 50)
+    Traceback (most recent call last):
+    ...
+    sklearn_biodiff.diffusion.InvalidTimestepRange: ...
+    """
     if not 1 <= t_min <= n_timesteps or not 1 <= t_max <= n_timesteps:
         raise InvalidTimestepRange(
             f"t_min={t_min} and t_max={t_max} must lie in [1, n_timesteps={n_timesteps}]."

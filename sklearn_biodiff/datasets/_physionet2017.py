@@ -268,6 +268,13 @@ def fetch_physionet2017(data_home=None, *, labels: str = "v3", n_jobs=None):
     -------
     data : Bunch
         See :func:`load_physionet2017`.
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.datasets import fetch_physionet2017
+    >>> data = fetch_physionet2017()  # doctest: +SKIP
+    >>> len(data.signals), data.fs  # doctest: +SKIP
+    (8528, 300.0)
     """
     home = get_data_home(data_home) / "physionet2017" / "download"
     root = _find_root(home) if home.exists() else None

@@ -57,6 +57,13 @@ def make_synthetic_ecg(
         Ragged records in mV.
     y : ndarray of int, shape (n_records,)
         0 regular, 1 irregular.
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.datasets import make_synthetic_ecg
+    >>> X, y = make_synthetic_ecg(6, random_state=0)
+    >>> len(X), sorted(set(y.tolist()))
+    (6, [0, 1])
     """
     if n_records < 1:
         raise ValueError(f"n_records must be >= 1, got {n_records}.")

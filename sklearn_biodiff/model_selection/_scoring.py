@@ -23,6 +23,13 @@ def aggregate_by_group(values, groups, aggregate: str = "mean"):
     -------
     unique_groups : ndarray of shape (n_groups,)
     aggregated : ndarray of shape (n_groups,)
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.model_selection import aggregate_by_group
+    >>> groups, values = aggregate_by_group([0.2, 0.4, 0.9], ["a", "a", "b"])
+    >>> groups.tolist(), [round(v, 2) for v in values.tolist()]
+    (['a', 'b'], [0.3, 0.9])
     """
     if aggregate not in _AGGREGATES:
         raise ValueError(f"aggregate must be one of {sorted(_AGGREGATES)}, got {aggregate!r}.")
@@ -86,6 +93,13 @@ def make_patient_scorer(aggregate: str = "mean"):
     -------
     scorer : callable
         Uses ``decision_function`` or ``predict_proba`` of the estimator.
+
+    Examples
+    --------
+    >>> import sklearn
+    >>> from sklearn_biodiff.model_selection import make_patient_scorer
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     scorer = make_patient_scorer("mean")  # cross_validate(..., params={"groups": g})
     """
     if aggregate not in _AGGREGATES:
         raise ValueError(f"aggregate must be one of {sorted(_AGGREGATES)}, got {aggregate!r}.")

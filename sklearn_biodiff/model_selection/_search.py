@@ -46,6 +46,12 @@ def timestep_ranges(n_timesteps: int = 50) -> dict[str, tuple[int, int]]:
     Returns
     -------
     dict of str to (t_min, t_max)
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.model_selection import timestep_ranges
+    >>> timestep_ranges(50)["late"]
+    (34, 50)
     """
     if n_timesteps < 3:
         raise ValueError(f"n_timesteps must be >= 3 to form three bins, got {n_timesteps}.")
@@ -108,6 +114,16 @@ class DACLSearchSpace:
         Log-uniform.
     latent_dims : tuple of int, default=(16, 32, 64)
         Categorical, so that a Pipeline cache reuses VAE fits across trials.
+
+    Examples
+    --------
+    >>> import optuna
+    >>> from sklearn_biodiff.model_selection import DACLSearchSpace
+    >>> params = DACLSearchSpace()(optuna.trial.FixedTrial(
+    ...     {"dacl__t_min": 10, "dacl__t_max": 30, "dacl__margin": 1.0,
+    ...      "dacl__lr": 1e-3, "vae__latent_dim": 32}))
+    >>> params["dacl__t_min"] <= params["dacl__t_max"]
+    True
     """
 
     prefix: str = "dacl__"
@@ -219,6 +235,17 @@ def grouped_cross_validate(
     -------
     dict
         The result of ``cross_validate`` (``test_score`` per fold, times, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_biodiff.model_selection import grouped_cross_validate
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.randn(40, 3), np.array([0, 1] * 20)
+    >>> res = grouped_cross_validate(LogisticRegression(), X, y, groups=np.arange(40), cv=4)
+    >>> len(res["test_score"])
+    4
     """
     splits = _splits(cv, X, y, groups, estimator)
     if patient_level is None:
@@ -319,6 +346,15 @@ def optuna_search(
     Bunch
         ``study``, ``best_params`` (``set_params`` names), ``best_score``,
         ``best_estimator`` (``None`` unless ``refit``).
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.model_selection import DACLSearchSpace, optuna_search
+    >>> from sklearn_biodiff.pipeline import make_dacl_pipeline
+    >>> result = optuna_search(make_dacl_pipeline(memory="cache/"), X, y,
+    ...                        DACLSearchSpace(), groups=groups, n_trials=20,
+    ...                        storage="sqlite:///dacl.db", study_name="dacl")  # doctest: +SKIP
+    >>> result.study.best_params  # doctest: +SKIP
     """
     optuna = _import_optuna()
     if not callable(param_space):

@@ -106,6 +106,15 @@ def make_grouped_cv(n_splits: int = 5, *, shuffle: bool = True, random_state=0):
     Returns
     -------
     sklearn.model_selection.StratifiedGroupKFold
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_biodiff.model_selection import make_grouped_cv
+    >>> y, groups = np.array([0, 1] * 10), np.repeat(np.arange(10), 2)
+    >>> folds = list(make_grouped_cv(5).split(np.zeros(20), y, groups))
+    >>> all(not set(groups[tr]) & set(groups[te]) for tr, te in folds)
+    True
     """
     return StratifiedGroupKFold(n_splits, shuffle=shuffle,
                                 random_state=random_state if shuffle else None)
@@ -119,6 +128,17 @@ def check_groups_disjoint(train, test, groups) -> None:
     train, test : array-like of int
         Sample indices.
     groups : array-like of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_biodiff.model_selection import check_groups_disjoint
+    >>> groups = np.array(["p1", "p1", "p2", "p3"])
+    >>> check_groups_disjoint([0, 1], [2, 3], groups)
+    >>> check_groups_disjoint([0, 2], [1, 3], groups)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     groups = np.asarray(groups)
     shared = np.intersect1d(groups[np.asarray(train)], groups[np.asarray(test)])

@@ -23,6 +23,14 @@ class AttentionReducer(nn.Module):
         Width of the sequence.
     out_dim : int
         Size ``C`` of the output vector.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.modules.diffae import AttentionReducer
+    >>> z, S = AttentionReducer(16, 8)(torch.randn(2, 500, 16))
+    >>> z.shape, S.shape
+    (torch.Size([2, 8]), torch.Size([2, 500, 8]))
     """
 
     def __init__(self, in_dim: int, out_dim: int):
@@ -52,6 +60,14 @@ class SemanticEncoder(nn.Module):
     stride : int
         Total downsampling of the stem (two convolutions; 8 turns 300 Hz into 37.5 Hz).
     dropout : float
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.modules.diffae import SemanticEncoder
+    >>> z, S = SemanticEncoder(embedding_dim=32, width=16, n_layers=1)(torch.randn(2, 3000))
+    >>> z.shape
+    torch.Size([2, 32])
     """
 
     def __init__(self, embedding_dim: int = 128, width: int = 64, n_layers: int = 4,
@@ -124,6 +140,14 @@ class ConditionalUNet1d(nn.Module):
         Size of the conditioning embedding.
     time_dim : int
     stem_stride : int
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.modules.diffae import ConditionalUNet1d
+    >>> unet = ConditionalUNet1d(channels=(8, 16), z_dim=4, time_dim=16)
+    >>> unet(torch.randn(2, 96), torch.tensor([1, 500]), torch.randn(2, 4)).shape
+    torch.Size([2, 96])
     """
 
     def __init__(self, channels=(32, 64, 128), z_dim: int = 128, time_dim: int = 128,
@@ -181,6 +205,16 @@ class DiffAEModule(nn.Module):
     """Semantic encoder + conditional denoiser trained on noise prediction.
 
     ``forward(x0)`` (training) returns ``(eps_hat, eps)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.modules.diffae import DiffAEModule
+    >>> module = DiffAEModule(embedding_dim=8, encoder_width=8, encoder_layers=1,
+    ...                       unet_channels=(8, 16), n_timesteps=50)
+    >>> eps_hat, eps = module(torch.randn(2, 640))
+    >>> eps_hat.shape == eps.shape
+    True
     """
 
     def __init__(self, embedding_dim: int = 128, encoder_width: int = 64,

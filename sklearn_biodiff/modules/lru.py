@@ -26,6 +26,13 @@ def linear_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     Tensor of shape (B, L, H)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.modules.lru import linear_scan
+    >>> linear_scan(torch.tensor([0.5]), torch.ones(1, 4, 1))[0, :, 0].tolist()
+    [1.0, 1.5, 1.75, 1.875]
     """
     h = b
     a = lam
@@ -59,6 +66,15 @@ def chunked_scan(log_lam: torch.Tensor, b: torch.Tensor, chunk: int = 32) -> tor
     Returns
     -------
     Tensor of shape (B, L, H)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.modules.lru import chunked_scan, sequential_scan
+    >>> log_lam = torch.complex(torch.full((4,), -0.1), torch.full((4,), 0.5))
+    >>> b = torch.randn(2, 100, 4, dtype=torch.complex64)
+    >>> torch.allclose(chunked_scan(log_lam, b), sequential_scan(torch.exp(log_lam), b), atol=1e-4)
+    True
     """
     if b.is_complex():
         h_re, h_im = chunked_scan_channels_first(
@@ -145,6 +161,13 @@ class LRU(nn.Module):
         Number of complex states (default ``d_model``).
     r_min, r_max : float, default=0.0, 0.99
     max_phase : float, default=2*pi
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.modules.lru import LRU
+    >>> LRU(16)(torch.randn(2, 300, 16)).shape
+    torch.Size([2, 300, 16])
     """
 
     def __init__(self, d_model: int, d_state: int | None = None, *, r_min: float = 0.0,
@@ -197,7 +220,14 @@ class LRU(nn.Module):
 
 
 class LRUBlock(nn.Module):
-    """Pre-norm residual block: LayerNorm -> LRU -> GELU -> Linear (GLU) -> dropout."""
+    """Pre-norm residual block: LayerNorm -> LRU -> GELU -> Linear (GLU) -> dropout.
+
+    Examples
+    --------
+    >>> import torch
+    >>> LRUBlock(16)(torch.randn(2, 300, 16)).shape
+    torch.Size([2, 300, 16])
+    """
 
     def __init__(self, d_model: int, *, dropout: float = 0.0, **lru_kwargs):
         super().__init__()

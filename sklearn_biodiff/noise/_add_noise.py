@@ -21,6 +21,15 @@ def measure_snr_db(clean, noisy) -> float:
 
     The signal power is the record's variance (its mean, a DC offset, does not
     count as signal); the noise power is the mean square of the added noise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_biodiff.noise import AddNoise, measure_snr_db
+    >>> x = np.sin(np.arange(3000) / 20.0)
+    >>> noisy = AddNoise("gaussian", snr_db=6.0, random_state=0).fit_transform([x])[0]
+    >>> round(measure_snr_db(x, noisy), 1)
+    6.0
     """
     clean = np.asarray(clean, dtype=np.float64)
     noise = np.asarray(noisy, dtype=np.float64) - clean
@@ -171,6 +180,16 @@ def augment_with_noise(X, y, noise: AddNoise, *, n_copies: int = 1, groups=None)
     X_aug : list of 1-D float32 arrays, length ``(n_copies + 1) * n_records``
     y_aug : ndarray
     groups_aug : ndarray or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_biodiff.noise import AddNoise, augment_with_noise
+    >>> X = [np.sin(np.arange(3000) / 20.0), np.cos(np.arange(2700) / 15.0)]
+    >>> X_aug, y_aug, _ = augment_with_noise(X, [0, 1], AddNoise(snr_db=(0, 24), random_state=0),
+    ...                                      n_copies=2)
+    >>> len(X_aug), y_aug.tolist()
+    (6, [0, 1, 0, 1, 0, 1])
     """
     fs = getattr(X, "fs", None)
     records, y = check_signals_and_labels(X, y)

@@ -60,6 +60,14 @@ def robustness_curve(
     -------
     dict of str to ndarray or pandas.DataFrame
         Tidy columns ``estimator``, ``kind``, ``snr_db``, ``repeat``, ``score``.
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.noise import robustness_curve
+    >>> result = robustness_curve({"ST + LR": fitted_pipe}, X_test, y_test,
+    ...                           kinds=("gaussian", "muscle"), snrs_db=(12, 6, 0),
+    ...                           random_state=0)  # doctest: +SKIP
+    >>> sorted(set(result["snr_db"]))  # doctest: +SKIP
     """
     estimators = estimator if isinstance(estimator, dict) else {
         type(estimator).__name__: estimator}
@@ -118,6 +126,12 @@ def summarize_robustness(result, *, drop_at_db: float = 6.0) -> list[dict]:
     Returns
     -------
     list of dict
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.noise import summarize_robustness
+    >>> for row in summarize_robustness(result):  # doctest: +SKIP
+    ...     print(row["estimator"], row["kind"], row["area"], row["drop"])
     """
     res = _as_dict(result)
     out = []
@@ -157,6 +171,11 @@ def plot_robustness_curve(result, *, ax=None, kinds=None, ylabel="score"):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.noise import plot_robustness_curve
+    >>> fig = plot_robustness_curve(result, ylabel="AUROC")  # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
 

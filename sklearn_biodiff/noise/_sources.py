@@ -39,6 +39,13 @@ def load_nstdb_noise(kind: str) -> tuple[np.ndarray, float]:
     noise : ndarray of shape (541667,), float64
     fs : float
         300.0
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.noise import load_nstdb_noise
+    >>> signal, fs = load_nstdb_noise("baseline_wander")
+    >>> fs, signal.ndim
+    (300.0, 1)
     """
     if kind not in _REAL:
         raise ValueError(f"real noise kinds are {sorted(_REAL)}, got {kind!r}.")
@@ -86,6 +93,14 @@ def make_noise(kind: str, n_samples: int, fs: float, rng: np.random.RandomState,
     Returns
     -------
     ndarray of shape (n_samples,), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_biodiff.noise import make_noise
+    >>> n = make_noise("powerline", 3000, 300.0, np.random.RandomState(0))
+    >>> n.shape
+    (3000,)
     """
     if isinstance(kind, tuple | list):
         parts = [make_noise(k, n_samples, fs, rng, powerline_hz=powerline_hz) for k in kind]
