@@ -105,6 +105,7 @@ def check_signals(
     dtype=np.float32,
     what: str = "this estimator",
     allow_nan: bool = False,
+    too_short_hint: str = "",
 ) -> np.ndarray | list[np.ndarray]:
     """Validate signals and return them as float arrays.
 
@@ -121,6 +122,8 @@ def check_signals(
         Named in the too-short error (e.g. ``"ScatteringFeatures(J=6)"``).
     allow_nan : bool, default=False
         Accept NaN/inf values (never used by estimators; for loaders).
+    too_short_hint : str, default=""
+        Appended to the too-short error (what the user can do about it).
 
     Returns
     -------
@@ -183,7 +186,7 @@ def check_signals(
             raise ValueError(
                 f"X has records of {out.shape[1]} sample(s) (n_features="
                 f"{out.shape[1]}), but {what} needs records of at least "
-                f"{min_length} samples."
+                f"{min_length} samples.{too_short_hint and ' ' + too_short_hint}"
             )
         return out
 
@@ -216,6 +219,7 @@ def check_signals(
             raise ValueError(
                 f"{_describe(i)} has {arr.size} sample(s), but {what} needs "
                 f"records of at least {min_length} samples."
+                f"{too_short_hint and ' ' + too_short_hint}"
             )
         out.append(arr)
     return out

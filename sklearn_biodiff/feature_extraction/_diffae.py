@@ -197,11 +197,12 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                              f"multiple of {m}.")
         return n
 
-    def _prepare(self, X, *, min_seconds: float, what: str):
+    def _prepare(self, X, *, min_seconds: float, what: str, too_short_hint: str = ""):
         """Validated records at ``model_fs``, standardised; and their (mean, std)."""
         check_data_fs(X, self.fs, type(self).__name__)
         min_len = int(np.ceil(min_seconds * self.fs - 1e-9))
-        records = check_signals(X, min_length=max(1, min_len), what=what)
+        records = check_signals(X, min_length=max(1, min_len), what=what,
+                                too_short_hint=too_short_hint)
         out, stats = [], []
         for i, x in enumerate(records):
             x = np.asarray(x, dtype=np.float64)
@@ -231,15 +232,11 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self : object
         """
         snippet = self._snippet_length()
-        try:
-            raw, records, _ = self._prepare(
-                X, min_seconds=snippet / self.model_fs,
-                what=f"{type(self).__name__}(snippet_seconds={self.snippet_seconds})")
-        except ValueError as exc:
-            if "needs records of at least" not in str(exc):
-                raise
-            raise ValueError(f"{exc} Lower snippet_seconds or leave the shorter records "
-                             "out of fit (transform embeds records of any length).") from None
+        raw, records, _ = self._prepare(
+            X, min_seconds=snippet / self.model_fs,
+            what=f"{type(self).__name__}(snippet_seconds={self.snippet_seconds})",
+            too_short_hint="Lower snippet_seconds or leave the shorter records out of "
+                           "fit (transform embeds records of any length).")
         warm = self.warm_start and hasattr(self, "net_")
         seed = self._init_torch_state()
         dataset = CropDataset(records, snippet, seed=seed)
