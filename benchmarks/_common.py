@@ -62,3 +62,13 @@ def write_json(name: str, payload: dict) -> Path:
     path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     print(json.dumps(payload, indent=2, default=float))
     return path
+
+
+def croppable(embedder, records):
+    """The records a DiffAEEmbedder can crop for training (at least one crop long).
+
+    CinC 2017 has 9-s records; ``fit`` rejects records shorter than its crop, while
+    ``transform`` embeds every record.
+    """
+    crop = embedder._snippet_length()
+    return [x for x in records if len(x) >= crop]

@@ -31,7 +31,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import find_archive, machine, readme_split, write_json  # noqa: E402
+from _common import croppable, find_archive, machine, readme_split, write_json  # noqa: E402
 
 from sklearn_biodiff.datasets import load_cinc2017_sample, load_physionet2017  # noqa: E402
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
@@ -80,8 +80,7 @@ def main(argv=None):
                          max_epochs=args.chunk_epochs, warm_start=True, random_state=0)
     # records shorter than one training crop (CinC has 9-s records) cannot be
     # cropped: the embedder trains on the others and still embeds every record
-    crop = emb._snippet_length()
-    X_fit = [x for x in X_tr if len(x) >= crop]
+    X_fit = croppable(emb, X_tr)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     report = {"source": source, "machine": machine(), "settings": settings,
               "protocol": "README 70/30 split (random_state=0), 4 classes; embedder "
@@ -89,7 +88,8 @@ def main(argv=None):
                           "the training part; test scored once per mark",
               "n_train": len(X_tr), "n_test": len(X_te),
               "n_train_used_for_embedder": len(X_fit),
-              "n_train_shorter_than_crop": len(X_tr) - len(X_fit), "crop_samples": crop,
+              "n_train_shorter_than_crop": len(X_tr) - len(X_fit),
+              "crop_samples": emb._snippet_length(),
               "curve": []}
     name = "bench_diffae" + ("_quick" if args.quick else "")
     train_s, snippets = 0.0, 0

@@ -39,7 +39,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, find_archive, machine, readme_split, write_json  # noqa: E402
+from _common import RESULTS, croppable, find_archive, machine, readme_split, write_json  # noqa: E402
 
 from sklearn_biodiff.datasets import (  # noqa: E402
     binary_task,
@@ -99,8 +99,7 @@ def _diffae_probe(embedder):
 def _finetuned(embedder, X, epochs):
     emb = copy.deepcopy(embedder).set_params(warm_start=True, max_epochs=epochs,
                                              lr_schedule="constant", verbose=0)
-    crop = emb._snippet_length()
-    return emb.fit([x for x in X if len(x) >= crop])
+    return emb.fit(croppable(emb, X))
 
 
 def main(argv=None):
