@@ -13,8 +13,14 @@ self-supervised on the training part only) also two copies of it fine-tuned for 
 same number of snippets, one on the clean training records of this task
 (``2 * --finetune-epochs`` epochs: "diffae") and one on clean + noisy copies
 (``--finetune-epochs`` epochs: "diffae_noise_augmented"), so that the augmentation
-is compared at equal cost; each is frozen and followed by scaler + LR
-(``LogisticRegressionCV``, C by 3-fold CV on the training part).
+is compared at equal cost; and "diffae_encoder_noise", fine-tuned like "diffae" but
+with ``encoder_noise=AddNoise("mixture", snr_db=(0, 24))`` (fresh noise on every
+training crop, for the encoder only; the denoiser reconstructs the clean crop). Each
+is frozen and followed by scaler + LR (``LogisticRegressionCV``, C by 3-fold CV on
+the training part).
+``--only NAME ...`` runs some models; with ``--merge`` their rows are added to the
+existing JSON (the corrupted test sets depend only on the seed, so every model is
+scored on the same records) and the figure is redrawn.
 Output: ``results/bench_robustness.json`` and ``results/robustness_auroc_vs_snr.png``.
 
 Run alone on the machine: ``python benchmarks/bench_robustness.py [--diffae FILE]``
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import sys
 import tempfile
 import time
@@ -33,6 +40,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 from joblib import Memory
+from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -96,10 +104,57 @@ def _diffae_probe(embedder):
                          LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, max_iter=3000))
 
 
-def _finetuned(embedder, X, epochs):
+def _finetuned(embedder, X, epochs, **params):
     emb = copy.deepcopy(embedder).set_params(warm_start=True, max_epochs=epochs,
-                                             lr_schedule="constant", verbose=0)
+                                             lr_schedule="constant", verbose=0, **params)
     return emb.fit(croppable(emb, X))
+
+
+def _builders(args, memory, X_tr, y_tr):
+    """name -> function fitting that model on the clean training records."""
+    dacl_kw = {"max_epochs": args.epochs, "lr": 1e-3, "batch_size": 128, "random_state": 0}
+
+    def plain(make):
+        return lambda: make().fit(X_tr, y_tr)
+
+    def dacl_noise_augmented():
+        # training-time augmentation: clean + one noisy copy, SNR uniform in 0-24 dB
+        X_aug, y_aug, _ = augment_with_noise(
+            X_tr, y_tr, AddNoise("mixture", snr_db=(0.0, 24.0), random_state=1))
+        return _embedding_pipeline(DACLEmbedder(**dacl_kw), memory, args).fit(X_aug, y_aug)
+
+    builders = {
+        "st_features": plain(lambda: make_pipeline(
+            ScatteringFeatures(memory=memory), StandardScaler(),
+            LogisticRegression(C=0.01, max_iter=3000))),
+        "dacl": plain(lambda: _embedding_pipeline(DACLEmbedder(**dacl_kw), memory, args)),
+        "gaussian": plain(lambda: _embedding_pipeline(
+            DACLEmbedder(augmentation="gaussian", noise_std=0.1, **dacl_kw), memory, args)),
+        "dae": plain(lambda: _embedding_pipeline(DenoisingAEEmbedder(
+            max_epochs=args.epochs, batch_size=128, random_state=0), memory, args)),
+    }
+    if _minirocket(args) is not None:
+        builders["minirocket"] = plain(lambda: _minirocket(args))
+    builders["dacl_noise_augmented"] = dacl_noise_augmented
+    if args.diffae is None:
+        return builders
+    base = joblib.load(args.diffae)
+    mixture = AddNoise("mixture", snr_db=(0.0, 24.0))
+
+    def diffae(X_ft, epochs, **params):
+        def build():
+            emb = _finetuned(base, X_ft(), epochs, **params)
+            return _diffae_probe(emb).fit(X_tr, y_tr)
+        return build
+
+    builders["diffae"] = diffae(lambda: X_tr, 2 * args.finetune_epochs)
+    builders["diffae_noise_augmented"] = diffae(
+        lambda: augment_with_noise(X_tr, y_tr, clone(mixture).set_params(random_state=2))[0],
+        args.finetune_epochs)
+    # fresh noise on every crop for the encoder only; the denoiser's target stays clean
+    builders["diffae_encoder_noise"] = diffae(lambda: X_tr, 2 * args.finetune_epochs,
+                                              encoder_noise=mixture)
+    return builders
 
 
 def main(argv=None):
@@ -111,6 +166,11 @@ def main(argv=None):
     ap.add_argument("--diffae", type=Path, default=None,
                     help="fitted DiffAEEmbedder (joblib) from bench_diffae.py --save")
     ap.add_argument("--finetune-epochs", type=int, default=1)
+    ap.add_argument("--only", nargs="+", default=None,
+                    help="run only these models (default: all)")
+    ap.add_argument("--merge", action="store_true",
+                    help="add the models run to the existing JSON (same protocol and "
+                         "corrupted test sets), replacing their earlier rows")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     archive = None if args.quick else find_archive()
@@ -130,58 +190,37 @@ def main(argv=None):
     X = [data.signals[i] for i in idx]
     X_tr, X_te = [X[i] for i in tr], [X[i] for i in te]
     y_tr, y_te = y[tr], y[te]
+    name = "bench_robustness" + ("_quick" if args.quick else "")
+    previous = {}
+    if args.merge and (RESULTS / f"{name}.json").exists():
+        previous = json.loads((RESULTS / f"{name}.json").read_text())
 
     with tempfile.TemporaryDirectory(prefix="bench_rob_") as tmp:
         memory = Memory(tmp, verbose=0)
-        dacl_kw = {"max_epochs": args.epochs, "lr": 1e-3, "batch_size": 128,
-                   "random_state": 0}
-        models = {
-            "st_features": make_pipeline(ScatteringFeatures(memory=memory), StandardScaler(),
-                                         LogisticRegression(C=0.01, max_iter=3000)),
-            "dacl": _embedding_pipeline(DACLEmbedder(**dacl_kw), memory, args),
-            "gaussian": _embedding_pipeline(
-                DACLEmbedder(augmentation="gaussian", noise_std=0.1, **dacl_kw), memory, args),
-            "dae": _embedding_pipeline(DenoisingAEEmbedder(
-                max_epochs=args.epochs, batch_size=128, random_state=0), memory, args),
-        }
-        mr = _minirocket(args)
-        if mr is not None:
-            models["minirocket"] = mr
-        fit_seconds = {}
-        for name, model in models.items():
+        builders = _builders(args, memory, X_tr, y_tr)
+        unknown = set(args.only or ()) - set(builders)
+        if unknown:
+            raise SystemExit(f"unknown models {sorted(unknown)}; known: {sorted(builders)}")
+        models, fit_seconds = {}, {}
+        for key, build in builders.items():
+            if args.only and key not in args.only:
+                continue
             t0 = time.perf_counter()
-            model.fit(X_tr, y_tr)
-            fit_seconds[name] = time.perf_counter() - t0
-            print("fitted", name, round(fit_seconds[name], 1), "s", flush=True)
-        # training-time augmentation: clean + one noisy copy, SNR uniform in 0-24 dB
-        X_aug, y_aug, _ = augment_with_noise(
-            X_tr, y_tr, AddNoise("mixture", snr_db=(0.0, 24.0), random_state=1))
-        t0 = time.perf_counter()
-        models["dacl_noise_augmented"] = _embedding_pipeline(
-            DACLEmbedder(**dacl_kw), memory, args).fit(X_aug, y_aug)
-        fit_seconds["dacl_noise_augmented"] = time.perf_counter() - t0
-        print("fitted dacl_noise_augmented", round(fit_seconds["dacl_noise_augmented"]),
-              flush=True)
-
-        if args.diffae is not None:
-            base = joblib.load(args.diffae)
-            X_aug_d, _, _ = augment_with_noise(
-                X_tr, y_tr, AddNoise("mixture", snr_db=(0.0, 24.0), random_state=2))
-            for name, X_ft, epochs in [
-                ("diffae", X_tr, 2 * args.finetune_epochs),
-                ("diffae_noise_augmented", X_aug_d, args.finetune_epochs),
-            ]:
-                t0 = time.perf_counter()
-                emb = _finetuned(base, X_ft, epochs)
-                models[name] = _diffae_probe(emb).fit(X_tr, y_tr)
-                fit_seconds[name] = time.perf_counter() - t0
-                print("fitted", name, round(fit_seconds[name]), "s", flush=True)
-
+            models[key] = build()
+            fit_seconds[key] = time.perf_counter() - t0
+            print("fitted", key, round(fit_seconds[key], 1), "s", flush=True)
         t0 = time.perf_counter()
         res = robustness_curve(models, X_te, y_te, kinds=KINDS, snrs_db=SNRS,
                                scoring="roc_auc", random_state=0)
         curve_seconds = time.perf_counter() - t0
 
+    if previous:
+        old = {k: np.asarray(v) for k, v in previous["rows"].items()}
+        kept = ~np.isin(old["estimator"], list(models))
+        res = {k: np.concatenate([old[k][kept], np.asarray(res[k])]) for k in res}
+        fit_seconds = {**{k: v for k, v in previous["fit_seconds"].items()
+                          if k not in models}, **fit_seconds}
+        curve_seconds = {"earlier run": previous["curve_seconds"], "this run": curve_seconds}
     summary = summarize_robustness(res, drop_at_db=6.0)
     by_model = {}
     for row in summary:
@@ -205,10 +244,11 @@ def main(argv=None):
                     {"diffae": "no --diffae model given (see bench_diffae.py --save)"}),
         "fit_seconds": fit_seconds, "curve_seconds": curve_seconds,
         "total_seconds": time.perf_counter() - t_start,
+        **({"earlier_run": {k: previous[k] for k in ("settings", "total_seconds")}}
+           if previous else {}),
         "models": by_model,
         "rows": {k: v.tolist() for k, v in res.items()},
     }
-    name = "bench_robustness" + ("_quick" if args.quick else "")
     write_json(name, report)
     import matplotlib
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 from collections.abc import Iterable, Iterator
 
 from sklearn.utils import check_random_state
@@ -173,8 +174,21 @@ class TorchEstimatorMixin:
             super().__setstate__(state)  # BaseEstimator checks the sklearn version
         else:
             self.__dict__.update(state)
+        self._add_new_parameters()
         if "device_" in state:
             self._restore_device()
+
+    def _add_new_parameters(self) -> None:
+        """Give a model pickled by an older version the parameters added since.
+
+        New parameters default to the old behaviour, so their ``__init__``
+        defaults are what such a model was trained with.
+        """
+        signature = inspect.signature(type(self).__init__)
+        for name, param in signature.parameters.items():
+            if (name != "self" and param.default is not inspect.Parameter.empty
+                    and name not in self.__dict__):
+                setattr(self, name, param.default)
 
     def _restore_device(self) -> None:
         """Move fitted torch state to ``device_`` after unpickling (hook)."""

@@ -242,3 +242,85 @@ def test_bad_input_is_rejected_clearly():
     fitted = DiffAEEmbedder(**TINY).fit(_records())
     with pytest.raises(ValueError, match="n_steps"):
         fitted.reconstruct(_records(), n_steps=0)
+
+
+def test_crop_dataset_corrupts_the_encoder_view_only_with_fresh_noise():
+    from sklearn_biodiff.nets.losses import CropDataset
+    from sklearn_biodiff.noise import AddNoise, measure_snr_db
+
+    records = [np.sin(np.arange(900) / 9.0).astype(np.float32) for _ in range(4)]
+    noise = AddNoise("muscle", snr_db=3.0)
+    ds = CropDataset(records, 600, seed=0, corrupt=noise.corrupt)
+    X1, _ = ds.batch(np.arange(4))
+    X2, _ = ds.batch(np.arange(4))
+    assert set(X1) == {"x0", "x_enc"} and X1["x0"].shape == X1["x_enc"].shape == (4, 600)
+    for clean, noisy in zip(X1["x0"].numpy(), X1["x_enc"].numpy()):
+        assert measure_snr_db(clean, noisy) == pytest.approx(3.0, abs=0.01)
+    n1 = X1["x_enc"] - X1["x0"]
+    n2 = X2["x_enc"] - X2["x0"]
+    assert not torch.allclose(n1, n2)  # fresh noise on every access
+    item, _ = ds[1]
+    assert item["x0"].shape == item["x_enc"].shape == (600,)
+    again = CropDataset(records, 600, seed=0, corrupt=noise.corrupt).batch(np.arange(4))[0]
+    torch.testing.assert_close(again["x_enc"], X1["x_enc"])  # seeded
+
+
+def test_module_encodes_x_enc_but_denoises_x0():
+    from sklearn_biodiff.modules.diffae import DiffAEModule
+
+    torch.manual_seed(0)
+    module = DiffAEModule(embedding_dim=8, encoder_width=8, encoder_layers=1,
+                          unet_channels=(8, 16), n_timesteps=50)
+    seen = []
+    module.encoder.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    x0, x_enc = torch.randn(2, 640), torch.randn(2, 640)
+    torch.manual_seed(1)
+    eps_hat, eps = module(x0, x_enc)
+    assert seen[-1] is x_enc
+    # the target is built from x0: same seed, same x0, same z -> same output
+    z_same = module.encoder(x_enc)[0]
+    torch.manual_seed(1)
+    t = torch.randint(1, 51, (2,))
+    eps_ref = torch.randn_like(x0)
+    from sklearn_biodiff.diffusion import q_sample
+    ref = module.denoiser(q_sample(x0, t, eps_ref, module.schedule), t, z_same)
+    torch.testing.assert_close(eps, eps_ref)
+    torch.testing.assert_close(eps_hat, ref)
+
+
+def test_encoder_noise_augmentation_trains_reproducibly_and_changes_the_model():
+    from sklearn_biodiff.noise import AddNoise
+
+    X = _records()
+    noisy = {**TINY, "encoder_noise": AddNoise("mixture", snr_db=(0.0, 12.0))}
+    a = DiffAEEmbedder(**noisy).fit(X)
+    b = DiffAEEmbedder(**noisy).fit(X)
+    clean = DiffAEEmbedder(**TINY).fit(X)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    assert not np.allclose(a.transform(X), clean.transform(X))
+    # transform adds no noise, and the parameter clones and pickles
+    np.testing.assert_array_equal(a.transform(X), a.transform(X))
+    c = clone(a)
+    assert isinstance(c.encoder_noise, AddNoise) and c.encoder_noise is not a.encoder_noise
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(a)).transform(X), a.transform(X))
+
+
+def test_encoder_noise_is_validated_before_training():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from sklearn_biodiff.noise import AddNoise
+
+    with pytest.raises(InvalidParameterError, match="encoder_noise"):
+        DiffAEEmbedder(**TINY, encoder_noise="gaussian").fit(_records())
+    with pytest.raises(ValueError, match="kind must be one of"):
+        DiffAEEmbedder(**TINY, encoder_noise=AddNoise("pink")).fit(_records())
+
+
+def test_model_pickled_before_a_parameter_existed_gets_its_default():
+    emb = DiffAEEmbedder(**TINY).fit(_records())
+    state = emb.__getstate__()
+    del state["encoder_noise"]  # as pickled by a version without the parameter
+    old = DiffAEEmbedder.__new__(DiffAEEmbedder)
+    old.__setstate__(state)
+    assert old.encoder_noise is None and old.get_params()["max_epochs"] == 2
+    clone(old).set_params(max_epochs=1).fit(_records())

@@ -209,3 +209,18 @@ def test_summarize_robustness_area_and_drop():
     assert row["by_snr"] == {0.0: 0.5, 6.0: 0.7, 12.0: 0.8}
     assert row["area"] == pytest.approx(((0.5 + 0.7) / 2 * 6 + (0.7 + 0.8) / 2 * 6) / 12)
     assert row["drop"] == pytest.approx(0.2)
+
+
+def test_corrupt_one_record_exact_snr_fresh_noise_per_call():
+    x = np.sin(np.arange(2000) / 11.0)
+    noise = AddNoise("baseline_wander", snr_db=(2.0, 2.0))
+    rng = np.random.RandomState(0)
+    a, b = noise.corrupt(x, rng), noise.corrupt(x, rng)
+    assert a.dtype == np.float32 and a.shape == x.shape
+    assert measure_snr_db(x, a) == pytest.approx(2.0, abs=0.01)
+    assert not np.allclose(a, b)
+    np.testing.assert_array_equal(noise.corrupt(x, 5), noise.corrupt(x, 5))
+    with pytest.raises(ValueError, match="1-D record"):
+        noise.corrupt(x[None], 0)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        AddNoise("pink").corrupt(x, 0)

@@ -7,7 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from skorch.callbacks import LRScheduler
 
@@ -18,6 +18,7 @@ from ..diffusion import SCHEDULES
 from ..modules.diffae import DiffAEModule
 from ..nets._training import EMA, MaxSteps, WarmupCosine, build_net, fit_net
 from ..nets.losses import CropDataset, NoisePredictionNet
+from ..noise import AddNoise
 from ..preprocessing._resample import resample_signal
 
 __all__ = ["DiffAEEmbedder"]
@@ -64,6 +65,14 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     n_timesteps : int, default=1000
     schedule : {"linear", "cosine"}, default="linear"
     dropout : float, default=0.0
+    encoder_noise : AddNoise or None, default=None
+        Training-time augmentation for noise-robust embeddings: each training crop
+        (standardised, at ``model_fs``) gets fresh noise from this
+        :class:`~sklearn_biodiff.noise.AddNoise` (e.g.
+        ``AddNoise("mixture", snr_db=(0, 24))``; its ``fs`` is set to ``model_fs``
+        and its ``random_state`` is not used: the draws follow ``random_state``)
+        before the encoder sees it, while the denoiser still reconstructs the clean
+        crop. ``transform`` is unaffected.
     max_epochs : int, default=20
         One epoch is one random crop of every training record.
     max_steps : int or None, default=None
@@ -131,6 +140,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "n_timesteps": [Interval(Integral, 2, None, closed="left")],
         "schedule": [StrOptions(set(SCHEDULES))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "encoder_noise": [AddNoise, None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "max_steps": [Interval(Integral, 1, None, closed="left"), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -151,8 +161,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     def __init__(self, fs=300.0, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
                  encoder_layers=4, encoder_width=64, encoder_stride=8,
                  unet_channels=(32, 64, 128), unet_stem_stride=4, n_timesteps=1000,
-                 schedule="linear", dropout=0.0, max_epochs=20, max_steps=None, lr=1e-3,
-                 weight_decay=0.0, lr_schedule="cosine", batch_size=32, grad_clip=1.0,
+                 schedule="linear", dropout=0.0, encoder_noise=None, max_epochs=20,
+                 max_steps=None, lr=1e-3, weight_decay=0.0, lr_schedule="cosine",
+                 batch_size=32, grad_clip=1.0,
                  ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
                  verbose=0):
@@ -168,6 +179,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.n_timesteps = n_timesteps
         self.schedule = schedule
         self.dropout = dropout
+        self.encoder_noise = encoder_noise
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.lr = lr
@@ -239,7 +251,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                            "fit (transform embeds records of any length).")
         warm = self.warm_start and hasattr(self, "net_")
         seed = self._init_torch_state()
-        dataset = CropDataset(records, snippet, seed=seed)
+        dataset = CropDataset(records, snippet, seed=seed, corrupt=self._encoder_corruption())
         with limit_torch_threads(self.n_threads):
             if not warm:
                 self.net_ = self._build_net(len(records), seed)
@@ -261,6 +273,14 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
             self.ema_module_ = ema.eval()
         self.net_.module_.eval()
         return self
+
+    def _encoder_corruption(self):
+        """``corrupt(crop, rng)`` adding ``encoder_noise`` at ``model_fs``, or None."""
+        if self.encoder_noise is None:
+            return None
+        noise = clone(self.encoder_noise).set_params(fs=self.model_fs)
+        noise.corrupt(np.ones(8).cumsum(), 0)  # checks kind and SNR before training
+        return noise.corrupt
 
     def _total_steps(self, n_records: int) -> int:
         """Optimizer steps of one ``fit`` call on ``n_records`` records."""

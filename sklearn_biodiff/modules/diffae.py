@@ -228,8 +228,13 @@ class DiffAEModule(nn.Module):
         self.schedule = DiffusionSchedule(schedule, n_timesteps)
         self.n_timesteps = n_timesteps
 
-    def forward(self, x0: torch.Tensor):
-        z, _ = self.encoder(x0)
+    def forward(self, x0: torch.Tensor, x_enc: torch.Tensor | None = None):
+        """Noise-prediction pair ``(eps_hat, eps)`` for clean crops ``x0`` (B, L).
+
+        ``x_enc`` (B, L), optional: what the encoder sees instead of ``x0`` (a
+        corrupted copy, for noise-robust embeddings); the target stays ``x0``.
+        """
+        z, _ = self.encoder(x0 if x_enc is None else x_enc)
         t = torch.randint(1, self.n_timesteps + 1, (x0.shape[0],), device=x0.device)
         eps = torch.randn_like(x0)
         return self.denoiser(q_sample(x0, t, eps, self.schedule), t, z), eps

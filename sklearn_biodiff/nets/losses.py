@@ -130,12 +130,17 @@ class CropDataset(Dataset):
         Each at least ``length`` long.
     length : int
     seed : int
+    corrupt : callable or None
+        ``corrupt(crop, rng) -> noisy crop``. When given, an item is
+        ``{"x0": crop, "x_enc": corrupt(crop)}`` (the encoder sees the noisy crop,
+        the diffusion target stays clean); fresh noise on every access.
     """
 
-    def __init__(self, records, length: int, seed: int = 0):
+    def __init__(self, records, length: int, seed: int = 0, corrupt=None):
         self.records = records
         self.length = int(length)
         self.rng = np.random.RandomState(seed)
+        self.corrupt = corrupt
 
     def __len__(self):
         return len(self.records)
@@ -145,10 +150,19 @@ class CropDataset(Dataset):
         start = self.rng.randint(len(x) - self.length + 1)
         return x[start : start + self.length]
 
+    def _item(self, crops: np.ndarray):
+        x0 = torch.as_tensor(crops)
+        if self.corrupt is None:
+            return x0
+        noisy = np.stack([self.corrupt(c, self.rng) for c in crops]).astype(np.float32)
+        return {"x0": x0, "x_enc": torch.as_tensor(noisy)}
+
     def __getitem__(self, i):
-        return torch.as_tensor(self._crop(int(i))), 0
+        item = self._item(self._crop(int(i))[None])
+        item = {k: v[0] for k, v in item.items()} if isinstance(item, dict) else item[0]
+        return item, 0
 
     def batch(self, idx):
-        """A whole batch of crops, shape (len(idx), length)."""
+        """A whole batch of crops, shape (len(idx), length) (or the dict above)."""
         crops = np.stack([self._crop(int(i)) for i in idx])
-        return torch.as_tensor(crops), torch.zeros(len(idx))
+        return self._item(crops), torch.zeros(len(idx))

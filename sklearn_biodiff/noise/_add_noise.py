@@ -62,8 +62,10 @@ class AddNoise(SignalTransformer):
     each record gets its own random segment.
 
     Use it to corrupt a test set (:func:`robustness_curve`), or as a
-    training-time augmentation (:func:`augment_with_noise`; in a ``Pipeline`` it
-    would corrupt the data at prediction time too).
+    training-time augmentation: noisy copies of the training records
+    (:func:`augment_with_noise`), or fresh noise on every training crop of the
+    encoder (``DiffAEEmbedder(encoder_noise=AddNoise(...))``). In a ``Pipeline``
+    it would corrupt the data at prediction time too.
 
     Parameters
     ----------
@@ -138,6 +140,28 @@ default="gaussian"
                else float(self.snr_db))
         noise = make_noise(self.kind, len(x), self.fs, rng, powerline_hz=self.powerline_hz)
         return x64 + noise * np.sqrt(power / 10 ** (snr / 10))
+
+    def corrupt(self, x, random_state=None) -> np.ndarray:
+        """One record plus noise at the target SNR, for on-the-fly augmentation.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples,)
+            One record at ``fs`` Hz.
+        random_state : int, RandomState or None
+            Drawn from as it is (pass one ``RandomState`` to get fresh noise on
+            every call); ``self.random_state`` is not used.
+
+        Returns
+        -------
+        noisy : ndarray of shape (n_samples,), float32
+        """
+        _check_kind(self.kind)
+        _check_snr(self.snr_db)
+        x = np.asarray(x)
+        if x.ndim != 1:
+            raise ValueError(f"corrupt takes one 1-D record, got shape {x.shape}.")
+        return self._corrupt(x, 0, check_random_state(random_state)).astype(np.float32)
 
     def transform(self, X):
         """Return noisy copies of the records.
