@@ -211,7 +211,7 @@ def main(argv=None):
             print("fitted", key, round(fit_seconds[key], 1), "s", flush=True)
         t0 = time.perf_counter()
         res = robustness_curve(models, X_te, y_te, kinds=KINDS, snrs_db=SNRS,
-                               scoring="roc_auc", random_state=0)
+                               scoring="roc_auc", random_state=0, verbose=1)
         curve_seconds = time.perf_counter() - t0
 
     if previous:

@@ -179,7 +179,7 @@ def test_robustness_curve_tidy_and_deterministic(fitted):
     np.testing.assert_array_equal(res["score"][res["estimator"] == "st"],
                                   res["score"][res["estimator"] == "st2"])
     again = robustness_curve(ests, X, y, kinds=("gaussian", "muscle"), snrs_db=(12, 0),
-                             n_repeats=2, random_state=0)
+                             n_repeats=2, random_state=0, verbose=1)  # progress bar only
     np.testing.assert_array_equal(res["score"], again["score"])
     noisy0 = res["score"][(res["kind"] == "gaussian") & (res["snr_db"] == 0)].mean()
     assert noisy0 <= clean[0] + 1e-9

@@ -7,6 +7,7 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import check_is_fitted
+from ..base import progress
 from ._add_noise import AddNoise
 
 __all__ = ["plot_robustness_curve", "robustness_curve", "summarize_robustness"]
@@ -25,6 +26,7 @@ def robustness_curve(
     include_clean: bool = True,
     random_state=None,
     as_frame: bool = False,
+    verbose: int = 0,
 ):
     """Score already-fitted estimators on ``X`` corrupted at each SNR.
 
@@ -55,6 +57,8 @@ def robustness_curve(
     random_state : int, RandomState or None
     as_frame : bool, default=False
         Return a pandas DataFrame (needs pandas).
+    verbose : int, default=0
+        Show a progress bar over the (kind, SNR, repeat) cells.
 
     Returns
     -------
@@ -87,14 +91,13 @@ def robustness_curve(
     if include_clean:
         for n, e in estimators.items():
             rows.append((n, "clean", np.inf, 0, float(scorers[n](e, X, y))))
-    for kind in kinds:
+    cells = [(kind, snr, r) for kind in kinds for snr in snrs for r in range(n_repeats)]
+    for kind, snr, r in progress(cells, verbose=verbose, desc="noise cells"):
         label = kind if isinstance(kind, str) else "+".join(kind)
-        for snr in snrs:
-            for r in range(n_repeats):
-                noisy = AddNoise(kind, snr_db=snr, fs=fs,
-                                 random_state=rng.randint(2**31 - 1)).fit_transform(X)
-                for n, e in estimators.items():
-                    rows.append((n, label, snr, r, float(scorers[n](e, noisy, y))))
+        noisy = AddNoise(kind, snr_db=snr, fs=fs,
+                         random_state=rng.randint(2**31 - 1)).fit_transform(X)
+        for n, e in estimators.items():
+            rows.append((n, label, snr, r, float(scorers[n](e, noisy, y))))
     cols = ("estimator", "kind", "snr_db", "repeat", "score")
     out = {c: np.array([row[i] for row in rows]) for i, c in enumerate(cols)}
     if as_frame:
