@@ -184,7 +184,14 @@ def test_robustness_curve_tidy_and_deterministic(fitted):
     noisy0 = res["score"][(res["kind"] == "gaussian") & (res["snr_db"] == 0)].mean()
     assert noisy0 <= clean[0] + 1e-9
     fig = plot_robustness_curve(res)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 2 and len(fig.legends) == 1  # one legend under the panels
+    # more estimators than colours: the 11th gets a new line style
+    many = {k: np.concatenate([v] * 6) for k, v in res.items()}
+    many["estimator"] = np.concatenate([np.char.add(res["estimator"], str(i))
+                                        for i in range(6)])
+    lines = plot_robustness_curve(many).axes[0].get_lines()
+    styles = {(ln.get_color(), ln.get_linestyle()) for ln in lines if ln.get_marker() == "o"}
+    assert len(styles) == 12
     frame = robustness_curve(pipe, X, y, kinds=("powerline",), snrs_db=(6,), as_frame=True,
                              random_state=0)
     assert list(frame.columns) == ["estimator", "kind", "snr_db", "repeat", "score"]

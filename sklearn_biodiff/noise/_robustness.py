@@ -161,6 +161,8 @@ def summarize_robustness(result, *, drop_at_db: float = 6.0) -> list[dict]:
 def plot_robustness_curve(result, *, ax=None, kinds=None, ylabel="score"):
     """Score vs SNR, one panel per noise kind, one line per estimator.
 
+    A dotted line marks each estimator's clean score.
+
     Parameters
     ----------
     result : dict or DataFrame
@@ -185,24 +187,31 @@ def plot_robustness_curve(result, *, ax=None, kinds=None, ylabel="score"):
     res = _as_dict(result)
     kinds = kinds or [k for k in dict.fromkeys(res["kind"].tolist()) if k != "clean"]
     if ax is None:
-        fig, ax = plt.subplots(1, len(kinds), figsize=(3.2 * len(kinds), 3.2), sharey=True,
-                               squeeze=False)
+        fig, ax = plt.subplots(1, len(kinds), figsize=(3.2 * len(kinds), 3.8), sharey=True,
+                               squeeze=False, layout="constrained")
         ax = ax[0]
+        own_figure = True
     else:
         ax = np.atleast_1d(ax)
         fig = ax[0].figure
+        own_figure = False
     for a, kind in zip(ax, kinds):
         for i, est in enumerate(dict.fromkeys(res["estimator"].tolist())):
             m = (res["estimator"] == est) & (res["kind"] == kind)
             snrs = np.unique(res["snr_db"][m])
             means = [res["score"][m & (res["snr_db"] == s)].mean() for s in snrs]
-            line, = a.plot(snrs, means, "o-", ms=3, label=est, color=f"C{i}")
+            line, = a.plot(snrs, means, "o", ms=3, ls=("-", "--", "-.")[i // 10 % 3],
+                           label=est, color=f"C{i % 10}")
             clean = res["score"][(res["estimator"] == est) & (res["kind"] == "clean")]
             if clean.size:
                 a.axhline(clean.mean(), color=line.get_color(), ls=":", lw=0.8)
         a.set(title=kind, xlabel="SNR (dB)")
         a.invert_xaxis()
     ax[0].set_ylabel(ylabel)
-    ax[-1].legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
+    if own_figure:  # one legend under the panels, clear of the curves
+        handles, labels = ax[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", fontsize=8,
+                   ncol=min(len(labels), 5), frameon=False)
+    else:
+        ax[-1].legend(fontsize=7, loc="lower left")
     return fig
