@@ -20,7 +20,10 @@ is frozen and followed by scaler + LR (``LogisticRegressionCV``, C by 3-fold CV 
 the training part).
 ``--only NAME ...`` runs some models; with ``--merge`` their rows are added to the
 existing JSON (the corrupted test sets depend only on the seed, so every model is
-scored on the same records) and the figure is redrawn.
+scored on the same records) and the figure is redrawn. ``--heldout-noise``: the
+augmentation draws real noise from the first half of each NSTDB recording and the
+test corruption from the second half (``AddNoise(source_span=...)``), so no stretch of
+noise is seen in training and test; written to ``bench_robustness_heldout_noise.json``.
 Output: ``results/bench_robustness.json`` and ``results/robustness_auroc_vs_snr.png``.
 
 Run alone on the machine: ``python benchmarks/bench_robustness.py [--diffae FILE]``
@@ -120,7 +123,8 @@ def _builders(args, memory, X_tr, y_tr):
     def dacl_noise_augmented():
         # training-time augmentation: clean + one noisy copy, SNR uniform in 0-24 dB
         X_aug, y_aug, _ = augment_with_noise(
-            X_tr, y_tr, AddNoise("mixture", snr_db=(0.0, 24.0), random_state=1))
+            X_tr, y_tr, AddNoise("mixture", snr_db=(0.0, 24.0), source_span=args.train_span,
+                                 random_state=1))
         return _embedding_pipeline(DACLEmbedder(**dacl_kw), memory, args).fit(X_aug, y_aug)
 
     builders = {
@@ -139,7 +143,7 @@ def _builders(args, memory, X_tr, y_tr):
     if args.diffae is None:
         return builders
     base = joblib.load(args.diffae)
-    mixture = AddNoise("mixture", snr_db=(0.0, 24.0))
+    mixture = AddNoise("mixture", snr_db=(0.0, 24.0), source_span=args.train_span)
 
     def diffae(X_ft, epochs, **params):
         def build():
@@ -168,10 +172,15 @@ def main(argv=None):
     ap.add_argument("--finetune-epochs", type=int, default=1)
     ap.add_argument("--only", nargs="+", default=None,
                     help="run only these models (default: all)")
+    ap.add_argument("--heldout-noise", action="store_true",
+                    help="augment with the first half of the NSTDB recordings and corrupt "
+                         "the test records with the second half (own JSON)")
     ap.add_argument("--merge", action="store_true",
                     help="add the models run to the existing JSON (same protocol and "
                          "corrupted test sets), replacing their earlier rows")
     args = ap.parse_args(argv)
+    args.train_span = (0.0, 0.5) if args.heldout_noise else (0.0, 1.0)
+    args.test_span = (0.5, 1.0) if args.heldout_noise else (0.0, 1.0)
     t_start = time.perf_counter()
     archive = None if args.quick else find_archive()
     if archive is None:
@@ -190,7 +199,8 @@ def main(argv=None):
     X = [data.signals[i] for i in idx]
     X_tr, X_te = [X[i] for i in tr], [X[i] for i in te]
     y_tr, y_te = y[tr], y[te]
-    name = "bench_robustness" + ("_quick" if args.quick else "")
+    name = ("bench_robustness" + ("_heldout_noise" if args.heldout_noise else "")
+            + ("_quick" if args.quick else ""))
     previous = {}
     if args.merge and (RESULTS / f"{name}.json").exists():
         previous = json.loads((RESULTS / f"{name}.json").read_text())
@@ -211,7 +221,8 @@ def main(argv=None):
             print("fitted", key, round(fit_seconds[key], 1), "s", flush=True)
         t0 = time.perf_counter()
         res = robustness_curve(models, X_te, y_te, kinds=KINDS, snrs_db=SNRS,
-                               scoring="roc_auc", random_state=0, verbose=1)
+                               scoring="roc_auc", source_span=args.test_span,
+                               random_state=0, verbose=1)
         curve_seconds = time.perf_counter() - t0
 
     if previous:
@@ -254,7 +265,7 @@ def main(argv=None):
 
     matplotlib.use("Agg")
     fig = plot_robustness_curve(res, ylabel="test AUROC")
-    fig.savefig(RESULTS / f"robustness_auroc_vs_snr{'_quick' if args.quick else ''}.png",
+    fig.savefig(RESULTS / f"{name.replace('bench_robustness', 'robustness_auroc_vs_snr')}.png",
                 dpi=120)
 
 

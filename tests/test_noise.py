@@ -231,3 +231,35 @@ def test_corrupt_one_record_exact_snr_fresh_noise_per_call():
         noise.corrupt(x[None], 0)
     with pytest.raises(ValueError, match="kind must be one of"):
         AddNoise("pink").corrupt(x, 0)
+
+
+def test_source_span_draws_real_noise_from_that_part_only(monkeypatch):
+    from sklearn_biodiff.noise import _sources
+
+    fs, n = 300.0, 60_000
+    t = np.arange(n) / fs
+    fake = np.where(np.arange(n) < n // 2, np.sin(2 * np.pi * 1.0 * t),
+                    np.sin(2 * np.pi * 7.0 * t))
+    monkeypatch.setattr(_sources, "_real_noise_at", lambda kind, fs: fake)
+
+    def peak_hz(span, seed):
+        x = _sources.make_noise("muscle", 3000, fs, np.random.RandomState(seed),
+                                source_span=span)
+        return np.argmax(np.abs(np.fft.rfft(x))) * fs / 3000
+
+    assert {peak_hz((0.0, 0.5), s) for s in range(20)} == {1.0}
+    assert {peak_hz((0.5, 1.0), s) for s in range(20)} == {7.0}
+    assert {peak_hz((0.0, 1.0), s) for s in range(40)} >= {1.0, 7.0}
+
+
+def test_source_span_default_keeps_earlier_draws_and_is_validated():
+    x = np.sin(np.arange(3000) / 11.0)
+    a = AddNoise("mixture", snr_db=6, random_state=3).fit_transform([x])[0]
+    b = AddNoise("mixture", snr_db=6, source_span=(0.0, 1.0), random_state=3).fit_transform([x])[0]
+    c = AddNoise("mixture", snr_db=6, source_span=(0.5, 1.0), random_state=3).fit_transform([x])[0]
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert measure_snr_db(x, c) == pytest.approx(6.0, abs=0.01)
+    for span in [(0.5, 0.5), (-0.1, 0.5), (0.2, 1.2), (0.3,), "half"]:
+        with pytest.raises(ValueError, match="source_span"):
+            AddNoise("muscle", source_span=span).fit_transform([x])

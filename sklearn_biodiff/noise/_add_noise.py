@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from .._sklearn_compat import Interval
 from .._validation import SignalList, check_signals_and_labels, pack_signals
 from ..preprocessing._base import SignalTransformer
-from ._sources import NOISE_KINDS, make_noise
+from ._sources import NOISE_KINDS, check_source_span, make_noise
 
 __all__ = ["AddNoise", "augment_with_noise", "measure_snr_db"]
 
@@ -83,6 +83,11 @@ default="gaussian"
         records carry it).
     powerline_hz : float, default=50.0
         Mains frequency (50 or 60 Hz).
+    source_span : (float, float), default=(0.0, 1.0)
+        Part of the real noise recordings (fractions of their 30 minutes) that
+        segments are drawn from. Give training augmentation and evaluation
+        disjoint spans, e.g. ``(0, 0.5)`` and ``(0.5, 1)``, so that no stretch of
+        real noise is seen in both.
     random_state : int, RandomState or None, default=None
         The same seed gives the same noise for the same records on every call.
 
@@ -115,20 +120,23 @@ default="gaussian"
         "snr_db": [Real, tuple, list],
         "fs": [Interval(Real, 0, None, closed="neither")],
         "powerline_hz": [Interval(Real, 0, None, closed="neither")],
+        "source_span": [tuple, list],
         "random_state": ["random_state"],
     }
 
     def __init__(self, kind="gaussian", snr_db=12.0, fs=300.0, powerline_hz=50.0,
-                 random_state=None):
+                 source_span=(0.0, 1.0), random_state=None):
         self.kind = kind
         self.snr_db = snr_db
         self.fs = fs
         self.powerline_hz = powerline_hz
+        self.source_span = source_span
         self.random_state = random_state
 
     def _validate(self, X):
         _check_kind(self.kind)
         _check_snr(self.snr_db)
+        check_source_span(self.source_span)
         return super()._validate(X)
 
     def _corrupt(self, x: np.ndarray, i: int, rng) -> np.ndarray:
@@ -138,7 +146,8 @@ default="gaussian"
             raise ValueError(f"record {i} is constant (zero power): its SNR is undefined.")
         snr = (rng.uniform(*self.snr_db) if isinstance(self.snr_db, tuple | list)
                else float(self.snr_db))
-        noise = make_noise(self.kind, len(x), self.fs, rng, powerline_hz=self.powerline_hz)
+        noise = make_noise(self.kind, len(x), self.fs, rng, powerline_hz=self.powerline_hz,
+                           source_span=self.source_span)
         return x64 + noise * np.sqrt(power / 10 ** (snr / 10))
 
     def corrupt(self, x, random_state=None) -> np.ndarray:
@@ -158,6 +167,7 @@ default="gaussian"
         """
         _check_kind(self.kind)
         _check_snr(self.snr_db)
+        check_source_span(self.source_span)
         x = np.asarray(x)
         if x.ndim != 1:
             raise ValueError(f"corrupt takes one 1-D record, got shape {x.shape}.")

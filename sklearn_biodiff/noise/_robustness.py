@@ -23,6 +23,7 @@ def robustness_curve(
     scoring="roc_auc",
     n_repeats: int = 1,
     fs: float = 300.0,
+    source_span=(0.0, 1.0),
     include_clean: bool = True,
     random_state=None,
     as_frame: bool = False,
@@ -51,6 +52,9 @@ def robustness_curve(
         Independent noise draws per (kind, SNR).
     fs : float, default=300.0
         Sampling rate of ``X`` in Hz.
+    source_span : (float, float), default=(0.0, 1.0)
+        Part of the real noise recordings to draw from (see :class:`AddNoise`);
+        use one disjoint from the span of any training-time augmentation.
     include_clean : bool, default=True
         Add one row per estimator with the clean score (``kind="clean"``,
         ``snr_db=inf``).
@@ -94,7 +98,7 @@ def robustness_curve(
     cells = [(kind, snr, r) for kind in kinds for snr in snrs for r in range(n_repeats)]
     for kind, snr, r in progress(cells, verbose=verbose, desc="noise cells"):
         label = kind if isinstance(kind, str) else "+".join(kind)
-        noisy = AddNoise(kind, snr_db=snr, fs=fs,
+        noisy = AddNoise(kind, snr_db=snr, fs=fs, source_span=source_span,
                          random_state=rng.randint(2**31 - 1)).fit_transform(X)
         for n, e in estimators.items():
             rows.append((n, label, snr, r, float(scorers[n](e, noisy, y))))

@@ -70,8 +70,19 @@ def _unit_power(x: np.ndarray) -> np.ndarray:
     return x / np.sqrt(p) if p > 0 else x
 
 
+def check_source_span(span) -> tuple[float, float]:
+    """``(start, end)`` fractions with ``0 <= start < end <= 1``, or a clear error."""
+    try:
+        a, b = (float(v) for v in span)
+    except (TypeError, ValueError):
+        raise ValueError(f"source_span must be (start, end) fractions, got {span!r}.") from None
+    if not 0.0 <= a < b <= 1.0:
+        raise ValueError(f"source_span must satisfy 0 <= start < end <= 1, got {span!r}.")
+    return a, b
+
+
 def make_noise(kind: str, n_samples: int, fs: float, rng: np.random.RandomState, *,
-               powerline_hz: float = 50.0) -> np.ndarray:
+               powerline_hz: float = 50.0, source_span=(0.0, 1.0)) -> np.ndarray:
     """Zero-mean, unit-power noise of ``kind``.
 
     Parameters
@@ -89,6 +100,9 @@ def make_noise(kind: str, n_samples: int, fs: float, rng: np.random.RandomState,
     powerline_hz : float, default=50.0
         Mains frequency; harmonics 1-3 at amplitudes 1, 0.5, 0.25, those at or
         above the Nyquist frequency left out.
+    source_span : (float, float), default=(0.0, 1.0)
+        Part of each real noise recording (fractions of its length) that segments
+        are drawn from, wrapping around inside it.
 
     Returns
     -------
@@ -103,14 +117,18 @@ def make_noise(kind: str, n_samples: int, fs: float, rng: np.random.RandomState,
     (3000,)
     """
     if isinstance(kind, tuple | list):
-        parts = [make_noise(k, n_samples, fs, rng, powerline_hz=powerline_hz) for k in kind]
+        parts = [make_noise(k, n_samples, fs, rng, powerline_hz=powerline_hz,
+                            source_span=source_span) for k in kind]
         return _unit_power(np.sum(parts, axis=0))
     if kind == "mixture":
-        return make_noise(MIXTURE, n_samples, fs, rng, powerline_hz=powerline_hz)
+        return make_noise(MIXTURE, n_samples, fs, rng, powerline_hz=powerline_hz,
+                          source_span=source_span)
     if kind == "gaussian":
         return _unit_power(rng.standard_normal(n_samples))
     if kind in _REAL:
         src = _real_noise_at(kind, float(fs))
+        a, b = check_source_span(source_span)
+        src = src[int(round(a * len(src))) : int(round(b * len(src)))]
         start = int(rng.randint(len(src)))
         return _unit_power(np.take(src, np.arange(start, start + n_samples), mode="wrap"))
     if kind == "powerline":
