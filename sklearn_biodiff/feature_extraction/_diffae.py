@@ -279,7 +279,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         if self.encoder_noise is None:
             return None
         noise = clone(self.encoder_noise).set_params(fs=self.model_fs)
-        noise.corrupt(np.ones(8).cumsum(), 0)  # checks kind and SNR before training
+        noise._check_params()  # before training, not at the first crop
         return noise.corrupt
 
     def _total_steps(self, n_records: int) -> int:

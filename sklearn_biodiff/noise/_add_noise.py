@@ -133,10 +133,14 @@ default="gaussian"
         self.source_span = source_span
         self.random_state = random_state
 
-    def _validate(self, X):
+    def _check_params(self) -> None:
+        """Clear errors for an unknown kind, a bad SNR or a bad ``source_span``."""
         _check_kind(self.kind)
         _check_snr(self.snr_db)
         check_source_span(self.source_span)
+
+    def _validate(self, X):
+        self._check_params()
         return super()._validate(X)
 
     def _corrupt(self, x: np.ndarray, i: int, rng) -> np.ndarray:
@@ -165,9 +169,7 @@ default="gaussian"
         -------
         noisy : ndarray of shape (n_samples,), float32
         """
-        _check_kind(self.kind)
-        _check_snr(self.snr_db)
-        check_source_span(self.source_span)
+        self._check_params()
         x = np.asarray(x)
         if x.ndim != 1:
             raise ValueError(f"corrupt takes one 1-D record, got shape {x.shape}.")
