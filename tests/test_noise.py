@@ -137,7 +137,8 @@ def test_pipeline_and_clone():
     assert feats.shape[0] == 3
     pipe2 = clone(pipe)
     assert pipe2.steps[0][1].get_params() == pipe.steps[0][1].get_params()
-    np.testing.assert_allclose(pipe2.fit_transform(ECGISH), feats, rtol=1e-5)
+    # float32 scattering: threaded FFT sums may differ in the last bits between runs
+    np.testing.assert_allclose(pipe2.fit_transform(ECGISH), feats, rtol=1e-4, atol=1e-5)
 
 
 def test_augment_with_noise():
