@@ -3,8 +3,10 @@
 * ``device="auto"`` resolves to CUDA when available, else CPU (:func:`resolve_device`).
 * ``random_state`` seeds numpy, torch (CPU and CUDA) and DataLoader shuffling, without
   touching the caller's global random state (:func:`torch_seed_context`).
-* Pickling moves every torch tensor and module of the fitted state to CPU, so that a
-  model trained on a GPU loads on a CPU-only machine (:class:`TorchEstimatorMixin`).
+* Pickling moves every torch tensor and module of the fitted state to CPU bytes, so that
+  a model trained on a GPU loads on a CPU-only machine (:class:`TorchEstimatorMixin`):
+  no tensor goes through the pickle outside a CPU-mapped blob (skorch's for ``net_``,
+  ours for the rest).
 * ``verbose`` switches progress output on (:func:`progress`).
 * ``n_torch_threads`` style limits for parallel CV live in :func:`limit_torch_threads`.
 """
@@ -117,6 +119,38 @@ def progress(iterable: Iterable, *, verbose: int = 0, desc: str = "", total=None
     return tqdm(iterable, desc=desc, total=total, leave=False)
 
 
+def _holds_torch(obj) -> bool:
+    import torch
+
+    if isinstance(obj, torch.nn.Module | torch.Tensor):
+        return True
+    if isinstance(obj, dict):
+        return any(_holds_torch(v) for v in obj.values())
+    if isinstance(obj, list | tuple):
+        return any(_holds_torch(v) for v in obj)
+    return False
+
+
+def _torch_blob(state: dict) -> bytes:
+    """Fitted torch state (modules, tensors) as one CPU ``torch.save`` blob."""
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(_to_cpu(state), buf)
+    return buf.getvalue()
+
+
+def _load_torch_blob(blob: bytes) -> dict:
+    import io
+
+    import torch
+
+    # whole modules need the full unpickler; this runs inside an unpickle already
+    return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=False)
+
+
 def _to_cpu(obj):
     import torch
 
@@ -139,10 +173,22 @@ class TorchEstimatorMixin:
     and returns the integer seed to use inside :func:`torch_seed_context`.
 
     Fitted torch state (modules, tensors, skorch nets) is stored on ``device_``.
-    ``__getstate__`` moves tensors and modules to CPU; ``__setstate__`` records
-    CPU as ``device_`` so a GPU-trained model works on a CPU-only machine
-    (skorch nets handle their own CUDA→CPU mapping).
+    ``__getstate__`` saves fitted tensors and modules (other than ``net_``) in one
+    CPU ``torch.save`` blob; ``__setstate__`` loads it on the CPU and records CPU
+    as ``device_`` when the training device is missing, so a GPU-trained model
+    works on a CPU-only machine (skorch nets handle their own CUDA→CPU mapping,
+    and the package's callbacks keep no tensor outside it).
     """
+
+    _TORCH_BLOB = "__fitted_torch_state__"
+    #: the attribute whose presence means "fitted" (``None``: any attribute ending in
+    #: ``_``); ``device_`` is set when a fit starts, so a fit that raises must not count
+    _fitted_attribute: str | None = None
+
+    def __sklearn_is_fitted__(self) -> bool:
+        if self._fitted_attribute is None:
+            return any(k.endswith("_") and not k.startswith("__") for k in vars(self))
+        return hasattr(self, self._fitted_attribute)
 
     #: attribute names dropped from pickles (caches rebuilt on demand)
     _unpicklable_attrs: tuple[str, ...] = ()
@@ -155,9 +201,10 @@ class TorchEstimatorMixin:
         state = dict(super().__getstate__())
         for name in self._unpicklable_attrs:
             state.pop(name, None)
-        for key, value in list(state.items()):
-            if key.endswith("_") and key != "net_":
-                state[key] = _to_cpu(value)
+        torch_state = {key: state.pop(key) for key in list(state)
+                       if key.endswith("_") and key != "net_" and _holds_torch(state[key])}
+        if torch_state:
+            state[self._TORCH_BLOB] = _torch_blob(torch_state)
         if "device_" in state:
             state["device_"] = str(state["device_"])
         return state
@@ -165,6 +212,8 @@ class TorchEstimatorMixin:
     def __setstate__(self, state):
         import torch
 
+        if self._TORCH_BLOB in state:
+            state.update(_load_torch_blob(state.pop(self._TORCH_BLOB)))
         if "device_" in state:
             dev = torch.device(state["device_"])
             if dev.type == "cuda" and not torch.cuda.is_available():

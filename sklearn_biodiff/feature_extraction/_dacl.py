@@ -103,7 +103,7 @@ class DACLEmbedder(_ViewEmbedder):
     weight_decay : float, default=0.0
     batch_size : int, default=64
     validation_fraction, early_stopping_patience, grad_clip, checkpoint_dir, \
-warm_start, n_threads, device, random_state, verbose
+warm_start, n_threads, device, random_state, verbose, callbacks
         As in :class:`VAELatent`; no hold-out by default.
 
     Attributes
@@ -158,7 +158,7 @@ warm_start, n_threads, device, random_state, verbose
                  normal_label=None, max_epochs=200, lr=1e-4, weight_decay=0.0,
                  batch_size=64, validation_fraction=None, early_stopping_patience=None,
                  grad_clip=None, checkpoint_dir=None, warm_start=False, n_threads=None,
-                 device="auto", random_state=None, verbose=0):
+                 device="auto", random_state=None, verbose=0, callbacks=None):
         self.embedding_dim = embedding_dim
         self.widths = widths
         self.time_dim = time_dim
@@ -185,6 +185,7 @@ warm_start, n_threads, device, random_state, verbose
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _module_kwargs(self, n_features):
         return self._view_kwargs(n_features)
@@ -270,7 +271,7 @@ class DenoisingAEEmbedder(_ViewEmbedder):
     max_epochs : int, default=200
     lr : float, default=1e-3
     weight_decay, batch_size, validation_fraction, early_stopping_patience, \
-grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose
+grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose, callbacks
         As in :class:`VAELatent`.
 
     Attributes
@@ -304,7 +305,7 @@ grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose
                  decoder_hidden=(128, 256), max_epochs=200, lr=1e-3, weight_decay=0.0,
                  batch_size=64, validation_fraction=None, early_stopping_patience=None,
                  grad_clip=None, checkpoint_dir=None, warm_start=False, n_threads=None,
-                 device="auto", random_state=None, verbose=0):
+                 device="auto", random_state=None, verbose=0, callbacks=None):
         self.embedding_dim = embedding_dim
         self.widths = widths
         self.time_dim = time_dim
@@ -330,6 +331,7 @@ grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _module_kwargs(self, n_features):
         return {**self._view_kwargs(n_features), "decoder_hidden": tuple(self.decoder_hidden)}

@@ -9,14 +9,13 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
-from skorch.callbacks import LRScheduler
 
 from .._sklearn_compat import Interval, StrOptions, _fit_context, check_is_fitted
 from .._validation import SignalList, check_data_fs, check_signals, set_n_features_in
 from ..base import TorchEstimatorMixin, limit_torch_threads
 from ..diffusion import SCHEDULES
 from ..modules.diffae import DiffAEModule
-from ..nets._training import EMA, MaxSteps, WarmupCosine, build_net, fit_net
+from ..nets._training import EMA, BatchLRScheduler, MaxSteps, WarmupCosine, build_net, fit_net
 from ..nets.losses import CropDataset, NoisePredictionNet
 from ..noise import AddNoise
 from ..preprocessing._resample import resample_signal
@@ -97,6 +96,10 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
     verbose : int, default=0
+    callbacks : list of skorch callbacks or (name, callback) pairs, or None, default=None
+        Extra :mod:`skorch.callbacks` run during training (loggers such as
+        ``TensorBoard`` or ``MLflowLogger``, custom stopping rules); copied by
+        ``clone`` like any other parameter.
 
     Attributes
     ----------
@@ -127,6 +130,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     (6, 8)
     """
 
+    _fitted_attribute = "net_"
+
     _parameter_constraints = {
         "fs": [Interval(Real, 0, None, closed="neither")],
         "model_fs": [Interval(Real, 0, None, closed="neither")],
@@ -156,6 +161,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "device": "no_validation",
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "callbacks": [list, None],
     }
 
     def __init__(self, fs=300.0, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
@@ -166,7 +172,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                  batch_size=32, grad_clip=1.0,
                  ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
-                 verbose=0):
+                 verbose=0, callbacks=None):
         self.fs = fs
         self.model_fs = model_fs
         self.snippet_seconds = snippet_seconds
@@ -195,6 +201,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ data
     def _multiple(self) -> int:
@@ -253,16 +260,18 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         seed = self._init_torch_state()
         dataset = CropDataset(records, snippet, seed=seed, corrupt=self._encoder_corruption())
         with limit_torch_threads(self.n_threads):
-            if not warm:
-                self.net_ = self._build_net(len(records), seed)
-            elif self.lr_schedule == "cosine":
+            # a new net becomes ``net_`` only once trained: an exception mid-fit
+            # leaves an unfitted estimator, not one with a half-built net
+            net = self.net_ if warm else self._build_net(len(records), seed)
+            if warm and self.lr_schedule == "cosine":
                 # a new warm-up + cosine over this run, from skorch's batch count
                 # (else the schedule of the first run, already decayed to 0, goes on)
-                done = sum(len(row["batches"]) for row in self.net_.history)
-                dict(self.net_.callbacks_)["lr_schedule"].lr_lambda = WarmupCosine(
+                done = sum(len(row["batches"]) for row in net.history)
+                dict(net.callbacks_)["lr_schedule"].lr_lambda = WarmupCosine(
                     self._total_steps(len(records)), start=done)
-            fit_net(self.net_, dataset, None, seed=seed, device=self.device_,
+            fit_net(net, dataset, None, seed=seed, device=self.device_,
                     warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir)
+        self.net_ = net
         set_n_features_in(self, raw)
         self.snippet_length_ = snippet
         self._n_features_out = self.embedding_dim
@@ -289,9 +298,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
 
     def _build_net(self, n_records: int, seed: int):
         total = self._total_steps(n_records)
-        callbacks = []
+        callbacks = list(self.callbacks or ())
         if self.lr_schedule == "cosine":
-            callbacks.append(("lr_schedule", LRScheduler(
+            callbacks.append(("lr_schedule", BatchLRScheduler(
                 policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=WarmupCosine(total),
                 step_every="batch")))
         if self.max_steps is not None:

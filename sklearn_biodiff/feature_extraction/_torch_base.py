@@ -40,6 +40,8 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
     ``_n_features_out``.
     """
 
+    _fitted_attribute = "net_"
+
     def _validate_X(self, X, reset: bool):
         return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64],
                              ensure_min_samples=2 if reset else 1)
@@ -51,18 +53,19 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
         seed = self._init_torch_state()
         fit_X, fit_y = self._fit_inputs(X, y, seed)
         with limit_torch_threads(self.n_threads):
-            if not warm:
-                self.net_ = build_net(
-                    self._net_cls, self._module_cls, self._module_kwargs(X.shape[1]),
-                    lr=self.lr, max_epochs=self.max_epochs, batch_size=self.batch_size,
-                    device=self.device_, seed=seed, verbose=self.verbose,
-                    validation_fraction=self.validation_fraction,
-                    early_stopping_patience=self.early_stopping_patience,
-                    checkpoint_dir=self.checkpoint_dir, grad_clip=self.grad_clip,
-                    optimizer__weight_decay=self.weight_decay, **self._net_kwargs(),
-                )
-            fit_net(self.net_, fit_X, fit_y, seed=seed, device=self.device_,
+            net = self.net_ if warm else build_net(
+                self._net_cls, self._module_cls, self._module_kwargs(X.shape[1]),
+                lr=self.lr, max_epochs=self.max_epochs, batch_size=self.batch_size,
+                device=self.device_, seed=seed, verbose=self.verbose,
+                validation_fraction=self.validation_fraction,
+                early_stopping_patience=self.early_stopping_patience,
+                checkpoint_dir=self.checkpoint_dir, grad_clip=self.grad_clip,
+                optimizer__weight_decay=self.weight_decay, callbacks=self.callbacks or (),
+                **self._net_kwargs(),
+            )
+            fit_net(net, fit_X, fit_y, seed=seed, device=self.device_,
                     warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir)
+        self.net_ = net  # only once trained (an exception leaves the estimator unfitted)
         self.net_.module_.eval()
         self._n_features_out = self._out_dim()
         self.history_ = [dict(row) for row in self.net_.history]

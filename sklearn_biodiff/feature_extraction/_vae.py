@@ -55,6 +55,10 @@ class VAELatent(VectorTorchEstimator):
         Seeds weights, shuffling, the reparameterisation noise and the split.
     verbose : int, default=0
         1 shows a progress bar over epochs, 2 prints skorch's epoch table.
+    callbacks : list of skorch callbacks or (name, callback) pairs, or None, default=None
+        Extra :mod:`skorch.callbacks` run during training (loggers such as
+        ``TensorBoard`` or ``MLflowLogger``, custom stopping rules); copied by
+        ``clone`` like any other parameter.
 
     Attributes
     ----------
@@ -87,7 +91,7 @@ class VAELatent(VectorTorchEstimator):
                  lr=1e-3, weight_decay=0.0, batch_size=64, validation_fraction=0.1,
                  early_stopping_patience=10, grad_clip=None, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
-                 verbose=0):
+                 verbose=0, callbacks=None):
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
         self.beta = beta
@@ -104,6 +108,7 @@ class VAELatent(VectorTorchEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _module_kwargs(self, n_features):
         return {"n_features": n_features, "latent_dim": self.latent_dim,

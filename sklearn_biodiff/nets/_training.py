@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from skorch import NeuralNet
@@ -10,14 +12,31 @@ from skorch.callbacks import (
     Checkpoint,
     EarlyStopping,
     GradientNormClipping,
+    LRScheduler,
     ProgressBar,
 )
 from skorch.dataset import ValidSplit
 
 from ..base import torch_seed_context
 
-__all__ = ["EMA", "BatchLoader", "EpochProgress", "MaxSteps", "StopTraining", "WarmupCosine",
-           "build_net", "fit_net", "predict_batches"]
+__all__ = ["EMA", "BatchLRScheduler", "BatchLoader", "EpochProgress", "MaxSteps",
+           "SeededGenerator", "StopTraining", "WarmupCosine", "build_net", "fit_net",
+           "predict_batches", "release_training_state"]
+
+
+def _tensors_to_bytes(tensors: dict) -> bytes:
+    """``{name: tensor}`` as CPU tensors in one ``torch.save`` blob."""
+    import io
+
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in tensors.items()}, buf)
+    return buf.getvalue()
+
+
+def _tensors_from_bytes(blob: bytes) -> dict:
+    import io
+
+    return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
 
 
 class EpochProgress(Callback):
@@ -29,6 +48,7 @@ class EpochProgress(Callback):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         from tqdm.auto import tqdm
 
+        self.close()
         done = len(net.history)
         self.bar_ = tqdm(total=done + net.max_epochs, initial=done, desc=self.desc,
                          leave=False)
@@ -40,8 +60,63 @@ class EpochProgress(Callback):
         self.bar_.update(1)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        self.bar_.close()
+        self.close()
 
+    def close(self) -> None:
+        """Close and forget the bar (it holds the terminal's file handle)."""
+        bar = getattr(self, "bar_", None)
+        if bar is not None:
+            bar.close()
+        self.bar_ = None
+
+    def __getstate__(self):
+        # a bar left open by an exception mid-fit must not make the model unsaveable
+        state = dict(self.__dict__)
+        state["bar_"] = None
+        return state
+
+
+class BatchLRScheduler(LRScheduler):
+    """skorch's :class:`~skorch.callbacks.LRScheduler`, forgetting its scheduler after fit.
+
+    The torch scheduler holds the optimizer, whose state (Adam moments) would
+    otherwise be pickled a second time outside skorch's device mapping; skorch
+    rebuilds it at the start of every training run anyway.
+    """
+
+    def on_train_end(self, net, **kwargs):
+        self.lr_scheduler_ = None
+
+
+class SeededGenerator:
+    """A seeded CPU :class:`torch.Generator` for shuffling, pickled as plain bytes.
+
+    The shuffling order of a warm-started or resumed fit continues where the
+    saved one stopped; the pickle holds no tensor.
+    """
+
+    def __init__(self, seed: int):
+        self.torch = torch.Generator().manual_seed(int(seed))
+
+    def __getstate__(self):
+        return {"state": self.torch.get_state().numpy().tobytes()}
+
+    def __setstate__(self, state):
+        self.torch = torch.Generator()
+        self.torch.set_state(torch.frombuffer(bytearray(state["state"]), dtype=torch.uint8))
+
+
+def release_training_state(net: NeuralNet) -> None:
+    """Drop what only a running fit needs (progress bars, the torch LR scheduler).
+
+    Called after every fit, also one ended by an exception, so that the fitted
+    estimator pickles and holds no terminal handle.
+    """
+    for _, cb in getattr(net, "callbacks_", ()):
+        if isinstance(cb, EpochProgress):
+            cb.close()
+        elif isinstance(cb, LRScheduler):
+            cb.lr_scheduler_ = None
 
 def build_net(
     net_cls: type[NeuralNet],
@@ -73,7 +148,7 @@ def build_net(
       a :class:`skorch.callbacks.Checkpoint` in ``checkpoint_dir`` (best valid loss
       when validating, else the last epoch), which ``fit_net`` can resume from.
     """
-    cbs = list(callbacks)
+    cbs = copy.deepcopy(list(callbacks))  # a user's callback objects stay untouched
     monitor = "train_loss_best"
     train_split = None
     if validation_fraction:
@@ -91,7 +166,7 @@ def build_net(
         cbs.append(("progress", EpochProgress(desc=module.__name__)))
     elif verbose and verbose > 1:
         cbs.append(("progress", ProgressBar()))
-    generator = torch.Generator().manual_seed(seed)
+    generator = SeededGenerator(seed)
     kwargs = {f"module__{k}": v for k, v in module_kwargs.items()}
     return net_cls(
         module=module,
@@ -120,18 +195,17 @@ def fit_net(net: NeuralNet, X, y=None, *, seed: int, device, warm_start: bool = 
     With ``warm_start`` and a ``checkpoint_dir`` holding a skorch checkpoint, the
     parameters, optimizer state and history are loaded before training resumes.
     """
-    with torch_seed_context(seed, device):
-        if warm_start and net.initialized_:
+    try:
+        with torch_seed_context(seed, device):
+            if not (warm_start and net.initialized_):
+                net.initialize()
+                if warm_start and checkpoint_dir is not None:
+                    cp = dict(net.callbacks_).get("checkpoint")
+                    if cp is not None and _has_checkpoint(cp):
+                        net.load_params(checkpoint=cp)
             net.partial_fit(X, y)
-            return net
-        net.initialize()
-        if warm_start and checkpoint_dir is not None:
-            cp = dict(net.callbacks_).get("checkpoint")
-            if cp is not None and _has_checkpoint(cp):
-                net.load_params(checkpoint=cp)
-                net.partial_fit(X, y)
-                return net
-        net.partial_fit(X, y)
+    finally:
+        release_training_state(net)
     return net
 
 
@@ -169,7 +243,7 @@ class BatchLoader:
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
-        self.generator = generator
+        self.generator = getattr(generator, "torch", generator)  # SeededGenerator
         base, idx = dataset, None
         if isinstance(dataset, torch.utils.data.Subset):
             base, idx = dataset.dataset, np.asarray(dataset.indices)
@@ -244,6 +318,21 @@ class EMA(Callback):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         if getattr(self, "shadow_", None) is None:
             self.shadow_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+        else:  # loaded on another device than the module trains on
+            self.shadow_ = {k: v.to(net.module_.state_dict()[k].device)
+                            for k, v in self.shadow_.items()}
+
+    def __getstate__(self):
+        # CPU bytes: the shadow weights load on a machine without the training device
+        state = dict(self.__dict__)
+        if state.get("shadow_") is not None:
+            state["shadow_"] = _tensors_to_bytes(state["shadow_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("shadow_"), bytes):
+            state["shadow_"] = _tensors_from_bytes(state["shadow_"])
+        self.__dict__.update(state)
 
     def on_batch_end(self, net, training=None, **kwargs):
         if not training:

@@ -1,0 +1,263 @@
+"""Resumable DiffAE pretraining on the README split's training part (issue 16).
+
+Trains :class:`~sklearn_biodiff.feature_extraction.DiffAEEmbedder` in chunks of
+one epoch (one random crop of every training record, ``random_state`` = seed +
+chunk index) and saves the whole run state (the fitted estimator with its
+optimizer, EMA weights and shuffling generator, the chunk count, crops seen,
+CPU and wall time, the evaluation log) to ONE file, overwritten after every
+chunk (a few minutes). ``--resume`` continues from that file exactly: a run
+stopped and resumed ends with the same weights as one that never stopped.
+
+At each mark (crops seen; 0 = the randomly initialised network, always
+evaluated as a baseline row) the train and test records are embedded with the
+frozen encoder and a ``StandardScaler -> LogisticRegression`` probe is fitted
+on the training part, its C chosen by 3-fold CV on the training part only; the
+test part is scored once per mark. Rows: 4-class macro F1, mean F1 of N, A, O,
+normal vs (AF + other) AUROC (noisy dropped) and AF vs rest AUROC, each for the
+train-part CV (for choosing recipes) and the test part (reported once).
+
+Examples
+--------
+Start (or continue) a run in the background, two threads, checkpoint per epoch::
+
+    nohup python scripts/pretrain_diffae.py --recipe encoder_noise --resume \\
+        --threads 2 > pretrain.log 2>&1 &
+
+Check on the bundled sample in seconds (tiny network)::
+
+    python scripts/pretrain_diffae.py --quick --state /tmp/q.state --marks 0 560
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _common import croppable, find_archive, readme_split  # noqa: E402
+
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
+from sklearn_biodiff.noise import AddNoise  # noqa: E402
+
+#: recipe name -> DiffAEEmbedder parameters (on top of the shared ones below)
+RECIPES = {
+    "plain": {},
+    "encoder_noise": {"encoder_noise": AddNoise("mixture", snr_db=(0.0, 24.0))},
+}
+#: shared by every recipe: constant lr (the cosine schedule decays to 0 at the end of
+#: each chunk), EMA of the weights for the embedding, one epoch per chunk
+COMMON = {"lr": 1e-3, "lr_schedule": "constant", "ema_decay": 0.999, "batch_size": 32,
+          "max_epochs": 1, "warm_start": True}
+#: a network small enough for --quick runs and tests
+QUICK = {"snippet_seconds": 2.0, "embedding_dim": 8, "encoder_layers": 1,
+         "encoder_width": 8, "unet_channels": (8, 16), "n_timesteps": 50, "batch_size": 8,
+         "ema_decay": 0.9}
+
+DEFAULT_MARKS = [0, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000, 3_200_000]
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def load_data(quick: bool):
+    """(source, X_train, y_train, X_test, y_test) of the README 70/30 split."""
+    from sklearn_biodiff.datasets import load_cinc2017_sample, load_physionet2017
+
+    archive = None if quick else find_archive()
+    if archive is None:
+        if not quick:
+            sys.exit("CinC 2017 archive not found: set SKLEARN_BIODIFF_CINC2017 or put "
+                     "cinc2017.tar.xz in ../shared/data (or pass --quick)")
+        data, source = load_cinc2017_sample(), "bundled sample (280 records)"
+    else:
+        data, source = load_physionet2017(archive, n_jobs=2), str(archive)
+    tr, te = readme_split(data.target)
+    return (source, [data.signals[i] for i in tr], data.target[tr],
+            [data.signals[i] for i in te], data.target[te])
+
+
+def make_embedder(recipe: str, seed: int, quick: bool, n_threads: int | None):
+    params = {**COMMON, **RECIPES[recipe], **(QUICK if quick else {})}
+    return DiffAEEmbedder(random_state=seed, n_threads=n_threads, **params)
+
+
+def probe_scores(Z_tr, y_tr, Z_te, y_te) -> dict:
+    """Probe with C by 3-fold CV on the training part; CV and test scores."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score, roc_auc_score
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    grid = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)),
+                        {"logisticregression__C": [0.01, 0.1, 1.0]}, cv=cv,
+                        scoring="f1_macro").fit(Z_tr, y_tr)
+
+    def scores(y, pred, proba, classes):
+        keep = y != "~"
+        f1 = f1_score(y, pred, labels=["N", "A", "O", "~"], average=None)
+        abnormal = proba[:, classes.index("A")] + proba[:, classes.index("O")]
+        return {"macro_f1": float(f1.mean()), "mean_f1_NAO": float(f1[:3].mean()),
+                "auroc_normal_vs_abnormal": float(roc_auc_score(
+                    np.isin(y[keep], ["A", "O"]).astype(int), abnormal[keep])),
+                "auroc_af_vs_rest": float(roc_auc_score(
+                    (y == "A").astype(int), proba[:, classes.index("A")]))}
+
+    classes = list(grid.classes_)
+    cv_proba = cross_val_predict(grid.best_estimator_, Z_tr, y_tr, cv=cv,
+                                 method="predict_proba")
+    cv_pred = np.asarray(classes)[cv_proba.argmax(axis=1)]
+    return {"probe_C": grid.best_params_["logisticregression__C"],
+            "cv_train": scores(y_tr, cv_pred, cv_proba, classes),
+            "test": scores(y_te, grid.predict(Z_te), grid.predict_proba(Z_te), classes)}
+
+
+def evaluate(emb, X_tr, y_tr, X_te, y_te) -> dict:
+    t0 = time.perf_counter()
+    Z_tr, Z_te = emb.transform(X_tr), emb.transform(X_te)
+    seconds = time.perf_counter() - t0
+    return {"transform_records_per_s": (len(X_tr) + len(X_te)) / seconds,
+            **probe_scores(Z_tr, y_tr, Z_te, y_te)}
+
+
+def random_init(recipe, seed, quick, n_threads, X_fit):
+    """The network at its seeded initialisation (one step at lr 1e-12, no EMA)."""
+    emb = make_embedder(recipe, seed, quick, n_threads)
+    return emb.set_params(max_steps=1, lr=1e-12, ema_decay=None).fit(X_fit[: emb.batch_size])
+
+
+def save_state(path: Path, state: dict) -> None:
+    """Overwrite ``path`` atomically (a kill mid-write keeps the previous state)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    joblib.dump(state, tmp, compress=3)
+    os.replace(tmp, path)
+
+
+def write_report(path: Path, state: dict, meta: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report = {**meta, "recipe": state["recipe"], "seed": state["seed"],
+              "chunks_done": state["chunk"], "crops_seen": state["crops"],
+              "train_cpu_minutes": state["cpu_s"] / 60,
+              "train_wall_minutes": state["wall_s"] / 60, "curve": state["curve"]}
+    path.write_text(json.dumps(report, indent=2, default=float) + "\n")
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default="encoder_noise")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--state", type=Path, default=None,
+                    help="run state file (default: pretraining/diffae_<recipe>.state)")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="learning-curve JSON (default: benchmarks/results/"
+                         "pretrain_diffae_<recipe>.json)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from --state when it exists (else start)")
+    ap.add_argument("--marks", type=int, nargs="*", default=DEFAULT_MARKS,
+                    help="crops seen at which to evaluate (0 = random init)")
+    ap.add_argument("--max-crops", type=int, default=None,
+                    help="stop once this many crops were seen (default: the last mark)")
+    ap.add_argument("--stop-after-chunks", type=int, default=None,
+                    help="stop after this many chunks in this invocation (tests, sessions)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads")
+    ap.add_argument("--quick", action="store_true",
+                    help="bundled sample and a tiny network (seconds)")
+    args = ap.parse_args(argv)
+
+    state_path = args.state or REPO / "pretraining" / f"diffae_{args.recipe}.state"
+    json_path = args.json or (REPO / "benchmarks" / "results"
+                              / f"pretrain_diffae_{args.recipe}{'_quick' if args.quick else ''}"
+                                ".json")
+    source, X_tr, y_tr, X_te, y_te = load_data(args.quick)
+    probe = make_embedder(args.recipe, args.seed, args.quick, args.threads)
+    X_fit = croppable(probe, X_tr)
+    max_crops = args.max_crops if args.max_crops is not None else max(args.marks, default=0)
+
+    if args.resume and state_path.exists():
+        state = joblib.load(state_path)
+        if state["recipe"] != args.recipe or state["seed"] != args.seed:
+            sys.exit(f"{state_path} holds recipe={state['recipe']!r} seed={state['seed']}; "
+                     f"asked for recipe={args.recipe!r} seed={args.seed}")
+        state["embedder"].set_params(n_threads=args.threads)
+        print(f"resumed {state_path}: chunk {state['chunk']}, {state['crops']} crops, "
+              f"{state['cpu_s'] / 60:.1f} CPU-min", flush=True)
+    else:
+        state = {"recipe": args.recipe, "seed": args.seed, "chunk": 0, "crops": 0,
+                 "cpu_s": 0.0, "wall_s": 0.0, "curve": [], "marks_done": [],
+                 "embedder": probe}
+    meta = {"command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+            "commit": _git_commit(), "source": source,
+            "protocol": "README 70/30 split (train_test_split(test_size=0.3, stratify=label, "
+                        "random_state=0)); the embedder trains on the training part only "
+                        "(records at least one crop long); frozen EMA encoder, "
+                        "StandardScaler + LogisticRegression, C in {0.01, 0.1, 1} by 3-fold "
+                        "stratified CV (macro F1) on the training part; cv_train = 3-fold "
+                        "out-of-fold scores on the training part, test = scored once per "
+                        "mark",
+            "machine": {"cpu_count": os.cpu_count(), "torch_threads": args.threads,
+                        "python": platform.python_version()},
+            "settings": {k: repr(v) for k, v in state["embedder"].get_params().items()
+                         if k not in ("warm_start", "n_threads", "random_state")},
+            "n_train": len(X_tr), "n_train_used_for_embedder": len(X_fit),
+            "n_test": len(X_te), "crop_samples": probe._snippet_length()}
+
+    chunks_now = 0
+    while True:
+        due = [m for m in args.marks if m not in state["marks_done"] and m <= state["crops"]]
+        rows = []
+        if 0 in due:
+            model = random_init(args.recipe, args.seed, args.quick, args.threads, X_fit)
+            rows.append({"crops_seen": 0, "chunks": 0, "train_cpu_minutes": 0.0,
+                         "train_wall_minutes": 0.0, "random_init": True,
+                         **evaluate(model, X_tr, y_tr, X_te, y_te)})
+        if any(m > 0 for m in due):  # marks passed together share one evaluation
+            rows.append({"crops_seen": state["crops"], "chunks": state["chunk"],
+                         "train_cpu_minutes": state["cpu_s"] / 60,
+                         "train_wall_minutes": state["wall_s"] / 60, "random_init": False,
+                         **evaluate(state["embedder"], X_tr, y_tr, X_te, y_te)})
+        if due:
+            state["curve"].extend(rows)
+            state["marks_done"].extend(due)
+            for row in rows:
+                print(json.dumps(row, default=float), flush=True)
+            save_state(state_path, state)
+            write_report(json_path, state, meta)
+        if state["crops"] >= max_crops or (args.stop_after_chunks is not None
+                                           and chunks_now >= args.stop_after_chunks):
+            break
+        emb = state["embedder"].set_params(random_state=args.seed + state["chunk"])
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        emb.fit(X_fit)
+        state["wall_s"] += time.perf_counter() - wall0
+        state["cpu_s"] += time.process_time() - cpu0
+        state["chunk"] += 1
+        state["crops"] += len(X_fit)
+        chunks_now += 1
+        loss = emb.history_[-1].get("train_loss")
+        print(f"chunk {state['chunk']}: {state['crops']} crops, loss {loss:.4f}, "
+              f"{state['wall_s'] / 60:.1f} wall-min, {state['cpu_s'] / 60:.1f} CPU-min",
+              flush=True)
+        save_state(state_path, state)
+        write_report(json_path, state, meta)
+    return state
+
+
+if __name__ == "__main__":
+    main()
