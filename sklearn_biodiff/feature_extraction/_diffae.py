@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,13 +13,19 @@ from sklearn.utils import check_random_state
 
 from .._sklearn_compat import Interval, StrOptions, _fit_context, check_is_fitted
 from .._validation import SignalList, check_data_fs, check_signals, set_n_features_in
-from ..base import TorchEstimatorMixin, limit_torch_threads
+from ..base import TorchEstimatorMixin, limit_torch_threads, torch_seed_context
 from ..diffusion import SCHEDULES
 from ..modules.diffae import DiffAEModule
 from ..nets._training import EMA, BatchLRScheduler, MaxSteps, WarmupCosine, build_net, fit_net
 from ..nets.losses import CropDataset, NoisePredictionNet
 from ..noise import AddNoise
 from ..preprocessing._resample import resample_signal
+from ..pretrained._checkpoint import (
+    NORMALIZATION,
+    CheckpointError,
+    load_checkpoint,
+    write_checkpoint,
+)
 
 __all__ = ["DiffAEEmbedder"]
 
@@ -73,7 +80,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         before the encoder sees it, while the denoiser still reconstructs the clean
         crop. ``transform`` is unaffected.
     max_epochs : int, default=20
-        One epoch is one random crop of every training record.
+        One epoch is one random crop of every training record. ``0`` trains
+        nothing: ``fit`` only loads the ``pretrained`` weights.
     max_steps : int or None, default=None
         Stop after this many optimizer steps (per ``fit`` call).
     lr : float, default=1e-3
@@ -95,6 +103,16 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         Torch threads used by ``fit``/``transform`` (``None`` keeps torch's).
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
+    pretrained : str, path-like or None, default=None
+        Start from these weights instead of a random initialisation: the name of
+        a checkpoint shipped with the package
+        (:func:`sklearn_biodiff.pretrained.list_pretrained`), a folder written by
+        :meth:`save_pretrained`, or a Hugging Face Hub id (``"hf://owner/repo"``,
+        needs ``huggingface_hub``). The checksum and the architecture are checked
+        on load; :meth:`from_pretrained` builds an estimator whose architecture
+        parameters match a checkpoint. With ``max_epochs=0``, ``fit`` only loads
+        (``y`` and the record lengths do not matter); with ``max_epochs > 0`` it
+        fine-tunes from the checkpoint.
     verbose : int, default=0
     callbacks : list of skorch callbacks or (name, callback) pairs, or None, default=None
         Extra :mod:`skorch.callbacks` run during training (loggers such as
@@ -110,6 +128,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     n_features_in_ : int
         Only after fitting on a 2-D array.
     device_ : torch.device
+    pretrained_config_ : dict or None
+        The ``config.json`` of the loaded ``pretrained`` checkpoint (model card
+        under ``"card"``), or None.
 
     References
     ----------
@@ -146,7 +167,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "schedule": [StrOptions(set(SCHEDULES))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "encoder_noise": [AddNoise, None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_steps": [Interval(Integral, 1, None, closed="left"), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -160,6 +181,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "device": "no_validation",
         "random_state": ["random_state"],
+        "pretrained": [str, os.PathLike, None],
         "verbose": ["verbose"],
         "callbacks": [list, None],
     }
@@ -172,7 +194,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                  batch_size=32, grad_clip=1.0,
                  ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
-                 verbose=0, callbacks=None):
+                 pretrained=None, verbose=0, callbacks=None):
         self.fs = fs
         self.model_fs = model_fs
         self.snippet_seconds = snippet_seconds
@@ -200,6 +222,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.n_threads = n_threads
         self.device = device
         self.random_state = random_state
+        self.pretrained = pretrained
         self.verbose = verbose
         self.callbacks = callbacks
 
@@ -239,6 +262,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     def fit(self, X, y=None):
         """Train the encoder and denoiser on random crops of ``X``.
 
+        With ``pretrained``, training starts from those weights; with
+        ``max_epochs=0`` ``fit`` only loads them (records of any length).
+
         Parameters
         ----------
         X : array-like of shape (n_records, n_samples) or list of 1-D arrays
@@ -250,38 +276,156 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         -------
         self : object
         """
+        train = self.max_epochs > 0
+        if not train and self.pretrained is None:
+            raise ValueError("max_epochs=0 trains nothing and only loads weights: pass "
+                             "pretrained=<checkpoint name or folder>, or max_epochs >= 1.")
         snippet = self._snippet_length()
+        min_seconds = snippet / self.model_fs if train else self.encoder_stride / self.model_fs
         raw, records, _ = self._prepare(
-            X, min_seconds=snippet / self.model_fs,
+            X, min_seconds=min_seconds,
             what=f"{type(self).__name__}(snippet_seconds={self.snippet_seconds})",
             too_short_hint="Lower snippet_seconds or leave the shorter records out of "
                            "fit (transform embeds records of any length).")
         warm = self.warm_start and hasattr(self, "net_")
         seed = self._init_torch_state()
-        dataset = CropDataset(records, snippet, seed=seed, corrupt=self._encoder_corruption())
         with limit_torch_threads(self.n_threads):
             # a new net becomes ``net_`` only once trained: an exception mid-fit
             # leaves an unfitted estimator, not one with a half-built net
             net = self.net_ if warm else self._build_net(len(records), seed)
+            if not warm and self.pretrained is not None:
+                with torch_seed_context(seed, self.device_):
+                    net.initialize()
+                config = self._load_pretrained(net.module_)
             if warm and self.lr_schedule == "cosine":
                 # a new warm-up + cosine over this run, from skorch's batch count
                 # (else the schedule of the first run, already decayed to 0, goes on)
                 done = sum(len(row["batches"]) for row in net.history)
                 dict(net.callbacks_)["lr_schedule"].lr_lambda = WarmupCosine(
                     self._total_steps(len(records)), start=done)
-            fit_net(net, dataset, None, seed=seed, device=self.device_,
-                    warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir)
+            if train:
+                dataset = CropDataset(records, snippet, seed=seed,
+                                      corrupt=self._encoder_corruption())
+                fit_net(net, dataset, None, seed=seed, device=self.device_,
+                        warm_start=self.warm_start or self.pretrained is not None,
+                        checkpoint_dir=self.checkpoint_dir)
         self.net_ = net
+        if not warm:
+            self.pretrained_config_ = None if self.pretrained is None else config
         set_n_features_in(self, raw)
         self.snippet_length_ = snippet
         self._n_features_out = self.embedding_dim
         self.history_ = [dict(row) for row in self.net_.history]
-        if self.ema_decay:
+        shadow = (getattr(dict(self.net_.callbacks_).get("ema"), "shadow_", None)
+                  if self.ema_decay else None)
+        if shadow is not None:
             ema = copy.deepcopy(self.net_.module_)
-            ema.load_state_dict(dict(self.net_.callbacks_)["ema"].shadow_)
+            ema.load_state_dict(shadow)
             self.ema_module_ = ema.eval()
+        else:  # no averaged weights (yet): embed with the trained ones, never stale ones
+            self.__dict__.pop("ema_module_", None)
         self.net_.module_.eval()
         return self
+
+    # ------------------------------------------------------------------ checkpoints
+    def _architecture(self) -> dict:
+        """The constructor arguments of :class:`~sklearn_biodiff.modules.diffae.DiffAEModule`."""
+        return {
+            "embedding_dim": self.embedding_dim, "encoder_width": self.encoder_width,
+            "encoder_layers": self.encoder_layers, "encoder_stride": self.encoder_stride,
+            "unet_channels": tuple(self.unet_channels),
+            "unet_stem_stride": self.unet_stem_stride, "n_timesteps": self.n_timesteps,
+            "schedule": self.schedule, "dropout": self.dropout}
+
+    def _load_pretrained(self, module) -> dict:
+        """Load the ``pretrained`` checkpoint into ``module``; return its config."""
+        config, state = load_checkpoint(self.pretrained)
+        ours = {**self._architecture(), "model_fs": float(self.model_fs)}
+        theirs = {**config.get("architecture", {}), "model_fs": config.get("model_fs")}
+        theirs["unet_channels"] = tuple(theirs.get("unet_channels") or ())
+        wrong = [f"{k}={ours[k]!r} here, {theirs.get(k)!r} in the checkpoint"
+                 for k in ours if k != "dropout" and ours[k] != theirs.get(k)]
+        if wrong:
+            raise CheckpointError(
+                f"pretrained={self.pretrained!r} does not fit this estimator: "
+                + "; ".join(wrong) + f". Use DiffAEEmbedder.from_pretrained({self.pretrained!r}"
+                ", ...) to get matching parameters.")
+        if config.get("normalization") != NORMALIZATION:
+            raise CheckpointError(
+                f"pretrained={self.pretrained!r} expects inputs normalised as "
+                f"{config.get('normalization')!r}; this estimator feeds {NORMALIZATION!r}.")
+        try:
+            module.load_state_dict(state)
+        except RuntimeError as exc:
+            raise CheckpointError(
+                f"the weights of pretrained={self.pretrained!r} do not fit the network its "
+                f"config describes: {exc}") from exc
+        return config
+
+    @classmethod
+    def from_pretrained(cls, pretrained, **params) -> DiffAEEmbedder:
+        """An estimator with the architecture of a checkpoint, set to load it.
+
+        Parameters
+        ----------
+        pretrained : str or path-like
+            Name of a shipped checkpoint, a folder written by :meth:`save_pretrained`,
+            or a hub id (see the ``pretrained`` parameter).
+        **params
+            Other constructor parameters (``fs``, ``max_epochs`` to fine-tune,
+            ``device``, ...). ``max_epochs`` defaults to 0 (load only).
+
+        Returns
+        -------
+        DiffAEEmbedder
+            Unfitted; ``fit`` loads the weights.
+
+        Examples
+        --------
+        >>> from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+        >>> from sklearn_biodiff.pretrained import list_pretrained
+        >>> emb = DiffAEEmbedder.from_pretrained(list_pretrained()[0], fs=250.0)
+        >>> emb.max_epochs, emb.fs
+        (0, 250.0)
+        """
+        config, _ = load_checkpoint(pretrained)
+        arch = dict(config["architecture"])
+        arch["unet_channels"] = tuple(arch["unet_channels"])
+        return cls(**{"max_epochs": 0, **arch, "model_fs": config["model_fs"],
+                      **params, "pretrained": pretrained})
+
+    def save_pretrained(self, path, *, dtype: str = "float32", card: dict | None = None):
+        """Write the embedding network as ``config.json`` + ``model.safetensors``.
+
+        The weights are those ``transform`` uses (the EMA weights when
+        ``ema_decay`` is set), with the architecture, ``model_fs`` and the input
+        normalisation in ``config.json``, so that
+        ``DiffAEEmbedder(pretrained=path)`` (or :meth:`from_pretrained`) reloads
+        the same embedding.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Folder to write (created if missing).
+        dtype : {"float32", "float16"}, default="float32"
+            Storage precision of the weights.
+        card : dict or None, default=None
+            Model-card fields (training data, recipe, metrics with protocol,
+            licence) stored under ``"card"`` in ``config.json``.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        check_is_fitted(self)
+        from .. import __version__
+
+        config = {"architecture": self._architecture(), "model_fs": float(self.model_fs),
+                  "snippet_seconds": float(self.snippet_seconds),
+                  "normalization": NORMALIZATION, "library_version": __version__,
+                  "card": dict(card or {})}
+        return write_checkpoint(path, self._module().state_dict(), config, dtype=dtype)
 
     def _encoder_corruption(self):
         """``corrupt(crop, rng)`` adding ``encoder_noise`` at ``model_fs``, or None."""
@@ -307,14 +451,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
             callbacks.append(("max_steps", MaxSteps(self.max_steps)))
         if self.ema_decay:
             callbacks.append(("ema", EMA(self.ema_decay)))
-        module_kwargs = {
-            "embedding_dim": self.embedding_dim, "encoder_width": self.encoder_width,
-            "encoder_layers": self.encoder_layers, "encoder_stride": self.encoder_stride,
-            "unet_channels": tuple(self.unet_channels),
-            "unet_stem_stride": self.unet_stem_stride, "n_timesteps": self.n_timesteps,
-            "schedule": self.schedule, "dropout": self.dropout}
         return build_net(
-            NoisePredictionNet, DiffAEModule, module_kwargs, lr=self.lr,
+            NoisePredictionNet, DiffAEModule, self._architecture(), lr=self.lr,
             max_epochs=self.max_epochs, batch_size=self.batch_size, device=self.device_,
             seed=seed, verbose=self.verbose, checkpoint_dir=self.checkpoint_dir,
             grad_clip=self.grad_clip, callbacks=callbacks,

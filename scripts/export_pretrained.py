@@ -1,0 +1,120 @@
+"""Ship a pretraining state as a packaged checkpoint with its model card (issue 16).
+
+Writes ``sklearn_biodiff/pretrained/weights/<name>/`` (``config.json`` +
+``model.safetensors``, half precision by default) from a state file of
+``scripts/pretrain_diffae.py``, then scores the checkpoint AS SHIPPED (loaded
+back through ``DiffAEEmbedder.from_pretrained``) by the README protocol and
+stores those figures in the card, beside the same run's full-precision row of
+the learning curve (so the cost of half precision is on record).
+
+Example::
+
+    python scripts/export_pretrained.py pretraining/diffae_encoder_noise.state \\
+        --name diffae-cinc2017-v0 --json benchmarks/results/pretrain_diffae_encoder_noise.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+
+import joblib
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _pretrain_module():
+    spec = importlib.util.spec_from_file_location("pretrain_diffae",
+                                                  REPO / "scripts" / "pretrain_diffae.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RECIPE_TEXT = {
+    "plain": "self-supervised DiffAE (noise-prediction loss) on random 10-s crops, AdamW "
+             "lr 1e-3 constant, batch 32, grad clip 1, EMA 0.999 of the weights",
+    "encoder_noise": "self-supervised DiffAE (noise-prediction loss) on random 10-s crops; "
+                     "the semantic encoder sees each crop with fresh AddNoise('mixture', "
+                     "snr_db=(0, 24)) (NSTDB baseline wander + muscle + synthetic "
+                     "powerline), the denoiser reconstructs the clean crop; AdamW lr 1e-3 "
+                     "constant, batch 32, grad clip 1, EMA 0.999 of the weights",
+}
+
+
+def main(argv=None) -> Path:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("state", type=Path)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--json", type=Path, required=True, help="the run's learning-curve JSON")
+    ap.add_argument("--dtype", choices=["float16", "float32"], default="float16")
+    ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="checkpoint folder (default: the package's weights/<name>)")
+    args = ap.parse_args(argv)
+    pre = _pretrain_module()
+    state = joblib.load(args.state)
+    curve = json.loads(args.json.read_text())
+    rows = [r for r in curve["curve"] if r["crops_seen"] == state["crops"]]
+    if not rows:
+        sys.exit(f"the state ({state['crops']} crops) has no evaluated row in {args.json}: "
+                 "export right after a mark")
+    out = args.out or REPO / "sklearn_biodiff" / "pretrained" / "weights" / args.name
+    emb = state["embedder"]
+    card = {
+        "title": f"{args.name}: DiffAE embedding of single-lead ECG (CinC 2017)",
+        "training_data": "PhysioNet/CinC Challenge 2017 training set, 300 Hz single-lead "
+                         "AliveCor ECG; training part of the README split only "
+                         f"({curve['n_train_used_for_embedder']} records at least one crop "
+                         "long; labels not used)",
+        "split": "README 70/30 split: train_test_split(test_size=0.3, stratify=label, "
+                 "random_state=0) over the 8,528 records; the test part never trained on",
+        "crops_seen": state["crops"],
+        "cpu_hours": round(state["cpu_s"] / 3600, 2),
+        "wall_hours": round(state["wall_s"] / 3600, 2),
+        "recipe": f"{state['recipe']}: {RECIPE_TEXT.get(state['recipe'], '')}; "
+                  f"seed {state['seed']}; {state['chunk']} epochs",
+        "protocol": curve["protocol"],
+        "machine": f"{curve['machine']['cpu_count']}-core CPU, "
+                   f"{curve['machine']['torch_threads']} torch thread(s), shared with "
+                   "other work",
+        "license": "weights: BSD-3-Clause (as the package); trained on data under the Open "
+                   "Data Commons Attribution License v1.0",
+        "attribution": "Clifford et al., AF Classification from a Short Single Lead ECG "
+                       "Recording: the PhysioNet/Computing in Cardiology Challenge 2017, "
+                       "CinC 44, 2017; Goldberger et al., PhysioBank, PhysioToolkit and "
+                       "PhysioNet, Circulation 101(23), 2000; noise: Moody, Muldrow, Mark, "
+                       "A noise stress test for arrhythmia detectors, CinC 11, 1984",
+        "source_run": {"json": str(args.json.relative_to(REPO)) if args.json.is_absolute()
+                       and REPO in args.json.parents else str(args.json),
+                       "commit": curve.get("commit"), "command": curve.get("command")},
+    }
+    emb.save_pretrained(out, dtype=args.dtype, card=card)
+    # score what ships: the checkpoint loaded back (half precision), README protocol
+    source, X_tr, y_tr, X_te, y_te = pre.load_data(args.quick)
+    t0 = time.perf_counter()
+    from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+
+    shipped = DiffAEEmbedder.from_pretrained(str(out), n_threads=emb.n_threads).fit(X_tr[:2])
+    scores = pre.evaluate(shipped, X_tr, y_tr, X_te, y_te)
+    full = rows[-1]
+    card["metrics"] = {
+        "test (shipped weights)": {k: round(v, 4) for k, v in scores["test"].items()},
+        "cv_train (shipped weights)": {k: round(v, 4) for k, v in scores["cv_train"].items()},
+        "probe_C": scores["probe_C"],
+        "test (float32 weights, same run)": {k: round(v, 4) for k, v in
+                                             full["test"].items()},
+        "transform_records_per_s": round(scores["transform_records_per_s"], 1),
+    }
+    card["evaluated_in_seconds"] = round(time.perf_counter() - t0, 1)
+    emb.save_pretrained(out, dtype=args.dtype, card=card)
+    print(json.dumps(card, indent=2))
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""Pretrained DiffAE checkpoints: save, load, verify, fine-tune, survive clone/search."""
+
+import json
+import pickle
+import socket
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+from sklearn_biodiff.modules.diffae import DiffAEModule
+from sklearn_biodiff.pretrained import (
+    CheckpointError,
+    list_pretrained,
+    load_checkpoint,
+    model_card,
+)
+
+RNG = np.random.RandomState(0)
+X = [np.sin(np.linspace(0, 3 * k, 200 + 20 * k)) + 0.1 * RNG.randn(200 + 20 * k)
+     for k in range(1, 13)]
+Y = np.tile([0, 1], 6)
+TINY = {"snippet_seconds": 0.5, "fs": 100.0, "model_fs": 100.0, "embedding_dim": 4,
+        "encoder_layers": 1, "encoder_width": 4, "encoder_stride": 2,
+        "unet_channels": (4, 8), "unet_stem_stride": 1, "n_timesteps": 20,
+        "max_epochs": 2, "batch_size": 4, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return DiffAEEmbedder(**TINY, ema_decay=0.5).fit(X)
+
+
+@pytest.fixture(scope="module")
+def saved(trained, tmp_path_factory):
+    path = tmp_path_factory.mktemp("ckpt") / "tiny"
+    trained.save_pretrained(path, card={"title": "tiny test model"})
+    return path
+
+
+def _loader(path, **kw):
+    return DiffAEEmbedder(**{**TINY, "max_epochs": 0, **kw}, pretrained=str(path))
+
+
+def test_save_then_load_gives_the_same_embedding(trained, saved):
+    assert sorted(p.name for p in saved.iterdir()) == ["config.json", "model.safetensors"]
+    loaded = _loader(saved).fit(X[:2])  # max_epochs=0: only loads, any records
+    assert loaded.history_ == []
+    np.testing.assert_array_equal(loaded.transform(X), trained.transform(X))
+    # the saved weights are the EMA ones that transform uses
+    weights = load_file(saved / "model.safetensors")
+    for k, v in trained.ema_module_.state_dict().items():
+        torch.testing.assert_close(weights[k], v, rtol=0, atol=0)
+    assert loaded.pretrained_config_["card"]["title"] == "tiny test model"
+
+
+def test_max_epochs_zero_ignores_y_and_short_records(saved):
+    short = [x[:40] for x in X]  # shorter than a training crop
+    a = _loader(saved).fit(short, np.arange(len(short)))
+    b = _loader(saved).fit(X)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+
+
+def test_float16_storage_is_close_and_half_the_size(trained, saved, tmp_path):
+    half = trained.save_pretrained(tmp_path / "half", dtype="float16")
+    size16 = (half / "model.safetensors").stat().st_size
+    size32 = (saved / "model.safetensors").stat().st_size
+    assert size16 < 0.6 * size32
+    Z16 = _loader(half).fit(X).transform(X)
+    Z32 = trained.transform(X)
+    assert not np.array_equal(Z16, Z32)
+    np.testing.assert_allclose(Z16, Z32, atol=5e-3 * np.abs(Z32).max())
+
+
+def test_from_pretrained_matches_the_checkpoint_architecture(trained, saved):
+    emb = DiffAEEmbedder.from_pretrained(str(saved), fs=100.0)
+    assert emb.max_epochs == 0 and emb.embedding_dim == 4 and emb.unet_channels == (4, 8)
+    np.testing.assert_array_equal(emb.fit(X).transform(X), trained.transform(X))
+
+
+def test_architecture_mismatch_names_each_parameter(saved):
+    with pytest.raises(CheckpointError, match=r"embedding_dim=8 here, 4 in the checkpoint"
+                                              r".*from_pretrained"):
+        _loader(saved, embedding_dim=8).fit(X)
+    with pytest.raises(CheckpointError, match="model_fs=200.0 here, 100.0"):
+        _loader(saved, model_fs=200.0, fs=200.0).fit([np.repeat(x, 2) for x in X])
+
+
+def test_corrupted_or_swapped_weights_are_refused(saved, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_bytes((saved / "config.json").read_bytes())
+    blob = bytearray((saved / "model.safetensors").read_bytes())
+    blob[-3] ^= 0xFF
+    (bad / "model.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(CheckpointError, match="corrupted or was replaced: its sha256"):
+        _loader(bad).fit(X)
+    (bad / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="needs config.json and model.safetensors"):
+        _loader(bad).fit(X)
+
+
+def test_wrong_model_type_and_normalisation_are_refused(saved, tmp_path):
+    config = json.loads((saved / "config.json").read_text())
+    for key, value, message in [("model_type", "other.Model", "not a"),
+                                ("normalization", "min-max", "expects inputs normalised")]:
+        folder = tmp_path / key
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes((saved / "model.safetensors").read_bytes())
+        (folder / "config.json").write_text(json.dumps({**config, key: value}))
+        with pytest.raises(CheckpointError, match=message):
+            _loader(folder).fit(X)
+
+
+def test_unknown_name_lists_the_available_ones():
+    with pytest.raises(CheckpointError, match="unknown pretrained checkpoint 'nope'.*available"):
+        DiffAEEmbedder(pretrained="nope", max_epochs=0).fit(X)
+
+
+def test_hub_id_needs_the_optional_extra_or_says_why_it_failed(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(CheckpointError, match="hub|Hub"):
+        load_checkpoint("someone/some-diffae")
+
+
+def test_max_epochs_zero_without_pretrained_is_an_error():
+    with pytest.raises(ValueError, match="max_epochs=0 trains nothing.*pretrained="):
+        DiffAEEmbedder(**{**TINY, "max_epochs": 0}).fit(X)
+
+
+def test_fine_tuning_starts_from_the_checkpoint_and_changes_it(trained, saved):
+    tuned = _loader(saved, max_epochs=1).fit(X)
+    start = load_file(saved / "model.safetensors")
+    after = tuned.net_.module_.state_dict()
+    assert any(not torch.equal(start[k], after[k]) for k in start)
+    # one epoch from the checkpoint stays much closer to it than a network trained as
+    # long from another initialisation
+    scratch = DiffAEEmbedder(**{**TINY, "max_epochs": 1, "random_state": 1}).fit(
+        X).net_.module_.state_dict()
+
+    def dist(state):
+        return sum(float((start[k] - state[k]).pow(2).sum()) for k in start
+                   if start[k].is_floating_point())
+
+    assert dist(after) < 0.1 * dist(scratch)
+
+
+def test_pretrained_survives_clone_pipeline_and_grid_search(trained, saved):
+    pipe = Pipeline([("emb", _loader(saved)), ("clf", LogisticRegression())])
+    assert clone(pipe).get_params()["emb__pretrained"] == str(saved)
+    grid = GridSearchCV(pipe, {"clf__C": [0.1, 1.0]}, cv=2).fit(X, Y)
+    np.testing.assert_array_equal(grid.best_estimator_["emb"].transform(X),
+                                  trained.transform(X))
+    fitted = pickle.loads(pickle.dumps(grid.best_estimator_))
+    np.testing.assert_array_equal(fitted["emb"].transform(X), trained.transform(X))
+
+
+def test_pretrained_survives_an_optuna_study(trained, saved):
+    pytest.importorskip("optuna")
+    from sklearn_biodiff.model_selection import optuna_search
+
+    pipe = Pipeline([("emb", _loader(saved)), ("clf", LogisticRegression())])
+
+    def space(trial):
+        return {"clf__C": trial.suggest_float("clf__C", 0.1, 10.0, log=True)}
+
+    from sklearn.model_selection import StratifiedKFold
+
+    search = optuna_search(pipe, X, Y, space, n_trials=2, refit=True, random_state=0,
+                           cv=StratifiedKFold(2, shuffle=True, random_state=0))
+    best = search.best_estimator
+    assert best["emb"].pretrained == str(saved)
+    np.testing.assert_array_equal(best["emb"].transform(X), trained.transform(X))
+
+
+# ---------------------------------------------------------------- shipped checkpoints
+SHIPPED = list_pretrained()
+CARD_FIELDS = ("title", "training_data", "split", "crops_seen", "cpu_hours", "recipe",
+               "metrics", "protocol", "license", "attribution")
+
+
+def test_at_least_one_checkpoint_ships():
+    assert SHIPPED, "no pretrained checkpoint in sklearn_biodiff/pretrained/weights"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoint_card_size_and_offline_load(name, monkeypatch, sample):
+    config, state = load_checkpoint(name)
+    for field in CARD_FIELDS:
+        assert config["card"].get(field) not in (None, ""), field
+    assert f"sha256 {config['sha256']}" in model_card(name)
+    from sklearn_biodiff.pretrained._checkpoint import _shipped_root
+
+    size = sum(p.stat().st_size for p in (_shipped_root() / name).iterdir())
+    assert size <= 8 * 2**20
+    # no network: the package data is all it needs
+    def no_network(*args, **kwargs):
+        raise AssertionError("loading a shipped checkpoint touched the network")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    records = list(sample.signals[:6])
+    emb = DiffAEEmbedder.from_pretrained(name, fs=float(sample.fs)).fit(records)
+    # the estimator's embedding is the reference network's, built straight from the files
+    arch = dict(config["architecture"])
+    arch["unet_channels"] = tuple(arch["unet_channels"])
+    ref = DiffAEModule(**arch)
+    ref.load_state_dict(state)
+    ref.eval()
+    with torch.no_grad():
+        for x, z in zip(records, emb.transform(records)):
+            x = np.asarray(x, np.float64)
+            x = ((x - x.mean()) / x.std()).astype(np.float32)[None]
+            zr, _ = ref.encoder(torch.as_tensor(x), torch.as_tensor([x.shape[1]]))
+            np.testing.assert_allclose(z, zr[0].numpy(), rtol=1e-5, atol=1e-5)
