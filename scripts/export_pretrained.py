@@ -93,9 +93,12 @@ def main(argv=None) -> Path:
                        and REPO in args.json.parents else str(args.json),
                        "commit": curve.get("commit"), "command": curve.get("command")},
     }
+    source, X_tr, y_tr, X_te, y_te, train_ids = pre.load_data(args.quick, with_ids=True)
+    # every record of the training part (labels unused), so that users can keep
+    # their evaluation records out of it (the demo does)
+    card["training_part_records"] = sorted(train_ids)
     emb.save_pretrained(out, dtype=args.dtype, card=card)
     # score what ships: the checkpoint loaded back (half precision), README protocol
-    source, X_tr, y_tr, X_te, y_te = pre.load_data(args.quick)
     t0 = time.perf_counter()
     from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 

@@ -74,8 +74,11 @@ def _git_commit() -> str | None:
         return None
 
 
-def load_data(quick: bool):
-    """(source, X_train, y_train, X_test, y_test) of the README 70/30 split."""
+def load_data(quick: bool, *, with_ids: bool = False):
+    """(source, X_train, y_train, X_test, y_test) of the README 70/30 split.
+
+    With ``with_ids``, the record names of the training part come last.
+    """
     from sklearn_biodiff.datasets import load_cinc2017_sample, load_physionet2017
 
     archive = None if quick else find_archive()
@@ -87,8 +90,9 @@ def load_data(quick: bool):
     else:
         data, source = load_physionet2017(archive, n_jobs=2), str(archive)
     tr, te = readme_split(data.target)
-    return (source, [data.signals[i] for i in tr], data.target[tr],
-            [data.signals[i] for i in te], data.target[te])
+    out = (source, [data.signals[i] for i in tr], data.target[tr],
+           [data.signals[i] for i in te], data.target[te])
+    return (*out, [str(r) for r in data.record_ids[tr]]) if with_ids else out
 
 
 def make_embedder(recipe: str, seed: int, quick: bool, n_threads: int | None):

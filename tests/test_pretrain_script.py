@@ -6,7 +6,6 @@ import json
 import joblib
 import numpy as np
 import pytest
-
 from conftest import REPO
 
 

@@ -8,6 +8,7 @@ the layout Hugging Face's and braindecode's ``save_pretrained`` write. Load one 
 """
 
 from ._checkpoint import (
+    DEFAULT_PRETRAINED,
     CheckpointError,
     list_pretrained,
     load_checkpoint,
@@ -15,5 +16,6 @@ from ._checkpoint import (
     resolve_checkpoint,
 )
 
-__all__ = ["CheckpointError", "list_pretrained", "load_checkpoint", "model_card",
+__all__ = ["DEFAULT_PRETRAINED", "CheckpointError", "list_pretrained", "load_checkpoint",
+           "model_card",
            "resolve_checkpoint"]

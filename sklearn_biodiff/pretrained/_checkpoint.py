@@ -16,13 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CheckpointError", "list_pretrained", "load_checkpoint", "model_card",
+__all__ = ["DEFAULT_PRETRAINED", "CheckpointError", "list_pretrained", "load_checkpoint",
+           "model_card",
            "resolve_checkpoint", "write_checkpoint"]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 #: what ``config["model_type"]`` must say for a DiffAEEmbedder checkpoint
 MODEL_TYPE = "sklearn_biodiff.DiffAEEmbedder"
+#: the checkpoint the demo and the quickstart use
+DEFAULT_PRETRAINED = "diffae-cinc2017-v0"
 #: the per-record preprocessing contract every DiffAE checkpoint is trained under
 NORMALIZATION = "per-record z-score (mean 0, std 1) after resampling to model_fs"
 
@@ -232,7 +235,9 @@ def model_card(pretrained: str | os.PathLike) -> str:
         if key == "title":
             continue
         label = key.replace("_", " ")
-        if isinstance(value, dict):
+        if isinstance(value, list) and len(value) > 20:
+            lines.append(f"- **{label}**: {len(value)} entries (listed in {CONFIG_NAME})")
+        elif isinstance(value, dict):
             lines.append(f"- **{label}**:")
             lines.extend(f"  - {k}: {v}" for k, v in value.items())
         else:
