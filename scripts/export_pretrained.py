@@ -43,6 +43,9 @@ RECIPE_TEXT = {
                      "snr_db=(0, 24)) (NSTDB baseline wander + muscle + synthetic "
                      "powerline), the denoiser reconstructs the clean crop; AdamW lr 1e-3 "
                      "constant, batch 32, grad clip 1, EMA 0.999 of the weights",
+    "contrastive": "encoder_noise plus 0.1 x symmetric InfoNCE (temperature 0.1, "
+                   "projection head 128) between two random crops of each record, each "
+                   "with its own noise",
 }
 
 

@@ -53,6 +53,9 @@ from sklearn_biodiff.noise import AddNoise  # noqa: E402
 RECIPES = {
     "plain": {},
     "encoder_noise": {"encoder_noise": AddNoise("mixture", snr_db=(0.0, 24.0))},
+    # encoder_noise plus InfoNCE between two crops of one record (each with its own noise)
+    "contrastive": {"encoder_noise": AddNoise("mixture", snr_db=(0.0, 24.0)),
+                    "contrastive_weight": 0.1, "contrastive_temperature": 0.1},
 }
 #: shared by every recipe: constant lr (the cosine schedule decays to 0 at the end of
 #: each chunk), EMA of the weights for the embedding, one epoch per chunk

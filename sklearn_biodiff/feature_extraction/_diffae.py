@@ -79,6 +79,16 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         and its ``random_state`` is not used: the draws follow ``random_state``)
         before the encoder sees it, while the denoiser still reconstructs the clean
         crop. ``transform`` is unaffected.
+    contrastive_weight : float, default=0.0
+        Weight of an auxiliary contrastive term on the semantic encoder (0: none).
+        Each training crop gets a second view, another random crop of the same
+        record (with its own ``encoder_noise`` when set); a projection head maps
+        both embeddings to ``projection_dim`` and symmetric InfoNCE over the batch
+        pulls the two views of a record together and the other records apart.
+    contrastive_temperature : float, default=0.1
+    projection_dim : int, default=128
+        Output size of the projection head (used only with the contrastive term;
+        not part of saved checkpoints).
     max_epochs : int, default=20
         One epoch is one random crop of every training record. ``0`` trains
         nothing: ``fit`` only loads the ``pretrained`` weights.
@@ -167,6 +177,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "schedule": [StrOptions(set(SCHEDULES))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "encoder_noise": [AddNoise, None],
+        "contrastive_weight": [Interval(Real, 0, None, closed="left")],
+        "contrastive_temperature": [Interval(Real, 0, None, closed="neither")],
+        "projection_dim": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_steps": [Interval(Integral, 1, None, closed="left"), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -189,7 +202,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     def __init__(self, fs=300.0, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
                  encoder_layers=4, encoder_width=64, encoder_stride=8,
                  unet_channels=(32, 64, 128), unet_stem_stride=4, n_timesteps=1000,
-                 schedule="linear", dropout=0.0, encoder_noise=None, max_epochs=20,
+                 schedule="linear", dropout=0.0, encoder_noise=None, contrastive_weight=0.0,
+                 contrastive_temperature=0.1, projection_dim=128, max_epochs=20,
                  max_steps=None, lr=1e-3, weight_decay=0.0, lr_schedule="cosine",
                  batch_size=32, grad_clip=1.0,
                  ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
@@ -208,6 +222,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.schedule = schedule
         self.dropout = dropout
         self.encoder_noise = encoder_noise
+        self.contrastive_weight = contrastive_weight
+        self.contrastive_temperature = contrastive_temperature
+        self.projection_dim = projection_dim
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.lr = lr
@@ -305,7 +322,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                     self._total_steps(len(records)), start=done)
             if train:
                 dataset = CropDataset(records, snippet, seed=seed,
-                                      corrupt=self._encoder_corruption())
+                                      corrupt=self._encoder_corruption(),
+                                      second_view=self.contrastive_weight > 0)
                 fit_net(net, dataset, None, seed=seed, device=self.device_,
                         warm_start=self.warm_start or self.pretrained is not None,
                         checkpoint_dir=self.checkpoint_dir)
@@ -355,7 +373,11 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                 f"pretrained={self.pretrained!r} expects inputs normalised as "
                 f"{config.get('normalization')!r}; this estimator feeds {NORMALIZATION!r}.")
         try:
-            module.load_state_dict(state)
+            missing, unexpected = module.load_state_dict(state, strict=False)
+            # only a new contrastive projection head may start from scratch
+            missing = [k for k in missing if not k.startswith("projector.")]
+            if missing or unexpected:
+                raise RuntimeError(f"missing keys {missing}, unexpected keys {unexpected}")
         except RuntimeError as exc:
             raise CheckpointError(
                 f"the weights of pretrained={self.pretrained!r} do not fit the network its "
@@ -425,7 +447,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                   "snippet_seconds": float(self.snippet_seconds),
                   "normalization": NORMALIZATION, "library_version": __version__,
                   "card": dict(card or {})}
-        return write_checkpoint(path, self._module().state_dict(), config, dtype=dtype)
+        weights = {k: v for k, v in self._module().state_dict().items()
+                   if not k.startswith("projector.")}
+        return write_checkpoint(path, weights, config, dtype=dtype)
 
     def _encoder_corruption(self):
         """``corrupt(crop, rng)`` adding ``encoder_noise`` at ``model_fs``, or None."""
@@ -451,12 +475,16 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
             callbacks.append(("max_steps", MaxSteps(self.max_steps)))
         if self.ema_decay:
             callbacks.append(("ema", EMA(self.ema_decay)))
+        module_kwargs = {**self._architecture(),
+                         "projection_dim": self.projection_dim if self.contrastive_weight else 0}
         return build_net(
-            NoisePredictionNet, DiffAEModule, self._architecture(), lr=self.lr,
+            NoisePredictionNet, DiffAEModule, module_kwargs, lr=self.lr,
             max_epochs=self.max_epochs, batch_size=self.batch_size, device=self.device_,
             seed=seed, verbose=self.verbose, checkpoint_dir=self.checkpoint_dir,
             grad_clip=self.grad_clip, callbacks=callbacks,
-            optimizer__weight_decay=self.weight_decay)
+            optimizer__weight_decay=self.weight_decay,
+            contrastive_weight=self.contrastive_weight,
+            contrastive_temperature=self.contrastive_temperature)
 
     # ------------------------------------------------------------------ inference
     def _module(self):

@@ -204,7 +204,9 @@ class ConditionalUNet1d(nn.Module):
 class DiffAEModule(nn.Module):
     """Semantic encoder + conditional denoiser trained on noise prediction.
 
-    ``forward(x0)`` (training) returns ``(eps_hat, eps)``.
+    ``forward(x0)`` (training) returns ``(eps_hat, eps)``; with a second view
+    ``x_view`` of each crop (and ``projection_dim > 0``) it also returns the
+    projections of both views' embeddings for a contrastive term.
 
     Examples
     --------
@@ -220,24 +222,41 @@ class DiffAEModule(nn.Module):
     def __init__(self, embedding_dim: int = 128, encoder_width: int = 64,
                  encoder_layers: int = 4, encoder_stride: int = 8,
                  unet_channels=(32, 64, 128), unet_stem_stride: int = 4,
-                 n_timesteps: int = 1000, schedule: str = "linear", dropout: float = 0.0):
+                 n_timesteps: int = 1000, schedule: str = "linear", dropout: float = 0.0,
+                 projection_dim: int = 0):
         super().__init__()
         self.encoder = SemanticEncoder(embedding_dim, encoder_width, encoder_layers,
                                        encoder_stride, dropout)
         self.denoiser = ConditionalUNet1d(unet_channels, embedding_dim, 128, unet_stem_stride)
         self.schedule = DiffusionSchedule(schedule, n_timesteps)
         self.n_timesteps = n_timesteps
+        # a projection head for the contrastive term only (SimCLR-style): the
+        # embedding z keeps what the head discards; not part of saved checkpoints
+        self.projector = None
+        if projection_dim:
+            self.projector = nn.Sequential(nn.Linear(embedding_dim, embedding_dim), nn.ReLU(),
+                                           nn.Linear(embedding_dim, projection_dim))
 
-    def forward(self, x0: torch.Tensor, x_enc: torch.Tensor | None = None):
+    def forward(self, x0: torch.Tensor, x_enc: torch.Tensor | None = None,
+                x_view: torch.Tensor | None = None):
         """Noise-prediction pair ``(eps_hat, eps)`` for clean crops ``x0`` (B, L).
 
         ``x_enc`` (B, L), optional: what the encoder sees instead of ``x0`` (a
         corrupted copy, for noise-robust embeddings); the target stays ``x0``.
+        ``x_view`` (B, L'), optional: another view of each record (another crop,
+        other noise); then ``(eps_hat, eps, p, p_view)`` with the projected
+        embeddings of both views.
         """
         z, _ = self.encoder(x0 if x_enc is None else x_enc)
         t = torch.randint(1, self.n_timesteps + 1, (x0.shape[0],), device=x0.device)
         eps = torch.randn_like(x0)
-        return self.denoiser(q_sample(x0, t, eps, self.schedule), t, z), eps
+        eps_hat = self.denoiser(q_sample(x0, t, eps, self.schedule), t, z)
+        if x_view is None:
+            return eps_hat, eps
+        if self.projector is None:
+            raise ValueError("a second view needs projection_dim > 0")
+        z_view, _ = self.encoder(x_view)
+        return eps_hat, eps, self.projector(z), self.projector(z_view)
 
     @torch.no_grad()
     def ddim_decode(self, z: torch.Tensor, length: int, n_steps: int = 50,

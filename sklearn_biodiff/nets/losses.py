@@ -110,15 +110,51 @@ class DenoisingNet(NeuralNet):
         return ((z0_hat - z0) ** 2).mean()
 
 
-class NoisePredictionNet(NeuralNet):
-    """The module returns ``(eps_hat, eps)``; the loss is their mean squared error."""
+def info_nce(p: torch.Tensor, q: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+    """Symmetric InfoNCE (NT-Xent) of two views: row i of ``p`` and of ``q`` match.
 
-    def __init__(self, *args, criterion=torch.nn.MSELoss, **kwargs):
+    Cosine similarities over the batch divided by ``temperature``; cross-entropy
+    of each row against its partner in the other view (the other rows are the
+    negatives), averaged over both directions.
+
+    Parameters
+    ----------
+    p, q : Tensor of shape (batch, dim)
+    temperature : float, default=0.1
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+    """
+    p = torch.nn.functional.normalize(p, dim=1)
+    q = torch.nn.functional.normalize(q, dim=1)
+    logits = p @ q.T / temperature
+    target = torch.arange(len(p), device=p.device)
+    return 0.5 * (torch.nn.functional.cross_entropy(logits, target)
+                  + torch.nn.functional.cross_entropy(logits.T, target))
+
+
+class NoisePredictionNet(NeuralNet):
+    """The module returns ``(eps_hat, eps)``; the loss is their mean squared error.
+
+    When it also returns two views' projections ``(eps_hat, eps, p, q)``,
+    ``contrastive_weight * info_nce(p, q, contrastive_temperature)`` is added.
+    """
+
+    def __init__(self, *args, criterion=torch.nn.MSELoss, contrastive_weight: float = 0.0,
+                 contrastive_temperature: float = 0.1, **kwargs):
         super().__init__(*args, criterion=criterion, **kwargs)
+        self.contrastive_weight = contrastive_weight
+        self.contrastive_temperature = contrastive_temperature
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        eps_hat, eps = y_pred
-        return torch.nn.functional.mse_loss(eps_hat, eps)
+        eps_hat, eps, *views = y_pred
+        loss = torch.nn.functional.mse_loss(eps_hat, eps)
+        if views:
+            loss = loss + self.contrastive_weight * info_nce(
+                *views, temperature=self.contrastive_temperature)
+        return loss
 
 
 class CropDataset(Dataset):
@@ -134,13 +170,18 @@ class CropDataset(Dataset):
         ``corrupt(crop, rng) -> noisy crop``. When given, an item is
         ``{"x0": crop, "x_enc": corrupt(crop)}`` (the encoder sees the noisy crop,
         the diffusion target stays clean); fresh noise on every access.
+    second_view : bool, default=False
+        Add ``"x_view"``: another random crop of the same record (corrupted too
+        when ``corrupt`` is given), the positive of a contrastive term.
     """
 
-    def __init__(self, records, length: int, seed: int = 0, corrupt=None):
+    def __init__(self, records, length: int, seed: int = 0, corrupt=None,
+                 second_view: bool = False):
         self.records = records
         self.length = int(length)
         self.rng = np.random.RandomState(seed)
         self.corrupt = corrupt
+        self.second_view = second_view
 
     def __len__(self):
         return len(self.records)
@@ -150,19 +191,28 @@ class CropDataset(Dataset):
         start = self.rng.randint(len(x) - self.length + 1)
         return x[start : start + self.length]
 
-    def _item(self, crops: np.ndarray):
-        x0 = torch.as_tensor(crops)
+    def _noisy(self, crops: np.ndarray) -> torch.Tensor:
         if self.corrupt is None:
-            return x0
-        noisy = np.stack([self.corrupt(c, self.rng) for c in crops]).astype(np.float32)
-        return {"x0": x0, "x_enc": torch.as_tensor(noisy)}
+            return torch.as_tensor(crops)
+        return torch.as_tensor(np.stack([self.corrupt(c, self.rng) for c in crops])
+                               .astype(np.float32))
+
+    def _item(self, idx):
+        crops = np.stack([self._crop(int(i)) for i in idx])
+        if self.corrupt is None and not self.second_view:
+            return torch.as_tensor(crops)
+        item = {"x0": torch.as_tensor(crops)}
+        if self.corrupt is not None:
+            item["x_enc"] = self._noisy(crops)
+        if self.second_view:
+            item["x_view"] = self._noisy(np.stack([self._crop(int(i)) for i in idx]))
+        return item
 
     def __getitem__(self, i):
-        item = self._item(self._crop(int(i))[None])
+        item = self._item([i])
         item = {k: v[0] for k, v in item.items()} if isinstance(item, dict) else item[0]
         return item, 0
 
     def batch(self, idx):
         """A whole batch of crops, shape (len(idx), length) (or the dict above)."""
-        crops = np.stack([self._crop(int(i)) for i in idx])
-        return self._item(crops), torch.zeros(len(idx))
+        return self._item(idx), torch.zeros(len(idx))
