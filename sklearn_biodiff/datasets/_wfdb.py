@@ -45,8 +45,8 @@ _BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160":
 _PATIENT_RE = re.compile(r"^\s*(?:patient|subject)(?:[ _-]?id)?\s*[:=]\s*(\S+)", re.I)
 
 _INVALID = "holds invalid samples (NaN: a signal gap)"
-_SKIP_HINT = (" Pass on_error='skip' to leave such records out; they are listed in the "
-              "returned DESCR and skipped.")
+_SKIP_HINT = (" To leave such records out instead, pass on_error='skip' (they are then "
+              "reported in DESCR and .skipped).")
 
 
 class _RecordProblem(Exception):
@@ -211,13 +211,13 @@ def _normalise_leads(leads) -> tuple[list | None, bool]:
     if leads is None:
         return None, False
     if isinstance(leads, str) or (isinstance(leads, Integral) and not isinstance(leads, bool)):
-        return [leads], True
+        return [leads if isinstance(leads, str) else int(leads)], True
     if isinstance(leads, Sequence) and leads and all(
             isinstance(x, str) or (isinstance(x, Integral) and not isinstance(x, bool))
             for x in leads):
         if len(set(leads)) != len(leads):
             raise ValueError(f"leads has duplicates: {list(leads)}.")
-        return list(leads), False
+        return [x if isinstance(x, str) else int(x) for x in leads], False
     raise ValueError(
         f"leads must be None, a lead name (str), a channel position (int) or a "
         f"non-empty list of them, got {leads!r}."
@@ -232,9 +232,9 @@ def _match_leads(rec: _Record, wanted: list, common: list) -> list[int]:
             if not hits:
                 raise _RecordProblem(
                     rec.name,
-                    f"record {rec.name} has no lead {w!r} (its leads: {rec.sig_names}); "
-                    f"pass leads= with names every record has (all records read share "
-                    f"{common})")
+                    f"record {rec.name} has no lead {w!r}; its leads are "
+                    f"{rec.sig_names}. Pass leads= with names that every record has: "
+                    f"{common} here")
             if len(hits) > 1:
                 raise _RecordProblem(
                     rec.name, f"record {rec.name} has several leads named {w!r} "
@@ -247,6 +247,21 @@ def _match_leads(rec: _Record, wanted: list, common: list) -> list[int]:
                               f"{rec.sig_names}; channel position {w} does not exist")
             idx.append(int(w))
     return idx
+
+
+def _lead_sets_message(recs: list[_Record]) -> str:
+    sets: dict[tuple, list[str]] = {}
+    for r in recs:
+        sets.setdefault(tuple(r.sig_names), []).append(r.name)
+    listing = "; ".join(f"{', '.join(k)}: {len(v)} record(s) (e.g. {v[0]})"
+                        for k, v in sorted(sets.items(), key=lambda kv: -len(kv[1])))
+    named = Counter(s for r in recs for s in set(r.sig_names)).most_common(1)[0]
+    return (
+        f"leads=None keeps the leads every record has, but these records share no lead "
+        f"name: {listing}. Pass leads= a name ({named[0]!r} is in {named[1]} of "
+        f"{len(recs)} records; add on_error='skip' to leave out the others), or a "
+        "channel position (leads=0: each record's first channel, whatever its name)."
+    )
 
 
 def _group_of(rec: _Record, groups) -> tuple[object, str]:
@@ -332,7 +347,7 @@ def _read_windows(rec: _Record, starts, w_nat: int, fs: float, w_out: int, out: 
 
 
 # ---------------------------------------------------------------- description
-def _descr(*, source, n_listed, recs, skipped, lead_names, fs, rates, window_s, step_s,
+def _descr(*, source, n_listed, recs, skipped, lead_names, by_position, fs, rates, window_s, step_s,
            annotator, label, n_candidates, n_kept, n_short, drops, target, unknown_labels,
            unknown_symbols, group_sources, n_groups) -> str:
     lines = [
@@ -343,10 +358,16 @@ def _descr(*, source, n_listed, recs, skipped, lead_names, fs, rates, window_s, 
         f"Records: {n_listed} listed, {len(recs)} read, {len(skipped)} skipped.",
     ]
     lines.extend(f"  skipped {why}" for why in skipped.values())
-    rate_txt = ", ".join(f"{r:g} Hz: {c}" for r, c in sorted(rates.items()))
+    rate_txt = ", ".join(f"{c} at {r:g} Hz" for r, c in sorted(rates.items()))
+    lines += [f"Leads: {lead_names}."]
+    if by_position:
+        lines.append("  (chosen by channel position; the names of the first record. Leads "
+                     "of the records: " + "; ".join(
+                         f"{', '.join(k)}: {v}" for k, v in sorted(by_position.items())) + ")")
     lines += [
-        f"Leads: {lead_names}; sampling rate {fs:g} Hz (records at {rate_txt}; other "
-        "rates resampled with sklearn_biodiff.preprocessing.resample_signal).",
+        f"Sampling rate: {fs:g} Hz; records: {rate_txt}"
+        + ("" if set(rates) <= {fs} else " (others resampled to it, chunk by chunk, with "
+           "sklearn_biodiff.preprocessing.resample_signal)") + ".",
         f"Windows: {window_s:g} s, step {step_s:g} s; {n_candidates} candidate window(s), "
         f"{n_kept} kept, {n_candidates - n_kept} dropped.",
     ]
@@ -479,7 +500,10 @@ def load_wfdb_database(
         Leads to keep, by name as in the headers (``"MLII"``, ``["MLII", "V1"]``)
         or by channel position. Names are matched per record, so records that
         store leads in another order line up. A single name or position (not a
-        list) gives 2-D ``signals``. ``None``: the leads of the first record.
+        list) gives 2-D ``signals``. ``None``: the leads every record has, in the
+        order of the first record (all of them by position when the first
+        record's names repeat); an error lists the lead sets when records share
+        none (as in MIT-BIH, where two records lack MLII).
     fs : float or None, default=None
         Sampling rate of the output in Hz; records at another rate are resampled
         (:func:`~sklearn_biodiff.preprocessing.resample_signal`, chunk by chunk,
@@ -581,10 +605,15 @@ def load_wfdb_database(
     if not recs:
         raise _no_windows_error(0, {}, recs, skipped, label, annotator, False)
     fs_out = float(fs) if fs is not None else recs[0].fs
+    common = [s for s in recs[0].sig_names if all(s in r.sig_names for r in recs)]
     if wanted is None:
         first = recs[0].sig_names
-        wanted = first if len(set(first)) == len(first) else list(range(len(first)))
-    common = [s for s in recs[0].sig_names if all(s in r.sig_names for r in recs)]
+        if len(set(first)) != len(first):  # unnamed or duplicate names: by position
+            wanted = list(range(len(first)))
+        elif common:
+            wanted = common
+        else:
+            raise ValueError(_lead_sets_message(recs))
     lead_names = [w if isinstance(w, str) else recs[0].sig_names[w]
                   if w < len(recs[0].sig_names) else str(w) for w in wanted]
     w_out = max(1, round(window_s * fs_out))
@@ -678,10 +707,14 @@ def load_wfdb_database(
     unknown_labels = Counter() if target is None or label != "rhythm" else Counter(
         t for t in target.tolist() if t not in RHYTHM_NAMES)
     rates = Counter(r.fs for r in kept_recs)
+    by_position = Counter(tuple(r.sig_names[c] for c in r.channels) for r in kept_recs)
+    if not any(isinstance(w, int) for w in wanted) or len(by_position) == 1:
+        by_position = Counter()
     groups_arr = np.asarray(group_col)
     descr = _descr(
         source=source, n_listed=n_listed, recs=kept_recs, skipped=skipped,
-        lead_names=lead_names, fs=fs_out, rates=rates, window_s=window_s, step_s=step_s,
+        lead_names=lead_names, by_position=by_position, fs=fs_out, rates=rates,
+        window_s=window_s, step_s=step_s,
         annotator=annotator, label=label, n_candidates=n_candidates, drops=drops,
         n_kept=cursor, n_short=n_short, target=target, unknown_labels=unknown_labels,
         unknown_symbols=unknown_symbols,
