@@ -318,7 +318,8 @@ def _read_windows(rec: _Record, starts, w_nat: int, fs: float, w_out: int, out: 
     i = 0
     while i < len(starts):
         j = i + 1
-        while j < len(starts) and starts[j] + w_nat + 2 * pad + down - starts[i] <= max_span:
+        while (j < len(starts) and starts[j] + w_nat + 2 * pad + down - starts[i] <= max_span
+               and starts[j] - starts[j - 1] <= 2 * w_nat):  # no long gap read for nothing
             j += 1
         a = max(0, (int(starts[i]) - pad) // down * down)  # on the resampled grid
         b = min(rec.sig_len, int(starts[j - 1]) + w_nat + pad)
