@@ -574,10 +574,30 @@ def load_wfdb_database(
 
     Examples
     --------
+    A one-minute, two-lead record with atrial fibrillation from 30 s:
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import wfdb
     >>> from sklearn_biodiff.datasets import load_wfdb_database
-    >>> data = load_wfdb_database("mitdb/", leads="MLII", fs=250)  # doctest: +SKIP
-    >>> data.signals.shape, data.target[:3], data.groups[:3]  # doctest: +SKIP
-    ((9900, 2500), array(['N', 'N', 'N'], ...), array(['100', '100', '100'], ...))
+    >>> folder = tempfile.mkdtemp()
+    >>> t = np.arange(15000) / 250
+    >>> wfdb.wrsamp("100", fs=250, units=["mV", "mV"], sig_name=["MLII", "V1"],
+    ...             p_signal=np.stack([np.sin(t), np.cos(t)], 1), fmt=["16", "16"],
+    ...             write_dir=folder)
+    >>> wfdb.wrann("100", "atr", np.array([0, 7500]), symbol=["+", "+"],
+    ...            aux_note=["(N", "(AFIB"], write_dir=folder)
+    >>> data = load_wfdb_database(folder, leads="MLII", fs=125)
+    >>> data.signals.shape, data.target.tolist()
+    ((6, 1250), ['N', 'N', 'N', 'AFIB', 'AFIB', 'AFIB'])
+    >>> data.groups.tolist(), data.start.tolist()
+    (['100', '100', '100', '100', '100', '100'], [0, 2500, 5000, 7500, 10000, 12500])
+    >>> import shutil; shutil.rmtree(folder)
+
+    A PhysioNet database, e.g. the MIT-BIH Arrhythmia Database (two records have
+    no MLII lead):
+
+    >>> data = load_wfdb_database("mitdb/", leads="MLII", on_error="skip")  # doctest: +SKIP
     """
     _check_args(window_s, step_s, fs, label, annotator, on_error, groups)
     step_s = window_s if step_s is None else step_s
