@@ -168,9 +168,12 @@ def test_records_sharing_no_lead_name_get_a_listing_of_lead_sets(tmp_path):
 
 
 def test_missing_annotation_file_is_named_and_can_be_skipped(db):
-    (db / "101.atr").unlink()
+    (db / "101.atr").rename(db / "101.qrs")
     with pytest.raises(FileNotFoundError, match=r"record 101: annotation file 101\.atr "
-                                                "is missing"):
+                                                r"is missing; its other files have the "
+                                                r"extensions \['qrs'\] \(pass one as "
+                                                r"annotator=\); annotator=None loads "
+                                                "unlabelled windows"):
         load_wfdb_database(db)
     with pytest.warns(UserWarning):
         d = load_wfdb_database(db, on_error="skip")
@@ -331,3 +334,21 @@ def test_nstdb_noise_records_load_as_a_real_two_channel_database(nstdb_folder):
     ref = wfdb.rdrecord(str(nstdb / "ma"), sampfrom=21600, sampto=43200).p_signal
     i = np.flatnonzero((d.record == "ma") & (d.start == 21600))[0]
     np.testing.assert_array_equal(d.signals[i], ref.T.astype(np.float32))
+
+
+def test_unknown_annotation_symbols_are_counted_and_not_beats(tmp_path):
+    pd = pytest.importorskip("pandas")
+    _write(tmp_path, "c", 100, 2000, ["I"])
+    custom = pd.DataFrame({"label_store": [42], "symbol": ["X"], "description": ["mine"]})
+    wfdb.wrann("c", "atr", np.array([50, 150, 250, 1100]), symbol=["N", "X", "X", "N"],
+               custom_labels=custom, write_dir=str(tmp_path))
+    d = load_wfdb_database(tmp_path, label="beat_majority")
+    assert d.target.tolist() == ["N", "N"]  # 'X' twice in window 0 is not a beat
+    assert "Annotation symbols wfdb does not know (not treated as beats): 'X' 2" in d.DESCR
+
+
+def test_annotation_times_at_another_rate_are_converted(tmp_path):
+    _write(tmp_path, "r", 100, 3000, ["I"])
+    wfdb.wrann("r", "atr", np.array([0, 2000]), symbol=["+", "+"], aux_note=["(N", "(AFIB"],
+               fs=200, write_dir=str(tmp_path))  # 2000 at 200 Hz = 10 s
+    assert load_wfdb_database(tmp_path).target.tolist() == ["N", "AFIB", "AFIB"]

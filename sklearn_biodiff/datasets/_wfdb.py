@@ -347,6 +347,18 @@ def _read_windows(rec: _Record, starts, w_nat: int, fs: float, w_out: int, out: 
     return cursor, written
 
 
+def _missing_annotation(rec: _Record, annotator: str) -> str:
+    """Say which other files could be the annotations, and how to read none."""
+    path = Path(rec.path)
+    signal_files = set(getattr(rec.header, "file_name", None) or [])
+    others = sorted(p.name[len(path.name) + 1:] for p in path.parent.glob(path.name + ".*")
+                    if p.suffix not in (".hea", ".dat", ".mat") and p.name not in signal_files)
+    found = (f"; its other files have the extensions {others} (pass one as annotator=)"
+             if others else "")
+    return (f"record {rec.name}: annotation file {rec.name}.{annotator} is missing"
+            f"{found}; annotator=None loads unlabelled windows")
+
+
 # ---------------------------------------------------------------- description
 def _descr(*, source, n_listed, recs, skipped, lead_names, by_position, fs, rates, window_s, step_s,
            annotator, label, n_candidates, n_kept, n_short, drops, target, unknown_labels,
@@ -666,8 +678,7 @@ def load_wfdb_database(
         try:
             ann = read_annotations(rec.path, annotator, rec.fs)
         except FileNotFoundError:
-            handle(_RecordProblem(rec.name, f"record {rec.name}: annotation file "
-                                            f"{rec.name}.{annotator} is missing",
+            handle(_RecordProblem(rec.name, _missing_annotation(rec, annotator),
                                   FileNotFoundError))
             continue
         except Exception as exc:  # corrupted annotation file
