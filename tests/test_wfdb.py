@@ -73,7 +73,7 @@ def test_rhythm_windows_labels_groups_and_drops_are_exact(db):
     assert "10 candidate window(s), 7 kept, 3 dropped" in d.DESCR
     assert "dropped 2: straddles a rhythm change" in d.DESCR
     assert "dropped 1: no rhythm annotation in force at its start" in d.DESCR
-    assert "1 at 250 Hz, 1 at 360 Hz (others resampled" in d.DESCR
+    assert "1 at 250 Hz, 1 at 360 Hz. Records at other rates are resampled" in d.DESCR
     assert "AFIB: 1 (atrial fibrillation)" in d.DESCR
     X, y = load_wfdb_database(db, leads=["MLII", "V1"], fs=250, return_X_y=True)
     np.testing.assert_array_equal(X, d.signals)

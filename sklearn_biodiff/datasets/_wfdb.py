@@ -145,6 +145,8 @@ def _signal_file_problem(root: Path, name: str, h) -> str | None:
     """Why the signal files of a single-segment header cannot hold its samples."""
     base = (root / name).parent
     for fname in dict.fromkeys(h.file_name or []):
+        if fname == "~":  # a layout header: no signal file
+            continue
         fpath = base / fname
         if not fpath.is_file():
             return f"its signal file {fname} is missing"
@@ -195,13 +197,21 @@ def _read_header(root: Path, name: str) -> _Record:
                    sig_names=[str(s).strip() for s in sig_names])
 
 
-def _segment_names(recs: list[_Record]) -> set[str]:
-    """Names of the segment (and layout) headers of multi-segment records."""
+def _segment_names(root: Path, names: list[str]) -> set[str]:
+    """Names of the segment and layout headers of the multi-segment records in
+    ``names`` (read from the top-level headers only, so a record with a missing
+    segment still hides its other segments)."""
+    import wfdb
+
     out = set()
-    for r in recs:
-        for seg in getattr(r.header, "seg_name", None) or []:
+    for name in names:
+        try:
+            h = wfdb.rdheader(str(root / name))
+        except Exception:  # reported when the record itself is read
+            continue
+        parent = Path(name).parent.as_posix()
+        for seg in getattr(h, "seg_name", None) or []:
             if seg != "~":
-                parent = Path(r.name).parent.as_posix()
                 out.add(seg if parent == "." else f"{parent}/{seg}")
     return out
 
@@ -378,9 +388,9 @@ def _descr(*, source, n_listed, recs, skipped, lead_names, by_position, fs, rate
                      "of the records: " + "; ".join(
                          f"{', '.join(k)}: {v}" for k, v in sorted(by_position.items())) + ")")
     lines += [
-        f"Sampling rate: {fs:g} Hz; records: {rate_txt}"
-        + ("" if set(rates) <= {fs} else " (others resampled to it, chunk by chunk, with "
-           "sklearn_biodiff.preprocessing.resample_signal)") + ".",
+        f"Sampling rate: {fs:g} Hz; records: {rate_txt}."
+        + ("" if set(rates) <= {fs} else " Records at other rates are resampled to it, "
+           "chunk by chunk, with sklearn_biodiff.preprocessing.resample_signal."),
         f"Windows: {window_s:g} s, step {step_s:g} s; {n_candidates} candidate window(s), "
         f"{n_kept} kept, {n_candidates - n_kept} dropped.",
     ]
@@ -624,16 +634,15 @@ def load_wfdb_database(
         skipped[problem.record] = problem.message
 
     # 1. headers: rates, lengths, leads, groups
+    if globbed:  # segment and layout headers of multi-segment records are not records
+        segs = _segment_names(root, names)
+        names = [n for n in names if n not in segs]
     recs = []
     for name in names:
         try:
             recs.append(_read_header(root, name))
         except _RecordProblem as problem:
             handle(problem)
-    if globbed:  # segment headers of multi-segment records are not records
-        segs = _segment_names(recs)
-        recs = [r for r in recs if r.name not in segs]
-        skipped = {k: v for k, v in skipped.items() if k not in segs}
     n_listed = len(recs) + len(skipped)
     if not recs:
         raise _no_windows_error(0, {}, recs, skipped, label, annotator, False)
