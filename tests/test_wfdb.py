@@ -352,3 +352,11 @@ def test_annotation_times_at_another_rate_are_converted(tmp_path):
     wfdb.wrann("r", "atr", np.array([0, 2000]), symbol=["+", "+"], aux_note=["(N", "(AFIB"],
                fs=200, write_dir=str(tmp_path))  # 2000 at 200 Hz = 10 s
     assert load_wfdb_database(tmp_path).target.tolist() == ["N", "AFIB", "AFIB"]
+
+
+def test_an_incomplete_multi_segment_record_is_named_not_its_segments(tmp_path):
+    _write(tmp_path, "ms_1", 100, 1000, ["I"])
+    (tmp_path / "ms.hea").write_text("ms/2 1 100 2000\nms_1 1000\nms_2 1000\n")
+    with pytest.raises(ValueError, match=r"^record ms: header ms\.hea could not be read "
+                                         r"\(.*ms_2\.hea"):
+        load_wfdb_database(tmp_path, annotator=None)
