@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from numbers import Integral, Real
+from os import PathLike
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,6 +51,7 @@ class SignalList(list):
 
 def check_data_fs(X, fs: float, what: str) -> None:
     """Raise when ``X`` carries a sampling rate (``X.fs``) other than ``fs``."""
+    _reject_non_signals(X)  # a wfdb.Record has an fs too
     data_fs = getattr(X, "fs", None)
     if data_fs is not None and not np.isclose(float(data_fs), float(fs)):
         raise ValueError(
@@ -98,6 +100,56 @@ def _as_record(x, i: int, dtype) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
+_WFDB_HINT = (
+    "sklearn_biodiff.datasets.load_wfdb_database(folder).signals (windows of a WFDB "
+    "database, with labels and patient groups)"
+)
+
+
+def _reject_non_signals(X) -> None:
+    """Raise a TypeError that says what to pass for inputs that are not signals.
+
+    A ``wfdb.Record``, a file path, and a time-indexed DataFrame (one recording,
+    rows = time samples, e.g. ``Record.to_dataframe()``) would otherwise be read as
+    characters, fail deep inside, or silently become thousands of 2-sample
+    "records". A plain DataFrame of shape (n_records, n_samples), which
+    ``set_output(transform="pandas")`` produces, stays accepted.
+    """
+    module = type(X).__module__ or ""
+    if module == "wfdb" or module.startswith("wfdb."):
+        raise TypeError(
+            f"X is a {module.split('.')[0]}.{type(X).__name__}, not signals; pass its "
+            "samples as an array of records: [record.p_signal[:, i]] for lead i of one "
+            f"record, or windows of many records: {_WFDB_HINT}."
+        )
+    first = X[0] if isinstance(X, list | tuple) and len(X) else None
+    if isinstance(X, str | bytes | PathLike) or isinstance(first, str | bytes | PathLike):
+        what = f"a file path ({X!r})" if first is None else (
+            f"a list of file paths or record names (first: {first!r})")
+        raise TypeError(
+            f"X is {what}, not signals; estimators take arrays of "
+            f"samples. Read the records first: {_WFDB_HINT}, or one lead of one "
+            "record: [wfdb.rdrecord(name).p_signal[:, 0]]."
+        )
+    if module.split(".")[0] == "pandas" and type(X).__name__ == "DataFrame":
+        index_kind = type(X.index).__name__
+        if index_kind in ("DatetimeIndex", "TimedeltaIndex"):
+            raise TypeError(
+                f"X is a pandas DataFrame indexed by time ({index_kind}, {X.shape[0]} "
+                f"rows x {X.shape[1]} columns): one recording with time samples in rows, "
+                "not records. Pass records in rows: [df[lead].to_numpy()] for one lead, "
+                "or cut the recording into windows (sklearn_biodiff.preprocessing."
+                "segment_records(df[[lead]].to_numpy().T, window)), or use "
+                f"{_WFDB_HINT}."
+            )
+        if len(X) and any(np.ndim(v) > 0 for v in X.iloc[0]):
+            raise TypeError(
+                "X is a pandas DataFrame whose cells hold arrays; pass a list of 1-D "
+                "records, e.g. list(df[column]), or a numeric DataFrame of shape "
+                "(n_records, n_samples) via df.to_numpy()."
+            )
+
+
 def check_signals(
     X,
     *,
@@ -132,12 +184,16 @@ def check_signals(
 
     Raises
     ------
+    TypeError
+        For a ``wfdb.Record``, a file path or a time-indexed DataFrame (one
+        recording): the message says what to pass instead.
     ValueError
         On empty input, 3-D arrays, non-numeric or complex data, NaN or inf,
         zero-length or too-short records. The message names the record.
     """
     if X is None:
         raise ValueError("X is None; expected signals of shape (n_records, n_samples).")
+    _reject_non_signals(X)
     if sp.issparse(X):
         raise TypeError(
             "Sparse data was passed for X, but dense signals are required; sparse "

@@ -63,3 +63,13 @@ def synthetic():
     from sklearn_biodiff.datasets import make_synthetic_ecg
 
     return make_synthetic_ecg(60, min_seconds=6, max_seconds=12, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def nstdb_folder():
+    """The MIT-BIH Noise Stress Test records bw and ma in ../shared/data/nstdb."""
+    path = REPO.parent / "shared" / "data" / "nstdb"
+    if not (path / "bw.hea").is_file():
+        pytest.skip(f"NSTDB records not found: put bw.hea/.dat and ma.hea/.dat in {path} "
+                    "(../shared/data/nstdb next to the repository)")
+    return path

@@ -83,3 +83,50 @@ def test_labels_checked():
 def test_bad_fs(fs):
     with pytest.raises(ValueError, match="sampling rate"):
         check_fs(fs)
+
+
+@pytest.fixture
+def wfdb_record(tmp_path):
+    import wfdb
+
+    wfdb.wrsamp("r", fs=360, units=["mV", "mV"], sig_name=["MLII", "V1"],
+                p_signal=np.random.default_rng(0).normal(size=(720, 2)), fmt=["16", "16"],
+                write_dir=str(tmp_path))
+    return wfdb.rdrecord(str(tmp_path / "r"))
+
+
+def test_wfdb_record_says_what_to_pass_before_any_fs_check(wfdb_record):
+    from sklearn_biodiff.preprocessing import Resample
+
+    # the record has fs=360: the type error must come before the rate mismatch error
+    with pytest.raises(TypeError, match=r"X is a wfdb\.Record, not signals; pass its samples "
+                                        r"as an array of records: \[record\.p_signal\[:, i\]\]"
+                                        r".*load_wfdb_database\(folder\)\.signals"):
+        Resample(orig_fs=300, target_fs=100).fit(wfdb_record)
+    with pytest.raises(TypeError, match="X is a wfdb.Record"):
+        check_signals(wfdb_record)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda rec, p: str(p / "r.dat"), r"X is a file path \('.*r\.dat'\), not signals"),
+    (lambda rec, p: p / "r.dat", r"X is a file path \(PosixPath"),
+    (lambda rec, p: ["100", "101"], r"X is a list of file paths or record names \(first: "
+                                    "'100'\\)"),
+    (lambda rec, p: rec.to_dataframe(), r"X is a pandas DataFrame indexed by time "
+                                        r"\(TimedeltaIndex, 720 rows x 2 columns\): one "
+                                        "recording with time samples in rows"),
+])
+def test_paths_and_time_indexed_frames_say_what_to_pass(wfdb_record, tmp_path, make, match):
+    pytest.importorskip("pandas")
+    with pytest.raises(TypeError, match=match):
+        check_signals(make(wfdb_record, tmp_path))
+
+
+def test_nested_frames_are_rejected_and_plain_frames_accepted():
+    pd = pytest.importorskip("pandas")
+
+    with pytest.raises(TypeError, match="DataFrame whose cells hold arrays; pass a list"):
+        check_signals(pd.DataFrame({"ecg": [np.zeros(5), np.zeros(6)]}))
+    # (n_records, n_samples) frames, as set_output(transform="pandas") produces, still work
+    X = check_signals(pd.DataFrame(np.ones((3, 4))))
+    assert X.shape == (3, 4)
