@@ -1,0 +1,64 @@
+"""Reproduce the shipped checkpoints' model-card figures (issue 16).
+
+For every checkpoint in ``sklearn_biodiff.pretrained.list_pretrained()`` (or
+``--name``): ``DiffAEEmbedder.from_pretrained(name)`` (``max_epochs=0``, frozen) in
+a ``StandardScaler -> LogisticRegression`` probe by the README protocol (C by
+3-fold CV on the training part, test part scored once), exactly as the card's
+figures were made, and the absolute differences to the card. Passes when every
+test figure is within ``--tolerance`` (0.005). JSON: ``results/bench_pretrained.json``.
+
+Run: ``python benchmarks/bench_pretrained.py`` (needs the CinC 2017 archive).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, machine, write_json  # noqa: E402
+
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
+from sklearn_biodiff.pretrained import list_pretrained, load_checkpoint  # noqa: E402
+
+
+def _pretrain_module():
+    spec = importlib.util.spec_from_file_location("pretrain_diffae",
+                                                  REPO / "scripts" / "pretrain_diffae.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--name", nargs="*", default=None)
+    ap.add_argument("--tolerance", type=float, default=0.005)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args(argv)
+    pre = _pretrain_module()
+    source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=False)
+    report = {"command": " ".join(["bench_pretrained.py", *(argv or sys.argv[1:])]),
+              "machine": machine(), "source": source, "tolerance": args.tolerance,
+              "checkpoints": {}}
+    for name in args.name or list_pretrained():
+        card = load_checkpoint(name)[0]["card"]
+        t0 = time.perf_counter()
+        emb = DiffAEEmbedder.from_pretrained(name, n_threads=args.threads).fit(X_tr[:2])
+        scores = pre.evaluate(emb, X_tr, y_tr, X_te, y_te)
+        expected = card["metrics"]["test (shipped weights)"]
+        diff = {k: abs(scores["test"][k] - v) for k, v in expected.items()}
+        report["checkpoints"][name] = {
+            "test": scores["test"], "cv_train": scores["cv_train"], "card_test": expected,
+            "abs_diff": diff, "reproduced": max(diff.values()) <= args.tolerance,
+            "seconds": time.perf_counter() - t0}
+        print(name, report["checkpoints"][name], flush=True)
+    write_json("bench_pretrained", report)
+    return report
+
+
+if __name__ == "__main__":
+    main()
