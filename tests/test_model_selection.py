@@ -430,6 +430,7 @@ def test_workers_with_the_same_random_state_sample_different_parameters(tmp_path
     a = optuna_search(LogisticRegression(), X, y, _c_space, **kw)
     b = optuna_search(LogisticRegression(), X, y, _c_space, **kw)
     assert [t.params for t in a.study.trials] == [t.params for t in b.study.trials]
+    assert a.sampler_seed == 0
     # two workers (calls) on one persistent study draw their own seeds
     from optuna.storages.journal import JournalFileBackend
 

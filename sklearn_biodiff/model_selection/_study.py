@@ -20,6 +20,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from numbers import Integral
 
 import numpy as np
 
@@ -56,10 +57,11 @@ def is_shared_storage(storage) -> bool:
 def worker_identity(random_state, *, shared: bool) -> tuple[str, int | None]:
     """A name for this worker and the seed of its sampler.
 
-    Without a shared storage the seed is drawn from ``random_state`` alone, so a
-    call is reproducible. On a shared storage it is drawn from ``random_state``
-    and a random per-worker nonce (part of the name), so that workers started
-    with the same ``random_state`` sample different parameters.
+    Without a shared storage the seed is ``random_state`` itself (an int, or one
+    drawn from a ``RandomState``), so a call is reproducible. On a shared
+    storage it is drawn from ``random_state`` and a random per-worker nonce
+    (part of the name), so that workers started with the same ``random_state``
+    sample different parameters.
 
     Returns
     -------
@@ -72,7 +74,9 @@ def worker_identity(random_state, *, shared: bool) -> tuple[str, int | None]:
     nonce = uuid.uuid4()
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{nonce.hex[:8]}"
     if not shared:
-        return worker_id, None if random_state is None else seed_from_random_state(random_state)
+        if random_state is None or isinstance(random_state, Integral):
+            return worker_id, random_state  # an int seeds the sampler as before
+        return worker_id, seed_from_random_state(random_state)
     base = seed_from_random_state(random_state)
     seq = np.random.SeedSequence(base, spawn_key=(nonce.int,))
     return worker_id, int(seq.generate_state(1)[0] >> 1)
