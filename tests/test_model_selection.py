@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    GroupKFold,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -23,6 +31,7 @@ from sklearn_biodiff.diffusion import InvalidTimestepRange
 from sklearn_biodiff.feature_extraction import DACLEmbedder
 from sklearn_biodiff.model_selection import (
     DACLSearchSpace,
+    _study,
     check_groups_disjoint,
     grouped_cross_validate,
     grouped_train_test_split,
@@ -33,7 +42,10 @@ from sklearn_biodiff.model_selection import (
     timestep_ablation_grid,
     timestep_ranges,
 )
+from sklearn_biodiff.model_selection._split import _check_grouped_cv
 from sklearn_biodiff.pipeline import make_dacl_pipeline
+
+REPO = Path(__file__).resolve().parents[1]
 
 TINY_DACL = {"embedding_dim": 2, "widths": (8, 4), "time_dim": 4, "max_epochs": 2,
              "batch_size": 16, "random_state": 0}
@@ -44,6 +56,15 @@ def _vectors(n=60, seed=0):
     y = np.r_[np.zeros(n // 2), np.ones(n - n // 2)].astype(int)
     X = (rng.randn(n, 6) + 1.5 * y[:, None]).astype(np.float32)
     groups = np.repeat(np.arange(n // 2), 2)  # two records per patient, same label
+    return X, y, groups
+
+
+def _patients(n_patients=10, per_patient=6, seed=0):
+    """Several records per patient, a patient's records spread over the array."""
+    rng = np.random.RandomState(seed)
+    groups = np.tile(np.arange(n_patients), per_patient)
+    y = groups % 2
+    X = rng.randn(len(groups), 3) + y[:, None]
     return X, y, groups
 
 
@@ -91,6 +112,35 @@ def test_no_group_crosses_folds(group_list, seed):
         return
     for tr, te in make_grouped_cv(3, random_state=seed).split(groups, y, groups):
         assert not set(groups[tr]) & set(groups[te])
+
+
+def test_check_grouped_cv_integer_with_groups_is_grouped():
+    X, y, groups = _patients()
+    cv = _check_grouped_cv(5, y, groups, classifier=True)
+    assert isinstance(cv, StratifiedGroupKFold) and cv.n_splits == 5
+    assert cv.shuffle and cv.random_state == 0
+    assert isinstance(_check_grouped_cv(None, y, groups), StratifiedGroupKFold)
+    reg = _check_grouped_cv(3, y + 0.5, groups)  # continuous target: not stratified
+    assert isinstance(reg, GroupKFold) and reg.n_splits == 3
+    for tr, te in reg.split(X, y + 0.5, groups):
+        check_groups_disjoint(tr, te, groups)
+    # without groups an integer keeps scikit-learn's meaning
+    assert isinstance(_check_grouped_cv(4, y, None, classifier=True), StratifiedKFold)
+    splitter = GroupKFold(2)
+    assert _check_grouped_cv(splitter, y, groups) is splitter
+    with pytest.raises(ValueError, match="pass groups"):
+        _check_grouped_cv(None, y, None)
+
+
+def test_grouped_cross_validate_integer_cv_is_grouped_5_fold():
+    X, y, groups = _patients()  # 10 patients of 6 records
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "groups parameter is ignored" warning
+        res = grouped_cross_validate(LogisticRegression(), X, y, groups=groups, cv=5)
+    ref = grouped_cross_validate(LogisticRegression(), X, y, groups=groups,
+                                 cv=make_grouped_cv(5))
+    np.testing.assert_array_equal(res["test_score"], ref["test_score"])
+    assert len(res["test_score"]) == 5
 
 
 # ---------------------------------------------------------------- scoring
@@ -316,17 +366,154 @@ def test_study_resumes_from_sqlite_after_restart(tmp_path):
     assert [t.number for t in res.study.trials] == [0, 1, 2]
 
 
-def test_two_worker_processes_share_one_journal_study(tmp_path):
+def test_two_worker_processes_share_one_fresh_journal_study(tmp_path):
     from optuna.storages.journal import JournalFileBackend
 
-    path = tmp_path / "study.log"
+    path = tmp_path / "study.log"  # no study yet: both workers create or load it
     storage = optuna.storages.JournalStorage(JournalFileBackend(str(path)))
-    optuna.create_study(storage=storage, study_name="shared", direction="maximize")
     _wait([_run_worker(f"journal:{path}", "shared", 2, seed) for seed in (0, 1)])
     study = optuna.load_study(study_name="shared", storage=storage)
     assert len(study.trials) == 4
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     assert len({t.number for t in study.trials}) == 4
+
+
+def _c_space(trial):
+    return {"C": trial.suggest_float("C", 1e-3, 1e3, log=True)}
+
+
+def test_optuna_search_integer_cv_with_groups_is_grouped_5_fold():
+    X, y, groups = _patients()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=5,
+                            n_trials=2, random_state=0)
+    assert [len(t.user_attrs["fold_scores"]) for t in res.study.trials] == [5, 5]
+    # the folds are make_grouped_cv(5)'s: the same trial scores the same
+    ref = optuna_search(LogisticRegression(), X, y, _c_space, groups=groups,
+                        cv=make_grouped_cv(5), n_trials=2, random_state=0)
+    assert [t.user_attrs["fold_scores"] for t in res.study.trials] == [
+        t.user_attrs["fold_scores"] for t in ref.study.trials]
+
+
+def test_optuna_search_restores_optuna_verbosity():
+    X, y, groups = _patients()
+    before = optuna.logging.get_verbosity()
+    seen = []
+
+    def space(trial):
+        seen.append(optuna.logging.get_verbosity())
+        return _c_space(trial)
+
+    def broken(trial):
+        raise RuntimeError("broken space")
+
+    try:
+        optuna.logging.set_verbosity(optuna.logging.INFO)
+        optuna_search(LogisticRegression(), X, y, space, groups=groups, n_trials=1)
+        assert seen == [optuna.logging.WARNING]  # quiet during the call
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+        with pytest.raises(RuntimeError, match="broken space"):
+            optuna_search(LogisticRegression(), X, y, broken, groups=groups, n_trials=1)
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # never made louder
+        optuna_search(LogisticRegression(), X, y, space, groups=groups, n_trials=1)
+        assert seen[-1] == optuna.logging.ERROR
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+def test_workers_with_the_same_random_state_sample_different_parameters(tmp_path):
+    X, y, groups = _patients()
+    kw = {"groups": groups, "cv": 2, "n_trials": 2, "random_state": 0}
+    # in memory a call is reproducible from random_state
+    a = optuna_search(LogisticRegression(), X, y, _c_space, **kw)
+    b = optuna_search(LogisticRegression(), X, y, _c_space, **kw)
+    assert [t.params for t in a.study.trials] == [t.params for t in b.study.trials]
+    assert a.sampler_seed == 0
+    # two workers (calls) on one persistent study draw their own seeds
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "s.log")))
+    w1 = optuna_search(LogisticRegression(), X, y, _c_space, storage=storage,
+                       study_name="s", **kw)
+    w2 = optuna_search(LogisticRegression(), X, y, _c_space, storage=storage,
+                       study_name="s", **kw)
+    assert w1.sampler_seed != w2.sampler_seed and w1.worker_id != w2.worker_id
+    trials = w2.study.trials
+    assert len(trials) == 4 and len({t.params["C"] for t in trials}) == 4
+    assert [t.user_attrs["worker_id"] for t in trials] == [w1.worker_id] * 2 + [
+        w2.worker_id] * 2
+
+
+def test_study_creation_retries_only_races_and_says_why(tmp_path, monkeypatch):
+    import sqlite3
+
+    import sqlalchemy
+
+    X, y, groups = _patients()
+    # a database that another process keeps locked: retried, then a clear error
+    db = tmp_path / "locked.db"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(_study, "_FIRST_DELAY", 0.001)
+    try:
+        with pytest.raises(RuntimeError, match=r"could not create or load the Optuna study "
+                           r"'s' in sqlite:///.*locked.db\?timeout=0.01 after 8 attempts.*"
+                           r"database is locked"):
+            optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, n_trials=1,
+                          storage=f"sqlite:///{db}?timeout=0.01", study_name="s")
+    finally:
+        holder.close()
+    # any other error is raised at once
+    start = time.perf_counter()
+    with pytest.raises(sqlalchemy.exc.OperationalError, match="unable to open"):
+        optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, n_trials=1,
+                      storage=f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+    assert time.perf_counter() - start < 1.0
+
+
+_RACE_WORKER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn_biodiff.model_selection import optuna_search
+
+    storage, name, sync, me = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+    rng = np.random.RandomState(0)
+    groups = np.tile(np.arange(8), 3)
+    y = groups % 2
+    X = rng.randn(24, 3) + y[:, None]
+    (sync / f"ready-{me}").touch()
+    while not (sync / "go").exists():  # all workers start together
+        time.sleep(0.002)
+    optuna_search(LogisticRegression(), X, y,
+                  lambda t: {"C": t.suggest_float("C", 1e-3, 1e3, log=True)},
+                  groups=groups, cv=2, n_trials=2, storage=storage, study_name=name,
+                  random_state=0)
+""")
+
+
+def test_workers_started_together_on_a_fresh_sqlite_study_all_run(tmp_path):
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    storage = url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    procs = [subprocess.Popen([sys.executable, "-c", _RACE_WORKER, url, "race", str(sync),
+                               str(i)], cwd=REPO, stderr=subprocess.PIPE, text=True)
+             for i in range(3)]
+    deadline = time.monotonic() + 120
+    while len(list(sync.glob("ready-*"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (sync / "go").touch()
+    _wait(procs)  # every worker exits 0
+    assert optuna.get_all_study_names(storage) == ["race"]
+    trials = optuna.load_study(study_name="race", storage=storage).trials
+    assert len(trials) == 6
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert sorted(Counter(t.user_attrs["worker_id"] for t in trials).values()) == [2, 2, 2]
+    # same random_state in every worker, yet no parameter set is tried twice
+    assert len({t.params["C"] for t in trials}) == 6
 
 
 def test_optuna_search_needs_groups_or_cv():

@@ -8,12 +8,19 @@ import numpy as np
 from sklearn import config_context
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv, cross_validate
+from sklearn.model_selection import cross_validate
 from sklearn.utils import Bunch, _safe_indexing
 
 from ..diffusion import InvalidTimestepRange
 from ._scoring import make_patient_scorer, patient_roc_auc_score
-from ._split import check_groups_disjoint, make_grouped_cv
+from ._split import _check_grouped_cv, check_groups_disjoint
+from ._study import (
+    create_or_load_study,
+    import_optuna,
+    is_shared_storage,
+    optuna_verbosity,
+    worker_identity,
+)
 
 __all__ = [
     "DACLSearchSpace",
@@ -22,17 +29,6 @@ __all__ = [
     "timestep_ablation_grid",
     "timestep_ranges",
 ]
-
-_OPTUNA_HINT = 'Optuna is needed: pip install "sklearn-biodiff[tune]"'
-
-
-def _import_optuna():
-    try:
-        import optuna
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(_OPTUNA_HINT) from exc
-    return optuna
-
 
 def timestep_ranges(n_timesteps: int = 50) -> dict[str, tuple[int, int]]:
     """The DACL paper's timestep bins: Early, Mid, Late thirds and All.
@@ -163,7 +159,7 @@ class DACLSearchSpace:
     def distributions(self) -> dict:
         """Independent Optuna distributions, for ``OptunaSearchCV``."""
         self._check()
-        optuna = _import_optuna()
+        optuna = import_optuna()
         d = optuna.distributions
         p = self.prefix
         out = {
@@ -179,11 +175,7 @@ class DACLSearchSpace:
 
 
 def _splits(cv, X, y, groups, estimator):
-    if cv is None:
-        if groups is None:
-            raise ValueError("pass groups (patient of each record) or an explicit cv.")
-        cv = make_grouped_cv(5)
-    cv = check_cv(cv, y, classifier=is_classifier(estimator))
+    cv = _check_grouped_cv(cv, y, groups, classifier=is_classifier(estimator))
     splits = list(cv.split(X, y, groups))
     if groups is not None:
         for tr, te in splits:
@@ -216,8 +208,11 @@ def grouped_cross_validate(
     groups : array-like of shape (n_records,)
         Patient of each record (``Bunch.groups``); no patient crosses folds
         (checked).
-    cv : int, splitter or None, default=None
-        ``None`` is :func:`make_grouped_cv` (5 folds, seed 0).
+    cv : int, splitter, iterable or None, default=None
+        ``None`` is 5 folds. An integer ``k`` is ``k`` patient-grouped folds:
+        :func:`make_grouped_cv` ``(k)`` (stratified, seed 0) for class labels,
+        ``GroupKFold(k, shuffle=True, random_state=0)`` for other targets. A
+        splitter is used as given and called with ``groups``.
     scoring : str or callable, default="roc_auc"
         Ignored when ``patient_level`` is given.
     patient_level : {"mean", "median", "max"} or None, default=None
@@ -243,9 +238,10 @@ def grouped_cross_validate(
     >>> from sklearn_biodiff.model_selection import grouped_cross_validate
     >>> rng = np.random.RandomState(0)
     >>> X, y = rng.randn(40, 3), np.array([0, 1] * 20)
-    >>> res = grouped_cross_validate(LogisticRegression(), X, y, groups=np.arange(40), cv=4)
+    >>> groups = np.arange(40) // 4  # 10 patients, 4 records each
+    >>> res = grouped_cross_validate(LogisticRegression(), X, y, groups=groups, cv=5)
     >>> len(res["test_score"])
-    4
+    5
     """
     splits = _splits(cv, X, y, groups, estimator)
     if patient_level is None:
@@ -314,7 +310,12 @@ def optuna_search(
     groups : array-like or None
         Patient of each record; required unless ``cv`` is given.
     cv : int, splitter, iterable or None, default=None
-        ``None`` is :func:`make_grouped_cv` (5 folds).
+        With ``groups``: ``None`` is 5 folds and an integer ``k`` is ``k``
+        patient-grouped folds, :func:`make_grouped_cv` ``(k)`` (stratified, seed
+        0) for class labels, ``GroupKFold(k, shuffle=True, random_state=0)`` for
+        other targets; no patient crosses folds (checked). Without ``groups``:
+        an integer is scikit-learn's ``check_cv`` (``StratifiedKFold`` for a
+        classifier) and ``None`` is an error. A splitter is used as given.
     scoring : str or callable, default="roc_auc"
     patient_level : {"mean", "median", "max"} or None, default=None
         Score patients (aggregated scores) instead of records.
@@ -324,28 +325,44 @@ def optuna_search(
         ``None`` keeps the study in memory. An RDB URL (``"sqlite:///study.db"``,
         ``"postgresql://user:pw@host/db"``) persists it: call again with the same
         ``study_name`` to resume, or run this function in several processes or
-        machines on one URL to share the study. A
+        machines on one URL to share the study. Workers may start at the same
+        moment on a fresh storage: the one that loses the race to create the
+        schema or the study retries and loads it. A
         ``optuna.storages.JournalStorage`` (a journal file on a shared file
         system) works as well.
     study_name : str or None
     load_if_exists : bool, default=True
         Resume the study of that name in ``storage``.
     sampler : optuna sampler or None
-        ``None`` is TPE seeded with ``random_state``.
+        ``None`` is TPE seeded from ``random_state``: in memory with
+        ``random_state`` alone (reproducible), on a persistent ``storage`` with
+        ``random_state`` and a random per-worker nonce, so that workers started
+        with the same ``random_state`` do not sample the same parameters. The
+        seed is returned as ``sampler_seed``; pass
+        ``optuna.samplers.TPESampler(seed=...)`` to replay a worker.
     pruner : "median", None or optuna pruner, default="median"
         ``"median"`` is ``MedianPruner(n_startup_trials=3, n_warmup_steps=0)``;
         ``None`` disables pruning.
     refit : bool, default=False
         Fit a clone with the best parameters on all of ``X``.
-    random_state : int or None
+    random_state : int, RandomState or None
     verbose : int, default=0
-        Optuna's progress bar and log messages.
+        Optuna's progress bar and info messages. With ``verbose=0`` Optuna's log
+        level is raised to ``WARNING`` during the call and restored after it.
 
     Returns
     -------
     Bunch
         ``study``, ``best_params`` (``set_params`` names), ``best_score``,
-        ``best_estimator`` (``None`` unless ``refit``).
+        ``best_estimator`` (``None`` unless ``refit``), ``worker_id``
+        (``"host:pid:nonce"``, also stored in the user attributes of the trials
+        this call ran) and ``sampler_seed`` (``None`` when ``sampler`` is given).
+
+    Notes
+    -----
+    To run several workers, start the same script several times, e.g.
+    ``for i in 1 2 3; do python tune.py & done; wait``, with the same
+    ``storage`` and ``study_name``: each worker adds its ``n_trials``.
 
     Examples
     --------
@@ -356,7 +373,7 @@ def optuna_search(
     ...                        storage="sqlite:///dacl.db", study_name="dacl")  # doctest: +SKIP
     >>> result.study.best_params  # doctest: +SKIP
     """
-    optuna = _import_optuna()
+    optuna = import_optuna()
     if not callable(param_space):
         raise TypeError("param_space must be callable: trial -> dict of parameters.")
     y = np.asarray(y)
@@ -365,18 +382,19 @@ def optuna_search(
     if patient_level is not None and groups is None:
         raise ValueError("patient_level scoring needs groups.")
     groups_arr = None if groups is None else np.asarray(groups)
+    worker_id, sampler_seed = worker_identity(random_state,
+                                              shared=is_shared_storage(storage))
     if sampler is None:
-        sampler = optuna.samplers.TPESampler(seed=random_state)
+        sampler = optuna.samplers.TPESampler(seed=sampler_seed)
+    else:
+        sampler_seed = None
     if pruner == "median":
         pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
     elif pruner is None:
         pruner = optuna.pruners.NopPruner()
-    if not verbose:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize",
-                                sampler=sampler, pruner=pruner, load_if_exists=load_if_exists)
 
     def objective(trial):
+        trial.set_user_attr("worker_id", worker_id)
         params = param_space(trial)
         trial.set_user_attr("estimator_params", params)
         scores = []
@@ -400,15 +418,20 @@ def optuna_search(
                 raise optuna.TrialPruned()
         return float(np.mean(scores))
 
-    study.optimize(objective, n_trials=n_trials, timeout=timeout,
-                   show_progress_bar=bool(verbose))
+    with optuna_verbosity(verbose):
+        study = create_or_load_study(storage=storage, study_name=study_name,
+                                     load_if_exists=load_if_exists, direction="maximize",
+                                     sampler=sampler, pruner=pruner)
+        study.optimize(objective, n_trials=n_trials, timeout=timeout,
+                       show_progress_bar=bool(verbose))
+    result = Bunch(study=study, best_params=None, best_score=None, best_estimator=None,
+                   worker_id=worker_id, sampler_seed=sampler_seed)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
-        return Bunch(study=study, best_params=None, best_score=None, best_estimator=None)
+        return result
     best = study.best_trial
-    best_params = best.user_attrs.get("estimator_params", best.params)
-    best_estimator = None
+    result.best_params = best.user_attrs.get("estimator_params", best.params)
+    result.best_score = best.value
     if refit:
-        best_estimator = clone(estimator).set_params(**best_params).fit(X, y)
-    return Bunch(study=study, best_params=best_params, best_score=best.value,
-                 best_estimator=best_estimator)
+        result.best_estimator = clone(estimator).set_params(**result.best_params).fit(X, y)
+    return result

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+from sklearn.model_selection import (
+    GroupKFold,
+    StratifiedGroupKFold,
+    check_cv,
+    train_test_split,
+)
+from sklearn.utils.multiclass import type_of_target
 
 __all__ = ["check_groups_disjoint", "grouped_train_test_split", "make_grouped_cv"]
 
@@ -20,6 +28,40 @@ def _group_labels(y, groups):
         vals, counts = np.unique(y[inverse == g], return_counts=True)
         labels[g] = vals[np.argmax(counts)]
     return uniq, inverse, labels
+
+
+def _check_grouped_cv(cv, y, groups, *, classifier: bool = False):
+    """The package's one rule for a ``cv`` argument that comes with ``groups``.
+
+    Every public helper that takes ``cv`` and ``groups`` resolves ``cv`` here.
+
+    - With ``groups``: ``None`` means 5 folds and an integer ``k`` means ``k``
+      patient-grouped folds: :func:`make_grouped_cv` (stratified, seed 0) when
+      ``y`` is binary or multiclass, ``GroupKFold(k, shuffle=True,
+      random_state=0)`` for other targets. (scikit-learn's ``check_cv`` would
+      build a ``StratifiedKFold`` that ignores the groups.)
+    - Without ``groups``: an integer or splitter goes through
+      :func:`sklearn.model_selection.check_cv` as in scikit-learn; ``None`` is an
+      error, because the default folds are grouped.
+    - A splitter or an iterable of ``(train, test)`` is used as given.
+
+    Returns
+    -------
+    splitter
+        An object with ``split(X, y, groups)``.
+    """
+    if groups is None:
+        if cv is None:
+            raise ValueError("pass groups (patient of each record, e.g. Bunch.groups) or "
+                             "an explicit cv splitter.")
+        return check_cv(cv, y, classifier=classifier)
+    if cv is None:
+        cv = 5
+    if isinstance(cv, Integral) and not isinstance(cv, bool):
+        if type_of_target(y) in ("binary", "multiclass"):
+            return make_grouped_cv(int(cv))
+        return GroupKFold(int(cv), shuffle=True, random_state=0)
+    return check_cv(cv, y, classifier=classifier)
 
 
 def grouped_train_test_split(
@@ -145,3 +187,4 @@ def check_groups_disjoint(train, test, groups) -> None:
     if shared.size:
         raise ValueError(f"{shared.size} group(s) are in both train and test, e.g. "
                          f"{shared[:5].tolist()}.")
+
