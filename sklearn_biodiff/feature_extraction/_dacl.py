@@ -5,13 +5,14 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.utils.validation import _num_samples
 
 from .._sklearn_compat import Interval, StrOptions, _fit_context, check_is_fitted
 from .._validation import check_labels
 from ..diffusion import SCHEDULES, check_timestep_range
 from ..modules.dacl import DACLModule, DenoisingAEModule
-from ..nets.losses import DenoisingNet, TripletDataset, TripletNet
+from ..nets.losses import DenoisingNet, PairDataset, TripletNet
 from ._torch_base import TRAINING_CONSTRAINTS, VectorTorchEstimator
 
 __all__ = ["DACLEmbedder", "DenoisingAEEmbedder"]
@@ -94,6 +95,31 @@ class DACLEmbedder(_ViewEmbedder):
     %(view_params)s
     margin : float, default=1.0
         Triplet margin.
+    objective : {"triplet", "supcon", "patient"}, default="triplet"
+        ``"triplet"``: the paper's triplet margin loss. ``"supcon"``: supervised
+        contrastive loss (Khosla et al. 2020) over the batch, several positives
+        per anchor; with ``groups`` in ``fit`` it is patient-aware: while an
+        anchor has a same-class row from another patient in the batch, the rows
+        of its own patient are neither positives nor negatives. ``"patient"``:
+        the same loss with patients as classes (CLOCS, Kiyasseh et al. 2021:
+        other windows of the anchor's patient are its positives, other patients
+        its negatives), which needs ``groups`` and uses no labels for training.
+    positive : {"view", "other_patient"}, default="view"
+        ``"view"``: the positive is a second noisy view of the anchor (the
+        paper). ``"other_patient"``: a view of a record of the same class from
+        another patient (``groups``), never from the anchor's own patient while
+        another patient has the class. Ignored by ``objective="patient"`` (the
+        positive is another record of the anchor's patient).
+    negative_mining : {"random", "semihard", "hard"}, default="random"
+        Triplet negatives: a random record of another class (the paper), or
+        mined among the batch's embeddings of other classes.
+    temperature : float, default=0.1
+        Of the ``"supcon"`` and ``"patient"`` objectives.
+    input_skip : {None, "residual", "concat"}, default=None
+        Keep what the input knew: ``"residual"`` adds a learned linear
+        projection of the input to the embedding (trained with it);
+        ``"concat"`` appends the input itself to the embedding at ``transform``
+        (``n_features_out = embedding_dim + n_features_in``).
     normal_label : object or None, default=None
         The class whose prototype defines the anomaly score. ``None`` picks
         ``"N"`` (CinC 2017 labels) when present, else the smallest label (``0``
@@ -146,6 +172,11 @@ warm_start, n_threads, device, random_state, verbose, callbacks
     _parameter_constraints = {
         **_VIEW_CONSTRAINTS,
         "margin": [Interval(Real, 0, None, closed="left")],
+        "objective": [StrOptions({"triplet", "supcon", "patient"})],
+        "positive": [StrOptions({"view", "other_patient"})],
+        "negative_mining": [StrOptions({"random", "semihard", "hard"})],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "input_skip": [StrOptions({"residual", "concat"}), None],
         "normal_label": "no_validation",
         **TRAINING_CONSTRAINTS,
     }
@@ -155,7 +186,9 @@ warm_start, n_threads, device, random_state, verbose, callbacks
     def __init__(self, embedding_dim=64, widths=(256, 128, 64), time_dim=64, n_timesteps=50,
                  schedule="linear", t_min=1, t_max=50, inference_t=1,
                  augmentation="diffusion", noise_std=0.1, dropout=0.0, margin=1.0,
-                 normal_label=None, max_epochs=200, lr=1e-4, weight_decay=0.0,
+                 objective="triplet", positive="view", negative_mining="random",
+                 temperature=0.1, input_skip=None, normal_label=None,
+                 max_epochs=200, lr=1e-4, weight_decay=0.0,
                  batch_size=64, validation_fraction=None, early_stopping_patience=None,
                  grad_clip=None, checkpoint_dir=None, warm_start=False, n_threads=None,
                  device="auto", random_state=None, verbose=0, callbacks=None):
@@ -171,6 +204,11 @@ warm_start, n_threads, device, random_state, verbose, callbacks
         self.noise_std = noise_std
         self.dropout = dropout
         self.margin = margin
+        self.objective = objective
+        self.positive = positive
+        self.negative_mining = negative_mining
+        self.temperature = temperature
+        self.input_skip = input_skip
         self.normal_label = normal_label
         self.max_epochs = max_epochs
         self.lr = lr
@@ -188,13 +226,25 @@ warm_start, n_threads, device, random_state, verbose, callbacks
         self.callbacks = callbacks
 
     def _module_kwargs(self, n_features):
-        return self._view_kwargs(n_features)
+        skip = "residual" if self.input_skip == "residual" else None
+        return {**self._view_kwargs(n_features), "input_skip": skip}
 
     def _net_kwargs(self):
-        return {"margin": self.margin}
+        return {"margin": self.margin, "objective": self.objective,
+                "mining": self.negative_mining, "temperature": self.temperature,
+                "patient_aware": self._patient_aware}
 
-    def _fit_inputs(self, X, y, seed):
-        return TripletDataset(X, y, seed=seed), None
+    def _fit_inputs(self, X, y, seed, groups=None):
+        positive = "patient" if self.objective == "patient" else self.positive
+        return PairDataset(X, y, groups, positive=positive, seed=seed), None
+
+    def _out_dim(self):
+        extra = self.n_features_in_ if self.input_skip == "concat" else 0
+        return self.embedding_dim + extra
+
+    def _embed(self, module, xb):
+        e = module.embed(xb)
+        return torch.cat([e, xb], dim=1) if self.input_skip == "concat" else e
 
     def _resolve_normal_label(self, classes):
         label = self.normal_label
@@ -207,8 +257,8 @@ warm_start, n_threads, device, random_state, verbose, callbacks
         return label
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the encoder with the triplet loss.
+    def fit(self, X, y, groups=None):
+        """Train the encoder with the chosen contrastive objective.
 
         Parameters
         ----------
@@ -216,6 +266,13 @@ warm_start, n_threads, device, random_state, verbose, callbacks
             Clean latents ``z0`` (e.g. :class:`VAELatent` output).
         y : array-like of shape (n_samples,)
             Class labels, at least two classes.
+        groups : array-like of shape (n_samples,) or None, default=None
+            Patient of each row. Used by ``positive="other_patient"``, the
+            patient-aware ``"supcon"`` and the ``"patient"`` objective, and to
+            hold out whole patients when ``validation_fraction`` is set. From a
+            ``Pipeline``/``cross_validate``/``GridSearchCV`` with metadata routing
+            enabled, request it with ``set_fit_request(groups=True)`` (or pass
+            ``dacl__groups=`` to ``Pipeline.fit``).
 
         Returns
         -------
@@ -224,9 +281,21 @@ warm_start, n_threads, device, random_state, verbose, callbacks
         self._check_view_params()
         X = self._validate_X(X, reset=not (self.warm_start and hasattr(self, "net_")))
         y = check_labels(y, _num_samples(X), min_classes=2)
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (_num_samples(X),):
+                raise ValueError(f"groups must have one entry per row of X "
+                                 f"({_num_samples(X)}), got shape {groups.shape}.")
+        elif self.objective == "patient" or self.positive == "other_patient":
+            what = ("objective='patient'" if self.objective == "patient"
+                    else "positive='other_patient'")
+            raise ValueError(f"{what} needs the patient of each row: pass fit(X, y, "
+                             "groups=...) (in a Pipeline: set_fit_request(groups=True) "
+                             "with metadata routing, or dacl__groups=...).")
         self.classes_ = np.unique(y)
         self.normal_label_ = self._resolve_normal_label(self.classes_)
-        self._fit(X, y)
+        self._patient_aware = groups is not None
+        self._fit(X, y, groups=groups)
         Xv = self._validate_X(X, reset=False)
         normal = Xv[np.asarray(y) == self.normal_label_]
         self.prototype_ = self._forward_numpy(normal, self._embed).mean(axis=0)
@@ -339,7 +408,7 @@ grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose,
     def _net_kwargs(self):
         return {}
 
-    def _fit_inputs(self, X, y, seed):
+    def _fit_inputs(self, X, y, seed, groups=None):
         return X, None
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -34,7 +34,7 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
     """Base of VAELatent, DACLEmbedder and DenoisingAEEmbedder.
 
     Subclasses define ``_net_cls``, ``_module_cls``, ``_module_kwargs(n_features)``,
-    ``_net_kwargs()``, ``_fit_inputs(X, y, seed)`` (what ``net.fit`` receives) and
+    ``_net_kwargs()``, ``_fit_inputs(X, y, seed, groups)`` (what ``net.fit`` receives) and
     ``_embed(module, xb)``. Fitted state: ``net_`` (the skorch net, whose pickling
     maps CUDA tensors to the CPU when needed), ``device_``, ``n_features_in_``,
     ``_n_features_out``.
@@ -46,12 +46,12 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
         return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64],
                              ensure_min_samples=2 if reset else 1)
 
-    def _fit(self, X, y=None):
+    def _fit(self, X, y=None, groups=None):
         warm = self.warm_start and hasattr(self, "net_")
         X = self._validate_X(X, reset=not warm)
         X = X.astype(np.float32, copy=False)
         seed = self._init_torch_state()
-        fit_X, fit_y = self._fit_inputs(X, y, seed)
+        fit_X, fit_y = self._fit_inputs(X, y, seed, groups)
         with limit_torch_threads(self.n_threads):
             net = self.net_ if warm else build_net(
                 self._net_cls, self._module_cls, self._module_kwargs(X.shape[1]),
@@ -60,6 +60,7 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
                 validation_fraction=self.validation_fraction,
                 early_stopping_patience=self.early_stopping_patience,
                 checkpoint_dir=self.checkpoint_dir, grad_clip=self.grad_clip,
+                grouped_validation=groups is not None and hasattr(fit_X, "subset"),
                 optimizer__weight_decay=self.weight_decay, callbacks=self.callbacks or (),
                 **self._net_kwargs(),
             )

@@ -117,7 +117,7 @@ class VAELatent(VectorTorchEstimator):
     def _net_kwargs(self):
         return {"beta": self.beta}
 
-    def _fit_inputs(self, X, y, seed):
+    def _fit_inputs(self, X, y, seed, groups=None):
         return X, None
 
     def _out_dim(self):

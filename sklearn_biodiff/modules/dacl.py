@@ -27,9 +27,13 @@ class NoisyViewEncoder(nn.Module):
                  time_dim: int = 64, n_timesteps: int = 50, schedule: str = "linear",
                  t_min: int = 1, t_max: int = 50, inference_t: int = 1,
                  augmentation: str = "diffusion", noise_std: float = 0.1,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, input_skip: str | None = None):
         super().__init__()
         self.encoder = VectorUNet(in_dim, embedding_dim, widths, time_dim, dropout)
+        # "residual": a linear projection of the (noisy) input added to the
+        # embedding, so what the contrastive objective ignores is not lost
+        self.skip = nn.Linear(in_dim, embedding_dim, bias=False) if (
+            input_skip == "residual") else None
         self.schedule = DiffusionSchedule(schedule, n_timesteps)
         self.t_min, self.t_max, self.inference_t = t_min, t_max, inference_t
         self.augmentation = augmentation
@@ -45,26 +49,33 @@ class NoisyViewEncoder(nn.Module):
         t = torch.full((n,), self.inference_t, device=z0.device, dtype=torch.long)
         return z0 + self.noise_std * noise, t
 
+    def encode(self, z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Embed views ``z`` taken at timesteps ``t`` (with the input skip, if any)."""
+        e = self.encoder(z, t)
+        return e if self.skip is None else e + self.skip(z)
+
     def embed(self, z0: torch.Tensor) -> torch.Tensor:
         """Deterministic embedding at ``inference_t``, (B, in_dim) -> (B, embedding_dim)."""
         t = torch.full((z0.shape[0],), self.inference_t, device=z0.device, dtype=torch.long)
         if self.augmentation == "diffusion":
             z0 = self.schedule.abar(t, like=z0).sqrt()[:, None] * z0
-        return self.encoder(z0, t)
+        return self.encode(z0, t)
 
 
 class DACLModule(NoisyViewEncoder):
     """Embeds an anchor view, a second view of the same ``z0`` and a negative view.
 
-    ``forward(anchor, negative)``: (B, d), (B, d) -> three (B, embedding_dim)
-    tensors, computed in one batched pass.
+    ``forward(anchor, negative, partner=None)``: (B, d) each -> three
+    (B, embedding_dim) tensors, computed in one batched pass. The positive is a
+    view of ``partner`` (another record) when given, else a second view of
+    ``anchor``.
     """
 
-    def forward(self, anchor, negative):
+    def forward(self, anchor, negative, partner=None):
         za, ta = self.view(anchor)
-        zp, tp = self.view(anchor)
+        zp, tp = self.view(anchor if partner is None else partner)
         zn, tn = self.view(negative)
-        e = self.encoder(torch.cat([za, zp, zn]), torch.cat([ta, tp, tn]))
+        e = self.encode(torch.cat([za, zp, zn]), torch.cat([ta, tp, tn]))
         return e.chunk(3)
 
 
@@ -81,4 +92,4 @@ class DenoisingAEModule(NoisyViewEncoder):
 
     def forward(self, X):
         z, t = self.view(X)
-        return self.decoder(self.encoder(z, t)), X
+        return self.decoder(self.encode(z, t)), X

@@ -19,7 +19,8 @@ from skorch.dataset import ValidSplit
 
 from ..base import torch_seed_context
 
-__all__ = ["EMA", "BatchLRScheduler", "BatchLoader", "EpochProgress", "MaxSteps",
+__all__ = ["EMA", "BatchLRScheduler", "BatchLoader", "EpochProgress", "GroupValidSplit",
+           "MaxSteps",
            "SeededGenerator", "StopTraining", "WarmupCosine", "build_net", "fit_net",
            "predict_batches", "release_training_state"]
 
@@ -106,6 +107,37 @@ class SeededGenerator:
         self.torch.set_state(torch.frombuffer(bytearray(state["state"]), dtype=torch.uint8))
 
 
+class GroupValidSplit:
+    """skorch ``train_split`` holding out whole patients (groups) for validation.
+
+    The dataset must have ``groups`` (one id per row) and ``subset(indices)``
+    returning a dataset of those rows only (so that pairs and negatives of the
+    training part never come from validation patients).
+
+    Parameters
+    ----------
+    fraction : float
+        Approximate fraction of the groups held out.
+    seed : int
+    """
+
+    def __init__(self, fraction: float, seed: int):
+        self.fraction = fraction
+        self.seed = seed
+
+    def __call__(self, dataset, y=None, **fit_params):
+        from sklearn.model_selection import GroupShuffleSplit
+
+        groups = np.asarray(dataset.groups)
+        if len(np.unique(groups)) < 2:
+            raise ValueError("a grouped validation split needs at least two groups "
+                             "(patients); pass more patients or validation_fraction=None.")
+        splitter = GroupShuffleSplit(n_splits=1, test_size=self.fraction,
+                                     random_state=self.seed)
+        train, valid = next(splitter.split(np.zeros(len(groups)), groups=groups))
+        return dataset.subset(train), dataset.subset(valid)
+
+
 def release_training_state(net: NeuralNet) -> None:
     """Drop what only a running fit needs (progress bars, the torch LR scheduler).
 
@@ -133,6 +165,7 @@ def build_net(
     early_stopping_patience: int | None = None,
     checkpoint_dir=None,
     grad_clip: float | None = None,
+    grouped_validation: bool = False,
     optimizer=torch.optim.AdamW,
     callbacks=(),
     **net_kwargs,
@@ -140,7 +173,8 @@ def build_net(
     """A skorch net with the package's conventions.
 
     * no silent hold-out: ``train_split`` is ``None`` unless ``validation_fraction``
-      is given (then a seeded :class:`skorch.dataset.ValidSplit`);
+      is given (then a seeded :class:`skorch.dataset.ValidSplit`, or with
+      ``grouped_validation`` a :class:`GroupValidSplit` over the dataset's groups);
     * shuffling uses a seeded ``torch.Generator``;
     * ``verbose=0`` prints nothing, 1 shows one progress bar over epochs, 2
       prints skorch's epoch table and a progress bar per epoch;
@@ -152,7 +186,9 @@ def build_net(
     monitor = "train_loss_best"
     train_split = None
     if validation_fraction:
-        train_split = ValidSplit(validation_fraction, stratified=False, random_state=seed)
+        train_split = (GroupValidSplit(validation_fraction, seed) if grouped_validation
+                       else ValidSplit(validation_fraction, stratified=False,
+                                       random_state=seed))
         monitor = "valid_loss_best"
         if early_stopping_patience:
             cbs.append(("early_stopping", EarlyStopping(

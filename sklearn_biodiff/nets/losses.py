@@ -10,8 +10,9 @@ from torch.utils.data import Dataset
 
 from ..modules.vae import elbo_loss
 
-__all__ = ["CropDataset", "DenoisingNet", "NoisePredictionNet", "TripletDataset", "TripletNet",
-           "VAENet", "triplet_loss"]
+__all__ = ["CropDataset", "DenoisingNet", "NoisePredictionNet", "PairDataset", "TripletDataset",
+           "TripletNet", "VAENet", "info_nce", "mined_triplet_loss", "supcon_loss",
+           "triplet_loss"]
 
 
 class VAENet(NeuralNet):
@@ -88,15 +89,222 @@ class TripletDataset(Dataset):
         return X, torch.as_tensor(self.codes[idx])
 
 
-class TripletNet(NeuralNet):
-    """The module returns ``(e_anchor, e_positive, e_negative)``; triplet margin loss."""
+def _draw_other(rng, pools, keys, own, exclude_self: np.ndarray, avoid=None, rounds=30):
+    """For each row, a random index from ``pools[keys[row]]`` other than the row itself
+    and, where ``avoid`` is given, with ``avoid[j] != avoid[row]``; -1 where none exists."""
+    n = len(keys)
+    out = np.full(n, -1, dtype=np.int64)
+    todo = np.flatnonzero(exclude_self)
+    for _ in range(rounds):
+        if not len(todo):
+            break
+        cand = np.array([pools[keys[i]][rng.randint(len(pools[keys[i]]))] for i in todo])
+        ok = cand != own[todo]
+        if avoid is not None:
+            ok &= avoid[cand] != avoid[todo]
+        out[todo[ok]] = cand[ok]
+        todo = todo[~ok]
+    for i in todo:  # rare: few valid candidates; search them exhaustively
+        pool = pools[keys[i]]
+        ok = pool != own[i]
+        if avoid is not None:
+            ok &= avoid[pool] != avoid[i]
+        if ok.any():
+            out[i] = pool[ok][rng.randint(int(ok.sum()))]
+    return out
 
-    def __init__(self, *args, margin: float = 1.0, criterion=torch.nn.MSELoss, **kwargs):
+
+class PairDataset(TripletDataset):
+    """Anchors with a partner (the positive's source) and a negative, patient-aware.
+
+    Parameters
+    ----------
+    z0 : ndarray of shape (n, d)
+    y : ndarray of shape (n,)
+        Class labels; at least two classes.
+    groups : ndarray of shape (n,) or None
+        Patient of each row (None: one patient per row).
+    positive : {"view", "other_patient", "patient"}
+        Where the positive comes from: ``"view"``, a second noisy view of the
+        anchor itself (the DACL paper); ``"other_patient"``, a row of the same
+        class from another patient (another row of the class, else the anchor,
+        when no other patient has the class); ``"patient"``, another row of the
+        anchor's patient, whatever its class (the anchor when it is the patient's
+        only row; CLOCS-style self-supervision).
+    seed : int
+
+    Notes
+    -----
+    ``batch(idx)`` returns ``({"anchor", "partner", "negative"}, y)`` with ``y`` of
+    shape (B, 5): class and patient codes of the anchor and of the partner, and the
+    class code of the negative. Negatives are drawn uniformly from the other classes
+    (as in :class:`TripletDataset`), so a negative never shares the anchor's class.
+    """
+
+    def __init__(self, z0, y, groups=None, positive: str = "view", seed: int = 0):
+        super().__init__(z0, y, seed=seed)
+        n = len(self.codes)
+        groups = np.arange(n) if groups is None else np.asarray(groups)
+        if len(groups) != n:
+            raise ValueError(f"groups has {len(groups)} entries for {n} rows.")
+        if positive not in ("view", "other_patient", "patient"):
+            raise ValueError(f"unknown positive={positive!r}")
+        self.groups = groups
+        _, self.group_codes = np.unique(groups, return_inverse=True)
+        self.positive = positive
+        self.seed = seed
+        self.by_class = [np.flatnonzero(self.codes == c) for c in range(self.codes.max() + 1)]
+        self.by_group = [np.flatnonzero(self.group_codes == g)
+                         for g in range(self.group_codes.max() + 1)]
+
+    def subset(self, indices) -> PairDataset:
+        """A dataset of these rows only (for grouped validation splits)."""
+        idx = np.asarray(indices)
+        return PairDataset(self.z0.numpy()[idx], self.y[idx], self.groups[idx],
+                           positive=self.positive, seed=self.seed + 1)
+
+    def partner_indices(self, idx: np.ndarray) -> np.ndarray:
+        idx = np.asarray(idx)
+        if self.positive == "view":
+            return idx
+        own = np.arange(len(self.codes))
+        everyone = np.ones(len(own), bool)
+        if self.positive == "patient":
+            got = _draw_other(self.rng, self.by_group, self.group_codes, own, everyone)
+        else:
+            got = _draw_other(self.rng, self.by_class, self.codes, own, everyone,
+                              avoid=self.group_codes)
+            # no other patient with the class: another row of the class, else itself
+            fallback = _draw_other(self.rng, self.by_class, self.codes, own, got < 0)
+            got = np.where(got < 0, fallback, got)
+        got = np.where(got < 0, own, got)
+        return got[idx]
+
+    def batch(self, idx):
+        idx = np.asarray(idx)
+        partner = self.partner_indices(idx)
+        neg = self.negative_indices(idx)
+        X = {"anchor": self.z0[idx], "partner": self.z0[partner], "negative": self.z0[neg]}
+        y = np.stack([self.codes[idx], self.group_codes[idx], self.codes[partner],
+                      self.group_codes[partner], self.codes[neg]], axis=1)
+        return X, torch.as_tensor(y)
+
+    def __getitem__(self, i):
+        X, y = self.batch(np.array([i]))
+        return {k: v[0] for k, v in X.items()}, y[0]
+
+
+def mined_triplet_loss(anchor, positive, negative, labels, margin: float = 1.0,
+                       mining: str = "hard"):
+    """Triplet loss with the negative mined among the batch's embeddings.
+
+    Candidates are all embeddings of the batch (anchors, positives and drawn
+    negatives) whose class differs from the anchor's. ``"hard"`` takes the closest
+    one; ``"semihard"`` the closest one farther than the positive (FaceNet), or
+    the hardest when there is none.
+
+    Parameters
+    ----------
+    anchor, positive, negative : Tensor of shape (B, d)
+    labels : Tensor of shape (B, 3)
+        Class codes of the anchor, the positive and the negative.
+    margin : float
+    mining : {"hard", "semihard"}
+    """
+    cand = torch.cat([anchor, positive, negative])
+    cand_labels = torch.cat([labels[:, 0], labels[:, 1], labels[:, 2]])
+    d_pos = (anchor - positive).pow(2).sum(-1)
+    d = torch.cdist(anchor, cand).pow(2)
+    other = cand_labels[None, :] != labels[:, :1]
+    inf = torch.finfo(d.dtype).max
+    hard = torch.where(other, d, torch.full_like(d, inf)).min(dim=1).values
+    if mining == "semihard":
+        semi = other & (d > d_pos[:, None])
+        d_semi = torch.where(semi, d, torch.full_like(d, inf)).min(dim=1).values
+        hard = torch.where(semi.any(dim=1), d_semi, hard)
+    return torch.relu(d_pos - hard + margin).mean()
+
+
+def supcon_loss(features, positives, valid, temperature: float = 0.1):
+    """Supervised contrastive loss (Khosla et al. 2020) with explicit masks.
+
+    Parameters
+    ----------
+    features : Tensor of shape (N, d)
+        Normalised inside (cosine similarity).
+    positives : bool Tensor of shape (N, N)
+        ``positives[i, j]``: j is a positive of anchor i.
+    valid : bool Tensor of shape (N, N)
+        The pairs that enter anchor i's denominator (positives included, the
+        anchor itself excluded).
+    temperature : float
+
+    Returns
+    -------
+    Tensor
+        Mean over anchors with at least one positive of
+        ``-mean_p [s_ip / T - logsumexp_{a valid} s_ia / T]``.
+    """
+    f = torch.nn.functional.normalize(features, dim=1)
+    logits = f @ f.T / temperature
+    logits = logits.masked_fill(~valid, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    pos = positives & valid
+    n_pos = pos.sum(dim=1)
+    has = n_pos > 0
+    if not has.any():
+        return features.sum() * 0.0
+    per_anchor = -(log_prob.masked_fill(~pos, 0.0).sum(dim=1)[has] / n_pos[has])
+    return per_anchor.mean()
+
+
+class TripletNet(NeuralNet):
+    """The module returns ``(e_anchor, e_positive, e_negative)``; a contrastive loss.
+
+    ``objective="triplet"`` with ``mining="random"`` is the DACL paper's triplet
+    margin loss on the drawn negatives; ``"hard"``/``"semihard"`` mine the negative
+    in the batch (:func:`mined_triplet_loss`). ``objective="supcon"``: supervised
+    contrastive loss over the anchors' and positives' embeddings, patient-aware
+    when ``patient_aware`` (an anchor's same-patient rows are ignored while it has
+    a positive from another patient). ``objective="patient"``: the same loss with
+    patients as the classes (CLOCS-style).
+    """
+
+    def __init__(self, *args, margin: float = 1.0, objective: str = "triplet",
+                 mining: str = "random", temperature: float = 0.1,
+                 patient_aware: bool = False, criterion=torch.nn.MSELoss, **kwargs):
         super().__init__(*args, criterion=criterion, **kwargs)
         self.margin = margin
+        self.objective = objective
+        self.mining = mining
+        self.temperature = temperature
+        self.patient_aware = patient_aware
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return triplet_loss(*y_pred, margin=self.margin)
+        ea, ep, en = y_pred
+        if self.objective == "triplet":
+            if self.mining == "random" or y_true is None or y_true.dim() < 2:
+                return triplet_loss(ea, ep, en, margin=self.margin)
+            y = y_true.to(ea.device)
+            return mined_triplet_loss(ea, ep, en, y[:, [0, 2, 4]], margin=self.margin,
+                                      mining=self.mining)
+        y = y_true.to(ea.device)
+        n = len(ea)
+        feats = torch.cat([ea, ep])
+        labels = torch.cat([y[:, 0], y[:, 2]])
+        groups = torch.cat([y[:, 1], y[:, 3]])
+        if self.objective == "patient":
+            labels = groups
+        eye = torch.eye(2 * n, dtype=torch.bool, device=ea.device)
+        positives = (labels[:, None] == labels[None, :]) & ~eye
+        valid = ~eye
+        if self.patient_aware and self.objective == "supcon":
+            same_patient = (groups[:, None] == groups[None, :]) & ~eye
+            other_pos = positives & ~same_patient
+            ignore = same_patient & other_pos.any(dim=1, keepdim=True)
+            positives = positives & ~ignore
+            valid = valid & ~ignore
+        return supcon_loss(feats, positives, valid, temperature=self.temperature)
 
 
 class DenoisingNet(NeuralNet):
