@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
+#: wall-clock start of the run (this module is imported when a benchmark starts)
+_STARTED = time.perf_counter()
 
 
 def find_archive() -> Path | None:
@@ -56,9 +59,58 @@ def machine() -> dict:
             "date": time.strftime("%Y-%m-%d")}
 
 
-def write_json(name: str, payload: dict) -> Path:
+def _git_commit() -> dict:
+    """The commit of the working tree and whether it had uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"),
+                "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+
+
+def run_metadata(seeds: list[int]) -> dict:
+    """Provenance of one benchmark run: command, commit, machine, date, seeds, wall time.
+
+    Parameters
+    ----------
+    seeds : list of int
+        Every seed the run used (data splits, model initialisation, noise draws).
+
+    Returns
+    -------
+    dict
+        ``command`` (as typed, from ``sys.argv``), ``commit`` and ``dirty`` (uncommitted
+        changes in tracked files), ``machine`` (cores, torch threads, python and torch
+        versions, platform), ``date`` (ISO 8601, local time), ``seeds`` and
+        ``wall_seconds`` since the benchmark started.
+    """
+    import torch
+
+    return {
+        "command": " ".join(["python", *sys.argv]),
+        **_git_commit(),
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                    "python": platform.python_version(), "torch": torch.__version__,
+                    "platform": platform.platform()},
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seeds": list(seeds),
+        "wall_seconds": time.perf_counter() - _STARTED,
+    }
+
+
+def write_json(name: str, payload: dict, *, seeds: list[int]) -> Path:
+    """Write ``results/<name>.json`` with the run's provenance under ``"run"``.
+
+    The tables of README.md and docs/ are rendered from these files by
+    ``benchmarks/render_results.py``; re-render after a run.
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
+    payload = {**payload, "run": run_metadata(seeds)}
     path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     print(json.dumps(payload, indent=2, default=float))
     return path

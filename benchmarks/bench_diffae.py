@@ -113,7 +113,7 @@ def main(argv=None):
                **probe_scores(Z_tr, y_tr, Z_te, y_te)}
         report["curve"].append(row)
         print(row, flush=True)
-        write_json(name, report)
+        write_json(name, report, seeds=[0])
     if args.save is not None:
         args.save.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(emb, args.save)

@@ -185,7 +185,7 @@ def main(argv=None):
         workdir = Path(tmp)
         if "A" in args.part:
             report["A_feature_cache"] = part_a(X, y, groups, args, workdir)
-            write_json(name, report)
+            write_json(name, report, seeds=[0])
         if "B" in args.part:
             memory = Memory(Path.home() / ".cache" / "sklearn_biodiff" / "bench", verbose=0)
             ST_all = ScatteringFeatures(memory=memory).fit_transform(data.signals)
@@ -194,7 +194,7 @@ def main(argv=None):
             tr = np.array([pos[i] for i in tr_all if i in pos])
             te = np.array([pos[i] for i in te_all if i in pos])
             report["B_optuna"] = part_b(ST_all[idx], y, groups, tr, te, args, workdir)
-            write_json(name, report)
+            write_json(name, report, seeds=[0])
 
 
 if __name__ == "__main__":

@@ -255,12 +255,13 @@ def main(argv=None):
                     {"diffae": "no --diffae model given (see bench_diffae.py --save)"}),
         "fit_seconds": fit_seconds, "curve_seconds": curve_seconds,
         "total_seconds": time.perf_counter() - t_start,
-        **({"earlier_run": {k: previous[k] for k in ("settings", "total_seconds")}}
+        **({"earlier_run": {k: previous[k] for k in ("settings", "total_seconds", "run")
+                            if k in previous}}
            if previous else {}),
         "models": by_model,
         "rows": {k: v.tolist() for k, v in res.items()},
     }
-    write_json(name, report)
+    write_json(name, report, seeds=[0, 1, 2])  # split/models/test noise 0; training noise 1, 2
     import matplotlib
 
     matplotlib.use("Agg")

@@ -108,7 +108,7 @@ def main(argv=None):
     if not args.skip_naive:
         report["quality"]["naive_plain"] = quality(F_naive, target, tr, te)
     report["peak_rss_mb"] = peak_rss_mb()
-    write_json("bench_scattering", report)
+    write_json("bench_scattering", report, seeds=[0])
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def main():
                                    "cv3_auroc_std": float(np.std(aucs)),
                                    "seconds": time.perf_counter() - t0}
         print(name, out["candidates"][name], flush=True)
-        write_json("dacl_goal_sweep", out)
+        write_json("dacl_goal_sweep", out, seeds=[0])
 
 
 if __name__ == "__main__":

@@ -311,7 +311,8 @@ def main(argv=None):
     for task in args.tasks:
         run_task(task, runner, data.target, args, report)
         report["total_seconds"] = time.perf_counter() - t0
-        write_json(args.out + ("_quick" if args.quick else ""), report)
+        write_json(args.out + ("_quick" if args.quick else ""), report,
+                   seeds=sorted({0, *args.seeds}))
 
 
 if __name__ == "__main__":

@@ -213,6 +213,14 @@ def test_ema_weights_are_used_for_inference():
     raw = emb.net_.module_
     assert any(not torch.equal(p, q) for p, q in zip(raw.parameters(),
                                                      emb.ema_module_.parameters()))
+    with_ema = emb.transform(X)
+    # the same fitted embedder with the EMA weights swapped for the raw ones
+    ema_state = {k: v.clone() for k, v in emb.ema_module_.state_dict().items()}
+    emb.ema_module_.load_state_dict(raw.state_dict())
+    with_raw = emb.transform(X)
+    emb.ema_module_.load_state_dict(ema_state)
+    np.testing.assert_array_equal(emb.transform(X), with_ema)
+    assert np.abs(with_ema - with_raw).max() > 1e-4  # transform reads the EMA weights
 
 
 def test_pickle_and_clone_round_trip():

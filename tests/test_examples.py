@@ -20,5 +20,28 @@ def test_example_runs_in_reduced_mode(script, monkeypatch, tmp_path):
     runpy.run_path(str(script), run_name="__main__")
     import matplotlib.pyplot as plt
 
-    assert plt.get_fignums(), f"{script.name} drew no figure"
+    figures = [plt.figure(n) for n in plt.get_fignums()]
+    assert figures, f"{script.name} drew no figure"
+    for fig in figures:
+        plotted = [_finite_data(ax) for ax in fig.axes]
+        assert any(plotted), f"{script.name}: figure {fig.number} shows no finite data"
     plt.close("all")
+
+
+def _finite_data(ax) -> bool:
+    """Whether an axes shows data: a line, scatter, bar or image with finite values."""
+    import numpy as np
+
+    for line in ax.get_lines():
+        y = np.asarray(line.get_ydata(), dtype=float)
+        if y.size and np.isfinite(y).any():
+            return True
+    for coll in ax.collections:
+        offsets = np.asarray(coll.get_offsets(), dtype=float)
+        if offsets.size and np.isfinite(offsets).all() and len(offsets) > 1:
+            return True
+        if any(len(path.vertices) for path in coll.get_paths()):
+            return True
+    if any(np.isfinite(np.asarray(im.get_array(), dtype=float)).any() for im in ax.images):
+        return True
+    return any(patch.get_height() != 0 for patch in ax.patches if hasattr(patch, "get_height"))

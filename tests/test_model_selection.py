@@ -174,13 +174,21 @@ def test_grouped_cross_validate_patient_level_matches_manual():
 
 def test_patient_scorer_routes_groups():
     import sklearn
+    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import cross_validate
 
     X, y, groups = _vectors(40)
+    cv = make_grouped_cv(2)
     with sklearn.config_context(enable_metadata_routing=True):
-        res = cross_validate(LogisticRegression(), X, y, cv=make_grouped_cv(2),
-                             scoring=make_patient_scorer(), params={"groups": groups})
-    assert np.all((res["test_score"] >= 0) & (res["test_score"] <= 1))
+        res = cross_validate(LogisticRegression(), X, y, cv=cv,
+                             scoring=make_patient_scorer(), params={"groups": groups},
+                             return_estimator=True)
+    # each fold's score is the patient-level AUROC of that fold's test groups
+    for score, est, (_, te) in zip(res["test_score"], res["estimator"], cv.split(X, y, groups)):
+        expected = patient_roc_auc_score(y[te], est.decision_function(X[te]), groups=groups[te])
+        assert score == pytest.approx(expected)
+        # and not the record-level AUROC that a scorer without groups would give
+        assert score != pytest.approx(roc_auc_score(y[te], est.decision_function(X[te])))
 
 
 class _ThreadProbe(ClassifierMixin, BaseEstimator):
@@ -258,7 +266,9 @@ def test_optuna_search_grouped_cv_and_refit():
     assert len(res.study.trials) == 3
     p = res.best_params
     assert 1 <= p["daclembedder__t_min"] <= p["daclembedder__t_max"] <= 50
-    assert 0.0 <= res.best_score <= 1.0
+    best = res.study.best_trial
+    assert res.best_score == pytest.approx(np.mean(best.user_attrs["fold_scores"]))
+    assert res.best_score > 0.75  # classes 1.5 std apart: far above chance (0.5)
     dacl = res.best_estimator.named_steps["daclembedder"]
     assert dacl.t_min == p["daclembedder__t_min"] and hasattr(dacl, "net_")
     for t in res.study.trials:

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from sklearn_biodiff import __main__ as cli
@@ -10,6 +11,8 @@ from sklearn_biodiff.pipeline import make_dacl_pipeline
 
 def test_pipeline_fits_signals_and_searches_timesteps(synthetic, tmp_path, tiny_pipeline_params):
     X, y = synthetic
+    tiny_pipeline_params["vae"]["max_epochs"] = 10
+    tiny_pipeline_params["dacl"]["max_epochs"] = 10
     pipe = make_dacl_pipeline(**tiny_pipeline_params, memory=str(tmp_path), random_state=0)
     pipe.fit(X, y)
     proba = pipe.predict_proba(X)
@@ -25,13 +28,21 @@ def test_pipeline_fits_signals_and_searches_timesteps(synthetic, tmp_path, tiny_
     grid.fit(X, y)
     assert set(grid.cv_results_["param_dacl__t_min"]) == {1, 34}
     assert grid.best_estimator_.named_steps["dacl"].t_min in (1, 34)
-    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    # the synthetic classes are separable (ST features alone: AUROC 1.0): the whole
+    # pipeline must beat chance (0.5) clearly, on held-out folds too (seeded: 0.78)
+    assert roc_auc_score(y, proba[:, 1]) > 0.7
+    assert np.all(grid.cv_results_["mean_test_score"] > 0.7)
 
 
 def test_demo_runs_in_quick_mode(tmp_path, capsys):
     assert cli.main(["demo", "--quick", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "demo.json").read_text())
-    for key in ("st_features_linear_probe", "dacl_linear_probe", "dacl_prototype_distance"):
-        assert 0.0 <= result[key] <= 1.0
+    # 72 real test records, seeded: 0.863, 0.733, 0.674; chance is 0.5, and one AUROC's
+    # standard error here is about 0.06, so each floor sits two or more below the value
+    floors = {"st_features_linear_probe": 0.75, "dacl_linear_probe": 0.6,
+              "dacl_prototype_distance": 0.55}
+    for key, floor in floors.items():
+        assert floor < result[key] <= 1.0, (key, result[key])
+    assert result["n_test"] == 72 and result["quick"] is True
     assert (tmp_path / "roc.png").stat().st_size > 1000
     assert "test AUROC" in capsys.readouterr().out

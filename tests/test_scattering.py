@@ -129,3 +129,31 @@ def test_pipeline_memory_featurises_once(ragged, tmp_path, monkeypatch):
 def test_device_auto_resolves(ragged):
     st = ScatteringFeatures(**FAST).fit(ragged[0][:2])
     assert st.device_.type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.mark.parametrize("n", [4096, 6144])
+def test_features_equal_kymatio_scattering1d_on_one_crop(n):
+    """Without attention or standardisation, the features are kymatio's own
+    ``Scattering1D`` of the crop, log-compressed (orders 1-2), pooled over its frames.
+
+    For these lengths kymatio's left padding is a multiple of the hop ``2**J``, as ours
+    always is (``pad_to_dyadic`` rounds it down so that frames start at the record's
+    first sample); for other lengths kymatio's frames are shifted by less than a hop.
+    """
+    from kymatio.scattering1d.frontend.torch_frontend import ScatteringTorch1D
+
+    from sklearn_biodiff.datasets import make_synthetic_ecg
+
+    J, Q, eps = 6, 4, 1e-3
+    crop = make_synthetic_ecg(1, min_seconds=30, max_seconds=30, random_state=3)[0][0][:n]
+    assert len(crop) == n
+    kym = ScatteringTorch1D(J=J, shape=n, Q=Q, max_order=2)
+    with torch.no_grad():
+        S = kym(torch.from_numpy(crop.astype(np.float32))[None])[0].double()  # (D, frames)
+    order = np.array(kym.meta()["order"])
+    S[order > 0] = torch.log(S[order > 0].clamp_min(0) + eps)
+    expected = torch.cat([S.mean(1), S.std(1, unbiased=False)]).numpy()
+    ours = ScatteringFeatures(J=J, Q=Q, log_eps=eps, contextualize=False, standardize=False,
+                              pooling="mean_std").fit_transform([crop])[0]
+    assert ours.shape == expected.shape == (2 * len(order),)
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-5)

@@ -195,9 +195,11 @@ def load_physionet2017(
     Examples
     --------
     >>> from sklearn_biodiff.datasets import load_physionet2017
-    >>> data = load_physionet2017("cinc2017.tar.xz")  # doctest: +SKIP
-    >>> len(data.signals), data.fs  # doctest: +SKIP
-    (8528, 300)
+    >>> data = load_physionet2017()  # $SKLEARN_BIODIFF_CINC2017, or pass the path
+    >>> data.fs, sorted(set(data.target.tolist()))
+    (300, ['A', 'N', 'O', '~'])
+    >>> data.signals[0].dtype, len(data.signals) == len(data.target) == len(data.groups)
+    (dtype('float32'), True)
     """
     if labels not in _LABEL_FILES:
         raise ValueError(f"labels must be one of {sorted(_LABEL_FILES)}, got {labels!r}.")
@@ -272,9 +274,9 @@ def fetch_physionet2017(data_home=None, *, labels: str = "v3", n_jobs=None):
     Examples
     --------
     >>> from sklearn_biodiff.datasets import fetch_physionet2017
-    >>> data = fetch_physionet2017()  # doctest: +SKIP
-    >>> len(data.signals), data.fs  # doctest: +SKIP
-    (8528, 300.0)
+    >>> data = fetch_physionet2017()  # downloads once into $SKLEARN_BIODIFF_DATA
+    >>> data.fs, sorted(set(data.target.tolist()))
+    (300, ['A', 'N', 'O', '~'])
     """
     home = get_data_home(data_home) / "physionet2017" / "download"
     root = _find_root(home) if home.exists() else None

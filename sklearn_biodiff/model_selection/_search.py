@@ -366,12 +366,28 @@ def optuna_search(
 
     Examples
     --------
+    On vectors (for records, use ``make_dacl_pipeline(memory="cache/")`` and the default
+    ``DACLSearchSpace()``; ``storage="sqlite:///dacl.db", study_name="dacl"`` makes the
+    study resumable and shareable between processes):
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_biodiff.feature_extraction import DACLEmbedder
     >>> from sklearn_biodiff.model_selection import DACLSearchSpace, optuna_search
-    >>> from sklearn_biodiff.pipeline import make_dacl_pipeline
-    >>> result = optuna_search(make_dacl_pipeline(memory="cache/"), X, y,
-    ...                        DACLSearchSpace(), groups=groups, n_trials=20,
-    ...                        storage="sqlite:///dacl.db", study_name="dacl")  # doctest: +SKIP
-    >>> result.study.best_params  # doctest: +SKIP
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = (rng.randn(40, 6) + 1.5 * y[:, None]).astype(np.float32)
+    >>> groups = np.arange(40) // 2  # two records per patient
+    >>> pipe = make_pipeline(DACLEmbedder(widths=(16, 8), embedding_dim=4, max_epochs=2,
+    ...                                   random_state=0), LogisticRegression())
+    >>> space = DACLSearchSpace(prefix="daclembedder__", vae_prefix=None)
+    >>> result = optuna_search(pipe, X, y, space, groups=groups, n_trials=2,
+    ...                        random_state=0)
+    >>> sorted(result.best_params)
+    ['daclembedder__lr', 'daclembedder__margin', 'daclembedder__t_max', 'daclembedder__t_min']
+    >>> len(result.study.trials)
+    2
     """
     optuna = import_optuna()
     if not callable(param_space):

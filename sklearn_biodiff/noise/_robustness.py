@@ -71,11 +71,22 @@ def robustness_curve(
 
     Examples
     --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_biodiff.datasets import make_synthetic_ecg
+    >>> from sklearn_biodiff.feature_extraction import ScatteringFeatures
     >>> from sklearn_biodiff.noise import robustness_curve
-    >>> result = robustness_curve({"ST + LR": fitted_pipe}, X_test, y_test,
-    ...                           kinds=("gaussian", "muscle"), snrs_db=(12, 6, 0),
-    ...                           random_state=0)  # doctest: +SKIP
-    >>> sorted(set(result["snr_db"]))  # doctest: +SKIP
+    >>> X, y = make_synthetic_ecg(20, min_seconds=6, max_seconds=8, random_state=0)
+    >>> fitted_pipe = make_pipeline(ScatteringFeatures(J=6, Q=4), StandardScaler(),
+    ...                             LogisticRegression()).fit(X, y)
+    >>> result = robustness_curve({"ST + LR": fitted_pipe}, X, y,
+    ...                           kinds=("gaussian", "muscle"), snrs_db=(12, 0),
+    ...                           random_state=0)
+    >>> sorted(set(result["snr_db"].tolist()))
+    [0.0, 12.0, inf]
+    >>> result["kind"].tolist()
+    ['clean', 'gaussian', 'gaussian', 'muscle', 'muscle']
     """
     estimators = estimator if isinstance(estimator, dict) else {
         type(estimator).__name__: estimator}
@@ -136,9 +147,16 @@ def summarize_robustness(result, *, drop_at_db: float = 6.0) -> list[dict]:
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn_biodiff.noise import summarize_robustness
-    >>> for row in summarize_robustness(result):  # doctest: +SKIP
-    ...     print(row["estimator"], row["kind"], row["area"], row["drop"])
+    >>> result = {"estimator": np.array(["ST"] * 4),
+    ...           "kind": np.array(["clean", "muscle", "muscle", "muscle"]),
+    ...           "snr_db": np.array([np.inf, 12.0, 6.0, 0.0]),
+    ...           "repeat": np.zeros(4, dtype=int),
+    ...           "score": np.array([0.90, 0.85, 0.80, 0.60])}
+    >>> for row in summarize_robustness(result):
+    ...     print(row["estimator"], row["kind"], f"{row['area']:.4f}", f"{row['drop']:.2f}")
+    ST muscle 0.7625 0.10
     """
     res = _as_dict(result)
     out = []
@@ -183,8 +201,14 @@ def plot_robustness_curve(result, *, ax=None, kinds=None, ylabel="score"):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn_biodiff.noise import plot_robustness_curve
-    >>> fig = plot_robustness_curve(result, ylabel="AUROC")  # doctest: +SKIP
+    >>> result = {"estimator": np.array(["ST"] * 3), "kind": np.array(["muscle"] * 3),
+    ...           "snr_db": np.array([12.0, 6.0, 0.0]), "repeat": np.zeros(3, dtype=int),
+    ...           "score": np.array([0.85, 0.80, 0.60])}
+    >>> fig = plot_robustness_curve(result, ylabel="AUROC")
+    >>> [ax.get_title() for ax in fig.axes], fig.axes[0].get_ylabel()
+    (['muscle'], 'AUROC')
     """
     import matplotlib.pyplot as plt
 

@@ -1,0 +1,596 @@
+"""Render the results tables and quoted numbers of README.md and docs/ from the JSON.
+
+Every number of a results section lives in ``benchmarks/results/*.json``. A results
+section of README.md or a docs page is a block between two markers::
+
+    <!-- results:NAME start -->          (Markdown)
+    <!-- results:NAME end -->
+
+    .. results:NAME start                (reStructuredText)
+    .. results:NAME end
+
+and its text is ``benchmarks/templates/NAME.md`` with each ``{field}`` filled from
+:func:`fields`, which reads the JSON. The same template serves both formats: tables are
+built per format, and ``code`` in backticks becomes ````code```` in reStructuredText.
+A sentence of a template that states a comparison is checked against the JSON by
+:func:`_claim` while rendering, so a new run that contradicts it stops the rendering.
+
+    python benchmarks/render_results.py           # rewrite the blocks in place
+    python benchmarks/render_results.py --check   # exit 1 and show a diff if any differs
+
+``tests/test_results_tables.py`` runs the check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import math
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+TEMPLATES = REPO / "benchmarks" / "templates"
+#: the files that hold results blocks
+TARGETS = (
+    REPO / "README.md",
+    REPO / "docs" / "user_guide" / "scattering.rst",
+    REPO / "docs" / "user_guide" / "dacl.rst",
+    REPO / "docs" / "user_guide" / "diffae.rst",
+    REPO / "docs" / "user_guide" / "noise.rst",
+    REPO / "docs" / "user_guide" / "model_selection.rst",
+    REPO / "docs" / "user_guide" / "performance.rst",
+)
+_MARKERS = {
+    ".md": re.compile(r"(<!-- results:(?P<name>[\w-]+) start -->\n)(?P<body>.*?)"
+                      r"(<!-- results:(?P=name) end -->)", re.S),
+    ".rst": re.compile(r"(\.\. results:(?P<name>[\w-]+) start\n)(?P<body>.*?)"
+                       r"(\.\. results:(?P=name) end)", re.S),
+}
+#: robustness benchmark: noise kinds in table order, with column titles
+KINDS = {"gaussian": "white", "baseline_wander": "baseline wander", "muscle": "muscle",
+         "powerline": "powerline", "mixture": "mixture"}
+ROBUSTNESS_ROWS = {
+    "st_features": "ST features + LR",
+    "minirocket": "MiniRocket + LR (peer)",
+    "dacl": "DACL",
+    "gaussian": "contrastive + Gaussian views",
+    "dae": "denoising AE",
+    "dacl_noise_augmented": "DACL, noisy copies in training",
+    "diffae": "DiffAE",
+    "diffae_noise_augmented": "DiffAE, noisy copies in training",
+    "diffae_encoder_noise": "DiffAE, `encoder_noise`",
+}
+DACL_ROWS = {"st_features": "ST features + LR", "vae_mu": "VAE mu", "dacl": "DACL",
+             "gaussian": "contrastive + Gaussian views", "dae": "denoising AE"}
+RANGES = {"early": "Early 1-16", "mid": "Mid 17-33", "late": "Late 34-50", "all": "All 1-50"}
+
+
+class ClaimError(AssertionError):
+    """A sentence of a template no longer holds for the JSON."""
+
+
+def _claim(condition: bool, sentence: str) -> None:
+    if not condition:
+        raise ClaimError(f"the JSON no longer supports: {sentence!r}; rewrite the template")
+
+
+def load_results(folder: Path = RESULTS) -> dict[str, dict]:
+    """Every ``*.json`` of ``folder``, by file stem."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+def _f(x: float, digits: int = 3) -> str:
+    return f"{x:.{digits}f}"
+
+
+def _thousands(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _sci(x: float) -> str:
+    """``3.9e-4`` rather than ``3.9e-04``."""
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _reflow(text: str, width: int = 88) -> str:
+    """Wrap prose paragraphs and bullet items; leave tables as they are."""
+    out = []
+    for para in text.strip("\n").split("\n\n"):
+        lines = para.split("\n")
+        if lines[0].startswith(("|", "=")):
+            out.append(para)
+            continue
+        items, current = [], []
+        for line in lines:
+            if line.startswith("- ") and current:
+                items.append(current)
+                current = []
+            current.append(line.strip())
+        items.append(current)
+        wrapped = []
+        for item in items:
+            bullet = item[0].startswith("- ")
+            words = " ".join(item)[2:] if bullet else " ".join(item)
+            # no line may start with ">", "+", "-" or "->": Markdown would read a quote
+            # or a list; such a token stays on the line of the word before it
+            words = re.sub(r" (?=[>+*-]+ )", "\0", words)
+            wrapped.append(textwrap.fill(
+                words, width, initial_indent="- " if bullet else "",
+                subsequent_indent="  " if bullet else "", break_long_words=False,
+                break_on_hyphens=False))
+        out.append("\n".join(wrapped).replace("\0", " "))
+    return "\n\n".join(out) + "\n"
+
+
+def _pm(d: dict) -> str:
+    return f"{d['mean']:.3f} +- {d['std']:.3f}"
+
+
+def _table(header: list[str], rows: list[list[str]], fmt: str) -> str:
+    """A Markdown pipe table or a reStructuredText simple table."""
+    if fmt == "md":
+        lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    cells = [[_to_rst(c) for c in r] for r in [header, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    rule = "  ".join("=" * w for w in widths)
+
+    def line(r):
+        return "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+
+    return "\n".join([rule, line(cells[0]), rule, *map(line, cells[1:]), rule])
+
+
+def _to_rst(text: str) -> str:
+    """Markdown inline code to reStructuredText literals."""
+    return re.sub(r"(?<!`)`([^`\n]+)`(?!`)", r"``\1``", text)
+
+
+def _bold_best(values: list[float], fmt_value, larger_is_better: bool = True) -> list[str]:
+    best = max(values) if larger_is_better else min(values)
+    return [f"**{fmt_value(v)}**" if fmt_value(v) == fmt_value(best) else fmt_value(v)
+            for v in values]
+
+
+def _hanley_mcneil_se(auc: float, n_pos: int, n_neg: int) -> float:
+    """Standard error of one AUROC (Hanley and McNeil, 1982)."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2))
+    return math.sqrt(var / (n_pos * n_neg))
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def _scattering(r: dict, fmt: str) -> dict:
+    s = r["bench_scattering"]
+    q = s["quality"]
+    speed = s["speedup_vs_naive"]
+    plain_speed = s["speedup_plain_vs_naive"]
+    _claim(abs(speed - plain_speed) < 0.1 * speed,
+           "the plain pooled variant (no attention) gains as much over the naive loop")
+    table = _table(
+        ["what", "number", "protocol"],
+        [["`ScatteringFeatures()` on all records",
+          f"{s['ours']['seconds']:.0f} s ({s['ours']['records_per_s']:.0f} records/s), peak "
+          f"RSS {s['ours']['peak_rss_mb_after'] / 1024:.1f} GB",
+          f"{s['machine']['threads']} torch thread, one run, machine shared with another "
+          "benchmark"],
+         ["naive kymatio loop (module per length, one record at a time)",
+          f"{_thousands(s['naive_kymatio']['seconds'])} s: ours is {speed:.1f}x faster",
+          "same run, same settings"],
+         ["ST features + LR, normal vs (AF+other) AUROC",
+          f"**{_f(q['contextualize_true']['auroc_normal_vs_abnormal'])}** (plain pooled "
+          f"scattering {_f(q['contextualize_false']['auroc_normal_vs_abnormal'])})",
+          "70/30 README split, test once"],
+         ["ST features + LR, 4-class macro F1 / mean F1 N,A,O",
+          f"{_f(q['contextualize_true']['macro_f1_4class'])} / "
+          f"{_f(q['contextualize_true']['mean_f1_NAO'])}", "same"]],
+        fmt)
+    return {
+        "scattering_table": table,
+        "st_n_records": _thousands(s["n_records"]),
+        "st_seconds": f"{s['ours']['seconds']:.0f}",
+        "st_rate": f"{s['ours']['records_per_s']:.0f}",
+        "st_rss_gb": f"{s['ours']['peak_rss_mb_after'] / 1024:.1f}",
+        "st_speedup": f"{speed:.1f}",
+        "st_plain_speedup": f"{plain_speed:.1f}",
+        "st_distinct_lengths": _thousands(s["naive_kymatio"]["distinct_lengths"]),
+        "st_auroc": _f(q["contextualize_true"]["auroc_normal_vs_abnormal"]),
+        "st_macro_f1": _f(q["contextualize_true"]["macro_f1_4class"]),
+        "st_threads": str(s["machine"]["threads"]),
+    }
+
+
+def _dacl(r: dict, fmt: str) -> dict:
+    cv, af = r["reproduce_dacl_cv"]["normal_vs_abnormal"], r["reproduce_dacl_af"]["af_vs_rest"]
+    pub = r["reproduce_dacl_cv"]["published"]
+    logs = r["reproduce_dacl_logs"]["minirocket_split_auroc"]
+    mr_nva = r["bench_robustness"]["models"]["minirocket"]["clean"]
+    rows = []
+    for key, label in DACL_ROWS.items():
+        cells = []
+        for task in (cv, af):
+            proto = f" ({_f(task['cv'][key + '_prototype']['mean'])})" \
+                if key + "_prototype" in task["cv"] else ""
+            sproto = f" ({_f(task['split']['auroc'][key + '_prototype'])})" \
+                if key + "_prototype" in task["split"]["auroc"] else ""
+            cells += [_pm(task["cv"][key]) + proto, _f(task["split"]["auroc"][key]) + sproto]
+        rows.append([label, *cells])
+    best_cv = max(cv["cv"][k]["mean"] for k in DACL_ROWS)
+    _claim(best_cv == cv["cv"]["st_features"]["mean"]
+           and max(af["cv"][k]["mean"] for k in DACL_ROWS) == af["cv"]["st_features"]["mean"],
+           "none beats the ST features they start from")
+    rows.append(["MiniRocket (aeon, 10k kernels) + LR", "-", f"{_f(mr_nva)} [a]", "-",
+                 f"{_f(logs['af_vs_rest'])} [b]"])
+    rows.append(["published", f"DACL {pub['dacl']}, Gaussian {pub['gaussian']}, "
+                 f"DAE {pub['dae']}", "", f"Manifold-Aware DACL {pub['manifold_aware_dacl_af']}",
+                 ""])
+    table = _table(["method", "normal vs (AF+other), CV", "same, split", "AF vs rest, CV",
+                    "same, split"], rows, fmt)
+    ours_nva = [cv["cv"][k]["mean"] for k in ("dacl", "gaussian", "dae")]
+    _claim(min(ours_nva) > max(pub["dacl"], pub["gaussian"], pub["dae"]),
+           "on normal vs (AF+other) our DACL and both baselines score above the paper's")
+    _claim(af["cv"]["dacl"]["mean"] < pub["manifold_aware_dacl_af"]
+           and af["split"]["auroc"]["dacl"] < pub["manifold_aware_dacl_af"],
+           "on AF vs rest our DACL stays below Manifold-Aware DACL")
+    # timestep ranking: the 5-fold CV first, then the single split
+    cands = r["bench_model_selection"]["A_feature_cache"]["candidates"]
+    ranked = sorted(cands, key=lambda c: -c["auroc_mean"])
+    cv_rank = " > ".join(f"{RANGES[c['range']]} ({_f(c['auroc_mean'])} +- {_f(c['auroc_std'])})"
+                         for c in ranked)
+    spread_cv = ranked[0]["auroc_mean"] - ranked[-1]["auroc_mean"]
+    max_std = max(c["auroc_std"] for c in cands)
+    _claim(spread_cv < max_std + 0.005, "the CV spread of the ranges is about one fold std")
+    _claim(ranked[0]["range"] != "late", "the CV does not rank Late first")
+
+    def split_rank(abl):
+        order = sorted(abl, key=lambda k: -abl[k])
+        return " > ".join(f"{RANGES[k].split()[0]} {_f(abl[k])}" for k in order)
+
+    _claim(max(cv["ablation_split"], key=cv["ablation_split"].get) == "late"
+           and max(af["ablation_split"], key=af["ablation_split"].get) == "late",
+           "on the single split Late is first on both tasks")
+    return {
+        "dacl_table": table,
+        "dacl_epochs": str(r["reproduce_dacl_cv"]["settings"]["epochs"]),
+        "dacl_latent": str(r["reproduce_dacl_cv"]["settings"]["latent_dim"]),
+        "dacl_folds": str(r["reproduce_dacl_cv"]["settings"]["folds"]),
+        "dacl_seeds": ", ".join(map(str, r["reproduce_dacl_cv"]["settings"]["seeds"])),
+        "dacl_n_folds_total": str(cv["cv"]["dacl"]["n"]),
+        "mr_nva_log": _f(logs["normal_vs_abnormal"]),
+        "mr_nva": _f(mr_nva),
+        "mr_diff": _f(abs(mr_nva - logs["normal_vs_abnormal"])),
+        "pub_dacl": str(pub["dacl"]),
+        "pub_gaussian": str(pub["gaussian"]),
+        "pub_dae": str(pub["dae"]),
+        "pub_ma": str(pub["manifold_aware_dacl_af"]),
+        "nva_dacl_cv": _f(cv["cv"]["dacl"]["mean"]),
+        "nva_gaussian_cv": _f(cv["cv"]["gaussian"]["mean"]),
+        "nva_dae_cv": _f(cv["cv"]["dae"]["mean"]),
+        "nva_st_cv": _f(cv["cv"]["st_features"]["mean"]),
+        "nva_vae_cv": _f(cv["cv"]["vae_mu"]["mean"]),
+        "af_dacl_cv": _f(af["cv"]["dacl"]["mean"]),
+        "af_dacl_split": _f(af["split"]["auroc"]["dacl"]),
+        "af_st_cv": _f(af["cv"]["st_features"]["mean"]),
+        "nva_proto_dacl": _f(cv["cv"]["dacl_prototype"]["mean"]),
+        "nva_proto_gauss": _f(cv["cv"]["gaussian_prototype"]["mean"]),
+        "af_proto_dacl": _f(af["cv"]["dacl_prototype"]["mean"]),
+        "af_proto_gauss": _f(af["cv"]["gaussian_prototype"]["mean"]),
+        "vae_cost": _f(cv["cv"]["st_features"]["mean"] - cv["cv"]["vae_mu"]["mean"], 2),
+        "af_pos": str(af["positives_test"]),
+        "dacl_split_seconds": "-".join(f"{x:.0f}" for x in sorted(
+            {min(t["split"]["seconds"] for t in (cv, af)), max(t["split"]["seconds"] for t in
+                                                           (cv, af))})),
+        "fold_std_range": f"{_f(min(cv['cv'][k]['std'] for k in DACL_ROWS))}-"
+                          f"{_f(max(af['cv'][k]['std'] for k in DACL_ROWS))}",
+        "abl_cv_folds": str(r["bench_model_selection"]["settings"]["folds"]),
+        "abl_cv_rank": cv_rank,
+        "abl_cv_spread": _f(spread_cv),
+        "abl_split_nva": split_rank(cv["ablation_split"]),
+        "abl_split_af": split_rank(af["ablation_split"]),
+    }
+
+
+def _goal(r: dict, fmt: str) -> dict:
+    c = r["dacl_goal_sweep"]["candidates"]
+
+    def m(k):
+        return _f(c[k]["cv3_auroc_mean"])
+
+    rows = [
+        ["none (VAE latent 32, beta 1; margin 1; t 1-50)",
+         f"{m('default')} +- {_f(c['default']['cv3_auroc_std'])}"],
+        ["VAE beta 0.1 / 0.01", f"{m('vae_beta_0.1')} / {m('vae_beta_0.01')}"],
+        ["VAE latent 16 / 64", f"{m('vae_latent_16')} / {m('vae_latent_64')}"],
+        ["margin 0.5 / 2", f"{m('margin_0.5')} / {m('margin_2')}"],
+        ["timesteps Late 34-50", m("t_late_34_50")],
+        ["100 epochs; lr 1e-4 with 100 epochs", f"{m('dacl_100_epochs')}; "
+                                                f"{m('lr_1e-4_100_epochs')}"],
+        ["wider encoder (512-256-128, embedding 128)", m("dacl_wide_encoder")],
+        ["no VAE (DACL on standardised ST features)", m("no_vae_dacl_on_st")],
+        ["beta 0.1 + margin 2 + Late",
+         f"{m('vae_beta_0.1_margin_2_late')} +- "
+         f"{_f(c['vae_beta_0.1_margin_2_late']['cv3_auroc_std'])}"],
+    ]
+    stds = [v["cv3_auroc_std"] for v in c.values()]
+    gain = max(v["cv3_auroc_mean"] for v in c.values()) - c["default"]["cv3_auroc_mean"]
+    _claim(gain <= max(stds), "the best change gains about one fold std at most")
+    return {
+        "goal_table": _table(["change", "CV AUROC (3 folds)"], rows, fmt),
+        "goal_best_gain": _f(gain, 2),
+        "goal_std_range": f"{_f(min(stds))}-{_f(max(stds))}",
+        "goal_no_vae": m("no_vae_dacl_on_st"),
+    }
+
+
+def _diffae(r: dict, fmt: str) -> dict:
+    d = r["bench_diffae"]
+    rows = []
+    for p in d["curve"]:
+        minutes = "0 (random init)" if p["train_minutes"] == 0 else f"{p['train_minutes']:.0f}"
+        rows.append([minutes, _f(p["macro_f1"]), _f(p["mean_f1_NAO"]),
+                     _f(p["auroc_normal_vs_abnormal"])])
+    last = d["curve"][-1]
+    rates = [p["train_snippets_per_s"] for p in d["curve"] if p["train_snippets_per_s"]]
+    tf = [p["transform_records_per_s"] for p in d["curve"]]
+    _claim(all(a["macro_f1"] < b["macro_f1"] for a, b in zip(d["curve"], d["curve"][1:])),
+           "the curve still rises at the last mark")
+    return {
+        "diffae_table": _table(["training minutes (wall clock, 2 torch threads)",
+                                "4-class macro F1", "mean F1 N, A, O",
+                                "normal vs abnormal AUROC"], rows, fmt),
+        "diffae_threads": str(d["machine"]["threads"]),
+        "diffae_batch": str(d["settings"]["batch_size"]),
+        "diffae_lr": f"{d['settings']['lr']:g}",
+        "diffae_crop": _thousands(d["crop_samples"]),
+        "diffae_short": str(d["n_train_shorter_than_crop"]),
+        "diffae_n_train": _thousands(d["n_train"]),
+        "diffae_train_rate": f"{min(rates):.0f}-{max(rates):.0f}",
+        "diffae_tf_rate": f"{min(tf):.0f}-{max(tf):.0f}",
+        "diffae_last_minutes": f"{last['train_minutes']:.0f}",
+        "diffae_last_f1": _f(last["macro_f1"]),
+        "diffae_st_f1": _f(r["bench_scattering"]["quality"]["contextualize_true"]
+                           ["macro_f1_4class"]),
+    }
+
+
+def _model_selection(r: dict, fmt: str) -> dict:
+    a = r["bench_model_selection"]["A_feature_cache"]
+    b = r["bench_model_selection"]["B_optuna"]
+    cands = a["candidates"]
+    cached_total = sum(c["seconds"] for c in cands)
+    uncached_total = len(cands) * a["no_cache_seconds"]
+    later = [c["seconds"] for c in cands[1:]]
+    same = next(c for c in cands if c["dacl__t_min"] == 1 and c["dacl__t_max"] == 50)
+    pr, plain = b["studies"]["median_pruner"], b["studies"]["no_pruning"]
+    _claim(pr["best_cv3_auroc"] == plain["best_cv3_auroc"], "both studies find the same best")
+    _claim(abs(same["auroc_mean"] - a["no_cache_auroc"]) < 1e-9,
+           "the same candidate scores the same with and without the cache")
+    bp = pr["best_params"]
+    return {
+        "ms_folds": str(r["bench_model_selection"]["settings"]["folds"]),
+        "ms_n_cands": str(len(cands)),
+        "ms_uncached": f"{a['no_cache_seconds']:.0f}",
+        "ms_first": f"{a['first_cached_candidate_seconds']:.0f}",
+        "ms_later": f"{a['later_candidates_mean_seconds']:.0f}",
+        "ms_later_range": f"{min(later):.0f}-{max(later):.0f}",
+        "ms_speedup": f"{a['speedup_no_cache_over_later_candidates']:.1f}",
+        "ms_sweep_cached": _thousands(cached_total),
+        "ms_sweep_uncached": _thousands(uncached_total),
+        "ms_sweep_speedup": f"{uncached_total / cached_total:.1f}",
+        "ms_same_cached": _f(same["auroc_mean"]),
+        "ms_same_uncached": _f(a["no_cache_auroc"]),
+        "ms_trials": str(pr["trials"]),
+        "ms_pruned_s": f"{pr['seconds']:.0f}",
+        "ms_plain_s": f"{plain['seconds']:.0f}",
+        "ms_complete": str(pr["complete"]),
+        "ms_pruned": str(pr["pruned"]),
+        "ms_tph": f"{pr['trials_per_hour']:.0f}",
+        "ms_tph_plain": f"{plain['trials_per_hour']:.0f}",
+        "ms_tph_ratio": f"{b['trials_per_hour_ratio_pruned_over_plain']:.2f}",
+        "ms_best_cv": _f(pr["best_cv3_auroc"]),
+        "ms_best_test": _f(pr["best_config_test_auroc"]),
+        "ms_best_params": f"t {bp['dacl__t_min']}-{bp['dacl__t_max']}, margin "
+                          f"{bp['dacl__margin']:.2f}, lr {_sci(bp['dacl__lr'])}, latent "
+                          f"{bp['vae__latent_dim']}",
+    }
+
+
+def _robustness(r: dict, fmt: str) -> dict:
+    rb, ho = r["bench_robustness"], r["bench_robustness_heldout_noise"]
+    models = rb["models"]
+    n_pos = r["reproduce_dacl_cv"]["normal_vs_abnormal"]["positives_test"]
+    n_test = rb["n_test"]
+    _claim(n_test == r["reproduce_dacl_cv"]["normal_vs_abnormal"]["n_test"],
+           "the robustness test part is the DACL split's")
+
+    def area(m, k, src=models):
+        return src[m]["kinds"][k]["area_normalised"]
+
+    def at(m, k, snr, src=models):
+        return src[m]["kinds"][k]["auroc_by_snr_db"][f"{float(snr)}"]
+
+    keys = list(ROBUSTNESS_ROWS)
+    cols = [[models[m]["clean"] for m in keys]]
+    cols += [[area(m, k) for m in keys] for k in KINDS]
+    cols += [[models[m]["mean_area_over_kinds"] for m in keys]]
+    rendered = [_bold_best(c, _f) for c in cols]
+    rendered.append(_bold_best([models[m]["mean_drop_to_6db"] for m in keys], _f,
+                               larger_is_better=False))
+    rows = [[ROBUSTNESS_ROWS[m], *(col[i] for col in rendered)] for i, m in enumerate(keys)]
+    table = _table(["model", "clean", *KINDS.values(), "mean area", "mean drop to 6 dB"],
+                   rows, fmt)
+    en, da = "diffae_encoder_noise", "diffae"
+    gains = {k: area(en, k) - area(da, k) for k in KINDS}
+    top2 = sorted(gains, key=gains.get, reverse=True)[:2]
+    _claim(set(top2) == {"powerline", "mixture"},
+           "most of the encoder_noise gain is in the powerline and mixture columns")
+    _claim(max(models, key=lambda m: models[m]["mean_area_over_kinds"]) == en,
+           "the DiffAE with encoder_noise is the most robust")
+    _claim(models[en]["clean"] >= models[da]["clean"], "encoder_noise costs no clean AUROC")
+    white = {m: area(m, "gaussian") for m in models}
+    _claim(max(white, key=white.get) == en, "encoder_noise leads on white noise")
+    second_white = sorted(white, key=white.get)[-2]
+    # ST features and white noise: the largest loss at 24 dB, not over the range
+    drop24 = {m: models[m]["clean"] - at(m, "gaussian", 24) for m in models}
+    _claim(max(drop24, key=drop24.get) == "st_features",
+           "white noise at 24 dB costs the ST features more than any other model")
+    plain = ("st_features", "minirocket", "dacl", "gaussian", "dae", "diffae")
+    _claim(max(plain, key=lambda m: models[m]["mean_area_over_kinds"]) == "st_features",
+           "without augmentation the ST features are the most robust")
+    lower = [k for k in KINDS if area("dacl", k) < area("gaussian", k)]
+    higher = [k for k in KINDS if area("dacl", k) > area("gaussian", k)]
+    _claim(models["dacl"]["mean_area_over_kinds"] < models["gaussian"]["mean_area_over_kinds"],
+           "diffusion-augmented DACL is not more robust than Gaussian views")
+    _claim(len(higher) == 1, "DACL is higher than Gaussian views on one kind only")
+    _claim(all(white["st_features"] >= white[m] for m in ("dacl", "gaussian", "dae")),
+           "the ST features' white-noise area is not below DACL's, Gaussian's or DAE's")
+    _claim(models["dacl_noise_augmented"]["mean_area_over_kinds"]
+           > models["dacl"]["mean_area_over_kinds"]
+           and models["diffae_noise_augmented"]["mean_area_over_kinds"]
+           < models[da]["mean_area_over_kinds"],
+           "noisy copies help DACL but not the DiffAE")
+    mix6 = {m: at(m, "mixture", 6) for m in models}
+    se = _hanley_mcneil_se(models[da]["clean"], n_pos, n_test - n_pos)
+    hen, hda = ho["models"][en], ho["models"][da]
+    h_gains = {k: hen["kinds"][k]["area_normalised"] - hda["kinds"][k]["area_normalised"]
+               for k in KINDS}
+    return {
+        "rob_table": table,
+        "rob_n_train": _thousands(rb["n_train"]),
+        "rob_n_test": _thousands(n_test),
+        "rob_se": _f(se),
+        "rob_resolved": _f(2 * se, 2),
+        "rob_diffae_minutes": f"{r['bench_diffae']['curve'][-1]['train_minutes']:.0f}",
+        "rob_mix6": ", ".join(f"{label} {_f(mix6[m])}" for m, label in (
+            ("st_features", "ST"), ("minirocket", "MiniRocket"), ("dacl", "DACL"),
+            ("gaussian", "Gaussian"), ("dae", "DAE"), ("diffae", "DiffAE"),
+            ("diffae_encoder_noise", "DiffAE `encoder_noise`"))),
+        "rob_en_area": _f(models[en]["mean_area_over_kinds"]),
+        "rob_en_drop": _f(models[en]["mean_drop_to_6db"]),
+        "rob_en_clean": _f(models[en]["clean"]),
+        "rob_da_clean": _f(models[da]["clean"]),
+        "rob_da_area": _f(models[da]["mean_area_over_kinds"]),
+        "rob_da_drop": _f(models[da]["mean_drop_to_6db"]),
+        "rob_gain_white": _f(gains["gaussian"]),
+        "rob_gain_bw": _f(gains["baseline_wander"]),
+        "rob_gain_muscle": _f(gains["muscle"]),
+        "rob_gain_power": _f(gains["powerline"]),
+        "rob_gain_mix": _f(gains["mixture"]),
+        "rob_en_white": _f(white[en]),
+        "rob_da_white": _f(white[da]),
+        "rob_second_white": f"{_f(white[second_white])} for "
+                            f"{ROBUSTNESS_ROWS[second_white]}",
+        "ho_en_clean": _f(hen["clean"]),
+        "ho_en_area": _f(hen["mean_area_over_kinds"]),
+        "ho_en_drop": _f(hen["mean_drop_to_6db"]),
+        "ho_en_mix6": _f(hen["kinds"]["mixture"]["auroc_by_snr_db"]["6.0"]),
+        "ho_en_power6": _f(hen["kinds"]["powerline"]["auroc_by_snr_db"]["6.0"]),
+        "ho_da_clean": _f(hda["clean"]),
+        "ho_da_area": _f(hda["mean_area_over_kinds"]),
+        "ho_da_drop": _f(hda["mean_drop_to_6db"]),
+        "ho_gain_bw": _f(h_gains["baseline_wander"]),
+        "ho_gain_muscle": _f(h_gains["muscle"]),
+        "ho_gain_power": _f(h_gains["powerline"]),
+        "rob_st_clean": _f(models["st_features"]["clean"]),
+        "rob_st_white24": _f(at("st_features", "gaussian", 24)),
+        "rob_st_drop24": _f(drop24["st_features"]),
+        "rob_next_drop24": (lambda m: f"{_f(drop24[m])} for {ROBUSTNESS_ROWS[m]}")(
+            sorted(drop24, key=drop24.get)[-2]),
+        "rob_st_white_area": _f(white["st_features"]),
+        "rob_white_area_others": ", ".join(
+            f"{ROBUSTNESS_ROWS[m]} {_f(white[m])}" for m in ("dacl", "gaussian", "dae")),
+        "rob_st_area": _f(models["st_features"]["mean_area_over_kinds"]),
+        "rob_dacl_area": _f(models["dacl"]["mean_area_over_kinds"]),
+        "rob_gauss_area": _f(models["gaussian"]["mean_area_over_kinds"]),
+        "rob_dacl_lower": {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(
+            len(lower), str(len(lower))),
+        "rob_dacl_higher": ", ".join(f"{KINDS[k]} ({_f(area('dacl', k))} vs "
+                                     f"{_f(area('gaussian', k))})" for k in higher) or "none",
+        "rob_daug_area": _f(models["dacl_noise_augmented"]["mean_area_over_kinds"]),
+        "rob_dacl_mix": _f(area("dacl", "mixture")),
+        "rob_daug_mix": _f(area("dacl_noise_augmented", "mixture")),
+        "rob_diffaug_area": _f(models["diffae_noise_augmented"]["mean_area_over_kinds"]),
+        "rob_da_power24": _f(at(da, "powerline", 24)),
+        "rob_da_power6": _f(at(da, "powerline", 6)),
+        "rob_en_power6": _f(at(en, "powerline", 6)),
+    }
+
+
+def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
+    """Every ``{field}`` of the templates, from the JSON, for ``fmt`` ("md" or "rst")."""
+    out: dict[str, str] = {}
+    for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness):
+        out.update(part(results, fmt))
+    return out
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def render_block(name: str, results: dict[str, dict], fmt: str) -> str:
+    """The text of block ``name`` in format ``fmt``."""
+    path = TEMPLATES / f"{name}.md"
+    if not path.exists():
+        raise FileNotFoundError(f"results block {name!r} has no template {path}")
+    template, values = path.read_text(), fields(results, fmt)
+    if fmt == "rst":
+        template = _to_rst(template)
+        values = {k: _to_rst(v) for k, v in values.items()}
+    return _reflow(template.format_map(values))
+
+
+def render_file(path: Path, results: dict[str, dict]) -> str:
+    """``path``'s text with every results block re-rendered."""
+    fmt = "md" if path.suffix == ".md" else "rst"
+    pattern = _MARKERS[path.suffix]
+
+    def fill(m):
+        body = render_block(m["name"], results, fmt).strip("\n")
+        if fmt == "rst":
+            return f"{m.group(1)}\n{body}\n\n{m.group(4)}"
+        return f"{m.group(1)}{body}\n{m.group(4)}"
+
+    return pattern.sub(fill, path.read_text())
+
+
+def blocks_in(path: Path) -> list[str]:
+    """The names of the results blocks of ``path``."""
+    return [m["name"] for m in _MARKERS[path.suffix].finditer(path.read_text())]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check", action="store_true",
+                    help="do not write; exit 1 and print a diff if a block differs")
+    args = ap.parse_args(argv)
+    results = load_results()
+    stale = []
+    for path in TARGETS:
+        old, new = path.read_text(), render_file(path, results)
+        if old == new:
+            continue
+        stale.append(path)
+        if args.check:
+            sys.stdout.writelines(difflib.unified_diff(
+                old.splitlines(True), new.splitlines(True), f"{path.name} (as committed)",
+                f"{path.name} (rendered from benchmarks/results)"))
+        else:
+            path.write_text(new)
+    if args.check and stale:
+        print(f"\n{len(stale)} file(s) differ from the JSON: run "
+              "`python benchmarks/render_results.py` and commit the result.")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

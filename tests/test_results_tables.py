@@ -1,0 +1,88 @@
+"""The published numbers come from the benchmark JSON (benchmarks/render_results.py)."""
+
+import copy
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("render_results",
+                                               REPO / "benchmarks" / "render_results.py")
+render = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(render)
+
+RUN_KEYS = {"command", "commit", "dirty", "machine", "date", "seeds", "wall_seconds"}
+
+
+@pytest.fixture(scope="module")
+def results():
+    return render.load_results()
+
+
+def test_readme_and_docs_match_the_json(capsys):
+    rc = render.main(["--check"])
+    assert rc == 0, ("README.md or docs/ differ from benchmarks/results/*.json; run "
+                     "`python benchmarks/render_results.py`:\n" + capsys.readouterr().out)
+
+
+def test_a_changed_number_is_caught(results):
+    changed = copy.deepcopy(results)
+    changed["bench_robustness"]["models"]["dacl"]["kinds"]["muscle"]["area_normalised"] = 0.5
+    readme = REPO / "README.md"
+    assert render.render_file(readme, results) == readme.read_text()
+    rerendered = render.render_file(readme, changed)
+    assert "| DACL | 0.837 | 0.661 | 0.808 | 0.500 |" in rerendered
+
+
+def test_a_contradicted_claim_stops_the_rendering(results):
+    changed = copy.deepcopy(results)
+    late = next(c for c in changed["bench_model_selection"]["A_feature_cache"]["candidates"]
+                if c["range"] == "late")
+    late["auroc_mean"] = 0.84  # first, within one fold std of the others
+    with pytest.raises(render.ClaimError, match="does not rank Late first"):
+        render.render_block("dacl", changed, "md")
+
+
+def _outside_blocks(path):
+    text = path.read_text()
+    return render._MARKERS[path.suffix].sub("", text)
+
+
+@pytest.mark.parametrize("path", render.TARGETS, ids=lambda p: p.name)
+def test_no_table_or_measured_number_outside_the_rendered_blocks(path):
+    assert render.blocks_in(path), f"{path.name} has no results block"
+    rest = _outside_blocks(path)
+    if path.suffix == ".md":
+        tables = [ln for ln in rest.splitlines() if ln.startswith("|")]
+    else:
+        tables = [ln for ln in rest.splitlines() if re.fullmatch(r"=+( +=+)+", ln)]
+    assert not tables, f"a table of {path.name} is typed, not rendered: {tables[:2]}"
+    numbers = re.findall(r"\b\d\.\d{3,}\b|\b\d+(?:\.\d)?x\b", rest)
+    assert not numbers, f"numbers typed outside the rendered blocks of {path.name}: {numbers}"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in render.RESULTS.glob("*.json")))
+def test_every_json_records_its_run(results, name):
+    run = results[name]["run"]
+    assert RUN_KEYS <= set(run), f"{name}.json lacks {RUN_KEYS - set(run)}"
+    assert isinstance(run["seeds"], list) and run["seeds"]
+    unknown = [k for k in RUN_KEYS if run[k] is None]
+    if unknown:  # runs before the metadata existed say so instead of guessing
+        assert "provenance" in run and "not recorded" in run["provenance"]
+
+
+def test_run_metadata_of_a_new_run():
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from _common import run_metadata
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    run = run_metadata([0, 1])
+    assert RUN_KEYS <= set(run)
+    assert run["seeds"] == [0, 1] and run["wall_seconds"] >= 0
+    assert run["machine"]["cpu_count"] >= 1 and run["machine"]["torch_threads"] >= 1
+    assert run["commit"] is None or re.fullmatch(r"[0-9a-f]{40}", run["commit"])
