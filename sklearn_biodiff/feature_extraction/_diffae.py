@@ -12,11 +12,18 @@ from sklearn.utils import check_random_state
 from skorch.callbacks import LRScheduler
 
 from .._sklearn_compat import Interval, StrOptions, _fit_context, check_is_fitted
-from .._validation import SignalList, check_data_fs, check_signals, set_n_features_in
+from .._validation import check_data_fs, check_signals, set_n_features_in, with_fs
 from ..base import TorchEstimatorMixin, limit_torch_threads
 from ..diffusion import SCHEDULES
 from ..modules.diffae import DiffAEModule
-from ..nets._training import EMA, MaxSteps, WarmupCosine, build_net, fit_net
+from ..nets._training import (
+    EMA,
+    MaxSteps,
+    WarmupCosine,
+    build_net,
+    check_finite_training,
+    fit_net,
+)
 from ..nets.losses import CropDataset, NoisePredictionNet
 from ..noise import AddNoise
 from ..preprocessing._resample import resample_signal
@@ -97,6 +104,12 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
     verbose : int, default=0
+
+    Raises
+    ------
+    TrainingDivergedError
+        From ``fit``, when a loss, a weight or the embedding of the first
+        ``transform_batch_size`` training records is not finite.
 
     Attributes
     ----------
@@ -262,7 +275,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                 dict(self.net_.callbacks_)["lr_schedule"].lr_lambda = WarmupCosine(
                     self._total_steps(len(records)), start=done)
             fit_net(self.net_, dataset, None, seed=seed, device=self.device_,
-                    warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir)
+                    warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir,
+                    what=type(self).__name__)
         set_n_features_in(self, raw)
         self.snippet_length_ = snippet
         self._n_features_out = self.embedding_dim
@@ -272,6 +286,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
             ema.load_state_dict(dict(self.net_.callbacks_)["ema"].shadow_)
             self.ema_module_ = ema.eval()
         self.net_.module_.eval()
+        # finite weights can still give non-finite embeddings: check a first batch
+        check_finite_training(self.net_, type(self).__name__, embedding=self._encode(
+            records[: self.transform_batch_size])[0])
         return self
 
     def _encoder_corruption(self):
@@ -429,9 +446,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                     rec = resample_signal(rec, self.model_fs, self.fs)
                 rec = np.resize(rec, len(x)) if len(rec) != len(x) else rec
                 out.append(rec.astype(np.float32))
-        if isinstance(raw, np.ndarray):
-            return np.stack(out)
-        return SignalList(out, fs=getattr(X, "fs", None))
+        return with_fs(np.stack(out) if isinstance(raw, np.ndarray) else out,
+                       getattr(X, "fs", None))
 
     def _restore_device(self):
         if hasattr(self, "net_"):

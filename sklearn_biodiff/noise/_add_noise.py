@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import Interval
-from .._validation import SignalList, check_signals_and_labels, pack_signals
+from .._validation import SignalList, check_signals_and_labels, pack_signals, with_fs
 from ..preprocessing._base import SignalTransformer
 from ._sources import NOISE_KINDS, check_source_span, make_noise
 
@@ -186,14 +186,12 @@ default="gaussian"
         -------
         Xt : ndarray of shape (n_records, n_samples) or list of 1-D arrays, float32
         """
-        fs_out = getattr(X, "fs", None)
+        fs_out = self._output_fs(X)
         X = self._validate(X)
         rng = check_random_state(self.random_state)
         out = [self._corrupt(x, i, rng).astype(np.float32) for i, x in enumerate(X)]
-        if isinstance(X, np.ndarray):
-            return np.stack(out) if out else X.copy()
-        packed = pack_signals(out)
-        return SignalList(packed, fs=fs_out) if isinstance(packed, list) else packed
+        return with_fs(np.stack(out) if isinstance(X, np.ndarray) else pack_signals(out),
+                       fs_out)
 
 
 def augment_with_noise(X, y, noise: AddNoise, *, n_copies: int = 1, groups=None):
