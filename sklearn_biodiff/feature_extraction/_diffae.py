@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from skorch.callbacks import LRScheduler
 
-from .._sklearn_compat import Interval, StrOptions, _fit_context, check_is_fitted
+from .._sklearn_compat import Interval, LayerSizes, StrOptions, _fit_context, check_is_fitted
 from .._validation import check_data_fs, check_signals, set_n_features_in, with_fs
 from ..base import TorchEstimatorMixin, limit_torch_threads
 from ..diffusion import SCHEDULES
@@ -148,7 +148,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "encoder_layers": [Interval(Integral, 0, None, closed="left")],
         "encoder_width": [Interval(Integral, 2, None, closed="left")],
         "encoder_stride": [Interval(Integral, 1, None, closed="left")],
-        "unet_channels": [tuple, list],
+        "unet_channels": [LayerSizes()],
         "unet_stem_stride": [Interval(Integral, 1, None, closed="left")],
         "n_timesteps": [Interval(Integral, 2, None, closed="left")],
         "schedule": [StrOptions(set(SCHEDULES))],

@@ -42,14 +42,28 @@ def _check_kind(kind):
         raise ValueError(f"kind must be one of {NOISE_KINDS} or a tuple of them, got {kind!r}.")
 
 
+#: |snr_db| above this is rejected: the noise scale 10**(-snr/20) overflows or
+#: vanishes long before, and no ECG use needs more than 200 dB either way
+MAX_ABS_SNR_DB = 200.0
+
+
 def _check_snr(snr_db):
     if isinstance(snr_db, tuple | list):
         if len(snr_db) != 2 or not all(np.isfinite(snr_db)) or snr_db[0] > snr_db[1]:
             raise ValueError(f"snr_db as a range must be (low, high) with finite low <= "
                              f"high, got {snr_db!r}.")
+        values = snr_db
     elif not isinstance(snr_db, Real) or not np.isfinite(snr_db):
         raise ValueError(f"snr_db must be a finite number of dB or a (low, high) range, "
                          f"got {snr_db!r}.")
+    else:
+        values = (snr_db,)
+    if any(abs(v) > MAX_ABS_SNR_DB for v in values):
+        raise ValueError(
+            f"snr_db={snr_db!r} is outside [-{MAX_ABS_SNR_DB:g}, {MAX_ABS_SNR_DB:g}] dB, "
+            "where the noise scale 10**(-snr_db/20) overflows or vanishes in floating "
+            "point; use an SNR between -200 and 200 dB (ECG stress tests use about -6 "
+            "to 24 dB).")
 
 
 class AddNoise(SignalTransformer):
@@ -77,7 +91,7 @@ default="gaussian"
         powerline with equal power. A tuple of kinds mixes those.
     snr_db : float or (float, float), default=12.0
         Target SNR in dB, or a range from which each record's SNR is drawn
-        uniformly (for augmentation).
+        uniformly (for augmentation); within [-200, 200] dB.
     fs : float, default=300.0
         Sampling rate of the records in Hz (checked against ``X.fs`` when the
         records carry it).
