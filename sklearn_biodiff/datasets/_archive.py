@@ -164,7 +164,10 @@ def unpack_archive_once(
     target = parent / digest
 
     def ok(p: Path) -> bool:
-        return (p / _COMPLETE).is_file() and (is_complete is None or is_complete(p))
+        try:
+            return (p / _COMPLETE).is_file() and (is_complete is None or is_complete(p))
+        except OSError:  # a stale folder moved away by the process holding the lock
+            return False
 
     if target.is_dir() and ok(target):
         return target
