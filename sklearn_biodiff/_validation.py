@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "SignalArray",
     "SignalList",
     "Signals",
     "check_fs",
@@ -24,6 +25,7 @@ __all__ = [
     "check_signals_and_labels",
     "n_records",
     "record_lengths",
+    "with_fs",
 ]
 
 #: A 2-D array ``(n_records, n_samples)`` or a sequence of 1-D arrays.
@@ -47,6 +49,49 @@ class SignalList(list):
 
     def __reduce__(self):
         return (type(self), (list(self), self.fs))
+
+
+class SignalArray(np.ndarray):
+    """A 2-D array of equal-length records that knows its sampling rate ``fs`` (Hz).
+
+    The equal-length counterpart of :class:`SignalList`: the package's transformers
+    return it when their input carried a rate (or when they set one, as
+    :class:`~sklearn_biodiff.preprocessing.Resample` does), so the rate reaches the
+    next step of a pipeline. Indexing and slicing keep ``fs`` (so do CV splits);
+    arithmetic and reductions give plain arrays, and ``np.asarray`` (what
+    scikit-learn's validation does) drops it. Plain arrays carry no rate and are
+    never checked.
+    """
+
+    def __new__(cls, data, fs: float | None = None):
+        obj = np.asarray(data).view(cls)
+        obj.fs = fs
+        return obj
+
+    def __array_finalize__(self, obj):
+        self.fs = getattr(obj, "fs", None)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        def plain(a):
+            return a.view(np.ndarray) if isinstance(a, SignalArray) else a
+
+        if "out" in kwargs:
+            kwargs["out"] = tuple(plain(o) for o in kwargs["out"])
+        return getattr(ufunc, method)(*(plain(a) for a in inputs), **kwargs)
+
+    def __reduce__(self):
+        return (SignalArray, (np.asarray(self), self.fs))
+
+
+def with_fs(X, fs: float | None):
+    """Attach the sampling rate ``fs`` to transformer output (the one place it is done).
+
+    A list becomes a :class:`SignalList`, a 2-D array a :class:`SignalArray`;
+    with ``fs=None`` a 2-D array stays a plain array.
+    """
+    if isinstance(X, np.ndarray):
+        return X if fs is None else SignalArray(X, fs=fs)
+    return SignalList(X, fs=fs)
 
 
 def check_data_fs(X, fs: float, what: str) -> None:

@@ -104,7 +104,7 @@ def _read_labels(root: Path, labels: str) -> dict[str, str]:
     fname = root / _LABEL_FILES[labels]
     if not fname.is_file():
         raise FileNotFoundError(f"label file {fname} is missing.")
-    out = {}
+    out, first_line = {}, {}
     for line_no, line in enumerate(fname.read_text().splitlines(), 1):
         if not line.strip():
             continue
@@ -114,15 +114,38 @@ def _read_labels(root: Path, labels: str) -> dict[str, str]:
             raise ValueError(f"{fname}:{line_no} is not 'record,label': {line!r}") from exc
         if lab not in CLASSES:
             raise ValueError(f"{fname}:{line_no}: unknown label {lab!r} for {rec}.")
-        out[rec] = lab
+        if rec in out:
+            what = ("conflicting labels" if out[rec] != lab else "a duplicated label line")
+            raise ValueError(
+                f"{fname}:{line_no}: {what} for {rec}: {lab!r} here, {out[rec]!r} at line "
+                f"{first_line[rec]}; each record must have exactly one label line.")
+        out[rec], first_line[rec] = lab, line_no
     return out
+
+
+def _read_record_names(root: Path) -> list[str]:
+    """Record names of ``root/RECORDS``: at least one, none twice."""
+    fname = root / "RECORDS"
+    names = fname.read_text().split()
+    if not names:
+        raise ValueError(f"{fname} lists no record; expected one record name per line "
+                         "(A00001, A00002, ...).")
+    counts = Counter(names)
+    dup = [n for n, c in counts.items() if c > 1]
+    if dup:
+        raise ValueError(
+            f"{fname} lists {len(dup)} record(s) more than once, first: {dup[:5]}; each "
+            "record must appear once (a repeated record would be loaded twice with two "
+            "groups ids and could sit in both a training and a test fold).")
+    return names
 
 
 def read_wfdb_record(path: str | os.PathLike, expected_fs: float | None = None) -> np.ndarray:
     """Read lead 0 of one WFDB record as float32 in physical units (mV).
 
     Raises a ``ValueError`` naming the record when a file is missing, truncated
-    or unreadable, or when its sampling rate differs from ``expected_fs``.
+    or unreadable, when its header names a signal file of another name, or when
+    its sampling rate differs from ``expected_fs``.
     """
     import wfdb
 
@@ -136,6 +159,12 @@ def read_wfdb_record(path: str | os.PathLike, expected_fs: float | None = None) 
         n_expected = rec.sig_len
     except Exception as exc:  # wfdb raises many types for broken files
         raise ValueError(f"record {path.name} ({path}) could not be read: {exc}") from exc
+    signal_file = Path(rec.file_name[0]).name
+    if Path(signal_file).stem != path.name:
+        raise ValueError(
+            f"record {path.name}: its header {path.name}.hea names the signal file "
+            f"{signal_file!r}, not one of its own ({path.name}.mat); a header pointing to "
+            "another record's file would load that record twice. Fix or remove the header.")
     if len(sig) != n_expected:
         raise ValueError(
             f"record {path.name} is truncated: {len(sig)} of {n_expected} samples."
@@ -190,7 +219,10 @@ def load_physionet2017(
     FileNotFoundError
         When the folder, archive or a listed record file is missing.
     ValueError
-        When a record is unreadable or truncated, or a record has no label.
+        When a record is unreadable or truncated, a record has no label or two,
+        ``RECORDS`` is empty or lists a record twice, a header names another
+        record's signal file, or an archive is corrupt or exceeds the extraction
+        caps (1 GiB, 100,000 members, 100 times the archive's size).
 
     Examples
     --------
@@ -204,7 +236,7 @@ def load_physionet2017(
     if labels not in _LABEL_FILES:
         raise ValueError(f"labels must be one of {sorted(_LABEL_FILES)}, got {labels!r}.")
     root, source = _resolve_root(path, data_home)
-    names = (root / "RECORDS").read_text().split()
+    names = _read_record_names(root)
     missing = [n for n in names if not (root / f"{n}.hea").is_file()
                or not (root / f"{n}.mat").is_file()]
     if missing:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import _num_samples
 
-from .._sklearn_compat import Interval, StrOptions, _fit_context, check_is_fitted
+from .._sklearn_compat import Interval, LayerSizes, StrOptions, _fit_context, check_is_fitted
 from .._validation import check_labels
 from ..diffusion import SCHEDULES, check_timestep_range
 from ..modules.dacl import DACLModule, DenoisingAEModule
@@ -19,7 +19,7 @@ __all__ = ["DACLEmbedder", "DenoisingAEEmbedder"]
 
 _VIEW_CONSTRAINTS = {
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
-    "widths": [tuple, list],
+    "widths": [LayerSizes()],
     "time_dim": [Interval(Integral, 2, None, closed="left")],
     "n_timesteps": [Interval(Integral, 1, None, closed="left")],
     "schedule": [StrOptions(set(SCHEDULES))],
@@ -362,7 +362,7 @@ grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose,
 
     _parameter_constraints = {
         **_VIEW_CONSTRAINTS,
-        "decoder_hidden": [tuple, list],
+        "decoder_hidden": [LayerSizes(allow_empty=True)],
         **TRAINING_CONSTRAINTS,
     }
     _net_cls = DenoisingNet

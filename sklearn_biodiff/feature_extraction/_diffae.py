@@ -11,12 +11,20 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
 
-from .._sklearn_compat import Interval, StrOptions, _fit_context, check_is_fitted
-from .._validation import SignalList, check_data_fs, check_signals, set_n_features_in
+from .._sklearn_compat import Interval, LayerSizes, StrOptions, _fit_context, check_is_fitted
+from .._validation import check_data_fs, check_signals, set_n_features_in, with_fs
 from ..base import TorchEstimatorMixin, limit_torch_threads, torch_seed_context
 from ..diffusion import SCHEDULES
 from ..modules.diffae import DiffAEModule
-from ..nets._training import EMA, BatchLRScheduler, MaxSteps, WarmupCosine, build_net, fit_net
+from ..nets._training import (
+    EMA,
+    BatchLRScheduler,
+    MaxSteps,
+    WarmupCosine,
+    build_net,
+    check_finite_training,
+    fit_net,
+)
 from ..nets.losses import CropDataset, NoisePredictionNet
 from ..noise import AddNoise
 from ..preprocessing._resample import resample_signal
@@ -129,6 +137,12 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         ``TensorBoard`` or ``MLflowLogger``, custom stopping rules); copied by
         ``clone`` like any other parameter.
 
+    Raises
+    ------
+    TrainingDivergedError
+        From ``fit``, when a loss, a weight or the embedding of the first
+        ``transform_batch_size`` training records is not finite.
+
     Attributes
     ----------
     net_ : skorch.NeuralNet
@@ -171,7 +185,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "encoder_layers": [Interval(Integral, 0, None, closed="left")],
         "encoder_width": [Interval(Integral, 2, None, closed="left")],
         "encoder_stride": [Interval(Integral, 1, None, closed="left")],
-        "unet_channels": [tuple, list],
+        "unet_channels": [LayerSizes()],
         "unet_stem_stride": [Interval(Integral, 1, None, closed="left")],
         "n_timesteps": [Interval(Integral, 2, None, closed="left")],
         "schedule": [StrOptions(set(SCHEDULES))],
@@ -326,7 +340,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                                       second_view=self.contrastive_weight > 0)
                 fit_net(net, dataset, None, seed=seed, device=self.device_,
                         warm_start=self.warm_start or self.pretrained is not None,
-                        checkpoint_dir=self.checkpoint_dir)
+                        checkpoint_dir=self.checkpoint_dir, what=type(self).__name__)
         self.net_ = net
         if not warm:
             self.pretrained_config_ = None if self.pretrained is None else config
@@ -343,6 +357,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         else:  # no averaged weights (yet): embed with the trained ones, never stale ones
             self.__dict__.pop("ema_module_", None)
         self.net_.module_.eval()
+        # finite weights can still give non-finite embeddings: check a first batch
+        check_finite_training(self.net_, type(self).__name__, embedding=self._encode(
+            records[: self.transform_batch_size])[0])
         return self
 
     # ------------------------------------------------------------------ checkpoints
@@ -604,9 +621,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                     rec = resample_signal(rec, self.model_fs, self.fs)
                 rec = np.resize(rec, len(x)) if len(rec) != len(x) else rec
                 out.append(rec.astype(np.float32))
-        if isinstance(raw, np.ndarray):
-            return np.stack(out)
-        return SignalList(out, fs=getattr(X, "fs", None))
+        return with_fs(np.stack(out) if isinstance(raw, np.ndarray) else out,
+                       getattr(X, "fs", None))
 
     def _restore_device(self):
         if hasattr(self, "net_"):

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 
 from .._sklearn_compat import Interval, check_is_fitted, validate_data
 from ..base import TorchEstimatorMixin, limit_torch_threads
-from ..nets._training import build_net, fit_net, predict_batches
+from ..nets._training import build_net, check_finite_training, fit_net, predict_batches
 
 TRAINING_CONSTRAINTS = {
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -35,7 +35,9 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
 
     Subclasses define ``_net_cls``, ``_module_cls``, ``_module_kwargs(n_features)``,
     ``_net_kwargs()``, ``_fit_inputs(X, y, seed, groups)`` (what ``net.fit`` receives) and
-    ``_embed(module, xb)``. Fitted state: ``net_`` (the skorch net, whose pickling
+    ``_embed(module, xb)``. A fit whose loss, weights or training embedding end
+    non-finite raises :class:`~sklearn_biodiff.exceptions.TrainingDivergedError`.
+    Fitted state: ``net_`` (the skorch net, whose pickling
     maps CUDA tensors to the CPU when needed), ``device_``, ``n_features_in_``,
     ``_n_features_out``.
     """
@@ -65,11 +67,15 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
                 **self._net_kwargs(),
             )
             fit_net(net, fit_X, fit_y, seed=seed, device=self.device_,
-                    warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir)
+                    warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir,
+                    what=type(self).__name__)
         self.net_ = net  # only once trained (an exception leaves the estimator unfitted)
         self.net_.module_.eval()
         self._n_features_out = self._out_dim()
         self.history_ = [dict(row) for row in self.net_.history]
+        # finite weights can still overflow on badly scaled rows
+        check_finite_training(self.net_, type(self).__name__,
+                              embedding=self._run_module(X, self._embed))
         return self
 
     def _forward_numpy(self, X, fn):

@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from .._sklearn_compat import Interval, _fit_context, check_is_fitted
+from .._sklearn_compat import Interval, LayerSizes, _fit_context, check_is_fitted
 from ..modules.vae import VAE
 from ..nets.losses import VAENet
 from ._torch_base import TRAINING_CONSTRAINTS, VectorTorchEstimator
@@ -80,7 +80,7 @@ class VAELatent(VectorTorchEstimator):
 
     _parameter_constraints = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
-        "hidden_dims": [tuple, list],
+        "hidden_dims": [LayerSizes(allow_empty=True)],
         "beta": [Interval(Real, 0, None, closed="left")],
         **TRAINING_CONSTRAINTS,
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn import config_context
@@ -264,6 +266,49 @@ def _response(estimator, X):
                     "predict_proba.")
 
 
+class _FoldFailed(RuntimeError):
+    """A fold of a trial raised: that trial fails, the study goes on.
+
+    Errors outside the folds (a broken ``param_space``) still propagate.
+    """
+
+
+def _check_budget(n_trials, timeout) -> None:
+    if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(
+            n_trials, Integral) or n_trials < 1):
+        raise ValueError(f"n_trials must be a positive integer or None (run until "
+                         f"timeout), got {n_trials!r}.")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, Real)
+                                or not timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, "
+                         f"got {timeout!r}.")
+
+
+def _make_pruner(optuna, pruner):
+    if isinstance(pruner, str) and pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
+    if pruner is None:
+        return optuna.pruners.NopPruner()
+    if isinstance(pruner, optuna.pruners.BasePruner):
+        return pruner
+    raise ValueError(f"pruner must be 'median', None or an optuna.pruners.BasePruner "
+                     f"instance, got {pruner!r}.")
+
+
+def _warn_no_complete_trial(trials) -> None:
+    """Warn, with the first reason, when no trial of the study completed."""
+    reasons = [t.user_attrs.get("pruned_reason") or t.user_attrs.get("failed_reason")
+               for t in trials]
+    reasons = [r for r in reasons if r]
+    why = f" The first reason: {reasons[0]}" if reasons else ""
+    warnings.warn(
+        f"optuna_search: none of the {len(trials)} trial(s) of the study completed, so "
+        f"there is no best trial (best_params is None).{why} Check that the search space "
+        "can produce valid parameters (e.g. DACLSearchSpace(t_high=...) at most the "
+        "estimator's n_timesteps) and that one fold fits on its own.",
+        UserWarning, stacklevel=3)
+
+
 def optuna_search(
     estimator,
     X,
@@ -295,7 +340,11 @@ def optuna_search(
     noise level of the views, so they do not rank configurations with different
     ``margin`` or ``t_min``/``t_max`` comparably. Invalid timestep ranges
     (:class:`~sklearn_biodiff.diffusion.InvalidTimestepRange`) are pruned with
-    the reason stored in the trial's ``user_attrs["pruned_reason"]``.
+    the reason stored in the trial's ``user_attrs["pruned_reason"]``. A trial
+    whose fit or scoring raises on a fold (e.g. a diverged training,
+    :class:`~sklearn_biodiff.exceptions.TrainingDivergedError`) is marked failed,
+    with the reason in ``user_attrs["failed_reason"]``, and the study goes on;
+    when no trial completes, a ``UserWarning`` gives the first reason.
 
     Parameters
     ----------
@@ -320,7 +369,8 @@ def optuna_search(
     patient_level : {"mean", "median", "max"} or None, default=None
         Score patients (aggregated scores) instead of records.
     n_trials, timeout
-        Budget of this call (added to any trials already in the study).
+        Budget of this call (added to any trials already in the study): a
+        positive integer and a positive number of seconds, or ``None``.
     storage : None, str or optuna.storages.BaseStorage, default=None
         ``None`` keeps the study in memory. An RDB URL (``"sqlite:///study.db"``,
         ``"postgresql://user:pw@host/db"``) persists it: call again with the same
@@ -340,7 +390,7 @@ def optuna_search(
         with the same ``random_state`` do not sample the same parameters. The
         seed is returned as ``sampler_seed``; pass
         ``optuna.samplers.TPESampler(seed=...)`` to replay a worker.
-    pruner : "median", None or optuna pruner, default="median"
+    pruner : "median", None or optuna.pruners.BasePruner, default="median"
         ``"median"`` is ``MedianPruner(n_startup_trials=3, n_warmup_steps=0)``;
         ``None`` disables pruning.
     refit : bool, default=False
@@ -398,16 +448,14 @@ def optuna_search(
     if patient_level is not None and groups is None:
         raise ValueError("patient_level scoring needs groups.")
     groups_arr = None if groups is None else np.asarray(groups)
+    _check_budget(n_trials, timeout)
     worker_id, sampler_seed = worker_identity(random_state,
                                               shared=is_shared_storage(storage))
     if sampler is None:
         sampler = optuna.samplers.TPESampler(seed=sampler_seed)
     else:
         sampler_seed = None
-    if pruner == "median":
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
-    elif pruner is None:
-        pruner = optuna.pruners.NopPruner()
+    pruner = _make_pruner(optuna, pruner)
 
     def objective(trial):
         trial.set_user_attr("worker_id", worker_id)
@@ -415,19 +463,23 @@ def optuna_search(
         trial.set_user_attr("estimator_params", params)
         scores = []
         for k, (tr, te) in enumerate(splits):
-            est = clone(estimator).set_params(**params)
             try:
+                est = clone(estimator).set_params(**params)
                 est.fit(_safe_indexing(X, tr), y[tr])
+                X_te = _safe_indexing(X, te)
+                if patient_level is None:
+                    scores.append(float(scorer(est, X_te, y[te])))
+                else:
+                    scores.append(patient_roc_auc_score(y[te], _response(est, X_te),
+                                                        groups=groups_arr[te],
+                                                        aggregate=patient_level))
             except InvalidTimestepRange as exc:
                 trial.set_user_attr("pruned_reason", str(exc))
                 raise optuna.TrialPruned(str(exc)) from exc
-            X_te = _safe_indexing(X, te)
-            if patient_level is None:
-                scores.append(float(scorer(est, X_te, y[te])))
-            else:
-                scores.append(patient_roc_auc_score(y[te], _response(est, X_te),
-                                                    groups=groups_arr[te],
-                                                    aggregate=patient_level))
+            except Exception as exc:  # the trial fails (catch= below), the study goes on
+                reason = f"fold {k}: {type(exc).__name__}: {exc}"
+                trial.set_user_attr("failed_reason", reason)
+                raise _FoldFailed(reason) from exc
             trial.set_user_attr("fold_scores", scores)
             trial.report(float(np.mean(scores)), step=k)
             if k < len(splits) - 1 and trial.should_prune():
@@ -439,11 +491,12 @@ def optuna_search(
                                      load_if_exists=load_if_exists, direction="maximize",
                                      sampler=sampler, pruner=pruner)
         study.optimize(objective, n_trials=n_trials, timeout=timeout,
-                       show_progress_bar=bool(verbose))
+                       show_progress_bar=bool(verbose), catch=(_FoldFailed,))
     result = Bunch(study=study, best_params=None, best_score=None, best_estimator=None,
                    worker_id=worker_id, sampler_seed=sampler_seed)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
+        _warn_no_complete_trial(study.trials)
         return result
     best = study.best_trial
     result.best_params = best.user_attrs.get("estimator_params", best.params)

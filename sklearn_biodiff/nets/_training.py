@@ -18,11 +18,11 @@ from skorch.callbacks import (
 from skorch.dataset import ValidSplit
 
 from ..base import torch_seed_context
+from ..exceptions import TrainingDivergedError
 
 __all__ = ["EMA", "BatchLRScheduler", "BatchLoader", "EpochProgress", "GroupValidSplit",
-           "MaxSteps",
-           "SeededGenerator", "StopTraining", "WarmupCosine", "build_net", "fit_net",
-           "predict_batches", "release_training_state"]
+           "MaxSteps", "SeededGenerator", "StopTraining", "WarmupCosine", "build_net",
+           "check_finite_training", "fit_net", "predict_batches", "release_training_state"]
 
 
 def _tensors_to_bytes(tensors: dict) -> bytes:
@@ -225,11 +225,14 @@ def build_net(
 
 
 def fit_net(net: NeuralNet, X, y=None, *, seed: int, device, warm_start: bool = False,
-            checkpoint_dir=None):
+            checkpoint_dir=None, what: str | None = None):
     """Fit ``net`` under a seeded torch RNG; continue training if ``warm_start``.
 
     With ``warm_start`` and a ``checkpoint_dir`` holding a skorch checkpoint, the
     parameters, optimizer state and history are loaded before training resumes.
+    Afterwards :func:`check_finite_training` raises
+    :class:`~sklearn_biodiff.exceptions.TrainingDivergedError` (naming ``what``,
+    the estimator) when a loss or a weight is not finite.
     """
     try:
         with torch_seed_context(seed, device):
@@ -242,7 +245,41 @@ def fit_net(net: NeuralNet, X, y=None, *, seed: int, device, warm_start: bool = 
             net.partial_fit(X, y)
     finally:
         release_training_state(net)
+    check_finite_training(net, what or net.module_.__class__.__name__)
     return net
+
+
+_DIVERGED_HINT = ("The usual causes are badly scaled input (standardise it, e.g. with a "
+                  "StandardScaler in front) or a learning rate that is too high; lower lr "
+                  "or set grad_clip (e.g. grad_clip=1.0).")
+
+
+def check_finite_training(net: NeuralNet, what: str, embedding=None) -> None:
+    """Raise :class:`~sklearn_biodiff.exceptions.TrainingDivergedError` after a diverged fit.
+
+    Checked: every epoch's training and validation loss in ``net.history``, every
+    parameter of ``net.module_`` and, when given, ``embedding`` (the embedding of
+    the training data). The message names ``what``, the first epoch with a
+    non-finite loss, the learning rate and how to fix it.
+    """
+    lr = getattr(net, "lr", None)
+    for epoch, row in enumerate(net.history, 1):
+        for key in ("train_loss", "valid_loss"):
+            if key in row and not np.isfinite(row[key]):
+                raise TrainingDivergedError(
+                    f"{what} training diverged: the {key.replace('_', ' ')} is {row[key]} "
+                    f"at epoch {epoch} of {len(net.history)} (lr={lr}). {_DIVERGED_HINT}")
+    for name, param in net.module_.named_parameters():
+        if not torch.isfinite(param).all():
+            raise TrainingDivergedError(
+                f"{what} training diverged: the weights {name!r} hold NaN or infinity "
+                f"after {len(net.history)} epoch(s) (lr={lr}). {_DIVERGED_HINT}")
+    if embedding is not None and not np.isfinite(embedding).all():
+        bad = int((~np.isfinite(embedding)).any(axis=1).sum())
+        raise TrainingDivergedError(
+            f"{what} training diverged: the embedding of {bad} of {len(embedding)} "
+            f"training rows is NaN or infinite after {len(net.history)} epoch(s) "
+            f"(lr={lr}). {_DIVERGED_HINT}")
 
 
 def _has_checkpoint(cp) -> bool:

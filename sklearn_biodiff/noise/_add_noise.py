@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import Interval
-from .._validation import SignalList, check_signals_and_labels, pack_signals
+from .._validation import SignalList, check_signals_and_labels, pack_signals, with_fs
 from ..preprocessing._base import SignalTransformer
 from ._sources import NOISE_KINDS, check_source_span, make_noise
 
@@ -42,14 +42,28 @@ def _check_kind(kind):
         raise ValueError(f"kind must be one of {NOISE_KINDS} or a tuple of them, got {kind!r}.")
 
 
+#: |snr_db| above this is rejected: the noise scale 10**(-snr/20) overflows or
+#: vanishes long before, and no ECG use needs more than 200 dB either way
+MAX_ABS_SNR_DB = 200.0
+
+
 def _check_snr(snr_db):
     if isinstance(snr_db, tuple | list):
         if len(snr_db) != 2 or not all(np.isfinite(snr_db)) or snr_db[0] > snr_db[1]:
             raise ValueError(f"snr_db as a range must be (low, high) with finite low <= "
                              f"high, got {snr_db!r}.")
+        values = snr_db
     elif not isinstance(snr_db, Real) or not np.isfinite(snr_db):
         raise ValueError(f"snr_db must be a finite number of dB or a (low, high) range, "
                          f"got {snr_db!r}.")
+    else:
+        values = (snr_db,)
+    if any(abs(v) > MAX_ABS_SNR_DB for v in values):
+        raise ValueError(
+            f"snr_db={snr_db!r} is outside [-{MAX_ABS_SNR_DB:g}, {MAX_ABS_SNR_DB:g}] dB, "
+            "where the noise scale 10**(-snr_db/20) overflows or vanishes in floating "
+            "point; use an SNR between -200 and 200 dB (ECG stress tests use about -6 "
+            "to 24 dB).")
 
 
 class AddNoise(SignalTransformer):
@@ -77,7 +91,7 @@ default="gaussian"
         powerline with equal power. A tuple of kinds mixes those.
     snr_db : float or (float, float), default=12.0
         Target SNR in dB, or a range from which each record's SNR is drawn
-        uniformly (for augmentation).
+        uniformly (for augmentation); within [-200, 200] dB.
     fs : float, default=300.0
         Sampling rate of the records in Hz (checked against ``X.fs`` when the
         records carry it).
@@ -186,14 +200,12 @@ default="gaussian"
         -------
         Xt : ndarray of shape (n_records, n_samples) or list of 1-D arrays, float32
         """
-        fs_out = getattr(X, "fs", None)
+        fs_out = self._output_fs(X)
         X = self._validate(X)
         rng = check_random_state(self.random_state)
         out = [self._corrupt(x, i, rng).astype(np.float32) for i, x in enumerate(X)]
-        if isinstance(X, np.ndarray):
-            return np.stack(out) if out else X.copy()
-        packed = pack_signals(out)
-        return SignalList(packed, fs=fs_out) if isinstance(packed, list) else packed
+        return with_fs(np.stack(out) if isinstance(X, np.ndarray) else pack_signals(out),
+                       fs_out)
 
 
 def augment_with_noise(X, y, noise: AddNoise, *, n_copies: int = 1, groups=None):

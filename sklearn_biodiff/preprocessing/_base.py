@@ -7,11 +7,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._sklearn_compat import _fit_context, check_is_fitted
 from .._validation import (
-    SignalList,
     check_data_fs,
     check_signals,
     pack_signals,
     set_n_features_in,
+    with_fs,
 )
 
 
@@ -72,16 +72,19 @@ class SignalTransformer(TransformerMixin, BaseEstimator):
         Returns
         -------
         Xt : ndarray of shape (n_records, n_samples_out) or list of 1-D arrays
-            float32 signals; 2-D when all output records have one length.
+            float32 signals; 2-D when all output records have one length. The
+            output carries its sampling rate (``Xt.fs``) when the input did or
+            the transformer sets one (see :func:`with_fs`).
         """
         fs_out = self._output_fs(X)
         X = self._validate(X)
         if isinstance(X, np.ndarray):
-            return np.ascontiguousarray(self._transform_2d(X), dtype=np.float32)
-        out = pack_signals(
-            [np.ascontiguousarray(self._transform_one(x), dtype=np.float32) for x in X]
-        )
-        return SignalList(out, fs=fs_out) if isinstance(out, list) else out
+            out = np.ascontiguousarray(self._transform_2d(X), dtype=np.float32)
+        else:
+            out = pack_signals(
+                [np.ascontiguousarray(self._transform_one(x), dtype=np.float32) for x in X]
+            )
+        return with_fs(out, fs_out)
 
     def _transform_2d(self, X: np.ndarray) -> np.ndarray:
         return np.stack([self._transform_one(x) for x in X])

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import Interval, StrOptions, check_is_fitted
+from .._validation import with_fs
 from ._base import SignalTransformer
 
 
@@ -77,13 +78,15 @@ class FixedLength(SignalTransformer):
         Returns
         -------
         Xt : ndarray of shape (n_records, length), float32
+            Keeps the input's sampling rate (``Xt.fs``) when it had one.
         """
+        fs_out = self._output_fs(X)
         X = self._validate(X)
         rng = check_random_state(self.random_state)
         out = np.empty((len(X), self.length), dtype=np.float32)
         for i, x in enumerate(X):
             out[i] = fix_length(x, self.length, crop=self.crop, pad=self.pad, rng=rng)
-        return out
+        return with_fs(out, fs_out)
 
     def _output_length(self, n):
         return self.length

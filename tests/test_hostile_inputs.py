@@ -1,0 +1,346 @@
+"""Fail loudly, never silently: hostile or careless input (issue 22).
+
+One test per finding: diverged training, lost sampling rates, invalid layer
+sizes, loader integrity, archive caps and cache races, search and noise edges.
+The archive, race and divergence tests together run in well under a minute.
+"""
+
+import multiprocessing
+import os
+import pickle
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+from test_datasets import _write_fake_training
+
+from sklearn_biodiff._validation import SignalArray
+from sklearn_biodiff.datasets import load_physionet2017
+from sklearn_biodiff.datasets._archive import unpack_archive_once
+from sklearn_biodiff.exceptions import TrainingDivergedError
+from sklearn_biodiff.feature_extraction import (
+    DACLEmbedder,
+    DenoisingAEEmbedder,
+    DiffAEEmbedder,
+    ScatteringFeatures,
+    VAELatent,
+)
+from sklearn_biodiff.model_selection import DACLSearchSpace, make_grouped_cv, optuna_search
+from sklearn_biodiff.noise import AddNoise
+from sklearn_biodiff.pipeline import make_dacl_pipeline
+from sklearn_biodiff.preprocessing import FixedLength, Resample
+
+TINY_VIEW = {"embedding_dim": 3, "widths": (8,), "time_dim": 4, "max_epochs": 2,
+             "random_state": 0}
+TINY_DIFFAE = {"snippet_seconds": 1.0, "embedding_dim": 4, "encoder_layers": 1,
+               "encoder_width": 8, "unet_channels": (8, 16), "n_timesteps": 50,
+               "random_state": 0}
+
+
+def _vectors(n=40, seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.r_[np.zeros(n // 2), np.ones(n - n // 2)].astype(int)
+    return (rng.randn(n, 6) + 1.5 * y[:, None]).astype(np.float32), y
+
+
+def _ragged(n=6):
+    return [np.sin(np.linspace(0, 30 * k, 600 + 100 * k)) for k in range(1, n + 1)]
+
+
+# ------------------------------------------------------- 1. diverged training
+@pytest.mark.parametrize("est", [
+    VAELatent(latent_dim=3, hidden_dims=(8,), max_epochs=2, validation_fraction=None,
+              random_state=0),
+    DACLEmbedder(**TINY_VIEW),
+    DenoisingAEEmbedder(**TINY_VIEW),
+], ids=lambda e: type(e).__name__)
+def test_diverged_training_on_huge_input_raises_named_error(est):
+    X, y = _vectors()
+    with pytest.raises(TrainingDivergedError,
+                       match=rf"{type(est).__name__} training diverged: the train loss is "
+                             r"(nan|inf) at epoch 1 of 2 \(lr=.*StandardScaler.*lower lr"):
+        clone(est).fit(X * 1e20, y)
+    assert issubclass(TrainingDivergedError, FloatingPointError)
+
+
+def test_diverged_training_on_huge_lr_raises():
+    X, _ = _vectors()
+    with pytest.raises(TrainingDivergedError, match=r"VAELatent.*lr=1000000\.0"):
+        VAELatent(latent_dim=3, hidden_dims=(8,), max_epochs=2, validation_fraction=None,
+                  lr=1e6, random_state=0).fit(X)
+
+
+def test_diffae_non_finite_embedding_raises():
+    # lr=100 without clipping: depending on the threads, a NaN loss, NaN weights
+    # or finite weights whose embeddings overflow; each raises
+    with pytest.raises(TrainingDivergedError, match="DiffAEEmbedder training diverged"):
+        DiffAEEmbedder(**TINY_DIFFAE, lr=100, grad_clip=None, max_epochs=3).fit(_ragged())
+
+
+def test_optuna_search_records_diverged_trial_as_failed_and_goes_on():
+    X, y = _vectors()
+    pipe = make_pipeline(StandardScaler(), DenoisingAEEmbedder(**TINY_VIEW),
+                         LogisticRegression())
+
+    def space(trial):
+        return {"denoisingaeembedder__lr": 1e6 if trial.number == 0 else 1e-3}
+
+    res = optuna_search(pipe, X, y, space, groups=np.arange(len(y)), cv=make_grouped_cv(2),
+                        n_trials=2, pruner=None, random_state=0)
+    first, second = res.study.trials
+    assert first.state == optuna.trial.TrialState.FAIL
+    assert first.user_attrs["failed_reason"].startswith(
+        "fold 0: TrainingDivergedError: DenoisingAEEmbedder training diverged")
+    assert second.state == optuna.trial.TrialState.COMPLETE
+    assert res.best_params == {"denoisingaeembedder__lr": 1e-3}
+
+
+# ------------------------------------------------------- 2. sampling rate
+def test_equal_length_resample_keeps_its_rate_in_a_pipeline():
+    X = np.random.RandomState(0).randn(3, 3000).astype(np.float32)  # plain array
+    pipe = Pipeline([("rs", Resample(300, 250)), ("st", ScatteringFeatures(fs=300))])
+    with pytest.raises(ValueError, match="sampled at 250.* expects fs=300"):
+        pipe.fit(X)
+    Xt = Resample(300, 250).fit_transform(X)
+    assert isinstance(Xt, SignalArray) and Xt.fs == 250 and Xt.shape == (3, 2500)
+    # the rate survives CV-style indexing and pickling; arithmetic gives plain arrays
+    assert Xt[[0, 2]].fs == 250 and Xt[1:].fs == 250
+    assert pickle.loads(pickle.dumps(Xt)).fs == 250
+    assert type(Xt * 2) is np.ndarray and type(Xt.mean()) is np.float32
+
+
+def test_fixed_length_and_add_noise_keep_the_rate():
+    ragged = Resample(300, 250).fit_transform([np.ones(900), np.ones(1200)])
+    assert isinstance(ragged, list) and ragged.fs == 250
+    fixed = FixedLength(length=500).fit_transform(ragged)
+    assert fixed.fs == 250
+    with pytest.raises(ValueError, match="sampled at 250"):
+        ScatteringFeatures(fs=300).fit(fixed)
+    with pytest.raises(ValueError, match="sampled at 250"):
+        AddNoise(fs=300).fit_transform(fixed)
+    noisy = AddNoise(fs=250, random_state=0).fit_transform(
+        Resample(300, 250).fit_transform(np.random.RandomState(0).randn(2, 900)))
+    assert noisy.fs == 250
+
+
+def test_plain_arrays_from_users_carry_no_rate():
+    X = np.random.RandomState(0).randn(2, 900).astype(np.float32)
+    out = FixedLength(length=600).fit_transform(X)
+    assert type(out) is np.ndarray  # no rate invented
+    ScatteringFeatures(fs=250, J=4, Q=2).fit(out)  # not checked, as before
+
+
+# ------------------------------------------------------- 3. layer sizes
+@pytest.mark.parametrize("est, param, value, kind", [
+    (VAELatent(), "hidden_dims", (-4,), "a tuple"),
+    (VAELatent(), "hidden_dims", (0,), "a tuple"),
+    (VAELatent(), "hidden_dims", (8.5,), "a tuple"),
+    (DACLEmbedder(), "widths", (), "a non-empty tuple"),
+    (DenoisingAEEmbedder(), "widths", (0,), "a non-empty tuple"),
+    (DenoisingAEEmbedder(), "decoder_hidden", (16, -1), "a tuple"),
+    (DiffAEEmbedder(), "unet_channels", (), "a non-empty tuple"),
+    (DiffAEEmbedder(), "unet_channels", (0, 8), "a non-empty tuple"),
+])
+def test_layer_sizes_are_validated(est, param, value, kind):
+    X, y = _vectors()
+    with pytest.raises(InvalidParameterError,
+                       match=rf"'{param}' parameter of {type(est).__name__} must be {kind} "
+                             r"or list of positive integers \(layer widths\)"):
+        clone(est).set_params(**{param: value}).fit(X, y)
+
+
+def test_empty_hidden_dims_still_allowed():
+    X, _ = _vectors()
+    assert VAELatent(latent_dim=2, hidden_dims=(), max_epochs=1,
+                     random_state=0).fit_transform(X).shape == (40, 2)
+
+
+# ------------------------------------------------------- 4. loader integrity
+@pytest.fixture
+def root(tmp_path):
+    root = tmp_path / "training2017"
+    _write_fake_training(root)
+    return root
+
+
+def test_empty_records_file(root):
+    (root / "RECORDS").write_text("\n")
+    with pytest.raises(ValueError, match="RECORDS lists no record"):
+        load_physionet2017(root)
+
+
+def test_duplicated_records_entry(root):
+    (root / "RECORDS").write_text("A00001\nA00002\nA00001\n")
+    with pytest.raises(ValueError, match=r"more than once, first: \['A00001'\].*test fold"):
+        load_physionet2017(root)
+
+
+@pytest.mark.parametrize("second, what", [("N", "a duplicated label line"),
+                                          ("A", "conflicting labels")])
+def test_duplicated_or_conflicting_label_lines(root, second, what):
+    ref = root / "REFERENCE-v3.csv"
+    ref.write_text(ref.read_text() + f"A00001,{second}\n")
+    with pytest.raises(ValueError, match=rf"REFERENCE-v3.csv:5: {what} for A00001: "
+                                         rf"'{second}' here, 'N' at line 1"):
+        load_physionet2017(root)
+
+
+def test_header_naming_another_records_file(root):
+    hea = root / "A00002.hea"
+    hea.write_text(hea.read_text().replace("A00002.mat", "A00001.mat"))
+    with pytest.raises(ValueError, match="A00002.*names the signal file 'A00001.mat'"):
+        load_physionet2017(root)
+
+
+# ------------------------------------------------------- 5. archives and cache races
+def _tar(root, path, mode="w"):
+    with tarfile.open(path, mode) as tf:
+        tf.add(root, arcname="training2017")
+    return path
+
+
+def test_zip_bomb_is_refused_by_default(tmp_path):
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("zeros.bin", bytes(8 << 20))  # 8 MiB of zeros in ~8 KiB
+    home = tmp_path / "home"
+    with pytest.raises(ValueError, match="decompression bomb.*max_ratio"):
+        unpack_archive_once(bomb, "x", data_home=home)
+    assert list((home / "x").iterdir()) == []  # nothing left behind
+    with pytest.raises(ValueError, match="more than 1000 bytes.*max_bytes"):
+        unpack_archive_once(bomb, "x", data_home=home, max_bytes=1000, max_ratio=1e9)
+
+
+def test_member_count_is_capped(root, tmp_path):
+    archive = _tar(root, tmp_path / "c.tar")  # 1 folder + 11 files
+    with pytest.raises(ValueError, match="more than max_members=5 members"):
+        unpack_archive_once(archive, "x", data_home=tmp_path / "home", max_members=5)
+
+
+def test_tar_without_extraction_filters_is_refused(root, tmp_path, monkeypatch):
+    # Python 3.10.0-3.10.11 have no tarfile filters: never extract unfiltered
+    archive = _tar(root, tmp_path / "c.tar")
+    monkeypatch.delattr(tarfile, "data_filter")
+    with pytest.raises(RuntimeError, match=r"Python >= 3\.10\.12"):
+        unpack_archive_once(archive, "x", data_home=tmp_path / "home")
+
+
+def test_stale_temporary_folders_are_removed(root, tmp_path):
+    archive = _tar(root, tmp_path / "c.tar")
+    parent = tmp_path / "home" / "x"
+    old, fresh = parent / ".0123456789abcdef-killed", parent / ".0123456789abcdef-running"
+    for p in (old, fresh):
+        (p / "training2017").mkdir(parents=True)
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    unpack_archive_once(archive, "x", data_home=tmp_path / "home")
+    assert not old.exists() and fresh.exists()
+
+
+def _load_in_child(archive, home, barrier, queue):
+    try:
+        barrier.wait(timeout=10)
+        data = load_physionet2017(archive, data_home=home)
+        queue.put(len(data.signals))
+    except BaseException as exc:  # reported by the parent
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_racing_on_a_stale_cache_all_load(root, tmp_path):
+    archive = _tar(root, tmp_path / "c.tar")
+    home = tmp_path / "home"
+    target = unpack_archive_once(archive, "physionet2017", data_home=home)
+    ctx = multiprocessing.get_context("fork")
+    n_proc, results = 8, []
+    for _ in range(3):  # three rounds, each on a freshly staled cache (no marker)
+        (target / ".complete").unlink()
+        barrier, queue = ctx.Barrier(n_proc), ctx.Queue()
+        procs = [ctx.Process(target=_load_in_child, args=(archive, home, barrier, queue))
+                 for _ in range(n_proc)]
+        for p in procs:
+            p.start()
+        results += [queue.get(timeout=30) for _ in procs]
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():  # pragma: no cover - never leave a process behind
+                p.kill()
+    assert results == [4] * (3 * n_proc)
+    assert [p.name for p in (home / "physionet2017").iterdir()] == [target.name]
+
+
+# ------------------------------------------------------- 6. search and noise edges
+@pytest.mark.parametrize("kwargs, match", [
+    ({"pruner": "foo"}, "pruner must be 'median', None or an optuna.pruners.BasePruner"),
+    ({"n_trials": -3}, "n_trials must be a positive integer or None"),
+    ({"n_trials": 0}, "n_trials must be a positive integer or None"),
+    ({"n_trials": 2.5}, "n_trials must be a positive integer or None"),
+    ({"timeout": -1}, "timeout must be a positive number"),
+])
+def test_optuna_search_validates_pruner_and_budget(kwargs, match):
+    X, y = _vectors()
+    with pytest.raises(ValueError, match=match):
+        optuna_search(LogisticRegression(), X, y, lambda t: {}, cv=2, **kwargs)
+
+
+def test_optuna_search_warns_when_no_trial_can_be_valid():
+    X, y = _vectors()
+    pipe = make_pipeline(StandardScaler(), DACLEmbedder(**TINY_VIEW, n_timesteps=50),
+                         LogisticRegression())
+    space = DACLSearchSpace(prefix="daclembedder__", vae_prefix=None, t_low=51, t_high=60)
+    with pytest.warns(UserWarning, match=r"none of the 2 trial\(s\).*n_timesteps"):
+        res = optuna_search(pipe, X, y, space, groups=np.arange(len(y)),
+                            cv=make_grouped_cv(2), n_trials=2, random_state=0)
+    assert res.best_params is None
+
+
+def test_a_failing_fold_fails_its_trial_not_the_study():
+    X, y = _vectors()
+
+    class FlakyLR(LogisticRegression):
+        def fit(self, X, y):
+            if self.C < 0.5 and len(X) < 30:
+                raise RuntimeError("out of memory on this fold")
+            return super().fit(X, y)
+
+    res = optuna_search(FlakyLR(), X, y, lambda t: {"C": 0.1 if t.number == 0 else 1.0},
+                        groups=np.arange(len(y)), cv=make_grouped_cv(2), n_trials=2,
+                        pruner=None)
+    first, second = res.study.trials
+    assert first.state == optuna.trial.TrialState.FAIL
+    assert first.user_attrs["failed_reason"] == (
+        "fold 0: RuntimeError: out of memory on this fold")
+    assert second.state == optuna.trial.TrialState.COMPLETE and res.best_params == {"C": 1.0}
+
+
+@pytest.mark.parametrize("snr_db", [1e308, -800, 201, (0, 1e308), (-300, 0)])
+def test_add_noise_rejects_absurd_snr(snr_db):
+    x = np.sin(np.linspace(0, 60, 3000))[None, :]
+    with pytest.raises(ValueError, match=r"outside \[-200, 200\] dB.*between -200 and 200"):
+        AddNoise(snr_db=snr_db).fit_transform(x)
+    for ok in (-200, 200):
+        assert np.isfinite(AddNoise(snr_db=ok, random_state=0).fit_transform(x)).all()
+
+
+# ------------------------------------------------------- 7. pipeline cache with verbose=1
+def test_dacl_pipeline_cache_hit_with_verbose(synthetic, tmp_path, tiny_pipeline_params):
+    X, y = synthetic
+    kw = {**tiny_pipeline_params, "memory": str(tmp_path), "random_state": 0, "verbose": 1}
+    first = make_dacl_pipeline(**kw).fit(X, y)
+    second = make_dacl_pipeline(**kw).fit(X, y)
+    for step in ("vae", "dacl"):
+        # loaded from the cache: the same epoch durations, not a second training
+        assert second.named_steps[step].history_ == first.named_steps[step].history_
+    # one cached output per transformer step (the final classifier is not cached);
+    # scikit-learn names the cached function _fit_transform_one[_with_callbacks]
+    cached = [p.parent.parent.name for p in Path(tmp_path).rglob("output.pkl")]
+    assert len(cached) == len(first.steps) - 1
+    assert all(name.startswith("_fit_transform_one") for name in cached)
