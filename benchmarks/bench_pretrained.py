@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, machine, write_json  # noqa: E402
+from _common import REPO, write_json  # noqa: E402
 
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
 from sklearn_biodiff.pretrained import list_pretrained, load_checkpoint  # noqa: E402
@@ -41,8 +41,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     pre = _pretrain_module()
     source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=False)
-    report = {"command": " ".join(["bench_pretrained.py", *(argv or sys.argv[1:])]),
-              "machine": machine(), "source": source, "tolerance": args.tolerance,
+    report = {"source": source, "tolerance": args.tolerance,
               "checkpoints": {}}
     for name in args.name or list_pretrained():
         card = load_checkpoint(name)[0]["card"]
@@ -56,7 +55,7 @@ def main(argv=None) -> dict:
             "abs_diff": diff, "reproduced": max(diff.values()) <= args.tolerance,
             "seconds": time.perf_counter() - t0}
         print(name, report["checkpoints"][name], flush=True)
-    write_json("bench_pretrained", report)
+    write_json("bench_pretrained", report, seeds=[0])
     return report
 
 

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import write_json  # noqa: E402
+
 FS, HOURS, LEADS = 250, 24, ("MLII", "V1")
 
 _CHILD = r"""
@@ -81,8 +84,9 @@ def main() -> None:
                               json.dumps(kwargs)], capture_output=True, text=True, check=True)
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{name}: {results[name]}", flush=True)
-    dest = Path(__file__).parent / "results" / "bench_wfdb_memory.json"
-    dest.write_text(json.dumps(results, indent=1) + "\n")
+    write_json("bench_wfdb_memory", {
+        "record": {"fs": FS, "hours": HOURS, "leads": list(LEADS), "format": "16"},
+        "settings": results, "deterministic": True}, seeds=[])
 
 
 if __name__ == "__main__":

@@ -35,16 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 TEMPLATES = REPO / "benchmarks" / "templates"
-#: the files that hold results blocks
-TARGETS = (
-    REPO / "README.md",
-    REPO / "docs" / "user_guide" / "scattering.rst",
-    REPO / "docs" / "user_guide" / "dacl.rst",
-    REPO / "docs" / "user_guide" / "diffae.rst",
-    REPO / "docs" / "user_guide" / "noise.rst",
-    REPO / "docs" / "user_guide" / "model_selection.rst",
-    REPO / "docs" / "user_guide" / "performance.rst",
-)
+#: the files that may hold results blocks: README.md and every page of docs/
+TARGETS = (REPO / "README.md", *sorted((REPO / "docs").rglob("*.rst")))
 _MARKERS = {
     ".md": re.compile(r"(<!-- results:(?P<name>[\w-]+) start -->\n)(?P<body>.*?)"
                       r"(<!-- results:(?P=name) end -->)", re.S),
@@ -525,10 +517,23 @@ def _robustness(r: dict, fmt: str) -> dict:
     }
 
 
+def _wfdb_memory(r: dict, fmt: str) -> dict:
+    m = r["bench_wfdb_memory"]
+    both = m["settings"]["both leads, 250 Hz"]
+    ref = m["settings"]["whole record with wfdb.rdrecord (reference)"]
+    _claim(both["peak_mb"] < ref["peak_mb"],
+           "the windowed loader peaks below one wfdb.rdrecord of the whole record")
+    return {"wm_hours": str(m["record"]["hours"]), "wm_n_leads": str(both["shape"][1]),
+            "wm_fs": str(m["record"]["fs"]), "wm_windows": _thousands(both["shape"][0]),
+            "wm_out_mb": f"{both['output_mb']:.0f}", "wm_peak_mb": f"{both['peak_mb']:.0f}",
+            "wm_import_mb": f"{both['import_mb']:.0f}", "wm_ref_mb": f"{ref['peak_mb']:.0f}"}
+
+
 def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
     """Every ``{field}`` of the templates, from the JSON, for ``fmt`` ("md" or "rst")."""
     out: dict[str, str] = {}
-    for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness):
+    for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness,
+                 _wfdb_memory):
         out.update(part(results, fmt))
     return out
 
@@ -552,6 +557,11 @@ def render_file(path: Path, results: dict[str, dict]) -> str:
     """``path``'s text with every results block re-rendered."""
     fmt = "md" if path.suffix == ".md" else "rst"
     pattern = _MARKERS[path.suffix]
+    text = path.read_text()
+    inline = re.search(r"[^\n]([.][.] results:|<!-- results:)", text)
+    if inline:  # a marker inside a paragraph is shown as text, never filled
+        raise ClaimError(f"{path.name}: a results marker must start its own line: "
+                         f"{text[inline.start(): inline.start() + 60]!r}")
 
     def fill(m):
         body = render_block(m["name"], results, fmt).strip("\n")
@@ -559,7 +569,7 @@ def render_file(path: Path, results: dict[str, dict]) -> str:
             return f"{m.group(1)}\n{body}\n\n{m.group(4)}"
         return f"{m.group(1)}{body}\n{m.group(4)}"
 
-    return pattern.sub(fill, path.read_text())
+    return pattern.sub(fill, text)
 
 
 def blocks_in(path: Path) -> list[str]:

@@ -33,8 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,7 +42,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _common import croppable, find_archive, readme_split  # noqa: E402
+from _common import croppable, find_archive, readme_split, run_metadata  # noqa: E402
 
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
 from sklearn_biodiff.noise import AddNoise  # noqa: E402
@@ -67,14 +65,6 @@ QUICK = {"snippet_seconds": 2.0, "embedding_dim": 8, "encoder_layers": 1,
          "ema_decay": 0.9}
 
 DEFAULT_MARKS = [0, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000, 3_200_000]
-
-
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def load_data(quick: bool, *, with_ids: bool = False):
@@ -162,7 +152,10 @@ def write_report(path: Path, state: dict, meta: dict) -> None:
     report = {**meta, "recipe": state["recipe"], "seed": state["seed"],
               "chunks_done": state["chunk"], "crops_seen": state["crops"],
               "train_cpu_minutes": state["cpu_s"] / 60,
-              "train_wall_minutes": state["wall_s"] / 60, "curve": state["curve"]}
+              "train_wall_minutes": state["wall_s"] / 60, "curve": state["curve"],
+              # provenance of the latest session (wall_seconds: this session only;
+              # train_wall_minutes and train_cpu_minutes above sum every session)
+              "run": run_metadata([state["seed"]])}
     path.write_text(json.dumps(report, indent=2, default=float) + "\n")
 
 
@@ -209,8 +202,7 @@ def main(argv=None) -> dict:
         state = {"recipe": args.recipe, "seed": args.seed, "chunk": 0, "crops": 0,
                  "cpu_s": 0.0, "wall_s": 0.0, "curve": [], "marks_done": [],
                  "embedder": probe}
-    meta = {"command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
-            "commit": _git_commit(), "source": source,
+    meta = {"source": source,
             "protocol": "README 70/30 split (train_test_split(test_size=0.3, stratify=label, "
                         "random_state=0)); the embedder trains on the training part only "
                         "(records at least one crop long); frozen EMA encoder, "
@@ -218,8 +210,7 @@ def main(argv=None) -> dict:
                         "stratified CV (macro F1) on the training part; cv_train = 3-fold "
                         "out-of-fold scores on the training part, test = scored once per "
                         "mark",
-            "machine": {"cpu_count": os.cpu_count(), "torch_threads": args.threads,
-                        "python": platform.python_version()},
+            "training_threads": args.threads,
             "settings": {k: repr(v) for k, v in state["embedder"].get_params().items()
                          if k not in ("warm_start", "n_threads", "random_state")},
             "n_train": len(X_tr), "n_train_used_for_embedder": len(X_fit),

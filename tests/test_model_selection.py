@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
+import sklearn
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (
     GridSearchCV,
@@ -501,7 +502,7 @@ _RACE_WORKER = textwrap.dedent("""
     optuna_search(LogisticRegression(), X, y,
                   lambda t: {"C": t.suggest_float("C", 1e-3, 1e3, log=True)},
                   groups=groups, cv=2, n_trials=2, storage=storage, study_name=name,
-                  random_state=0)
+                  random_state=0, pruner=None)  # no pruning: every trial must complete
 """)
 
 
@@ -532,3 +533,37 @@ def test_optuna_search_needs_groups_or_cv():
         optuna_search(LogisticRegression(), X, y, lambda t: {})
     with pytest.raises(TypeError, match="param_space must be callable"):
         optuna_search(LogisticRegression(), X, y, {"C": 1}, cv=StratifiedKFold(2))
+
+
+class _GroupsRecorder(TransformerMixin, BaseEstimator):
+    """Identity transformer that records the ``groups`` its ``fit`` received."""
+
+    seen = []
+
+    def fit(self, X, y=None, groups=None):
+        type(self).seen.append(None if groups is None else np.unique(groups).tolist())
+        return self
+
+    def transform(self, X):
+        return X
+
+
+@pytest.mark.parametrize("patient_level", [None, "mean"])
+def test_grouped_cross_validate_routes_groups_only_to_steps_that_ask(patient_level):
+    # regression: a step whose fit takes groups (DACLEmbedder) made patient-level
+    # scoring raise UnsetMetadataPassedError in the routed call
+    rng = np.random.RandomState(0)
+    groups = np.arange(60) // 3
+    X, y = rng.randn(60, 4), groups % 2
+    _GroupsRecorder.seen = []
+    pipe = make_pipeline(_GroupsRecorder(), LogisticRegression())
+    res = grouped_cross_validate(pipe, X, y, groups=groups, cv=3, patient_level=patient_level)
+    assert len(res["test_score"]) == 3 and _GroupsRecorder.seen == [None] * 3
+    _GroupsRecorder.seen = []
+    with sklearn.config_context(enable_metadata_routing=True):
+        asking = make_pipeline(_GroupsRecorder().set_fit_request(groups=True),
+                               LogisticRegression())
+    grouped_cross_validate(asking, X, y, groups=groups, cv=3, patient_level=patient_level)
+    folds = list(make_grouped_cv(3).split(X, y, groups))
+    assert _GroupsRecorder.seen == [np.unique(groups[tr]).tolist() for tr, _ in folds]
+    assert not sklearn.get_config()["enable_metadata_routing"]

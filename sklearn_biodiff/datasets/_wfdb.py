@@ -361,10 +361,10 @@ def load_wfdb_database(
     (['100', '100', '100', '100', '100', '100'], [0, 2500, 5000, 7500, 10000, 12500])
     >>> import shutil; shutil.rmtree(folder)
 
-    A PhysioNet database, e.g. the MIT-BIH Arrhythmia Database (two records have
-    no MLII lead):
-
-    >>> data = load_wfdb_database("mitdb/", leads="MLII", on_error="skip")  # doctest: +SKIP
+    A PhysioNet database downloaded with ``wfdb.dl_database``, e.g. the MIT-BIH
+    Arrhythmia Database, loads the same way:
+    ``load_wfdb_database("mitdb/", leads="MLII", on_error="skip")`` skips (and
+    counts in ``data.skipped``) the two records that have no MLII lead.
     """
     _check_args(window_s, step_s, fs, label, annotator, on_error, groups)
     step_s = window_s if step_s is None else step_s

@@ -246,15 +246,49 @@ def grouped_cross_validate(
     5
     """
     splits = _splits(cv, X, y, groups, estimator)
-    if patient_level is None:
+    estimator, wanted = _groups_only_where_requested(estimator)
+    if patient_level is None and not wanted:
         return cross_validate(estimator, X, y, groups=groups, cv=splits, scoring=scoring,
                               n_jobs=n_jobs, verbose=verbose, error_score=error_score,
                               return_estimator=return_estimator)
     with config_context(enable_metadata_routing=True):
+        scorer = (check_scoring(estimator, scoring) if patient_level is None
+                  else make_patient_scorer(patient_level))
         return cross_validate(estimator, X, y, params={"groups": np.asarray(groups)},
-                              cv=splits, scoring=make_patient_scorer(patient_level),
+                              cv=splits, scoring=scorer,
                               n_jobs=n_jobs, verbose=verbose, error_score=error_score,
                               return_estimator=return_estimator)
+
+
+def _groups_only_where_requested(estimator):
+    """A clone whose steps receive ``groups`` only if they asked for it.
+
+    Steps whose ``fit`` accepts ``groups`` (e.g. ``DACLEmbedder``) but whose
+    request is unset are set to not receive them, so that the patient ids reach
+    the patient-level scorer (and the steps that called
+    ``set_fit_request(groups=True)``) without a routing error, and the window- and
+    patient-level scores come from the same fits. Returns ``(clone, wanted)``
+    where ``wanted`` tells whether some step requested ``groups``.
+    """
+    estimator = clone(estimator)
+    with config_context(enable_metadata_routing=True):
+        return estimator, _unset_groups_requests_off(estimator)
+
+
+def _unset_groups_requests_off(estimator) -> bool:
+    parts = [estimator, *(v for v in estimator.get_params(deep=True).values()
+                          if hasattr(v, "get_metadata_routing"))]
+    wanted = False
+    for part in parts:
+        if not hasattr(part, "set_fit_request"):
+            continue
+        request = getattr(part.get_metadata_routing(), "fit", None)
+        state = None if request is None else request.requests.get("groups", "absent")
+        if state is None:
+            part.set_fit_request(groups=False)
+        elif state is True:
+            wanted = True
+    return wanted
 
 
 def _response(estimator, X):
