@@ -5,7 +5,10 @@ For every checkpoint in ``sklearn_biodiff.pretrained.list_pretrained()`` (or
 a ``StandardScaler -> LogisticRegression`` probe by the README protocol (C by
 3-fold CV on the training part, test part scored once), exactly as the card's
 figures were made, and the absolute differences to the card. Passes when every
-test figure is within ``--tolerance`` (0.005). JSON: ``results/bench_pretrained.json``.
+test figure is within ``--tolerance`` (0.005). The training-free peer,
+``ScatteringFeatures()`` (defaults), goes through the same probe in the same run, and
+each checkpoint's figures are also given as ratios to it.
+JSON: ``results/bench_pretrained.json``.
 
 Run: ``python benchmarks/bench_pretrained.py`` (needs the CinC 2017 archive).
 """
@@ -21,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, write_json  # noqa: E402
 
-from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures  # noqa: E402
 from sklearn_biodiff.pretrained import list_pretrained, load_checkpoint  # noqa: E402
 
 
@@ -55,6 +58,13 @@ def main(argv=None) -> dict:
             "abs_diff": diff, "reproduced": max(diff.values()) <= args.tolerance,
             "seconds": time.perf_counter() - t0}
         print(name, report["checkpoints"][name], flush=True)
+    t0 = time.perf_counter()
+    st = ScatteringFeatures(n_jobs=args.threads)
+    peer = pre.probe_scores(st.fit_transform(X_tr), y_tr, st.transform(X_te), y_te)
+    report["peer_scattering"] = {**peer, "seconds": time.perf_counter() - t0}
+    for row in report["checkpoints"].values():
+        row["ratio_to_scattering"] = {k: v / peer["test"][k] for k, v in row["test"].items()}
+    print("ScatteringFeatures", report["peer_scattering"], flush=True)
     write_json("bench_pretrained", report, seeds=[0])
     return report
 

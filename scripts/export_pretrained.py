@@ -82,9 +82,9 @@ def main(argv=None) -> Path:
         "recipe": f"{state['recipe']}: {RECIPE_TEXT.get(state['recipe'], '')}; "
                   f"seed {state['seed']}; {state['chunk']} epochs",
         "protocol": curve["protocol"],
-        "machine": f"{curve['machine']['cpu_count']}-core CPU, "
-                   f"{curve['machine']['torch_threads']} torch thread(s), shared with "
-                   "other work",
+        "machine": f"{curve['run']['machine']['cpu_count']}-core CPU, "
+                   f"{curve.get('training_threads')} torch thread(s) for training, "
+                   "shared with other work",
         "license": "weights: BSD-3-Clause (as the package); trained on data under the Open "
                    "Data Commons Attribution License v1.0",
         "attribution": "Clifford et al., AF Classification from a Short Single Lead ECG "
@@ -94,7 +94,8 @@ def main(argv=None) -> Path:
                        "A noise stress test for arrhythmia detectors, CinC 11, 1984",
         "source_run": {"json": str(args.json.relative_to(REPO)) if args.json.is_absolute()
                        and REPO in args.json.parents else str(args.json),
-                       "commit": curve.get("commit"), "command": curve.get("command")},
+                       "commit": curve["run"].get("commit"),
+                       "command": curve["run"].get("command")},
     }
     source, X_tr, y_tr, X_te, y_te, train_ids = pre.load_data(args.quick, with_ids=True)
     # every record of the training part (labels unused), so that users can keep

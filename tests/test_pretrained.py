@@ -218,3 +218,13 @@ def test_shipped_checkpoint_card_size_and_offline_load(name, monkeypatch, sample
             x = ((x - x.mean()) / x.std()).astype(np.float32)[None]
             zr, _ = ref.encoder(torch.as_tensor(x), torch.as_tensor([x.shape[1]]))
             np.testing.assert_allclose(z, zr[0].numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_saved_weights_are_as_readable_as_the_config(tmp_path):
+    # regression: safetensors wrote model.safetensors owner-only (0600)
+    from sklearn_biodiff.pretrained._checkpoint import write_checkpoint
+
+    folder = write_checkpoint(tmp_path / "ck", {"w": torch.zeros(3)},
+                              {"architecture": {}, "model_fs": 250.0})
+    mode = lambda name: (folder / name).stat().st_mode & 0o777  # noqa: E731
+    assert mode("model.safetensors") == mode("config.json")

@@ -204,6 +204,9 @@ def write_checkpoint(folder: str | os.PathLike, state_dict: dict, config: dict, 
     full = {**config, "model_type": MODEL_TYPE, "weights_dtype": dtype,
             "sha256": _sha256(folder / WEIGHTS_NAME)}
     (folder / CONFIG_NAME).write_text(json.dumps(full, indent=2, default=_json_default) + "\n")
+    # safetensors writes owner-only (0600): give the weights config.json's permissions
+    # (those of any file the user creates), so a shared folder stays readable
+    (folder / WEIGHTS_NAME).chmod((folder / CONFIG_NAME).stat().st_mode & 0o777)
     return folder
 
 
