@@ -42,7 +42,7 @@ def test_a_stopped_and_resumed_run_ends_with_the_same_weights(pretrain, tmp_path
         assert row_a["crops_seen"] == row_b["crops_seen"]
         assert row_a["test"] == row_b["test"] and row_a["cv_train"] == row_b["cv_train"]
     report = json.loads((tmp_path / "b.json").read_text())
-    assert report["crops_seen"] == 588 and report["commit"] and report["protocol"]
+    assert report["crops_seen"] == 588 and report["run"]["commit"] and report["protocol"]
     # the state on disk is the one returned
     on_disk = joblib.load(tmp_path / "b.state")
     assert on_disk["chunk"] == 3 and on_disk["marks_done"] == [392]
