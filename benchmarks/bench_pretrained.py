@@ -44,8 +44,8 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     pre = _pretrain_module()
     source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=False)
-    report = {"source": source, "tolerance": args.tolerance,
-              "checkpoints": {}}
+    report = {"source": source, "n_train": len(X_tr), "n_test": len(X_te),
+              "tolerance": args.tolerance, "checkpoints": {}}
     for name in args.name or list_pretrained():
         card = load_checkpoint(name)[0]["card"]
         t0 = time.perf_counter()
