@@ -165,6 +165,23 @@ def _to_cpu(obj):
     return obj
 
 
+def _same_in_every_process(seed: int) -> int:
+    """Rank 0's ``seed`` in every process of a ``torch.distributed`` group, else ``seed``.
+
+    Processes that train one model together must shuffle, crop and initialise
+    alike, also with ``random_state=None`` (see ``nets/_distributed.py``).
+    """
+    import torch
+
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return seed
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    value = torch.tensor([int(seed)], dtype=torch.int64, device=device)
+    dist.broadcast(value, src=0)
+    return int(value.item())
+
+
 class TorchEstimatorMixin:
     """Device, seeding and CPU-portable pickling for torch-backed estimators.
 
@@ -195,7 +212,8 @@ class TorchEstimatorMixin:
 
     def _init_torch_state(self) -> int:
         self.device_ = resolve_device(getattr(self, "device", "auto"))
-        return seed_from_random_state(getattr(self, "random_state", None))
+        return _same_in_every_process(seed_from_random_state(getattr(self, "random_state",
+                                                                     None)))
 
     def __getstate__(self):
         state = dict(super().__getstate__())

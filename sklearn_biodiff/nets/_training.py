@@ -19,6 +19,7 @@ from skorch.dataset import ValidSplit
 
 from ..base import torch_seed_context
 from ..exceptions import TrainingDivergedError
+from ._distributed import process_group, rank_subfolder, sharded_training_options
 
 __all__ = ["EMA", "BatchLRScheduler", "BatchLoader", "EpochProgress", "GroupValidSplit",
            "MaxSteps", "SeededGenerator", "StopTraining", "WarmupCosine", "build_net",
@@ -196,14 +197,20 @@ def build_net(
     if grad_clip:
         cbs.append(("grad_clip", GradientNormClipping(grad_clip)))
     if checkpoint_dir is not None:
-        cbs.append(("checkpoint", Checkpoint(dirname=str(checkpoint_dir), monitor=monitor,
+        # one checkpoint per torch.distributed process (rank 0's in checkpoint_dir)
+        dirname = rank_subfolder(checkpoint_dir, process_group()[0])
+        cbs.append(("checkpoint", Checkpoint(dirname=str(dirname), monitor=monitor,
                                              load_best=False)))
     if verbose == 1:
         cbs.append(("progress", EpochProgress(desc=module.__name__)))
     elif verbose and verbose > 1:
         cbs.append(("progress", ProgressBar()))
+    # several torch.distributed processes: shard each global batch (nets/_distributed.py)
+    iterators, sync = sharded_training_options(module, what=module.__name__)
+    cbs = sync + cbs
     generator = SeededGenerator(seed)
     kwargs = {f"module__{k}": v for k, v in module_kwargs.items()}
+    kwargs.update({"iterator_train": BatchLoader, **iterators})
     return net_cls(
         module=module,
         optimizer=optimizer,
@@ -213,7 +220,6 @@ def build_net(
         train_split=train_split,
         device=str(device),
         callbacks=cbs,
-        iterator_train=BatchLoader,
         iterator_valid=BatchLoader,
         iterator_train__shuffle=True,
         iterator_train__generator=generator,
@@ -326,7 +332,8 @@ class BatchLoader:
     def __len__(self):
         return -(-len(self._indices) // self.batch_size)
 
-    def _get(self, idx):
+    def get_batch(self, idx):
+        """``(X, y)`` of the rows ``idx`` of the dataset (one draw of its randomness)."""
         base = self._base
         if hasattr(base, "batch"):
             return base.batch(idx)
@@ -334,12 +341,17 @@ class BatchLoader:
         y = None if base.y is None else base.y[idx]
         return X, (torch.zeros(len(idx)) if y is None else y)
 
-    def __iter__(self):
+    def batch_indices(self):
+        """The dataset rows of each batch of one pass, in order (shuffled if asked)."""
         n = len(self._indices)
         order = (torch.randperm(n, generator=self.generator).numpy() if self.shuffle
                  else np.arange(n))
         for start in range(0, n, self.batch_size):
-            yield self._get(self._indices[order[start : start + self.batch_size]])
+            yield self._indices[order[start : start + self.batch_size]]
+
+    def __iter__(self):
+        for idx in self.batch_indices():
+            yield self.get_batch(idx)
 
 
 class StopTraining(KeyboardInterrupt):
