@@ -1,6 +1,7 @@
 """The contract shared by every torch-backed estimator of the package.
 
-* ``device="auto"`` resolves to CUDA when available, else CPU (:func:`resolve_device`).
+* ``device="auto"`` resolves to CUDA when available, else MPS, else CPU
+  (:func:`resolve_device`).
 * ``random_state`` seeds numpy, torch (CPU and CUDA) and DataLoader shuffling, without
   touching the caller's global random state (:func:`torch_seed_context`).
 * Pickling moves every torch tensor and module of the fitted state to CPU bytes, so that
@@ -36,7 +37,8 @@ def resolve_device(device="auto"):
     Parameters
     ----------
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"} or torch.device
-        ``"auto"`` picks CUDA when ``torch.cuda.is_available()``, else CPU.
+        ``"auto"`` picks CUDA when ``torch.cuda.is_available()``, else Apple's
+        MPS when ``torch.backends.mps.is_available()``, else the CPU.
 
     Returns
     -------
@@ -45,7 +47,9 @@ def resolve_device(device="auto"):
     import torch
 
     if device is None or (isinstance(device, str) and device == "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if _mps_available() else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
@@ -58,7 +62,19 @@ def resolve_device(device="auto"):
             f"device={device!r} was requested but CUDA is not available on this "
             "machine; use device='auto' or 'cpu'."
         )
+    if dev.type == "mps" and not _mps_available():
+        raise ValueError(
+            f"device={device!r} was requested but Apple's MPS is not available on this "
+            "machine; use device='auto' or 'cpu'."
+        )
     return dev
+
+
+def _mps_available() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
 
 
 def seed_from_random_state(random_state) -> int:
@@ -234,7 +250,8 @@ class TorchEstimatorMixin:
             state.update(_load_torch_blob(state.pop(self._TORCH_BLOB)))
         if "device_" in state:
             dev = torch.device(state["device_"])
-            if dev.type == "cuda" and not torch.cuda.is_available():
+            if ((dev.type == "cuda" and not torch.cuda.is_available())
+                    or (dev.type == "mps" and not _mps_available())):
                 dev = torch.device("cpu")
             state["device_"] = dev
         if hasattr(super(), "__setstate__"):

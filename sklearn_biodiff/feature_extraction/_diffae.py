@@ -136,6 +136,13 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         Extra :mod:`skorch.callbacks` run during training (loggers such as
         ``TensorBoard`` or ``MLflowLogger``, custom stopping rules); copied by
         ``clone`` like any other parameter.
+    precision : {"32", "bf16", "16-mixed"}, default="32"
+        Arithmetic of the training forward passes: float32, bfloat16 autocast, or
+        float16 autocast with a gradient scaler (for GPUs). Weights, optimizer
+        state, the LRU recurrence and ``transform`` stay float32.
+    pin_memory : bool, default=False
+        Page-locked training batches, for faster copies to a CUDA device (ignored
+        without CUDA).
 
     Raises
     ------
@@ -211,6 +218,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "pretrained": [str, os.PathLike, None],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+        "precision": [StrOptions({"32", "bf16", "16-mixed"})],
+        "pin_memory": ["boolean"],
     }
 
     def __init__(self, fs=300.0, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
@@ -222,7 +231,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                  batch_size=32, grad_clip=1.0,
                  ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
-                 pretrained=None, verbose=0, callbacks=None):
+                 pretrained=None, verbose=0, callbacks=None, precision="32",
+                 pin_memory=False):
         self.fs = fs
         self.model_fs = model_fs
         self.snippet_seconds = snippet_seconds
@@ -256,6 +266,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.pretrained = pretrained
         self.verbose = verbose
         self.callbacks = callbacks
+        self.precision = precision
+        self.pin_memory = pin_memory
 
     # ------------------------------------------------------------------ data
     def _multiple(self) -> int:
@@ -498,8 +510,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
             NoisePredictionNet, DiffAEModule, module_kwargs, lr=self.lr,
             max_epochs=self.max_epochs, batch_size=self.batch_size, device=self.device_,
             seed=seed, verbose=self.verbose, checkpoint_dir=self.checkpoint_dir,
-            grad_clip=self.grad_clip, callbacks=callbacks,
-            optimizer__weight_decay=self.weight_decay,
+            grad_clip=self.grad_clip, callbacks=callbacks, pin_memory=self.pin_memory,
+            precision=self.precision, optimizer__weight_decay=self.weight_decay,
             contrastive_weight=self.contrastive_weight,
             contrastive_temperature=self.contrastive_temperature)
 

@@ -102,6 +102,8 @@ class ShardedBatchLoader:
         return len(self.loader)
 
     def __iter__(self):
+        from ._training import _pinned
+
         for idx in self.loader.batch_indices():
             n = len(idx)
             if n < self.world_size:
@@ -113,7 +115,8 @@ class ShardedBatchLoader:
                 X = {self.input_name: X}
             rows = torch.arange(lo, hi, dtype=torch.int64)
             X["shard"] = torch.stack([rows, torch.full_like(rows, n)], dim=1)
-            yield X, y[lo:hi]
+            batch = (X, y[lo:hi])
+            yield _pinned(batch) if self.loader.pin_memory else batch
 
 
 def _shard_rows(batch) -> tuple[int, int]:

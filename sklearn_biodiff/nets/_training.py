@@ -145,6 +145,7 @@ def release_training_state(net: NeuralNet) -> None:
     Called after every fit, also one ended by an exception, so that the fitted
     estimator pickles and holds no terminal handle.
     """
+    net.__dict__.pop("grad_scaler_", None)  # mixed precision (nets/_precision.py)
     for _, cb in getattr(net, "callbacks_", ()):
         if isinstance(cb, EpochProgress):
             cb.close()
@@ -169,6 +170,7 @@ def build_net(
     grouped_validation: bool = False,
     optimizer=torch.optim.AdamW,
     callbacks=(),
+    pin_memory: bool = False,
     **net_kwargs,
 ) -> NeuralNet:
     """A skorch net with the package's conventions.
@@ -179,6 +181,7 @@ def build_net(
     * shuffling uses a seeded ``torch.Generator``;
     * ``verbose=0`` prints nothing, 1 shows one progress bar over epochs, 2
       prints skorch's epoch table and a progress bar per epoch;
+    * ``pin_memory`` pins training batches (only when CUDA is available);
     * optional early stopping on the validation loss, gradient-norm clipping, and
       a :class:`skorch.callbacks.Checkpoint` in ``checkpoint_dir`` (best valid loss
       when validating, else the last epoch), which ``fit_net`` can resume from.
@@ -222,6 +225,7 @@ def build_net(
         callbacks=cbs,
         iterator_valid=BatchLoader,
         iterator_train__shuffle=True,
+        iterator_train__pin_memory=pin_memory,
         iterator_train__generator=generator,
         verbose=int(bool(verbose and verbose > 1)),
         torch_load_kwargs={"weights_only": True},
@@ -318,10 +322,13 @@ class BatchLoader:
     (validation splits), or any dataset with a ``batch(indices)`` method.
     """
 
-    def __init__(self, dataset, batch_size=128, shuffle=False, generator=None, **_):
+    def __init__(self, dataset, batch_size=128, shuffle=False, generator=None,
+                 pin_memory=False, **_):
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        # page-locked batches copy to a CUDA device asynchronously; without CUDA no-op
+        self.pin_memory = bool(pin_memory) and torch.cuda.is_available()
         self.generator = getattr(generator, "torch", generator)  # SeededGenerator
         base, idx = dataset, None
         if isinstance(dataset, torch.utils.data.Subset):
@@ -351,7 +358,18 @@ class BatchLoader:
 
     def __iter__(self):
         for idx in self.batch_indices():
-            yield self.get_batch(idx)
+            batch = self.get_batch(idx)
+            yield _pinned(batch) if self.pin_memory else batch
+
+
+def _pinned(value):
+    if isinstance(value, torch.Tensor):
+        return value.pin_memory()
+    if isinstance(value, dict):
+        return {k: _pinned(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return type(value)(_pinned(v) for v in value)
+    return value
 
 
 class StopTraining(KeyboardInterrupt):
