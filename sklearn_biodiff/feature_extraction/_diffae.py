@@ -143,6 +143,11 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     pin_memory : bool, default=False
         Page-locked training batches, for faster copies to a CUDA device (ignored
         without CUDA).
+    compile : bool or dict, default=False
+        ``torch.compile`` the network for the training forward passes (``True``,
+        or a dict of ``torch.compile`` arguments such as ``{"mode":
+        "max-autotune"}``); the fitted network stays uncompiled, so pickles and
+        checkpoints do not change. The first steps pay the compilation.
 
     Raises
     ------
@@ -220,6 +225,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "callbacks": [list, None],
         "precision": [StrOptions({"32", "bf16", "16-mixed"})],
         "pin_memory": ["boolean"],
+        "compile": ["boolean", dict],
     }
 
     def __init__(self, fs=300.0, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
@@ -232,7 +238,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                  ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
                  pretrained=None, verbose=0, callbacks=None, precision="32",
-                 pin_memory=False):
+                 pin_memory=False, compile=False):
         self.fs = fs
         self.model_fs = model_fs
         self.snippet_seconds = snippet_seconds
@@ -268,6 +274,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.callbacks = callbacks
         self.precision = precision
         self.pin_memory = pin_memory
+        self.compile = compile
 
     # ------------------------------------------------------------------ data
     def _multiple(self) -> int:
@@ -511,7 +518,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
             max_epochs=self.max_epochs, batch_size=self.batch_size, device=self.device_,
             seed=seed, verbose=self.verbose, checkpoint_dir=self.checkpoint_dir,
             grad_clip=self.grad_clip, callbacks=callbacks, pin_memory=self.pin_memory,
-            precision=self.precision, optimizer__weight_decay=self.weight_decay,
+            precision=self.precision, compile_forward=self.compile,
+            optimizer__weight_decay=self.weight_decay,
             contrastive_weight=self.contrastive_weight,
             contrastive_temperature=self.contrastive_temperature)
 

@@ -1,4 +1,4 @@
-"""Mixed precision for the skorch nets: autocast forward passes, a gradient scaler for float16.
+"""Faster training passes for the skorch nets: mixed precision and ``torch.compile``.
 
 ``precision`` follows the names of Lightning and Accelerate:
 
@@ -12,15 +12,24 @@
 Weights and optimizer state stay float32; outputs of the forward pass are cast to
 float32 before the loss. Modules keep numerically delicate parts in float32 under
 autocast themselves (the LRU scan, :mod:`sklearn_biodiff.modules.lru`).
+
+``compile`` (``True`` or a dict of ``torch.compile`` arguments) compiles the module
+for the training forward passes only. skorch's own ``compile=True`` replaces
+``module_`` by the compiled wrapper, whose ``state_dict`` keys gain an ``_orig_mod.``
+prefix and which does not pickle; here ``module_`` stays the plain module (the
+compiled wrapper shares its parameters, lives in ``compiled_module_`` during a fit
+and is dropped after it), so checkpoints, EMA weights, ``save_pretrained`` and
+pickles are unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 
 import torch
 from skorch.dataset import unpack_data
-from skorch.utils import TeeGenerator
+from skorch.utils import TeeGenerator, to_tensor
 
 __all__ = ["PRECISIONS", "PrecisionMixin"]
 
@@ -38,14 +47,15 @@ def _float32(out):
 class PrecisionMixin:
     """skorch ``NeuralNet`` mixin adding ``precision`` (see the module docstring).
 
-    Put it left of ``NeuralNet``. The gradient scaler lives in ``grad_scaler_``
-    during a fit only (``release_training_state`` drops it), so pickles hold no
-    tensor of it.
+    Put it left of ``NeuralNet``. The gradient scaler (``grad_scaler_``) and the
+    compiled module (``compiled_module_``) live during a fit only
+    (``release_training_state`` drops them), so pickles hold neither.
     """
 
-    def __init__(self, *args, precision: str = "32", **kwargs):
+    def __init__(self, *args, precision: str = "32", compile_forward=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.precision = precision
+        self.compile_forward = compile_forward
 
     def _device_type(self) -> str:
         return torch.device(self.device or "cpu").type
@@ -59,9 +69,27 @@ class PrecisionMixin:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self._device_type(), dtype=dtype)
 
+    def _compiled_module(self):
+        """The compiled training module, or None (not asked, or not training)."""
+        options = getattr(self, "compile_forward", False)
+        if not options or not self.module_.training:
+            return None
+        compiled = self.__dict__.get("compiled_module_")
+        if compiled is None:  # skorch's __setattr__ would register it as a module
+            kwargs = options if isinstance(options, dict) else {}
+            compiled = self.__dict__["compiled_module_"] = torch.compile(self.module_,
+                                                                         **kwargs)
+        return compiled
+
     def infer(self, x, **fit_params):
+        compiled = self._compiled_module()
         with self._autocast():
-            out = super().infer(x, **fit_params)
+            if compiled is None:
+                out = super().infer(x, **fit_params)
+            else:  # skorch's infer, with the compiled module
+                x = to_tensor(x, device=self.device)
+                out = (compiled(**x, **fit_params) if isinstance(x, Mapping)
+                       else compiled(x, **fit_params))
         return _float32(out) if PRECISIONS[self._precision()] is not None else out
 
     def _grad_scaler(self):

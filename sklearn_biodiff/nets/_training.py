@@ -145,7 +145,8 @@ def release_training_state(net: NeuralNet) -> None:
     Called after every fit, also one ended by an exception, so that the fitted
     estimator pickles and holds no terminal handle.
     """
-    net.__dict__.pop("grad_scaler_", None)  # mixed precision (nets/_precision.py)
+    for name in ("grad_scaler_", "compiled_module_"):  # nets/_precision.py
+        net.__dict__.pop(name, None)
     for _, cb in getattr(net, "callbacks_", ()):
         if isinstance(cb, EpochProgress):
             cb.close()
