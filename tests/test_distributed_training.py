@@ -62,6 +62,15 @@ SCRIPT = textwrap.dedent("""
         "rows_per_forward": ROWS}))
     if rank == 0:
         joblib.dump(emb, out / "model.joblib")
+    # a torch estimator that does not shard says so, and trains in every process
+    import warnings
+    from sklearn_biodiff.feature_extraction import DACLEmbedder
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        DACLEmbedder(embedding_dim=2, widths=(8, 4), time_dim=4, max_epochs=1,
+                     random_state=0).fit(rng.randn(16, 6).astype(np.float32),
+                                         np.arange(16) % 2)
+    (out / f"warnings{rank}.txt").write_text(" | ".join(str(w.message) for w in caught))
     if dist.is_initialized():
         dist.destroy_process_group()
 """)
@@ -116,6 +125,11 @@ def test_two_process_diffae_training_matches_one_process_and_loads_in_a_plain_on
         assert rows["rows_per_forward"] == [4] * 6
     # the models moved: a no-op training could not fail the checks above
     assert logs["one"]["train_loss"][0] != logs["one"]["train_loss"][-1]
+
+    assert "does not shard" not in (tmp_path / "one" / "warnings0.txt").read_text()
+    for r in (0, 1):
+        text = (tmp_path / "two" / f"warnings{r}.txt").read_text()
+        assert "does not shard its training over processes" in text
 
     # rank 0's pickle loads and embeds in a plain process (no process group here)
     emb = joblib.load(tmp_path / "two" / "model.joblib")

@@ -144,10 +144,11 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         Page-locked training batches, for faster copies to a CUDA device (ignored
         without CUDA).
     compile : bool or dict, default=False
-        ``torch.compile`` the network for the training forward passes (``True``,
-        or a dict of ``torch.compile`` arguments such as ``{"mode":
-        "max-autotune"}``); the fitted network stays uncompiled, so pickles and
-        checkpoints do not change. The first steps pay the compilation.
+        ``torch.compile`` the denoising U-Net during ``fit`` (``True``, or a dict
+        of ``torch.compile`` arguments such as ``{"mode": "max-autotune"}``); the
+        encoder's complex-valued LRU scan stays eager. The compiled code is dropped
+        after ``fit``, so pickles and checkpoints do not change. The first steps
+        pay the compilation (minutes on a CPU).
 
     Raises
     ------

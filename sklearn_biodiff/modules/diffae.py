@@ -239,6 +239,8 @@ class DiffAEModule(nn.Module):
 
     #: ``forward`` takes a shard of a global batch (see ``nets/_distributed.py``)
     shardable_input = "x0"
+    #: what ``compile`` compiles: the U-Net (inductor fails on the LRU's complex scan)
+    compile_targets = ("denoiser",)
 
     def forward(self, x0: torch.Tensor, x_enc: torch.Tensor | None = None,
                 x_view: torch.Tensor | None = None, shard: torch.Tensor | None = None):

@@ -13,25 +13,24 @@ Weights and optimizer state stay float32; outputs of the forward pass are cast t
 float32 before the loss. Modules keep numerically delicate parts in float32 under
 autocast themselves (the LRU scan, :mod:`sklearn_biodiff.modules.lru`).
 
-``compile`` (``True`` or a dict of ``torch.compile`` arguments) compiles the module
-for the training forward passes only. skorch's own ``compile=True`` replaces
-``module_`` by the compiled wrapper, whose ``state_dict`` keys gain an ``_orig_mod.``
-prefix and which does not pickle; here ``module_`` stays the plain module (the
-compiled wrapper shares its parameters, lives in ``compiled_module_`` during a fit
-and is dropped after it), so checkpoints, EMA weights, ``save_pretrained`` and
-pickles are unchanged.
+``compile`` (``True`` or a dict of ``torch.compile`` arguments) compiles, for the
+duration of a fit, the submodules the module names in ``compile_targets`` (the whole
+module when it names none) with ``nn.Module.compile``, which keeps the module's class
+and ``state_dict`` keys. skorch's own ``compile=True`` replaces ``module_`` by a
+wrapper whose ``state_dict`` keys gain an ``_orig_mod.`` prefix and which does not
+pickle; here the compiled code is dropped after the fit, so checkpoints, EMA weights,
+``save_pretrained`` and pickles are unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 
 import torch
 from skorch.dataset import unpack_data
-from skorch.utils import TeeGenerator, to_tensor
+from skorch.utils import TeeGenerator
 
-__all__ = ["PRECISIONS", "PrecisionMixin"]
+__all__ = ["PRECISIONS", "PrecisionMixin", "release_compiled"]
 
 PRECISIONS = {"32": None, "bf16": torch.bfloat16, "16-mixed": torch.float16}
 
@@ -48,7 +47,7 @@ class PrecisionMixin:
     """skorch ``NeuralNet`` mixin adding ``precision`` (see the module docstring).
 
     Put it left of ``NeuralNet``. The gradient scaler (``grad_scaler_``) and the
-    compiled module (``compiled_module_``) live during a fit only
+    compiled code (``compiled_modules_``) live during a fit only
     (``release_training_state`` drops them), so pickles hold neither.
     """
 
@@ -69,27 +68,25 @@ class PrecisionMixin:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self._device_type(), dtype=dtype)
 
-    def _compiled_module(self):
-        """The compiled training module, or None (not asked, or not training)."""
+    def _compile_modules(self) -> None:
+        """``nn.Module.compile`` the module's ``compile_targets`` once per fit."""
         options = getattr(self, "compile_forward", False)
-        if not options or not self.module_.training:
-            return None
-        compiled = self.__dict__.get("compiled_module_")
-        if compiled is None:  # skorch's __setattr__ would register it as a module
-            kwargs = options if isinstance(options, dict) else {}
-            compiled = self.__dict__["compiled_module_"] = torch.compile(self.module_,
-                                                                         **kwargs)
-        return compiled
+        if not options or "compiled_modules_" in self.__dict__:
+            return
+        kwargs = options if isinstance(options, dict) else {}
+        names = getattr(self.module_, "compile_targets", None)
+        targets = ([self.module_] if names is None
+                   else [self.module_.get_submodule(n) for n in names])
+        for target in targets:
+            target.compile(**kwargs)
+        # in __dict__: skorch's __setattr__ would register a list attribute otherwise
+        self.__dict__["compiled_modules_"] = targets
 
     def infer(self, x, **fit_params):
-        compiled = self._compiled_module()
+        if self.module_.training:
+            self._compile_modules()
         with self._autocast():
-            if compiled is None:
-                out = super().infer(x, **fit_params)
-            else:  # skorch's infer, with the compiled module
-                x = to_tensor(x, device=self.device)
-                out = (compiled(**x, **fit_params) if isinstance(x, Mapping)
-                       else compiled(x, **fit_params))
+            out = super().infer(x, **fit_params)
         return _float32(out) if PRECISIONS[self._precision()] is not None else out
 
     def _grad_scaler(self):
@@ -121,3 +118,10 @@ class PrecisionMixin:
         scaler.step(self.optimizer_)
         scaler.update()
         return step
+
+
+def release_compiled(net) -> None:
+    """Drop the gradient scaler and the compiled code of a fit (see the module docstring)."""
+    net.__dict__.pop("grad_scaler_", None)
+    for module in net.__dict__.pop("compiled_modules_", ()):
+        module._compiled_call_impl = None  # undoes nn.Module.compile

@@ -20,6 +20,7 @@ from skorch.dataset import ValidSplit
 from ..base import torch_seed_context
 from ..exceptions import TrainingDivergedError
 from ._distributed import process_group, rank_subfolder, sharded_training_options
+from ._precision import release_compiled
 
 __all__ = ["EMA", "BatchLRScheduler", "BatchLoader", "EpochProgress", "GroupValidSplit",
            "MaxSteps", "SeededGenerator", "StopTraining", "WarmupCosine", "build_net",
@@ -145,8 +146,7 @@ def release_training_state(net: NeuralNet) -> None:
     Called after every fit, also one ended by an exception, so that the fitted
     estimator pickles and holds no terminal handle.
     """
-    for name in ("grad_scaler_", "compiled_module_"):  # nets/_precision.py
-        net.__dict__.pop(name, None)
+    release_compiled(net)  # gradient scaler, compiled code (nets/_precision.py)
     for _, cb in getattr(net, "callbacks_", ()):
         if isinstance(cb, EpochProgress):
             cb.close()
