@@ -4,8 +4,8 @@ The one place where the torch estimators learn about several processes. When a
 script started with ``torchrun --nproc_per_node N`` (or any launcher that sets up a
 ``torch.distributed`` process group) fits an estimator whose module can take a
 shard of a batch (it has a ``shardable_input`` attribute naming the tensor argument
-of ``forward``, and accepts ``shard``), :func:`~sklearn_biodiff.nets._training.build_net`
-trains it data-parallel:
+of ``forward``, and accepts ``shard``), :func:`~sklearn_biodiff.nets._training.fit_net`
+trains it data-parallel (:func:`use_process_group`, also for a warm start):
 
 - every process draws the same global batch (same seed, same shuffling, same random
   crops: the data pipeline's randomness is replayed, not split) and keeps its rows
@@ -33,7 +33,7 @@ import torch
 from skorch.callbacks import Callback
 
 __all__ = ["ShardedBatchLoader", "ShardedGradientSync", "process_group", "rank_subfolder",
-           "shard_bounds", "sharded_training_options", "supports_sharding"]
+           "shard_bounds", "supports_sharding", "use_process_group"]
 
 
 def process_group() -> tuple[int, int]:
@@ -178,26 +178,30 @@ class ShardedGradientSync(Callback):
         net.history.record_batch("train_batch_size", total)
 
 
-def sharded_training_options(module, *, what: str) -> tuple[dict, list]:
-    """skorch ``NeuralNet`` options and leading callbacks for the current process group.
+def use_process_group(net, *, what: str) -> None:
+    """Make an initialised skorch ``net`` train sharded when in a process group.
 
-    Returns ``({}, [])`` in a single process. In a group of two or more processes,
-    a shardable ``module`` gets :class:`ShardedBatchLoader` and
-    :class:`ShardedGradientSync`; another module gets nothing and a warning that
-    every process trains the whole model.
+    Called before every training run (a fresh fit or a warm start, also of a net
+    built in a single process). In a group of two or more processes, a shardable
+    module gets :class:`ShardedBatchLoader` and, first among the callbacks,
+    :class:`ShardedGradientSync`; another module trains unsharded in every process,
+    with a warning. In a single process nothing changes (a net that trained sharded
+    keeps its loader and callback, which then act as one process).
     """
-    rank, world = process_group()
+    _, world = process_group()
     if world < 2:
-        return {}, []
-    if not supports_sharding(module):
-        warnings.warn(f"{what} does not shard its training over processes: "
-                      f"each of the {world} processes of the torch.distributed group "
-                      "trains the whole model (identical results, no speed-up).",
-                      UserWarning, stacklevel=3)
-        return {}, []
-    options = {"iterator_train": ShardedBatchLoader,
-               "iterator_train__input_name": module.shardable_input}
-    return options, [("sharded_gradient_sync", ShardedGradientSync())]
+        return
+    if not supports_sharding(net.module_):
+        warnings.warn(f"{what} does not shard its training over processes: each of the "
+                      f"{world} processes of the torch.distributed group trains the whole "
+                      "model (identical results, no speed-up).", UserWarning, stacklevel=3)
+        return
+    if net.iterator_train is not ShardedBatchLoader:
+        net.iterator_train = ShardedBatchLoader
+        # through __dict__: skorch reads iterator_train__* from there (get_params_for)
+        vars(net)["iterator_train__input_name"] = net.module_.shardable_input
+    if not any(isinstance(cb, ShardedGradientSync) for _, cb in net.callbacks_):
+        net.callbacks_.insert(0, ("sharded_gradient_sync", ShardedGradientSync().initialize()))
 
 
 def rank_subfolder(path, rank: int):

@@ -19,7 +19,7 @@ from skorch.dataset import ValidSplit
 
 from ..base import torch_seed_context
 from ..exceptions import TrainingDivergedError
-from ._distributed import process_group, rank_subfolder, sharded_training_options
+from ._distributed import process_group, rank_subfolder, use_process_group
 from ._precision import release_compiled
 
 __all__ = ["EMA", "BatchLRScheduler", "BatchLoader", "EpochProgress", "GroupValidSplit",
@@ -209,12 +209,8 @@ def build_net(
         cbs.append(("progress", EpochProgress(desc=module.__name__)))
     elif verbose and verbose > 1:
         cbs.append(("progress", ProgressBar()))
-    # several torch.distributed processes: shard each global batch (nets/_distributed.py)
-    iterators, sync = sharded_training_options(module, what=module.__name__)
-    cbs = sync + cbs
     generator = SeededGenerator(seed)
     kwargs = {f"module__{k}": v for k, v in module_kwargs.items()}
-    kwargs.update({"iterator_train": BatchLoader, **iterators})
     return net_cls(
         module=module,
         optimizer=optimizer,
@@ -224,6 +220,7 @@ def build_net(
         train_split=train_split,
         device=str(device),
         callbacks=cbs,
+        iterator_train=BatchLoader,
         iterator_valid=BatchLoader,
         iterator_train__shuffle=True,
         iterator_train__pin_memory=pin_memory,
@@ -253,6 +250,8 @@ def fit_net(net: NeuralNet, X, y=None, *, seed: int, device, warm_start: bool = 
                     cp = dict(net.callbacks_).get("checkpoint")
                     if cp is not None and _has_checkpoint(cp):
                         net.load_params(checkpoint=cp)
+            # several torch.distributed processes: shard each global batch
+            use_process_group(net, what=what or net.module_.__class__.__name__)
             net.partial_fit(X, y)
     finally:
         release_training_state(net)
