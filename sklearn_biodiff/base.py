@@ -1,6 +1,7 @@
 """The contract shared by every torch-backed estimator of the package.
 
-* ``device="auto"`` resolves to CUDA when available, else CPU (:func:`resolve_device`).
+* ``device="auto"`` resolves to CUDA when available, else MPS, else CPU
+  (:func:`resolve_device`).
 * ``random_state`` seeds numpy, torch (CPU and CUDA) and DataLoader shuffling, without
   touching the caller's global random state (:func:`torch_seed_context`).
 * Pickling moves every torch tensor and module of the fitted state to CPU bytes, so that
@@ -36,7 +37,8 @@ def resolve_device(device="auto"):
     Parameters
     ----------
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"} or torch.device
-        ``"auto"`` picks CUDA when ``torch.cuda.is_available()``, else CPU.
+        ``"auto"`` picks CUDA when ``torch.cuda.is_available()``, else Apple's
+        MPS when ``torch.backends.mps.is_available()``, else the CPU.
 
     Returns
     -------
@@ -45,7 +47,9 @@ def resolve_device(device="auto"):
     import torch
 
     if device is None or (isinstance(device, str) and device == "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if _mps_available() else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
@@ -58,7 +62,19 @@ def resolve_device(device="auto"):
             f"device={device!r} was requested but CUDA is not available on this "
             "machine; use device='auto' or 'cpu'."
         )
+    if dev.type == "mps" and not _mps_available():
+        raise ValueError(
+            f"device={device!r} was requested but Apple's MPS is not available on this "
+            "machine; use device='auto' or 'cpu'."
+        )
     return dev
+
+
+def _mps_available() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
 
 
 def seed_from_random_state(random_state) -> int:
@@ -165,6 +181,23 @@ def _to_cpu(obj):
     return obj
 
 
+def _same_in_every_process(seed: int) -> int:
+    """Rank 0's ``seed`` in every process of a ``torch.distributed`` group, else ``seed``.
+
+    Processes that train one model together must shuffle, crop and initialise
+    alike, also with ``random_state=None`` (see ``nets/_distributed.py``).
+    """
+    import torch
+
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return seed
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    value = torch.tensor([int(seed)], dtype=torch.int64, device=device)
+    dist.broadcast(value, src=0)
+    return int(value.item())
+
+
 class TorchEstimatorMixin:
     """Device, seeding and CPU-portable pickling for torch-backed estimators.
 
@@ -195,7 +228,8 @@ class TorchEstimatorMixin:
 
     def _init_torch_state(self) -> int:
         self.device_ = resolve_device(getattr(self, "device", "auto"))
-        return seed_from_random_state(getattr(self, "random_state", None))
+        return _same_in_every_process(seed_from_random_state(getattr(self, "random_state",
+                                                                     None)))
 
     def __getstate__(self):
         state = dict(super().__getstate__())
@@ -216,7 +250,8 @@ class TorchEstimatorMixin:
             state.update(_load_torch_blob(state.pop(self._TORCH_BLOB)))
         if "device_" in state:
             dev = torch.device(state["device_"])
-            if dev.type == "cuda" and not torch.cuda.is_available():
+            if ((dev.type == "cuda" and not torch.cuda.is_available())
+                    or (dev.type == "mps" and not _mps_available())):
                 dev = torch.device("cpu")
             state["device_"] = dev
         if hasattr(super(), "__setstate__"):

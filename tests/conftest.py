@@ -73,3 +73,31 @@ def nstdb_folder():
         pytest.skip(f"NSTDB records not found: put bw.hea/.dat and ma.hea/.dat in {path} "
                     "(../shared/data/nstdb next to the repository)")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server on 127.0.0.1 (tests/_pgserver.py), for the session.
+
+    Skipped when the PostgreSQL binaries or the psycopg2 driver are missing, unless
+    ``SKLEARN_BIODIFF_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), which fails instead.
+    """
+    from _pgserver import PostgresServer, postgres_bindir
+
+    required = os.environ.get("SKLEARN_BIODIFF_REQUIRE_POSTGRES") == "1"
+    missing = None
+    bindir = postgres_bindir()
+    if bindir is None:
+        missing = ("PostgreSQL server binaries (initdb, pg_ctl) not found: "
+                   "apt-get install postgresql")
+    else:
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            missing = 'psycopg2 not installed: pip install -e ".[dev]"'
+    if missing:
+        if required:
+            pytest.fail(missing + " (SKLEARN_BIODIFF_REQUIRE_POSTGRES=1)")
+        pytest.skip(missing)
+    with PostgresServer(bindir) as server:
+        yield server

@@ -34,14 +34,18 @@ class _Toy(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
 
 
 def test_resolve_device():
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert resolve_device("auto").type == expected
+    mps = torch.backends.mps.is_available()
+    expected = "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
+    assert resolve_device("auto").type == expected  # CUDA, then MPS, then CPU
     assert resolve_device("cpu").type == "cpu"
     with pytest.raises(ValueError, match="not a valid torch device"):
         resolve_device("gpu0")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda")
+    if not mps:
+        with pytest.raises(ValueError, match="MPS is not available"):
+            resolve_device("mps")
 
 
 def test_seeding_is_reproducible_and_leaves_global_state_alone():

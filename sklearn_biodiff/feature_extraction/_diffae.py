@@ -136,6 +136,19 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         Extra :mod:`skorch.callbacks` run during training (loggers such as
         ``TensorBoard`` or ``MLflowLogger``, custom stopping rules); copied by
         ``clone`` like any other parameter.
+    precision : {"32", "bf16", "16-mixed"}, default="32"
+        Arithmetic of the training forward passes: float32, bfloat16 autocast, or
+        float16 autocast with a gradient scaler (for GPUs). Weights, optimizer
+        state, the LRU recurrence and ``transform`` stay float32.
+    pin_memory : bool, default=False
+        Page-locked training batches, for faster copies to a CUDA device (ignored
+        without CUDA).
+    compile : bool or dict, default=False
+        ``torch.compile`` the denoising U-Net during ``fit`` (``True``, or a dict
+        of ``torch.compile`` arguments such as ``{"mode": "max-autotune"}``); the
+        encoder's complex-valued LRU scan stays eager. The compiled code is dropped
+        after ``fit``, so pickles and checkpoints do not change. The first steps
+        pay the compilation (minutes on a CPU).
 
     Raises
     ------
@@ -211,6 +224,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "pretrained": [str, os.PathLike, None],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+        "precision": [StrOptions({"32", "bf16", "16-mixed"})],
+        "pin_memory": ["boolean"],
+        "compile": ["boolean", dict],
     }
 
     def __init__(self, fs=300.0, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
@@ -222,7 +238,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                  batch_size=32, grad_clip=1.0,
                  ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
-                 pretrained=None, verbose=0, callbacks=None):
+                 pretrained=None, verbose=0, callbacks=None, precision="32",
+                 pin_memory=False, compile=False):
         self.fs = fs
         self.model_fs = model_fs
         self.snippet_seconds = snippet_seconds
@@ -256,6 +273,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.pretrained = pretrained
         self.verbose = verbose
         self.callbacks = callbacks
+        self.precision = precision
+        self.pin_memory = pin_memory
+        self.compile = compile
 
     # ------------------------------------------------------------------ data
     def _multiple(self) -> int:
@@ -498,7 +518,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
             NoisePredictionNet, DiffAEModule, module_kwargs, lr=self.lr,
             max_epochs=self.max_epochs, batch_size=self.batch_size, device=self.device_,
             seed=seed, verbose=self.verbose, checkpoint_dir=self.checkpoint_dir,
-            grad_clip=self.grad_clip, callbacks=callbacks,
+            grad_clip=self.grad_clip, callbacks=callbacks, pin_memory=self.pin_memory,
+            precision=self.precision, compile_forward=self.compile,
             optimizer__weight_decay=self.weight_decay,
             contrastive_weight=self.contrastive_weight,
             contrastive_temperature=self.contrastive_temperature)

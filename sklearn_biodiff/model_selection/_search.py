@@ -223,8 +223,10 @@ def grouped_cross_validate(
     n_jobs : int or None
         Parallel folds (joblib). The default loky backend caps each worker's
         torch/OpenMP threads at ``n_cores // n_jobs``, so folds do not
-        oversubscribe the CPU; with another backend set the estimators'
-        ``n_threads``.
+        oversubscribe the CPU. Inside ``joblib.parallel_config(backend="dask")``
+        the folds run on a Dask cluster, whose nanny-started workers use one
+        torch thread each (see the "Scaling out" page); with another backend set
+        the estimators' ``n_threads``.
     verbose, return_estimator, error_score
         As in :func:`sklearn.model_selection.cross_validate`.
 

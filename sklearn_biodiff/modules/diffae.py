@@ -237,8 +237,13 @@ class DiffAEModule(nn.Module):
             self.projector = nn.Sequential(nn.Linear(embedding_dim, embedding_dim), nn.ReLU(),
                                            nn.Linear(embedding_dim, projection_dim))
 
+    #: ``forward`` takes a shard of a global batch (see ``nets/_distributed.py``)
+    shardable_input = "x0"
+    #: what ``compile`` compiles: the U-Net (inductor fails on the LRU's complex scan)
+    compile_targets = ("denoiser",)
+
     def forward(self, x0: torch.Tensor, x_enc: torch.Tensor | None = None,
-                x_view: torch.Tensor | None = None):
+                x_view: torch.Tensor | None = None, shard: torch.Tensor | None = None):
         """Noise-prediction pair ``(eps_hat, eps)`` for clean crops ``x0`` (B, L).
 
         ``x_enc`` (B, L), optional: what the encoder sees instead of ``x0`` (a
@@ -246,10 +251,23 @@ class DiffAEModule(nn.Module):
         ``x_view`` (B, L'), optional: another view of each record (another crop,
         other noise); then ``(eps_hat, eps, p, p_view)`` with the projected
         embeddings of both views.
+        ``shard`` (B, 2) int64, optional: ``x0`` holds rows ``shard[:, 0]`` of a
+        global batch of ``shard[0, 1]`` rows split over processes; the timesteps
+        and the noise are drawn for the whole global batch and these rows kept,
+        so every process sees the draws of a one-process run.
         """
         z, _ = self.encoder(x0 if x_enc is None else x_enc)
-        t = torch.randint(1, self.n_timesteps + 1, (x0.shape[0],), device=x0.device)
-        eps = torch.randn_like(x0)
+        if shard is None:
+            t = torch.randint(1, self.n_timesteps + 1, (x0.shape[0],), device=x0.device)
+            eps = torch.randn_like(x0)
+        else:
+            if x_view is not None:
+                raise ValueError("the contrastive term compares every pair of the global "
+                                 "batch and cannot be sharded over processes: train it in "
+                                 "one process (contrastive_weight=0 shards).")
+            n, rows = int(shard[0, 1]), shard[:, 0].to(x0.device)
+            t = torch.randint(1, self.n_timesteps + 1, (n,), device=x0.device)[rows]
+            eps = torch.randn((n, x0.shape[1]), dtype=x0.dtype, device=x0.device)[rows]
         eps_hat = self.denoiser(q_sample(x0, t, eps, self.schedule), t, z)
         if x_view is None:
             return eps_hat, eps

@@ -11,6 +11,15 @@ __all__ = ["LRU", "LRUBlock", "chunked_scan", "chunked_scan_channels_first",
            "linear_scan", "sequential_scan"]
 
 
+def _autocast_on(x: torch.Tensor) -> bool:
+    """Whether autocast (mixed precision) is active for ``x``'s device."""
+    try:
+        return torch.is_autocast_enabled(x.device.type)
+    except TypeError:  # torch < 2.4
+        return (torch.is_autocast_cpu_enabled() if x.device.type == "cpu"
+                else torch.is_autocast_enabled())
+
+
 def linear_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``h_t = lam * h_{t-1} + b_t`` (``h_0 = b_0``) for every ``t``, in log2(L) steps.
 
@@ -202,6 +211,9 @@ class LRU(nn.Module):
         """
         if scan not in ("chunked", "parallel", "sequential"):
             raise ValueError(f"scan must be 'chunked', 'parallel' or 'sequential', got {scan!r}")
+        if _autocast_on(u):  # the recurrence stays float32 under mixed precision
+            with torch.autocast(device_type=u.device.type, enabled=False):
+                return self.forward(u.float(), scan=scan)
         n_batch, n, d = u.shape
         g = torch.exp(self.gamma_log)[:, None]
         # complex input projection as one real matmul, channels first: (2H, B*L)

@@ -19,6 +19,8 @@ from skorch.dataset import ValidSplit
 
 from ..base import torch_seed_context
 from ..exceptions import TrainingDivergedError
+from ._distributed import process_group, rank_subfolder, use_process_group
+from ._precision import release_compiled
 
 __all__ = ["EMA", "BatchLRScheduler", "BatchLoader", "EpochProgress", "GroupValidSplit",
            "MaxSteps", "SeededGenerator", "StopTraining", "WarmupCosine", "build_net",
@@ -144,6 +146,7 @@ def release_training_state(net: NeuralNet) -> None:
     Called after every fit, also one ended by an exception, so that the fitted
     estimator pickles and holds no terminal handle.
     """
+    release_compiled(net)  # gradient scaler, compiled code (nets/_precision.py)
     for _, cb in getattr(net, "callbacks_", ()):
         if isinstance(cb, EpochProgress):
             cb.close()
@@ -168,6 +171,7 @@ def build_net(
     grouped_validation: bool = False,
     optimizer=torch.optim.AdamW,
     callbacks=(),
+    pin_memory: bool = False,
     **net_kwargs,
 ) -> NeuralNet:
     """A skorch net with the package's conventions.
@@ -178,6 +182,7 @@ def build_net(
     * shuffling uses a seeded ``torch.Generator``;
     * ``verbose=0`` prints nothing, 1 shows one progress bar over epochs, 2
       prints skorch's epoch table and a progress bar per epoch;
+    * ``pin_memory`` pins training batches (only when CUDA is available);
     * optional early stopping on the validation loss, gradient-norm clipping, and
       a :class:`skorch.callbacks.Checkpoint` in ``checkpoint_dir`` (best valid loss
       when validating, else the last epoch), which ``fit_net`` can resume from.
@@ -196,7 +201,9 @@ def build_net(
     if grad_clip:
         cbs.append(("grad_clip", GradientNormClipping(grad_clip)))
     if checkpoint_dir is not None:
-        cbs.append(("checkpoint", Checkpoint(dirname=str(checkpoint_dir), monitor=monitor,
+        # one checkpoint per torch.distributed process (rank 0's in checkpoint_dir)
+        dirname = rank_subfolder(checkpoint_dir, process_group()[0])
+        cbs.append(("checkpoint", Checkpoint(dirname=str(dirname), monitor=monitor,
                                              load_best=False)))
     if verbose == 1:
         cbs.append(("progress", EpochProgress(desc=module.__name__)))
@@ -216,6 +223,7 @@ def build_net(
         iterator_train=BatchLoader,
         iterator_valid=BatchLoader,
         iterator_train__shuffle=True,
+        iterator_train__pin_memory=pin_memory,
         iterator_train__generator=generator,
         verbose=int(bool(verbose and verbose > 1)),
         torch_load_kwargs={"weights_only": True},
@@ -242,6 +250,8 @@ def fit_net(net: NeuralNet, X, y=None, *, seed: int, device, warm_start: bool = 
                     cp = dict(net.callbacks_).get("checkpoint")
                     if cp is not None and _has_checkpoint(cp):
                         net.load_params(checkpoint=cp)
+            # several torch.distributed processes: shard each global batch
+            use_process_group(net, what=what or net.module_.__class__.__name__)
             net.partial_fit(X, y)
     finally:
         release_training_state(net)
@@ -312,10 +322,13 @@ class BatchLoader:
     (validation splits), or any dataset with a ``batch(indices)`` method.
     """
 
-    def __init__(self, dataset, batch_size=128, shuffle=False, generator=None, **_):
+    def __init__(self, dataset, batch_size=128, shuffle=False, generator=None,
+                 pin_memory=False, **_):
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        # page-locked batches copy to a CUDA device asynchronously; without CUDA no-op
+        self.pin_memory = bool(pin_memory) and torch.cuda.is_available()
         self.generator = getattr(generator, "torch", generator)  # SeededGenerator
         base, idx = dataset, None
         if isinstance(dataset, torch.utils.data.Subset):
@@ -326,7 +339,8 @@ class BatchLoader:
     def __len__(self):
         return -(-len(self._indices) // self.batch_size)
 
-    def _get(self, idx):
+    def get_batch(self, idx):
+        """``(X, y)`` of the rows ``idx`` of the dataset (one draw of its randomness)."""
         base = self._base
         if hasattr(base, "batch"):
             return base.batch(idx)
@@ -334,12 +348,28 @@ class BatchLoader:
         y = None if base.y is None else base.y[idx]
         return X, (torch.zeros(len(idx)) if y is None else y)
 
-    def __iter__(self):
+    def batch_indices(self):
+        """The dataset rows of each batch of one pass, in order (shuffled if asked)."""
         n = len(self._indices)
         order = (torch.randperm(n, generator=self.generator).numpy() if self.shuffle
                  else np.arange(n))
         for start in range(0, n, self.batch_size):
-            yield self._get(self._indices[order[start : start + self.batch_size]])
+            yield self._indices[order[start : start + self.batch_size]]
+
+    def __iter__(self):
+        for idx in self.batch_indices():
+            batch = self.get_batch(idx)
+            yield _pinned(batch) if self.pin_memory else batch
+
+
+def _pinned(value):
+    if isinstance(value, torch.Tensor):
+        return value.pin_memory()
+    if isinstance(value, dict):
+        return {k: _pinned(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return type(value)(_pinned(v) for v in value)
+    return value
 
 
 class StopTraining(KeyboardInterrupt):

@@ -9,6 +9,7 @@ from skorch import NeuralNet
 from torch.utils.data import Dataset
 
 from ..modules.vae import elbo_loss
+from ._precision import PrecisionMixin
 
 __all__ = ["CropDataset", "DenoisingNet", "NoisePredictionNet", "PairDataset", "TripletDataset",
            "TripletNet", "VAENet", "info_nce", "mined_triplet_loss", "supcon_loss",
@@ -343,11 +344,12 @@ def info_nce(p: torch.Tensor, q: torch.Tensor, temperature: float = 0.1) -> torc
                   + torch.nn.functional.cross_entropy(logits.T, target))
 
 
-class NoisePredictionNet(NeuralNet):
+class NoisePredictionNet(PrecisionMixin, NeuralNet):
     """The module returns ``(eps_hat, eps)``; the loss is their mean squared error.
 
     When it also returns two views' projections ``(eps_hat, eps, p, q)``,
     ``contrastive_weight * info_nce(p, q, contrastive_temperature)`` is added.
+    ``precision`` (``"32"``, ``"bf16"``, ``"16-mixed"``): see ``nets/_precision.py``.
     """
 
     def __init__(self, *args, criterion=torch.nn.MSELoss, contrastive_weight: float = 0.0,
