@@ -25,9 +25,9 @@ trained embedding at ``transform``: its rows are computed from the same fit as t
 configuration it extends (checked against ``DACLEmbedder(input_skip="concat")`` on the
 first fold).
 
-Defaults are chosen by the CV only (``decision`` in the JSON): a patient-aware
-configuration replaces the paper setting if it beats it by more than one fold std
-(the larger of the two configurations' stds) on both tasks.
+Defaults are chosen by the CV only (``decision`` in the JSON): a DACLEmbedder option
+(patient-aware, mining or ``input_skip``) replaces the paper setting if it beats it by
+more than one fold std (the larger of the two configurations' stds) on both tasks.
 
     nice -n 10 python benchmarks/bench_dacl_patients.py      # full archive, JSON
     python benchmarks/bench_dacl_patients.py --quick         # bundled sample, minutes
@@ -83,9 +83,10 @@ UNSUPERVISED = ("dacl_patient", "dae")
 CONCAT = {"dacl_concat": "dacl_paper",
           "dacl_supcon_other_patient_concat": "dacl_supcon_other_patient",
           "dacl_patient_concat": "dacl_patient"}
-#: the configurations that use the patient of each window (candidates for the defaults)
-PATIENT_AWARE = ("dacl_supcon_other_patient", "dacl_other_patient", "dacl_patient",
-                 "dacl_supcon_other_patient_concat", "dacl_patient_concat")
+#: the DACLEmbedder options that may become its defaults (the baselines may not)
+CANDIDATES = ("dacl_supcon_other_patient", "dacl_other_patient", "dacl_patient",
+              "dacl_supcon_other_patient_concat", "dacl_patient_concat", "dacl_semihard",
+              "dacl_residual", "dacl_concat")
 DESCRIPTIONS = {
     "st_features": "probe on the ScatteringFeatures (C=0.01)",
     "vae_mu": "probe on the VAE latent (the input of every embedder)",
@@ -242,13 +243,15 @@ def compare(cv: dict) -> dict:
 
 def decide(comparisons: dict) -> dict:
     """The CV-only rule for the defaults (see the module docstring)."""
-    winners = [name for name in PATIENT_AWARE
+    winners = [name for name in CANDIDATES
                if all(comparisons[t].get(name, {}).get("beats_paper_by_more_than_fold_std")
                       for t in TASKS)]
     best = max(winners, key=lambda n: min(comparisons[t][n]["diff_vs_paper"] for t in TASKS),
                default=None)
-    return {"rule": "a patient-aware configuration beats the paper setting by more than "
-                    "one fold std (the larger of the two) on both tasks (window AUROC, CV)",
+    return {"rule": "a DACLEmbedder option (patient-aware, mining or input_skip) beats the "
+                    "paper setting by more than one fold std (the larger of the two) on "
+                    "both tasks (window AUROC, CV)",
+            "candidates": list(CANDIDATES),
             "winners": winners, "new_default": best,
             "keep_paper_defaults": best is None}
 
