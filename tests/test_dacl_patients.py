@@ -37,9 +37,10 @@ def test_positive_never_from_the_anchors_patient_when_another_exists(seed, n_gro
     y[:n_classes] = np.arange(n_classes)  # every class present
     groups = rng.randint(n_groups, size=n)
     ds = PairDataset(np.zeros((n, 2)), y, groups, positive="other_patient", seed=seed)
-    idx = np.arange(n)
+    idx = rng.permutation(n)[: rng.randint(1, n + 1)]  # a batch: any subset of the rows
     X_b, yb = ds.batch(idx)
-    partner, neg = ds.partner_indices(idx), ds.negative_indices(idx)
+    partner = dict(zip(idx, ds.partner_indices(idx)))
+    neg = dict(zip(idx, ds.negative_indices(idx)))
     for i in idx:
         same_class = np.flatnonzero(y == y[i])
         other_patient = same_class[groups[same_class] != groups[i]]

@@ -567,3 +567,41 @@ def test_grouped_cross_validate_routes_groups_only_to_steps_that_ask(patient_lev
     folds = list(make_grouped_cv(3).split(X, y, groups))
     assert _GroupsRecorder.seen == [np.unique(groups[tr]).tolist() for tr, _ in folds]
     assert not sklearn.get_config()["enable_metadata_routing"]
+
+
+@pytest.mark.parametrize("patient_level", [None, "mean"])
+def test_optuna_search_routes_groups_only_to_steps_that_ask(patient_level):
+    rng = np.random.RandomState(0)
+    groups = np.arange(60) // 3
+    X, y = rng.randn(60, 4), groups % 2
+    folds = list(make_grouped_cv(3).split(X, y, groups))
+    space = lambda trial: {"logisticregression__C": trial.suggest_float("C", 0.1, 1.0)}  # noqa: E731
+    kw = {"groups": groups, "cv": folds, "patient_level": patient_level, "n_trials": 2,
+          "pruner": None, "refit": True, "random_state": 0}
+    _GroupsRecorder.seen = []
+    optuna_search(make_pipeline(_GroupsRecorder(), LogisticRegression()), X, y, space, **kw)
+    assert _GroupsRecorder.seen == [None] * (2 * 3 + 1)  # 2 trials x 3 folds + refit
+    _GroupsRecorder.seen = []
+    with sklearn.config_context(enable_metadata_routing=True):
+        asking = make_pipeline(_GroupsRecorder().set_fit_request(groups=True),
+                               LogisticRegression())
+    res = optuna_search(asking, X, y, space, **kw)
+    per_fold = [np.unique(groups[tr]).tolist() for tr, _ in folds]
+    assert _GroupsRecorder.seen == per_fold * 2 + [np.unique(groups).tolist()]
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in res.study.trials)
+    assert not sklearn.get_config()["enable_metadata_routing"]
+    with pytest.raises(ValueError, match="requested groups"):
+        optuna_search(asking, X, y, space, cv=folds, n_trials=1)
+
+
+def test_optuna_search_trains_patient_aware_dacl_with_fold_groups():
+    # positive="other_patient" raises without groups: every trial completing shows
+    # that each fold's DACLEmbedder received the groups of its training rows
+    X, y, groups = _vectors(40)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(DACLEmbedder(**TINY_DACL, positive="other_patient")
+                             .set_fit_request(groups=True), LogisticRegression())
+    space = lambda trial: {"daclembedder__margin": trial.suggest_float("m", 0.5, 1.0)}  # noqa: E731
+    res = optuna_search(pipe, X, y, space, groups=groups, cv=make_grouped_cv(2),
+                        n_trials=1, random_state=0)
+    assert res.study.trials[0].state == optuna.trial.TrialState.COMPLETE

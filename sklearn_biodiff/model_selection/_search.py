@@ -293,6 +293,19 @@ def _unset_groups_requests_off(estimator) -> bool:
     return wanted
 
 
+def _fit_routed(estimator, X, y, groups):
+    """``estimator.fit(X, y)``, routing ``groups`` to the steps that requested them.
+
+    ``groups=None`` is a plain fit; otherwise the fit runs with scikit-learn's
+    metadata routing enabled, so a ``Pipeline`` hands ``groups`` to exactly the
+    steps that called ``set_fit_request(groups=True)``.
+    """
+    if groups is None:
+        return estimator.fit(X, y)
+    with config_context(enable_metadata_routing=True):
+        return estimator.fit(X, y, groups=groups)
+
+
 def _response(estimator, X):
     for method in ("decision_function", "predict_proba"):
         if hasattr(estimator, method):
@@ -393,7 +406,12 @@ def optuna_search(
         ``param_space(trial) -> dict`` of ``set_params`` names, e.g.
         :class:`DACLSearchSpace`.
     groups : array-like or None
-        Patient of each record; required unless ``cv`` is given.
+        Patient of each record; required unless ``cv`` is given. The training
+        part ``groups[train]`` of each fold also reaches the ``fit`` of the steps
+        that requested it with ``set_fit_request(groups=True)`` (e.g.
+        ``DACLEmbedder(positive="other_patient")``), through scikit-learn's
+        metadata routing, as in :func:`grouped_cross_validate`; steps that did not
+        request it never receive it.
     cv : int, splitter, iterable or None, default=None
         With ``groups``: ``None`` is 5 folds and an integer ``k`` is ``k``
         patient-grouped folds, :func:`make_grouped_cv` ``(k)`` (stratified, seed
@@ -484,6 +502,11 @@ def optuna_search(
     if patient_level is not None and groups is None:
         raise ValueError("patient_level scoring needs groups.")
     groups_arr = None if groups is None else np.asarray(groups)
+    estimator, wanted = _groups_only_where_requested(estimator)
+    if wanted and groups_arr is None:
+        raise ValueError("a step of the estimator requested groups "
+                         "(set_fit_request(groups=True)) but optuna_search got "
+                         "groups=None: pass groups=<patient of each record>.")
     _check_budget(n_trials, timeout)
     worker_id, sampler_seed = worker_identity(random_state,
                                               shared=is_shared_storage(storage))
@@ -501,7 +524,8 @@ def optuna_search(
         for k, (tr, te) in enumerate(splits):
             try:
                 est = clone(estimator).set_params(**params)
-                est.fit(_safe_indexing(X, tr), y[tr])
+                _fit_routed(est, _safe_indexing(X, tr), y[tr],
+                            groups_arr[tr] if wanted else None)
                 X_te = _safe_indexing(X, te)
                 if patient_level is None:
                     scores.append(float(scorer(est, X_te, y[te])))
@@ -538,5 +562,6 @@ def optuna_search(
     result.best_params = best.user_attrs.get("estimator_params", best.params)
     result.best_score = best.value
     if refit:
-        result.best_estimator = clone(estimator).set_params(**result.best_params).fit(X, y)
+        result.best_estimator = _fit_routed(clone(estimator).set_params(**result.best_params),
+                                            X, y, groups_arr if wanted else None)
     return result

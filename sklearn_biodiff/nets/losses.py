@@ -90,28 +90,53 @@ class TripletDataset(Dataset):
         return X, torch.as_tensor(self.codes[idx])
 
 
-def _draw_other(rng, pools, keys, own, exclude_self: np.ndarray, avoid=None, rounds=30):
-    """For each row, a random index from ``pools[keys[row]]`` other than the row itself
-    and, where ``avoid`` is given, with ``avoid[j] != avoid[row]``; -1 where none exists."""
-    n = len(keys)
-    out = np.full(n, -1, dtype=np.int64)
-    todo = np.flatnonzero(exclude_self)
+class _Pools:
+    """Rows grouped by key (class or patient), for vectorised draws within a key."""
+
+    def __init__(self, keys: np.ndarray):
+        self.keys = np.asarray(keys)
+        self.order = np.argsort(self.keys, kind="stable")
+        n_keys = int(self.keys.max()) + 1 if len(self.keys) else 0
+        self.counts = np.bincount(self.keys, minlength=n_keys)
+        self.starts = np.r_[0, np.cumsum(self.counts)[:-1]]
+
+    def members(self, key: int) -> np.ndarray:
+        return self.order[self.starts[key]:self.starts[key] + self.counts[key]]
+
+    def draw(self, rng, rows: np.ndarray) -> np.ndarray:
+        """One random row sharing each row's key (possibly the row itself)."""
+        k = self.keys[rows]
+        pick = (rng.random_sample(len(rows)) * self.counts[k]).astype(np.int64)
+        return self.order[self.starts[k] + np.minimum(pick, self.counts[k] - 1)]
+
+
+def _draw_other(rng, pools: _Pools, rows: np.ndarray, avoid=None, rounds=30):
+    """For each of ``rows``, a random row of its pool other than itself and, where
+    ``avoid`` is given, with ``avoid[j] != avoid[row]``; -1 where none exists.
+
+    Rejection sampling, vectorised over the rows; the few rows still without a
+    partner after ``rounds`` are searched exhaustively.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    out = np.full(len(rows), -1, dtype=np.int64)
+    todo = np.arange(len(rows))
     for _ in range(rounds):
         if not len(todo):
             break
-        cand = np.array([pools[keys[i]][rng.randint(len(pools[keys[i]]))] for i in todo])
-        ok = cand != own[todo]
+        cand = pools.draw(rng, rows[todo])
+        ok = cand != rows[todo]
         if avoid is not None:
-            ok &= avoid[cand] != avoid[todo]
+            ok &= avoid[cand] != avoid[rows[todo]]
         out[todo[ok]] = cand[ok]
         todo = todo[~ok]
-    for i in todo:  # rare: few valid candidates; search them exhaustively
-        pool = pools[keys[i]]
-        ok = pool != own[i]
+    for t in todo:  # rare: few valid candidates; search them exhaustively
+        i = rows[t]
+        pool = pools.members(pools.keys[i])
+        ok = pool != i
         if avoid is not None:
             ok &= avoid[pool] != avoid[i]
         if ok.any():
-            out[i] = pool[ok][rng.randint(int(ok.sum()))]
+            out[t] = pool[ok][rng.randint(int(ok.sum()))]
     return out
 
 
@@ -154,9 +179,8 @@ class PairDataset(TripletDataset):
         _, self.group_codes = np.unique(groups, return_inverse=True)
         self.positive = positive
         self.seed = seed
-        self.by_class = [np.flatnonzero(self.codes == c) for c in range(self.codes.max() + 1)]
-        self.by_group = [np.flatnonzero(self.group_codes == g)
-                         for g in range(self.group_codes.max() + 1)]
+        self.by_class = _Pools(self.codes)
+        self.by_group = _Pools(self.group_codes)
 
     def subset(self, indices) -> PairDataset:
         """A dataset of these rows only (for grouped validation splits)."""
@@ -168,18 +192,15 @@ class PairDataset(TripletDataset):
         idx = np.asarray(idx)
         if self.positive == "view":
             return idx
-        own = np.arange(len(self.codes))
-        everyone = np.ones(len(own), bool)
         if self.positive == "patient":
-            got = _draw_other(self.rng, self.by_group, self.group_codes, own, everyone)
+            got = _draw_other(self.rng, self.by_group, idx)
         else:
-            got = _draw_other(self.rng, self.by_class, self.codes, own, everyone,
-                              avoid=self.group_codes)
+            got = _draw_other(self.rng, self.by_class, idx, avoid=self.group_codes)
             # no other patient with the class: another row of the class, else itself
-            fallback = _draw_other(self.rng, self.by_class, self.codes, own, got < 0)
-            got = np.where(got < 0, fallback, got)
-        got = np.where(got < 0, own, got)
-        return got[idx]
+            missing = got < 0
+            if missing.any():
+                got[missing] = _draw_other(self.rng, self.by_class, idx[missing])
+        return np.where(got < 0, idx, got)
 
     def batch(self, idx):
         idx = np.asarray(idx)

@@ -1,0 +1,358 @@
+"""DACL across patients: 10-s windows of CinC 2017, patient-grouped CV (issue 17).
+
+Every record of the PhysioNet/CinC 2017 training set is cut into 10-s windows
+(``segment_records``, no overlap; the 16 records shorter than 10 s are zero-padded
+to one window); the windows of a record share its label and its group (one record
+is one patient on this data set). Protocol:
+
+* ``cv``: ``StratifiedGroupKFold`` (groups = records, stratified on the four labels so
+  that both tasks share the folds) over the windows of the README training part only
+  (the 70/30 split of ../shared/data/README.md), repeated for each seed (the seed
+  shuffles the folds and seeds every model). Mean and std over all folds x seeds.
+* ``test``: every configuration trained once (seed 0) on all windows of the training
+  part and scored once on the windows of the test records.
+
+Per fold: ``ScatteringFeatures`` of every window (computed once, cached under
+``--cache``), a ``StandardScaler`` and a ``VAELatent`` fitted on the fold's training
+windows (all four labels; no label used), then each embedder on the latents and a
+linear probe (``StandardScaler -> LogisticRegression``, C=1; C=0.01 on the ST
+features, as in ``reproduce_dacl.py``) on the frozen embedding; AUROC over test
+windows (and over test records, mean window probability per record, in the JSON).
+The label-free embedders (denoising AE, ``objective="patient"``) are fitted once per
+fold on all training windows and probed for each task; the others per task on the
+task's windows. ``input_skip="concat"`` appends the input (the VAE latent) to a
+trained embedding at ``transform``: its rows are computed from the same fit as the
+configuration it extends (checked against ``DACLEmbedder(input_skip="concat")`` on the
+first fold).
+
+Defaults are chosen by the CV only (``decision`` in the JSON): a DACLEmbedder option
+(patient-aware, mining or ``input_skip``) replaces the paper setting if it beats it by
+more than one fold std (the larger of the two configurations' stds) on both tasks.
+
+    nice -n 10 python benchmarks/bench_dacl_patients.py      # full archive, JSON
+    python benchmarks/bench_dacl_patients.py --quick         # bundled sample, minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import find_archive, readme_split, write_json  # noqa: E402
+
+from sklearn_biodiff.datasets import (  # noqa: E402
+    binary_task,
+    load_cinc2017_sample,
+    load_physionet2017,
+)
+from sklearn_biodiff.feature_extraction import (  # noqa: E402
+    DACLEmbedder,
+    DenoisingAEEmbedder,
+    ScatteringFeatures,
+    VAELatent,
+)
+from sklearn_biodiff.model_selection import patient_roc_auc_score  # noqa: E402
+from sklearn_biodiff.preprocessing import FixedLength, segment_records  # noqa: E402
+
+TASKS = ("normal_vs_abnormal", "af_vs_rest")
+#: embedders trained per task on the task's labels (DACLEmbedder parameters)
+SUPERVISED = {
+    "dacl_paper": {},
+    "dacl_supcon_other_patient": {"objective": "supcon", "positive": "other_patient"},
+    "dacl_other_patient": {"positive": "other_patient"},
+    "dacl_semihard": {"negative_mining": "semihard"},
+    "dacl_residual": {"input_skip": "residual"},
+    "gaussian": {"augmentation": "gaussian", "noise_std": 0.1},
+}
+#: trained without labels, once per fold for both tasks
+UNSUPERVISED = ("dacl_patient", "dae")
+#: input_skip="concat" on top of a trained configuration (same fit)
+CONCAT = {"dacl_concat": "dacl_paper",
+          "dacl_supcon_other_patient_concat": "dacl_supcon_other_patient",
+          "dacl_patient_concat": "dacl_patient"}
+#: the DACLEmbedder options that may become its defaults (the baselines may not)
+CANDIDATES = ("dacl_supcon_other_patient", "dacl_other_patient", "dacl_patient",
+              "dacl_supcon_other_patient_concat", "dacl_patient_concat", "dacl_semihard",
+              "dacl_residual", "dacl_concat")
+DESCRIPTIONS = {
+    "st_features": "probe on the ScatteringFeatures (C=0.01)",
+    "vae_mu": "probe on the VAE latent (the input of every embedder)",
+    "dacl_paper": "DACLEmbedder defaults: triplet, positive='view', random negatives "
+                  "(the paper's setting)",
+    "dacl_supcon_other_patient": "objective='supcon', positive='other_patient', groups",
+    "dacl_other_patient": "triplet, positive='other_patient', groups",
+    "dacl_semihard": "triplet, negative_mining='semihard'",
+    "dacl_residual": "paper setting + input_skip='residual'",
+    "dacl_concat": "paper setting + input_skip='concat'",
+    "dacl_supcon_other_patient_concat": "supcon + other_patient + input_skip='concat'",
+    "dacl_patient": "objective='patient' (CLOCS-style, no labels), groups",
+    "dacl_patient_concat": "objective='patient' + input_skip='concat'",
+    "gaussian": "contrastive + Gaussian views (augmentation='gaussian', noise_std=0.1)",
+    "dae": "DenoisingAEEmbedder (no labels)",
+}
+
+
+def probe(F_tr, y_tr, F_te, C=1.0):
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
+    clf.fit(F_tr, y_tr)
+    return clf.predict_proba(F_te)[:, 1]
+
+
+def windows_of(data, window):
+    """Windows, their 4-class labels and records (padded records listed)."""
+    short = [i for i, s in enumerate(data.signals) if len(s) < window]
+    pad = FixedLength(window)
+    padded = set(short)
+    signals = [pad.fit_transform([s])[0] if i in padded else s
+               for i, s in enumerate(data.signals)]
+    W, y4, rec = segment_records(signals, window, y=np.asarray(data.target),
+                                 groups=np.arange(len(signals)))
+    return W, y4, rec, short
+
+
+def cached_features(W, key_parts, cache: Path):
+    """``ScatteringFeatures()`` of every window, computed once (``.npy`` cache)."""
+    st = ScatteringFeatures(n_jobs=1)
+    key = hashlib.sha1(json.dumps([*key_parts, W.shape, repr(sorted(
+        st.get_params().items()))], default=str).encode()).hexdigest()[:16]
+    path = cache / f"st_windows_{key}.npy"
+    if path.exists():
+        return np.load(path), 0.0, str(path)
+    cache.mkdir(parents=True, exist_ok=True)
+    t0 = time.process_time()
+    F = st.fit_transform(W)
+    seconds = time.process_time() - t0
+    np.save(path, F)
+    return F, seconds, str(path)
+
+
+class Fold:
+    """Every configuration on one (train windows, test windows) split."""
+
+    def __init__(self, ST, y4, rec, args, configs):
+        self.ST, self.y4, self.rec, self.args, self.configs = ST, y4, rec, args, configs
+
+    def dacl(self, Z, y, seed, groups=None, **params):
+        p = {"max_epochs": self.args.epochs, "batch_size": 128, "lr": 1e-3,
+             "random_state": seed, "n_threads": 1, **params}
+        return DACLEmbedder(**p).fit(Z, y, groups=groups)
+
+    def run(self, tr, te, seed, check_concat=False):
+        """``{task: {config: {"window": auroc, "record": auroc}}}``."""
+        args, ST, y4, rec = self.args, self.ST, self.y4, self.rec
+        scaler = StandardScaler().fit(ST[tr])
+        vae = VAELatent(latent_dim=args.latent_dim, max_epochs=args.vae_epochs,
+                        random_state=seed, n_threads=1).fit(scaler.transform(ST[tr]))
+        Z_tr, Z_te = (vae.transform(scaler.transform(ST[i])) for i in (tr, te))
+        emb = {}  # config -> (train embedding, test embedding) on the fold's rows
+        if "dae" in self.configs:
+            dae = DenoisingAEEmbedder(max_epochs=args.epochs, batch_size=128,
+                                      random_state=seed, n_threads=1).fit(Z_tr)
+            emb["dae"] = (dae.transform(Z_tr), dae.transform(Z_te))
+        if "dacl_patient" in self.configs:
+            d = self.dacl(Z_tr, y4[tr], seed, groups=rec[tr], objective="patient")
+            emb["dacl_patient"] = (d.transform(Z_tr), d.transform(Z_te))
+        out = {}
+        for task in TASKS:
+            i_tr, yt_tr = binary_task(y4[tr], task)
+            i_te, yt_te = binary_task(y4[te], task)
+            g_te = rec[te][i_te]
+            scores = {}
+
+            def add(name, score, yt_te=yt_te, g_te=g_te, scores=scores):
+                scores[name] = {
+                    "window": float(roc_auc_score(yt_te, score)),
+                    "record": float(patient_roc_auc_score(yt_te, score, groups=g_te))}
+
+            add("st_features", probe(ST[tr][i_tr], yt_tr, ST[te][i_te], C=0.01))
+            zt, ze = Z_tr[i_tr], Z_te[i_te]
+            add("vae_mu", probe(zt, yt_tr, ze))
+            task_emb = {k: (a[i_tr], b[i_te]) for k, (a, b) in emb.items()}
+            for name, params in SUPERVISED.items():
+                if name not in self.configs:
+                    continue
+                groups = rec[tr][i_tr] if "positive" in params else None
+                d = self.dacl(zt, yt_tr, seed, groups=groups, **params)
+                task_emb[name] = (d.transform(zt), d.transform(ze))
+                if check_concat and name == "dacl_paper":
+                    c = self.dacl(zt, yt_tr, seed, input_skip="concat")
+                    np.testing.assert_allclose(c.transform(ze), np.c_[task_emb[name][1], ze],
+                                               rtol=1e-5, atol=1e-5)
+            for name, base in CONCAT.items():
+                if name in self.configs and base in task_emb:
+                    a, b = task_emb[base]
+                    task_emb[name] = (np.c_[a, zt], np.c_[b, ze])
+            for name, (a, b) in task_emb.items():
+                add(name, probe(a, yt_tr, b))
+            out[task] = scores
+            print(task, seed, json.dumps({k: round(v["window"], 4) for k, v in scores.items()}),
+                  flush=True)
+        return out
+
+
+def summarise(folds: list[dict]) -> dict:
+    """Per task and configuration: fold scores, mean and std (window and record)."""
+    out = {}
+    for task in TASKS:
+        out[task] = {}
+        for name in folds[0][task]:
+            cell = {}
+            for level in ("window", "record"):
+                v = [f[task][name][level] for f in folds]
+                cell[level] = {"folds": v, "mean": float(np.mean(v)), "std": float(np.std(v)),
+                               "n": len(v)}
+            out[task][name] = cell
+    return out
+
+
+def compare(cv: dict) -> dict:
+    """Ratios to the ST probe and the paper setting, paired fold differences."""
+    out = {}
+    for task, cells in cv.items():
+        st, paper = cells["st_features"]["window"], cells.get("dacl_paper", {}).get("window")
+        out[task] = {}
+        for name, cell in cells.items():
+            w = cell["window"]
+            row = {"ratio_vs_st": w["mean"] / st["mean"],
+                   "diff_vs_st": w["mean"] - st["mean"],
+                   "paired_diff_vs_st_std": float(np.std(np.subtract(w["folds"], st["folds"])))}
+            if paper is not None:
+                diffs = np.subtract(w["folds"], paper["folds"])
+                row.update({"ratio_vs_paper": w["mean"] / paper["mean"],
+                            "diff_vs_paper": float(diffs.mean()),
+                            "paired_diff_vs_paper_std": float(np.std(diffs)),
+                            "wins_vs_paper": int((diffs > 0).sum()),
+                            "beats_paper_by_more_than_fold_std": bool(
+                                diffs.mean() > max(w["std"], paper["std"]))})
+            out[task][name] = row
+    return out
+
+
+def decide(comparisons: dict) -> dict:
+    """The CV-only rule for the defaults (see the module docstring)."""
+    winners = [name for name in CANDIDATES
+               if all(comparisons[t].get(name, {}).get("beats_paper_by_more_than_fold_std")
+                      for t in TASKS)]
+    best = max(winners, key=lambda n: min(comparisons[t][n]["diff_vs_paper"] for t in TASKS),
+               default=None)
+    return {"rule": "a DACLEmbedder option (patient-aware, mining or input_skip) beats the "
+                    "paper setting by more than one fold std (the larger of the two) on "
+                    "both tasks (window AUROC, CV)",
+            "candidates": list(CANDIDATES),
+            "winners": winners, "new_default": best,
+            "keep_paper_defaults": best is None}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="bundled sample, few epochs")
+    ap.add_argument("--epochs", type=int, default=15, help="DACL and DAE epochs")
+    ap.add_argument("--vae-epochs", type=int, default=50)
+    ap.add_argument("--latent-dim", type=int, default=32)
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
+    ap.add_argument("--configs", nargs="*", default=[*SUPERVISED, *UNSUPERVISED, *CONCAT])
+    ap.add_argument("--no-test", dest="test", action="store_false")
+    ap.add_argument("--cache", default="/tmp/sklearn_biodiff_bench/dacl_patients")
+    ap.add_argument("--out", default="bench_dacl_patients")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    cpu0 = time.process_time()
+    archive = None if args.quick else find_archive()
+    if archive is None:
+        data = load_cinc2017_sample()
+        args.epochs, args.vae_epochs, args.folds = min(args.epochs, 3), min(args.vae_epochs,
+                                                                             10), 2
+        source = "bundled sample (280 records)"
+    else:
+        data = load_physionet2017(archive, n_jobs=1)
+        source = str(archive)
+    window = int(10 * data.fs)
+    W, y4, rec, short = windows_of(data, window)
+    ST, st_cpu, st_cache = cached_features(
+        W, [source, list(map(str, data.record_ids)), window], Path(args.cache))
+    print(f"{len(W)} windows, ST {ST.shape} ({st_cpu:.0f} CPU s, cache {st_cache})", flush=True)
+    tr_rec, te_rec = readme_split(np.asarray(data.target))
+    train = np.flatnonzero(np.isin(rec, tr_rec))
+    test = np.flatnonzero(np.isin(rec, te_rec))
+    runner = Fold(ST, y4, rec, args, set(args.configs))
+
+    cpu_cv = time.process_time()
+    folds, fold_meta = [], []
+    for seed in args.seeds:
+        sgkf = StratifiedGroupKFold(args.folds, shuffle=True, random_state=seed)
+        for k, (a, b) in enumerate(sgkf.split(train, y4[train], groups=rec[train])):
+            t0 = time.process_time()
+            folds.append(runner.run(train[a], train[b], seed,
+                                    check_concat=not folds and "dacl_paper" in args.configs))
+            fold_meta.append({"seed": seed, "fold": k, "n_train_windows": len(a),
+                              "n_test_windows": len(b),
+                              "cpu_seconds": time.process_time() - t0})
+            print(f"seed {seed} fold {k}: {fold_meta[-1]['cpu_seconds']:.0f} CPU s",
+                  flush=True)
+    cv_cpu = time.process_time() - cpu_cv
+    cv = summarise(folds)
+    comparisons = compare(cv)
+    decision = decide(comparisons)
+    print("decision", json.dumps(decision), flush=True)
+
+    report = {
+        "source": source,
+        "protocol": {
+            "windows": f"{window // int(data.fs)}-s windows, no overlap (segment_records); "
+                       "records shorter than one window zero-padded (FixedLength, centre)",
+            "cv": f"{args.folds}-fold StratifiedGroupKFold (groups = records, stratified on "
+                  f"the 4 labels, shuffle, random_state = seed) over the windows of the README "
+                  f"training part only, seeds {args.seeds}; mean and std over all "
+                  f"{len(folds)} folds",
+            "test": "README 70/30 split: trained once (seed 0) on all training windows, "
+                    "test windows scored once per configuration",
+            "probe": "frozen embedding -> StandardScaler -> LogisticRegression(C=1; C=0.01 "
+                     "on ST features), AUROC over windows; 'record' = mean window "
+                     "probability per record",
+            "training": f"VAELatent(latent_dim={args.latent_dim}, max_epochs="
+                        f"{args.vae_epochs}) on the fold's training windows; every DACL "
+                        f"variant max_epochs={args.epochs}, batch_size=128, lr=1e-3, "
+                        "other parameters at their defaults; DAE the same epochs and batch",
+        },
+        "settings": {k: v for k, v in vars(args).items()},
+        "descriptions": {k: DESCRIPTIONS[k] for k in ("st_features", "vae_mu", *args.configs)},
+        "data": {"n_records": len(data.signals), "n_windows": len(W),
+                 "n_padded_records": len(short), "n_train_records": len(tr_rec),
+                 "n_test_records": len(te_rec), "n_train_windows": len(train),
+                 "n_test_windows": len(test)},
+        "folds": fold_meta,
+        "cv": cv,
+        "comparisons": comparisons,
+        "decision": decision,
+        "cpu_seconds": {"st_features": st_cpu, "cv": cv_cpu},
+    }
+    if args.test:
+        cpu_test = time.process_time()
+        res = runner.run(train, test, 0)
+        report["test"] = res
+        report["cpu_seconds"]["test"] = time.process_time() - cpu_test
+        for task in TASKS:
+            _, yt = binary_task(y4[test], task)
+            report["data"][f"{task}_test_windows"] = len(yt)
+            report["data"][f"{task}_test_positive_windows"] = int(yt.sum())
+    report["cpu_seconds"]["total"] = time.process_time() - cpu0
+    write_json(args.out + ("_quick" if args.quick else ""), report,
+               seeds=sorted({0, *args.seeds}))
+
+
+if __name__ == "__main__":
+    main()
