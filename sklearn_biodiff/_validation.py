@@ -1,9 +1,26 @@
 """Signals in, errors out: the single validation module for every estimator.
 
-Records arrive either as a 2-D float array ``(n_records, n_samples)`` or as a
-sequence of 1-D arrays of different lengths (ragged records). Every public
-estimator of the package validates its input here, so the error messages are the
-same everywhere and name the offending record.
+The shape rule (the one place it is defined; the user guide's "Signal shapes"
+section and every estimator's docstring refer to it):
+
+========================================  =======================================
+input                                     read as
+========================================  =======================================
+array ``(n_records, n_samples)``          ``n_records`` records of one lead
+array ``(n_records, n_leads, n_samples)`` records of ``n_leads`` leads
+                                          (``(n, 1, t)`` is one lead, like ``(n, t)``)
+sequence of 1-D arrays ``(n_samples_i,)`` ragged records of one lead
+sequence of 2-D arrays                    ragged records of ``n_leads`` leads, the
+``(n_leads, n_samples_i)``                same ``n_leads`` in every record
+========================================  =======================================
+
+Leads come before time (channels first, as in torch, braindecode and aeon); an
+array or record with more leads than samples is refused as probably transposed.
+A validated 2-D array or list of 1-D records has *no lead axis*; a 3-D array or
+list of 2-D records has one, and transformers that return signals keep the
+layout they were given (a lead axis in, a lead axis out). Every public estimator
+of the package validates its input here, so the error messages are the same
+everywhere and name the offending record (and lead).
 """
 
 from __future__ import annotations
@@ -23,17 +40,23 @@ __all__ = [
     "check_signals",
     "check_labels",
     "check_signals_and_labels",
+    "check_n_leads",
+    "flatten_leads",
+    "has_lead_axis",
+    "n_leads",
     "n_records",
     "record_lengths",
+    "unflatten_leads",
     "with_fs",
 ]
 
-#: A 2-D array ``(n_records, n_samples)`` or a sequence of 1-D arrays.
+#: An array ``(n_records, n_samples)`` or ``(n_records, n_leads, n_samples)``, or a
+#: sequence of records ``(n_samples_i,)`` or ``(n_leads, n_samples_i)``.
 Signals = np.ndarray | Sequence[np.ndarray]
 
 
 class SignalList(list):
-    """A list of 1-D records that knows its sampling rate ``fs`` (Hz).
+    """A list of records (1-D, or 2-D with a lead axis) that knows its rate ``fs`` (Hz).
 
     Loaders and resamplers return it, so that an estimator built for another
     rate can detect the mismatch instead of silently computing wrong features.
@@ -52,7 +75,10 @@ class SignalList(list):
 
 
 class SignalArray(np.ndarray):
-    """A 2-D array of equal-length records that knows its sampling rate ``fs`` (Hz).
+    """An array of equal-length records that knows its sampling rate ``fs`` (Hz).
+
+    2-D ``(n_records, n_samples)`` or, with a lead axis, 3-D ``(n_records,
+    n_leads, n_samples)``.
 
     The equal-length counterpart of :class:`SignalList`: the package's transformers
     return it when their input carried a rate (or when they set one, as
@@ -86,8 +112,8 @@ class SignalArray(np.ndarray):
 def with_fs(X, fs: float | None):
     """Attach the sampling rate ``fs`` to transformer output (the one place it is done).
 
-    A list becomes a :class:`SignalList`, a 2-D array a :class:`SignalArray`;
-    with ``fs=None`` a 2-D array stays a plain array.
+    A list becomes a :class:`SignalList`, an array a :class:`SignalArray`;
+    with ``fs=None`` an array stays a plain array.
     """
     if isinstance(X, np.ndarray):
         return X if fs is None else SignalArray(X, fs=fs)
@@ -107,8 +133,8 @@ def check_data_fs(X, fs: float, what: str) -> None:
 
 
 def set_n_features_in(est, X) -> None:
-    """Record ``n_features_in_`` for 2-D input; ragged input has none."""
-    if isinstance(X, np.ndarray):
+    """Record ``n_features_in_`` for 2-D input; ragged and 3-D input have none."""
+    if isinstance(X, np.ndarray) and X.ndim == 2:
         est.n_features_in_ = X.shape[1]
     elif hasattr(est, "n_features_in_"):
         del est.n_features_in_
@@ -118,8 +144,23 @@ def _describe(i: int) -> str:
     return f"record {i}"
 
 
+_SHAPE_RULE = (
+    "signals are (n_records, n_samples) for one lead, (n_records, n_leads, n_samples) "
+    "for several, or a list of records (n_samples,) or (n_leads, n_samples)"
+)
+
+
+def _transposed_hint(where: str, shape, lead_axis: int) -> str:
+    return (
+        f"{where} has shape {tuple(shape)}: {shape[lead_axis]} leads of "
+        f"{shape[-1]} sample(s). Leads come before time ({_SHAPE_RULE}); this looks "
+        "transposed: swap the last two axes (x.T for one record, "
+        "X.transpose(0, 2, 1) for an array)."
+    )
+
+
 def _as_record(x, i: int, dtype) -> np.ndarray:
-    """Convert one record to a contiguous 1-D array of ``dtype``."""
+    """Convert one record to a contiguous ``(n_samples,)`` or ``(n_leads, n_samples)``."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor
         x = x.detach().cpu().numpy()
     arr = np.asarray(x)
@@ -135,13 +176,13 @@ def _as_record(x, i: int, dtype) -> np.ndarray:
             f"Complex data not supported: {_describe(i)} is complex; signals must "
             "be real-valued."
         )
-    if arr.ndim == 2 and 1 in arr.shape:
-        arr = arr.reshape(-1)
-    if arr.ndim != 1:
+    if arr.ndim not in (1, 2):
         raise ValueError(
-            f"{_describe(i)} has shape {arr.shape}; each record must be a 1-D "
-            "single-lead signal."
+            f"{_describe(i)} has shape {arr.shape}; each record must be 1-D "
+            f"(n_samples,) for one lead or 2-D (n_leads, n_samples) ({_SHAPE_RULE})."
         )
+    if arr.ndim == 2 and arr.shape[0] > arr.shape[1]:
+        raise ValueError(_transposed_hint(_describe(i), arr.shape, 0))
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
@@ -183,8 +224,9 @@ def _reject_non_signals(X) -> None:
                 f"X is a pandas DataFrame indexed by time ({index_kind}, {X.shape[0]} "
                 f"rows x {X.shape[1]} columns): one recording with time samples in rows, "
                 "not records. Pass records in rows: [df[lead].to_numpy()] for one lead, "
-                "or cut the recording into windows (sklearn_biodiff.preprocessing."
-                "segment_records(df[[lead]].to_numpy().T, window)), or use "
+                "[df.to_numpy().T] for all leads (one record of shape (n_leads, "
+                "n_samples)), or cut the recording into windows (sklearn_biodiff."
+                "preprocessing.segment_records(df.to_numpy().T[None], window)), or use "
                 f"{_WFDB_HINT}."
             )
         if len(X) and any(np.ndim(v) > 0 for v in X.iloc[0]):
@@ -204,13 +246,16 @@ def check_signals(
     allow_nan: bool = False,
     too_short_hint: str = "",
 ) -> np.ndarray | list[np.ndarray]:
-    """Validate signals and return them as float arrays.
+    """Validate signals by the package's shape rule and return them as float arrays.
 
     Parameters
     ----------
-    X : array-like of shape (n_records, n_samples) or sequence of 1-D arrays
-        The records. A 2-D array stays a 2-D array; a sequence (list, tuple,
-        object array) of 1-D arrays becomes a list of 1-D arrays.
+    X : array-like of shape (n_records, n_samples) or (n_records, n_leads, n_samples), \
+or sequence of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
+        The records (see the shape rule in this module's docstring). An array
+        keeps its shape; a sequence (list, tuple, object array) becomes a list of
+        records: all 1-D when every record is 1-D, else all ``(n_leads,
+        n_samples_i)`` (a 1-D record then counts as one lead).
     min_length : int, default=1
         Minimum number of samples per record.
     dtype : numpy dtype, default=np.float32
@@ -224,7 +269,8 @@ def check_signals(
 
     Returns
     -------
-    X : ndarray of shape (n_records, n_samples) or list of ndarray
+    X : ndarray of shape (n_records, n_samples) or (n_records, n_leads, n_samples), \
+or list of ndarray
         Validated records of ``dtype``.
 
     Raises
@@ -233,11 +279,13 @@ def check_signals(
         For a ``wfdb.Record``, a file path or a time-indexed DataFrame (one
         recording): the message says what to pass instead.
     ValueError
-        On empty input, 3-D arrays, non-numeric or complex data, NaN or inf,
-        zero-length or too-short records. The message names the record.
+        On empty input, 1-D or 4-D arrays, more leads than samples (transposed
+        input), records with different numbers of leads, non-numeric or complex
+        data, NaN or inf, zero-length or too-short records. The message names
+        the record.
     """
     if X is None:
-        raise ValueError("X is None; expected signals of shape (n_records, n_samples).")
+        raise ValueError(f"X is None; expected signals: {_SHAPE_RULE}.")
     _reject_non_signals(X)
     if sp.issparse(X):
         raise TypeError(
@@ -248,26 +296,31 @@ def check_signals(
         X = X.detach().cpu().numpy()
     if not isinstance(X, np.ndarray | list | tuple) and hasattr(X, "__array__"):
         X = np.asarray(X)  # DataFrame, array wrappers
-    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 2:
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim in (2, 3):
         X = X.astype(np.float64)  # TypeError names a non-numeric entry
     if isinstance(X, np.ndarray) and X.dtype != object:
-        if X.ndim != 2:
+        if X.ndim not in (2, 3):
             hint = (
                 " Reshape your data: pass a single record as X[None, :] or [x]."
                 if X.ndim == 1
-                else " Multichannel signals are not supported yet; pass one lead."
+                else ""
             )
             raise ValueError(
-                f"X has {X.ndim} dimension(s) (shape {X.shape}); expected a 2-D "
-                f"array (n_records, n_samples) or a list of 1-D records.{hint}"
+                f"X has {X.ndim} dimension(s) (shape {X.shape}); expected a 2-D array "
+                "(n_records, n_samples), a 3-D array (n_records, n_leads, n_samples) or "
+                f"a list of records.{hint}"
             )
         if X.shape[0] == 0:
             raise ValueError("X contains 0 records; at least one is required.")
-        if X.shape[1] == 0:
+        if X.ndim == 3 and X.shape[1] == 0:
+            raise ValueError(f"X has 0 leads (shape={X.shape}); at least one is required.")
+        if X.shape[-1] == 0:
             raise ValueError(
                 f"X has records of length 0: 0 feature(s) (shape={X.shape}) while a "
                 "minimum of 1 is required."
             )
+        if X.ndim == 3 and X.shape[1] > X.shape[2]:
+            raise ValueError(_transposed_hint("X", X.shape, 1))
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
             raise ValueError(f"X is not numeric (dtype {X.dtype}).")
         if np.iscomplexobj(X):
@@ -276,18 +329,19 @@ def check_signals(
             )
         out = np.ascontiguousarray(X, dtype=dtype)
         if not allow_nan:
-            bad = ~np.isfinite(out).all(axis=1)
+            bad = ~np.isfinite(out).all(axis=tuple(range(1, out.ndim)))
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise ValueError(
                     f"X contains NaN or infinity ({int(bad.sum())} record(s), first "
                     f"is {_describe(i)}); clean or impute the signals first."
                 )
-        if out.shape[1] < min_length:
+        n = out.shape[-1]
+        if n < min_length:
             raise ValueError(
-                f"X has records of {out.shape[1]} sample(s) (n_features="
-                f"{out.shape[1]}), but {what} needs records of at least "
-                f"{min_length} samples.{too_short_hint and ' ' + too_short_hint}"
+                f"X has records of {n} sample(s) (n_features={n}), but {what} needs "
+                f"records of at least {min_length} samples."
+                f"{too_short_hint and ' ' + too_short_hint}"
             )
         return out
 
@@ -296,8 +350,8 @@ def check_signals(
             X = list(X)
         except TypeError as exc:
             raise ValueError(
-                f"X of type {type(X).__name__} is not a 2-D array or a sequence "
-                "of 1-D records."
+                f"X of type {type(X).__name__} is not an array or a sequence of "
+                "records."
             ) from exc
     if len(X) == 0:
         raise ValueError("X contains 0 records; at least one is required.")
@@ -306,7 +360,8 @@ def check_signals(
         if isinstance(x, Real | Integral) or np.ndim(x) == 0:
             raise ValueError(
                 f"{_describe(i)} is a scalar; expected a 2-D array (n_records, "
-                "n_samples) or a sequence of 1-D records."
+                "n_samples), a 3-D array (n_records, n_leads, n_samples) or a "
+                "sequence of records."
             )
         arr = _as_record(x, i, dtype)
         if arr.size == 0:
@@ -316,13 +371,25 @@ def check_signals(
                 f"{_describe(i)} contains NaN or infinity; clean or impute the "
                 "signals first."
             )
-        if arr.size < min_length:
+        if arr.shape[-1] < min_length:
             raise ValueError(
-                f"{_describe(i)} has {arr.size} sample(s), but {what} needs "
+                f"{_describe(i)} has {arr.shape[-1]} sample(s), but {what} needs "
                 f"records of at least {min_length} samples."
                 f"{too_short_hint and ' ' + too_short_hint}"
             )
         out.append(arr)
+    if any(r.ndim == 2 for r in out):
+        first = next(i for i, r in enumerate(out) if r.ndim == 2)
+        c = out[first].shape[0]
+        for i, r in enumerate(out):
+            c_i = r.shape[0] if r.ndim == 2 else 1
+            if c_i != c:
+                raise ValueError(
+                    f"{_describe(i)} has {c_i} lead(s) but {_describe(first)} has {c}; "
+                    "every record needs the same leads, in the same order "
+                    f"({_SHAPE_RULE})."
+                )
+        out = [r if r.ndim == 2 else r[None, :] for r in out]
     return out
 
 
@@ -392,8 +459,70 @@ def n_records(X) -> int:
 def record_lengths(X) -> np.ndarray:
     """Lengths in samples of validated signals, shape ``(n_records,)``."""
     if isinstance(X, np.ndarray):
-        return np.full(X.shape[0], X.shape[1], dtype=np.int64)
-    return np.fromiter((len(x) for x in X), dtype=np.int64, count=len(X))
+        return np.full(X.shape[0], X.shape[-1], dtype=np.int64)
+    return np.fromiter((x.shape[-1] for x in X), dtype=np.int64, count=len(X))
+
+
+def has_lead_axis(X) -> bool:
+    """Whether validated signals have a lead axis (3-D array or 2-D records)."""
+    return X.ndim == 3 if isinstance(X, np.ndarray) else X[0].ndim == 2
+
+
+def n_leads(X) -> int:
+    """Number of leads of validated signals (1 without a lead axis)."""
+    if isinstance(X, np.ndarray):
+        return X.shape[1] if X.ndim == 3 else 1
+    return X[0].shape[0] if X[0].ndim == 2 else 1
+
+
+def flatten_leads(X):
+    """One single-lead record per (record, lead), record-major.
+
+    A 3-D array ``(n, c, t)`` becomes the 2-D array ``(n * c, t)`` (a view); a
+    list of ``(c, t_i)`` records becomes a list of ``n * c`` 1-D records (lead 0
+    of record 0, lead 1 of record 0, ...). Signals without a lead axis are
+    returned as they are, so single-lead code paths are unchanged.
+    :func:`unflatten_leads` is the inverse.
+    """
+    if not has_lead_axis(X):
+        return X
+    if isinstance(X, np.ndarray):
+        return X.reshape(-1, X.shape[-1])
+    return [lead for record in X for lead in record]
+
+
+def unflatten_leads(flat, n_leads: int, lead_axis: bool):
+    """Inverse of :func:`flatten_leads` for per-lead outputs, packed.
+
+    ``flat`` holds ``n * n_leads`` single-lead outputs (a 2-D array or a list of
+    1-D arrays). With ``lead_axis`` they are regrouped into records of
+    ``n_leads`` leads; outputs of one length are stacked into an array
+    (``(n, t)`` or ``(n, n_leads, t)``), ragged ones stay a list.
+    """
+    if isinstance(flat, np.ndarray):
+        return flat.reshape(-1, n_leads, flat.shape[-1]) if lead_axis else flat
+    if lead_axis:
+        flat = [np.stack(flat[k : k + n_leads]) for k in range(0, len(flat), n_leads)]
+    return pack_signals(flat)
+
+
+def check_n_leads(estimator, X, *, reset: bool) -> None:
+    """Record (``reset=True``) or check the number of leads, ``n_leads_in_``.
+
+    With ``reset=False`` an estimator that has no ``n_leads_in_`` (not fitted, or
+    pickled before it existed) is not checked.
+    """
+    c = n_leads(X)
+    if reset:
+        estimator.n_leads_in_ = c
+        return
+    fitted = getattr(estimator, "n_leads_in_", None)
+    if fitted is not None and c != fitted:
+        raise ValueError(
+            f"X has {c} lead(s), but {type(estimator).__name__} was fitted on "
+            f"{fitted} lead(s); pass the same leads, in the same order, as in fit "
+            f"(or refit on {c}-lead data)."
+        )
 
 
 def check_fs(fs, name: str = "fs") -> float:
@@ -404,12 +533,12 @@ def check_fs(fs, name: str = "fs") -> float:
 
 
 def pack_signals(records: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
-    """Stack equal-length records into a 2-D array; keep ragged ones as a list.
+    """Stack records of one shape into an array; keep ragged ones as a list.
 
-    Transformers return this so that equal-length input (a 2-D array or a list of
-    rows) gives a 2-D array out, as scikit-learn expects, while ragged input
-    stays ragged.
+    Transformers return this so that equal-length input (an array or a list of
+    rows) gives an array out, as scikit-learn expects, while ragged input stays
+    ragged. Records ``(n_leads, n_samples)`` of one length stack into a 3-D array.
     """
-    if len({len(r) for r in records}) == 1:
+    if len({np.shape(r) for r in records}) == 1:
         return np.stack(records)
     return records

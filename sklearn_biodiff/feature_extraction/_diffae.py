@@ -12,7 +12,13 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import Interval, LayerSizes, StrOptions, _fit_context, check_is_fitted
-from .._validation import check_data_fs, check_signals, set_n_features_in, with_fs
+from .._validation import (
+    check_data_fs,
+    check_n_leads,
+    check_signals,
+    set_n_features_in,
+    with_fs,
+)
 from ..base import TorchEstimatorMixin, limit_torch_threads, torch_seed_context
 from ..diffusion import SCHEDULES
 from ..modules.diffae import DiffAEModule
@@ -52,6 +58,12 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
 
     Records are resampled from ``fs`` to ``model_fs`` when the rates differ and
     standardised per record (zero mean, unit variance) before the model sees them.
+
+    Multi-lead records (the shape rule: :ref:`signal_shapes`) are modelled jointly:
+    the encoder's first convolution and the U-Net's input and output have one
+    channel per lead (``in_channels`` of the architecture, taken from the data in
+    ``fit``), each lead is standardised on its own, and the embedding summarises
+    all leads. ``transform`` then needs the same number of leads.
 
     Parameters
     ----------
@@ -164,6 +176,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     history_ : list of dict
     n_features_in_ : int
         Only after fitting on a 2-D array.
+    n_leads_in_ : int
+        Leads of the records seen in ``fit`` (the network's ``in_channels``).
     device_ : torch.device
     pretrained_config_ : dict or None
         The ``config.json`` of the loaded ``pretrained`` checkpoint (model card
@@ -291,19 +305,22 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         return n
 
     def _prepare(self, X, *, min_seconds: float, what: str, too_short_hint: str = ""):
-        """Validated records at ``model_fs``, standardised; and their (mean, std)."""
+        """Validated records; records ``(n_leads, n)`` at ``model_fs``, standardised per
+        lead; and their per-lead (mean, std)."""
         check_data_fs(X, self.fs, type(self).__name__)
         min_len = int(np.ceil(min_seconds * self.fs - 1e-9))
         records = check_signals(X, min_length=max(1, min_len), what=what,
                                 too_short_hint=too_short_hint)
         out, stats = [], []
         for i, x in enumerate(records):
-            x = np.asarray(x, dtype=np.float64)
+            x = np.atleast_2d(np.asarray(x, dtype=np.float64))  # (n_leads, n_samples)
             if self.fs != self.model_fs:
                 x = resample_signal(x, self.fs, self.model_fs).astype(np.float64)
-            mu, sd = x.mean(), x.std()
-            if not sd > 0:
-                raise ValueError(f"record {i} is constant; it cannot be standardised.")
+            mu, sd = x.mean(axis=-1, keepdims=True), x.std(axis=-1, keepdims=True)
+            if not (sd > 0).all():
+                lead = ("" if len(x) == 1
+                        else f", lead {int(np.flatnonzero(~(sd[:, 0] > 0))[0])},")
+                raise ValueError(f"record {i}{lead} is constant; it cannot be standardised.")
             out.append(((x - mu) / sd).astype(np.float32))
             stats.append((mu, sd))
         return records, out, stats
@@ -318,8 +335,11 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
 
         Parameters
         ----------
-        X : array-like of shape (n_records, n_samples) or list of 1-D arrays
-            Raw signals at ``fs`` Hz, each at least ``snippet_seconds`` long.
+        X : array-like of shape (n_records, n_samples) or (n_records, n_leads, \
+n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
+            Raw signals at ``fs`` Hz, each at least ``snippet_seconds`` long (the
+            shape rule: :ref:`signal_shapes`); the number of leads sets the
+            network's ``in_channels``.
         y : None
             Ignored (self-supervised).
 
@@ -339,6 +359,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
             too_short_hint="Lower snippet_seconds or leave the shorter records out of "
                            "fit (transform embeds records of any length).")
         warm = self.warm_start and hasattr(self, "net_")
+        check_n_leads(self, raw, reset=not warm)  # in_channels of the network
         seed = self._init_torch_state()
         with limit_torch_threads(self.n_threads):
             # a new net becomes ``net_`` only once trained: an exception mid-fit
@@ -386,6 +407,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     def _architecture(self) -> dict:
         """The constructor arguments of :class:`~sklearn_biodiff.modules.diffae.DiffAEModule`."""
         return {
+            "in_channels": int(getattr(self, "n_leads_in_", 1)),
             "embedding_dim": self.embedding_dim, "encoder_width": self.encoder_width,
             "encoder_layers": self.encoder_layers, "encoder_stride": self.encoder_stride,
             "unet_channels": tuple(self.unet_channels),
@@ -396,8 +418,17 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         """Load the ``pretrained`` checkpoint into ``module``; return its config."""
         config, state = load_checkpoint(self.pretrained)
         ours = {**self._architecture(), "model_fs": float(self.model_fs)}
-        theirs = {**config.get("architecture", {}), "model_fs": config.get("model_fs")}
+        # checkpoints written before multi-lead support are single-lead
+        theirs = {"in_channels": 1, **config.get("architecture", {}),
+                  "model_fs": config.get("model_fs")}
         theirs["unet_channels"] = tuple(theirs.get("unet_channels") or ())
+        if ours["in_channels"] != theirs["in_channels"]:
+            raise CheckpointError(
+                f"pretrained={self.pretrained!r} was trained on {theirs['in_channels']}-lead "
+                f"signals, but X has {ours['in_channels']} lead(s). Pass "
+                f"{theirs['in_channels']} lead(s) (e.g. X[:, :{theirs['in_channels']}] of a "
+                "(n_records, n_leads, n_samples) array, or one lead as (n_records, "
+                "n_samples)), or train a new model on these leads (pretrained=None).")
         wrong = [f"{k}={ours[k]!r} here, {theirs.get(k)!r} in the checkpoint"
                  for k in ours if k != "dropout" and ours[k] != theirs.get(k)]
         if wrong:
@@ -449,6 +480,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         """
         config, _ = load_checkpoint(pretrained)
         arch = dict(config["architecture"])
+        arch.pop("in_channels", None)  # set by the data in fit, not a parameter
         arch["unet_channels"] = tuple(arch["unet_channels"])
         return cls(**{"max_epochs": 0, **arch, "model_fs": config["model_fs"],
                       **params, "pretrained": pretrained})
@@ -535,17 +567,18 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         (about 0.6 MB for a 32-s record), so they are only kept when asked for.
         """
         module = self._module().eval()
-        order = np.argsort([len(r) for r in records], kind="stable")
+        order = np.argsort([r.shape[-1] for r in records], kind="stable")
         z = np.empty((len(records), self.embedding_dim), dtype=np.float32)
         attn = [None] * len(records) if keep_attention else None
         bs = self.transform_batch_size
+        n_ch = records[0].shape[0]  # records are (n_leads, n_samples)
         with torch.no_grad(), limit_torch_threads(self.n_threads):
             for start in range(0, len(order), bs):
                 idx = order[start : start + bs]
-                lengths = np.array([len(records[i]) for i in idx])
-                batch = np.zeros((len(idx), lengths.max()), dtype=np.float32)
+                lengths = np.array([records[i].shape[-1] for i in idx])
+                batch = np.zeros((len(idx), n_ch, lengths.max()), dtype=np.float32)
                 for row, i in enumerate(idx):
-                    batch[row, : lengths[row]] = records[i]
+                    batch[row, :, : lengths[row]] = records[i]
                 xb = torch.as_tensor(batch, device=self.device_)
                 lt = torch.as_tensor(lengths, device=self.device_)
                 zb, sb = module.encoder(xb, lt)
@@ -558,16 +591,19 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
 
     def _check_inference_input(self, X):
         check_is_fitted(self)
-        return self._prepare(X, min_seconds=self.encoder_stride / self.model_fs,
-                             what=type(self).__name__)
+        out = self._prepare(X, min_seconds=self.encoder_stride / self.model_fs,
+                            what=type(self).__name__)
+        check_n_leads(self, out[0], reset=False)
+        return out
 
     def transform(self, X):
         """Embed each whole record in one pass through the encoder.
 
         Parameters
         ----------
-        X : array-like of shape (n_records, n_samples) or list of 1-D arrays
-            Raw signals at ``fs`` Hz, any length.
+        X : array-like of shape (n_records, n_samples) or (n_records, n_leads, \
+n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
+            Raw signals at ``fs`` Hz, any length, with the leads seen in ``fit``.
 
         Returns
         -------
@@ -589,7 +625,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         Returns
         -------
         list of ndarray
-            One array per record, of the record's length in input samples: the
+            One 1-D array per record (for all its leads), of the record's length
+            in input samples: the
             weight of the encoder frame each sample falls in (frames are
             ``encoder_stride / model_fs`` seconds long; the weights of a record's
             frames sum to 1).
@@ -601,7 +638,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         out = []
         for x, s in zip(raw, attn):
             w = s.mean(axis=1) if feature is None else s[:, feature]
-            t = np.arange(len(x)) / self.fs
+            t = np.arange(x.shape[-1]) / self.fs
             frame = np.minimum((t * self.model_fs / self.encoder_stride).astype(int),
                                len(w) - 1)
             out.append(w[frame].astype(np.float32))
@@ -620,9 +657,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
 
         Returns
         -------
-        X_rec : same kind as ``X`` (2-D array or list), float32
-            Records of the input lengths, in the input's units (the per-record mean
-            and standard deviation are restored).
+        X_rec : same kind and shapes as ``X`` (array or list), float32
+            Records of the input lengths and leads, in the input's units (the
+            per-lead mean and standard deviation are restored).
         """
         raw, records, stats = self._check_inference_input(X)
         if not isinstance(n_steps, Integral) or n_steps < 1:
@@ -635,13 +672,15 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         with torch.no_grad(), limit_torch_threads(self.n_threads):
             for i, (x, r, (mu, sd)) in enumerate(zip(raw, records, stats, strict=True)):
                 zt = torch.as_tensor(z[i : i + 1], device=self.device_)
-                rec = module.ddim_decode(zt, len(r), n_steps=n_steps,
+                rec = module.ddim_decode(zt, r.shape[-1], n_steps=n_steps,
                                          generator=gen)[0].cpu().numpy().astype(np.float64)
-                rec = rec * sd + mu
+                rec = rec * sd + mu  # (n_leads, n)
                 if self.fs != self.model_fs:
                     rec = resample_signal(rec, self.model_fs, self.fs)
-                rec = np.resize(rec, len(x)) if len(rec) != len(x) else rec
-                out.append(rec.astype(np.float32))
+                n = x.shape[-1]
+                if rec.shape[-1] != n:
+                    rec = np.stack([np.resize(lead, n) for lead in rec])
+                out.append(rec.reshape(x.shape).astype(np.float32))
         return with_fs(np.stack(out) if isinstance(raw, np.ndarray) else out,
                        getattr(X, "fs", None))
 

@@ -11,7 +11,15 @@ from sklearn.utils.validation import check_memory
 
 from .._kymatio import DyadicScattering1D, pad_to_dyadic, padded_length, scattering_meta
 from .._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
-from .._validation import check_data_fs, check_signals, set_n_features_in
+from .._validation import (
+    check_data_fs,
+    check_n_leads,
+    check_signals,
+    flatten_leads,
+    n_leads,
+    n_records,
+    set_n_features_in,
+)
 from ..base import TorchEstimatorMixin, limit_torch_threads, progress, resolve_device
 from ..preprocessing._scale import standardize_records
 
@@ -91,6 +99,12 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
     record are kept (none of the padding enters the pooled statistics). Records
     that share a dyadic length are batched together.
 
+    Multi-lead records (the shape rule: :ref:`signal_shapes`) are featurised lead
+    by lead (each lead standardised on its own) and the leads' feature vectors
+    are concatenated, lead 0 first: ``n_leads * n_features`` features, named
+    with a lead prefix by :meth:`get_feature_names_out`. One lead, as ``(n, t)``
+    or ``(n, 1, t)``, gives the single-lead features.
+
     Parameters
     ----------
     fs : float, default=300.0
@@ -139,11 +153,18 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         same parameters is read from disk.
     verbose : int, default=0
         Show a progress bar.
+    lead_names : list of str or None, default=None
+        Names of the leads, used as prefixes of the feature names (e.g.
+        ``data.lead_names`` of :func:`~sklearn_biodiff.datasets.load_wfdb_database`);
+        ``None`` uses ``lead0``, ``lead1``, ... for multi-lead input and no prefix
+        for one lead. Its length must match the leads of ``X``.
 
     Attributes
     ----------
     n_features_out_ : int
-        ``len(pooling statistics) * n_coefficients``.
+        ``n_leads_in_ * len(pooling statistics) * n_coefficients``.
+    n_leads_in_ : int
+        Leads of the records seen in ``fit``; ``transform`` checks it.
     meta_ : dict
         kymatio's description of each coefficient (``order``, ``xi``, ``j``).
     device_ : torch.device
@@ -187,6 +208,7 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
         "memory": [None, str, HasMethods(["cache"])],
         "verbose": ["verbose"],
+        "lead_names": [list, tuple, None],
     }
 
     def __init__(
@@ -208,6 +230,7 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         n_jobs=None,
         memory=None,
         verbose=0,
+        lead_names=None,
     ):
         self.fs = fs
         self.J = J
@@ -226,19 +249,26 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.memory = memory
         self.verbose = verbose
+        self.lead_names = lead_names
 
     @property
     def min_length(self) -> int:
         """Shortest record accepted, in samples: one averaging window ``T``."""
         return int(self.T if self.T is not None else 2**self.J)
 
-    def _validate(self, X):
+    def _validate(self, X, reset: bool = False):
         check_data_fs(X, self.fs, type(self).__name__)
-        return check_signals(
+        X = check_signals(
             X, min_length=self.min_length,
             what=f"{type(self).__name__}(J={self.J}, T={self.T}) "
                  f"({self.min_length / self.fs:.2f} s at fs={self.fs} Hz)",
         )
+        if reset and self.lead_names is not None and len(self.lead_names) != n_leads(X):
+            raise ValueError(
+                f"lead_names has {len(self.lead_names)} name(s) ({list(self.lead_names)}) "
+                f"but X has {n_leads(X)} lead(s); give one name per lead, in the order of X.")
+        check_n_leads(self, X, reset=reset)
+        return X
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -246,8 +276,9 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_records, n_samples) or list of 1-D arrays
-            Signals sampled at ``fs`` Hz.
+        X : array-like of shape (n_records, n_samples) or (n_records, n_leads, \
+n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
+            Signals sampled at ``fs`` Hz (the shape rule: :ref:`signal_shapes`).
         y : None
             Ignored.
 
@@ -255,7 +286,7 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        X = self._validate(X)
+        X = self._validate(X, reset=True)
         self._fit_meta(X)
         return self
 
@@ -263,12 +294,12 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         set_n_features_in(self, X)
         self.device_ = resolve_device(self.device)
         self.meta_ = scattering_meta(self.J, self.Q, self.T, self.max_order)
-        self.n_features_out_ = len(_POOLING[self.pooling]) * len(self.meta_["order"])
+        self.n_features_out_ = n_leads(X) * len(_POOLING[self.pooling]) * len(self.meta_["order"])
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit and transform in one pass (the features are computed once)."""
-        X = self._validate(X)
+        X = self._validate(X, reset=True)
         self._fit_meta(X)
         return self._transform(X)
 
@@ -277,18 +308,22 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_records, n_samples) or list of 1-D arrays
-            Signals sampled at ``fs`` Hz, each at least ``min_length`` samples.
+        X : array-like of shape (n_records, n_samples) or (n_records, n_leads, \
+n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
+            Signals sampled at ``fs`` Hz, each at least ``min_length`` samples,
+            with the leads seen in ``fit`` (the shape rule: :ref:`signal_shapes`).
 
         Returns
         -------
-        features : ndarray of shape (n_records, n_features), float32
+        features : ndarray of shape (n_records, n_features_out_), float32
+            With several leads: the features of lead 0, then of lead 1, ...
         """
         check_is_fitted(self)
         return self._transform(self._validate(X))
 
     def _transform(self, X):
-        records = list(X)
+        n = n_records(X)
+        records = list(flatten_leads(X))  # one single-lead record per (record, lead)
         if self.standardize:
             records = [standardize_records(r).astype(np.float32) for r in records]
         params = {k: getattr(self, k) for k in (
@@ -302,22 +337,30 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
             if isinstance(memory, Memory):
                 func = memory.cache(_featurise, ignore=["verbose"])
         with limit_torch_threads(self.n_jobs):
-            return func(records, params, str(self.device_), verbose=self.verbose)
+            features = func(records, params, str(self.device_), verbose=self.verbose)
+        # (n * n_leads, F) record-major -> (n, n_leads * F), lead 0 first
+        return features.reshape(n, -1)
 
     def get_feature_names_out(self, input_features=None):
-        """Readable names: statistic, order, and centre frequencies in Hz.
+        """Readable names: lead, statistic, order, and centre frequencies in Hz.
 
         Example: ``"mean_S2_12.3Hz_1.17Hz"`` is the time-average of the
         second-order coefficient of the 12.3 Hz first-order band modulated at
-        1.17 Hz.
+        1.17 Hz. With several leads (or ``lead_names``) each name starts with
+        its lead: ``"lead1_mean_S2_12.3Hz_1.17Hz"``, ``"V1_mean_S0"``.
         """
         check_is_fitted(self)
         names = []
         for order, xi in zip(self.meta_["order"], self.meta_["xi"]):
             freqs = "_".join(f"{f * self.fs:.3g}Hz" for f in np.atleast_1d(xi)[:order])
             names.append(f"S{order}" + (f"_{freqs}" if freqs else ""))
-        return np.asarray([f"{s}_{n}" for s in _POOLING[self.pooling] for n in names],
-                          dtype=object)
+        names = [f"{s}_{n}" for s in _POOLING[self.pooling] for n in names]
+        c = getattr(self, "n_leads_in_", 1)
+        if self.lead_names is not None:
+            prefixes = [f"{lead}_" for lead in self.lead_names]
+        else:
+            prefixes = [f"lead{k}_" for k in range(c)] if c > 1 else [""]
+        return np.asarray([p + n for p in prefixes for n in names], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

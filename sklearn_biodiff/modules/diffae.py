@@ -60,6 +60,8 @@ class SemanticEncoder(nn.Module):
     stride : int
         Total downsampling of the stem (two convolutions; 8 turns 300 Hz into 37.5 Hz).
     dropout : float
+    in_channels : int, default=1
+        Leads of the input; the first convolution mixes them.
 
     Examples
     --------
@@ -71,13 +73,13 @@ class SemanticEncoder(nn.Module):
     """
 
     def __init__(self, embedding_dim: int = 128, width: int = 64, n_layers: int = 4,
-                 stride: int = 8, dropout: float = 0.0):
+                 stride: int = 8, dropout: float = 0.0, in_channels: int = 1):
         super().__init__()
         s1 = 2 if stride % 2 == 0 and stride > 1 else 1
         s2 = stride // s1
         self.stride = stride
         self.s1 = s1
-        self.conv1 = nn.Conv1d(1, width // 2, 2 * s1 + 1, stride=s1, padding=s1)
+        self.conv1 = nn.Conv1d(in_channels, width // 2, 2 * s1 + 1, stride=s1, padding=s1)
         self.conv2 = nn.Conv1d(width // 2, width, 2 * s2 + 1, stride=s2, padding=s2)
         self.blocks = nn.Sequential(*[LRUBlock(width, dropout=dropout) for _ in range(n_layers)])
         self.norm = nn.LayerNorm(width)
@@ -88,8 +90,11 @@ class SemanticEncoder(nn.Module):
         return -(-lengths // self.stride)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
-        """``x`` (B, L) -> ``z`` (B, embedding_dim), attention ``S`` (B, L', embedding_dim)."""
-        h = nn.functional.gelu(self.conv1(x[:, None, :]))
+        """``x`` (B, C, L), or (B, L) for one lead -> ``z`` (B, embedding_dim), ``S``.
+
+        ``S`` (B, L', embedding_dim) holds the attention weights over the frames.
+        """
+        h = nn.functional.gelu(self.conv1(x[:, None, :] if x.dim() == 2 else x))
         mask = None
         if lengths is not None:  # zero the padded tail so it looks like the conv's padding
             valid = -(-lengths // self.s1)
@@ -140,6 +145,8 @@ class ConditionalUNet1d(nn.Module):
         Size of the conditioning embedding.
     time_dim : int
     stem_stride : int
+    in_channels : int, default=1
+        Leads of the signal (in and out).
 
     Examples
     --------
@@ -151,13 +158,13 @@ class ConditionalUNet1d(nn.Module):
     """
 
     def __init__(self, channels=(32, 64, 128), z_dim: int = 128, time_dim: int = 128,
-                 stem_stride: int = 4):
+                 stem_stride: int = 4, in_channels: int = 1):
         super().__init__()
         self.channels = tuple(channels)
         self.stem_stride = stem_stride
         self.time = TimeEmbedding(time_dim)
         c0 = self.channels[0]
-        self.stem = nn.Conv1d(1, c0, 2 * stem_stride + 1, stride=stem_stride,
+        self.stem = nn.Conv1d(in_channels, c0, 2 * stem_stride + 1, stride=stem_stride,
                               padding=stem_stride)
         self.down = nn.ModuleList()
         self.pool = nn.ModuleList()
@@ -173,7 +180,7 @@ class ConditionalUNet1d(nn.Module):
             self.up.append(_ResBlock(prev + c, c, time_dim, z_dim))
             prev = c
         self.head = nn.Sequential(nn.GroupNorm(math.gcd(8, c0), c0), nn.SiLU(),
-                                  nn.ConvTranspose1d(c0, 1, 2 * stem_stride,
+                                  nn.ConvTranspose1d(c0, in_channels, 2 * stem_stride,
                                                      stride=stem_stride,
                                                      padding=stem_stride // 2))
 
@@ -183,9 +190,13 @@ class ConditionalUNet1d(nn.Module):
         return self.stem_stride * 2 ** (len(self.channels) - 1)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """``x`` (B, L) with L a multiple of :attr:`multiple` -> noise estimate (B, L)."""
+        """``x`` (B, C, L), or (B, L) for one lead, with L a multiple of :attr:`multiple`.
+
+        Returns the noise estimate, shaped like ``x``.
+        """
         t_emb = self.time(t)
-        h = self.stem(x[:, None, :])
+        single = x.dim() == 2
+        h = self.stem(x[:, None, :] if single else x)
         skips = []
         for i, block in enumerate(self.down):
             h = block(h, t_emb, z)
@@ -198,7 +209,8 @@ class ConditionalUNet1d(nn.Module):
             if h.shape[-1] != skip.shape[-1]:
                 h = nn.functional.interpolate(h, size=skip.shape[-1], mode="nearest")
             h = block(torch.cat([h, skip], dim=1), t_emb, z)
-        return self.head(h)[:, 0, : x.shape[-1]]
+        out = self.head(h)[..., : x.shape[-1]]
+        return out[:, 0] if single else out
 
 
 class DiffAEModule(nn.Module):
@@ -206,7 +218,8 @@ class DiffAEModule(nn.Module):
 
     ``forward(x0)`` (training) returns ``(eps_hat, eps)``; with a second view
     ``x_view`` of each crop (and ``projection_dim > 0``) it also returns the
-    projections of both views' embeddings for a contrastive term.
+    projections of both views' embeddings for a contrastive term. Signals are
+    ``(B, in_channels, L)``; one lead may also be given as ``(B, L)``.
 
     Examples
     --------
@@ -223,11 +236,12 @@ class DiffAEModule(nn.Module):
                  encoder_layers: int = 4, encoder_stride: int = 8,
                  unet_channels=(32, 64, 128), unet_stem_stride: int = 4,
                  n_timesteps: int = 1000, schedule: str = "linear", dropout: float = 0.0,
-                 projection_dim: int = 0):
+                 projection_dim: int = 0, in_channels: int = 1):
         super().__init__()
         self.encoder = SemanticEncoder(embedding_dim, encoder_width, encoder_layers,
-                                       encoder_stride, dropout)
-        self.denoiser = ConditionalUNet1d(unet_channels, embedding_dim, 128, unet_stem_stride)
+                                       encoder_stride, dropout, in_channels=in_channels)
+        self.denoiser = ConditionalUNet1d(unet_channels, embedding_dim, 128, unet_stem_stride,
+                                          in_channels=in_channels)
         self.schedule = DiffusionSchedule(schedule, n_timesteps)
         self.n_timesteps = n_timesteps
         # a projection head for the contrastive term only (SimCLR-style): the
@@ -244,9 +258,9 @@ class DiffAEModule(nn.Module):
 
     def forward(self, x0: torch.Tensor, x_enc: torch.Tensor | None = None,
                 x_view: torch.Tensor | None = None, shard: torch.Tensor | None = None):
-        """Noise-prediction pair ``(eps_hat, eps)`` for clean crops ``x0`` (B, L).
+        """Noise-prediction pair ``(eps_hat, eps)`` for clean crops ``x0`` (B, C, L).
 
-        ``x_enc`` (B, L), optional: what the encoder sees instead of ``x0`` (a
+        ``x_enc`` (like ``x0``), optional: what the encoder sees instead of ``x0`` (a
         corrupted copy, for noise-robust embeddings); the target stays ``x0``.
         ``x_view`` (B, L'), optional: another view of each record (another crop,
         other noise); then ``(eps_hat, eps, p, p_view)`` with the projected
@@ -267,7 +281,7 @@ class DiffAEModule(nn.Module):
                                  "one process (contrastive_weight=0 shards).")
             n, rows = int(shard[0, 1]), shard[:, 0].to(x0.device)
             t = torch.randint(1, self.n_timesteps + 1, (n,), device=x0.device)[rows]
-            eps = torch.randn((n, x0.shape[1]), dtype=x0.dtype, device=x0.device)[rows]
+            eps = torch.randn((n, *x0.shape[1:]), dtype=x0.dtype, device=x0.device)[rows]
         eps_hat = self.denoiser(q_sample(x0, t, eps, self.schedule), t, z)
         if x_view is None:
             return eps_hat, eps
@@ -281,12 +295,14 @@ class DiffAEModule(nn.Module):
                     generator: torch.Generator | None = None) -> torch.Tensor:
         """Deterministic DDIM sampling (eta = 0) from noise, conditioned on ``z``.
 
-        Returns (B, length); ``length`` is padded internally to a multiple of
-        the U-Net's downsampling.
+        Returns (B, in_channels, length); ``length`` is padded internally to a
+        multiple of the U-Net's downsampling.
         """
         m = self.denoiser.multiple
         padded = -(-length // m) * m
-        x = torch.randn(z.shape[0], padded, generator=generator, device="cpu").to(z.device)
+        channels = self.denoiser.stem.in_channels
+        x = torch.randn(z.shape[0], channels, padded, generator=generator,
+                        device="cpu").to(z.device)
         steps = torch.linspace(self.n_timesteps, 1, n_steps).round().long().unique_consecutive()
         for i, t in enumerate(steps.tolist()):
             t_prev = steps[i + 1].item() if i + 1 < len(steps) else 0
@@ -296,4 +312,4 @@ class DiffAEModule(nn.Module):
             a_prev = self.schedule.abar(t_prev)
             x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
             x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
-        return x[:, :length]
+        return x[..., :length]

@@ -393,8 +393,8 @@ class CropDataset(Dataset):
 
     Parameters
     ----------
-    records : list of 1-D float32 arrays
-        Each at least ``length`` long.
+    records : list of float32 arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
+        Each at least ``length`` long; the leads of a record are cropped together.
     length : int
     seed : int
     corrupt : callable or None
@@ -419,8 +419,8 @@ class CropDataset(Dataset):
 
     def _crop(self, i):
         x = self.records[i]
-        start = self.rng.randint(len(x) - self.length + 1)
-        return x[start : start + self.length]
+        start = self.rng.randint(x.shape[-1] - self.length + 1)
+        return x[..., start : start + self.length]
 
     def _noisy(self, crops: np.ndarray) -> torch.Tensor:
         if self.corrupt is None:
@@ -445,5 +445,5 @@ class CropDataset(Dataset):
         return item, 0
 
     def batch(self, idx):
-        """A whole batch of crops, shape (len(idx), length) (or the dict above)."""
+        """A whole batch of crops, shape (len(idx), [n_leads,] length) (or the dict above)."""
         return self._item(idx), torch.zeros(len(idx))

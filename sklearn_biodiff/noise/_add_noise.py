@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from .._sklearn_compat import Interval
+from .._sklearn_compat import Interval, StrOptions
 from .._validation import SignalList, check_signals_and_labels, pack_signals, with_fs
 from ..preprocessing._base import SignalTransformer
 from ._sources import NOISE_KINDS, check_source_span, make_noise
@@ -75,6 +75,14 @@ class AddNoise(SignalTransformer):
     from the MIT-BIH Noise Stress Test Database (bundled, resampled to ``fs``);
     each record gets its own random segment.
 
+    Multi-lead records (the shape rule: :ref:`signal_shapes`) get the SNR on every
+    lead: each lead's noise is scaled to that lead's variance. With
+    ``leads="independent"`` every lead gets its own noise draw (own Gaussian
+    samples, own segment of real noise, own powerline phases); with
+    ``leads="shared"`` one draw is added to every lead (perfectly correlated
+    noise, as from a common-mode source), still scaled per lead. A record draws
+    one SNR from an ``snr_db`` range for all its leads.
+
     Use it to corrupt a test set (:func:`robustness_curve`), or as a
     training-time augmentation: noisy copies of the training records
     (:func:`augment_with_noise`), or fresh noise on every training crop of the
@@ -102,11 +110,18 @@ default="gaussian"
         segments are drawn from. Give training augmentation and evaluation
         disjoint spans, e.g. ``(0, 0.5)`` and ``(0.5, 1)``, so that no stretch of
         real noise is seen in both.
+    leads : {"independent", "shared"}, default="independent"
+        Noise of multi-lead records: a separate draw per lead, or one draw added
+        to every lead (each scaled to its lead's SNR). Single-lead records are
+        the same either way.
     random_state : int, RandomState or None, default=None
         The same seed gives the same noise for the same records on every call.
 
     Attributes
     ----------
+    n_leads_in_ : int
+        Leads of the records seen in ``fit``; ``transform`` of a fitted instance
+        checks it.
     n_features_in_ : int
         Only when fitted on a 2-D array.
 
@@ -135,45 +150,56 @@ default="gaussian"
         "fs": [Interval(Real, 0, None, closed="neither")],
         "powerline_hz": [Interval(Real, 0, None, closed="neither")],
         "source_span": [tuple, list],
+        "leads": [StrOptions({"independent", "shared"})],
         "random_state": ["random_state"],
     }
 
     def __init__(self, kind="gaussian", snr_db=12.0, fs=300.0, powerline_hz=50.0,
-                 source_span=(0.0, 1.0), random_state=None):
+                 source_span=(0.0, 1.0), leads="independent", random_state=None):
         self.kind = kind
         self.snr_db = snr_db
         self.fs = fs
         self.powerline_hz = powerline_hz
         self.source_span = source_span
+        self.leads = leads
         self.random_state = random_state
 
     def _check_params(self) -> None:
-        """Clear errors for an unknown kind, a bad SNR or a bad ``source_span``."""
+        """Clear errors for an unknown kind, a bad SNR, ``source_span`` or ``leads``."""
         _check_kind(self.kind)
         _check_snr(self.snr_db)
         check_source_span(self.source_span)
+        if self.leads not in ("independent", "shared"):
+            raise ValueError(f"leads must be 'independent' or 'shared', got {self.leads!r}.")
 
-    def _validate(self, X):
+    def _validate(self, X, reset: bool = False):
         self._check_params()
-        return super()._validate(X)
+        return super()._validate(X, reset=reset)
 
     def _corrupt(self, x: np.ndarray, i: int, rng) -> np.ndarray:
-        x64 = x.astype(np.float64)
-        power = np.var(x64)
-        if not power > 0:
-            raise ValueError(f"record {i} is constant (zero power): its SNR is undefined.")
+        """``x`` of shape (n_samples,) or (n_leads, n_samples) plus noise, float64."""
+        x64 = np.asarray(x, dtype=np.float64)
+        leads = x64.reshape(-1, x64.shape[-1])
+        power = np.var(leads, axis=-1)
+        if not (power > 0).all():
+            lead = "" if x64.ndim == 1 else f", lead {int(np.flatnonzero(~(power > 0))[0])},"
+            raise ValueError(f"record {i}{lead} is constant (zero power): its SNR is "
+                             "undefined.")
         snr = (rng.uniform(*self.snr_db) if isinstance(self.snr_db, tuple | list)
                else float(self.snr_db))
-        noise = make_noise(self.kind, len(x), self.fs, rng, powerline_hz=self.powerline_hz,
-                           source_span=self.source_span)
-        return x64 + noise * np.sqrt(power / 10 ** (snr / 10))
+        n_draws = 1 if self.leads == "shared" else len(leads)
+        noise = np.stack([make_noise(self.kind, leads.shape[-1], self.fs, rng,
+                                     powerline_hz=self.powerline_hz,
+                                     source_span=self.source_span) for _ in range(n_draws)])
+        scale = np.sqrt(power / 10 ** (snr / 10))[:, None]
+        return (leads + noise * scale).reshape(x64.shape)
 
     def corrupt(self, x, random_state=None) -> np.ndarray:
         """One record plus noise at the target SNR, for on-the-fly augmentation.
 
         Parameters
         ----------
-        x : array-like of shape (n_samples,)
+        x : array-like of shape (n_samples,) or (n_leads, n_samples)
             One record at ``fs`` Hz.
         random_state : int, RandomState or None
             Drawn from as it is (pass one ``RandomState`` to get fresh noise on
@@ -181,12 +207,13 @@ default="gaussian"
 
         Returns
         -------
-        noisy : ndarray of shape (n_samples,), float32
+        noisy : ndarray of the shape of ``x``, float32
         """
         self._check_params()
         x = np.asarray(x)
-        if x.ndim != 1:
-            raise ValueError(f"corrupt takes one 1-D record, got shape {x.shape}.")
+        if x.ndim not in (1, 2):
+            raise ValueError(f"corrupt takes one record of shape (n_samples,) or "
+                             f"(n_leads, n_samples), got shape {x.shape}.")
         return self._corrupt(x, 0, check_random_state(random_state)).astype(np.float32)
 
     def transform(self, X):
@@ -194,11 +221,14 @@ default="gaussian"
 
         Parameters
         ----------
-        X : array-like of shape (n_records, n_samples) or list of 1-D arrays
+        X : array-like of shape (n_records, n_samples) or (n_records, n_leads, \
+n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
+            Signals (the shape rule: :ref:`signal_shapes`).
 
         Returns
         -------
-        Xt : ndarray of shape (n_records, n_samples) or list of 1-D arrays, float32
+        Xt : ndarray or list of arrays, float32
+            The layout and shapes of ``X``.
         """
         fs_out = self._output_fs(X)
         X = self._validate(X)
@@ -213,7 +243,8 @@ def augment_with_noise(X, y, noise: AddNoise, *, n_copies: int = 1, groups=None)
 
     Parameters
     ----------
-    X : list of 1-D arrays or array of shape (n_records, n_samples)
+    X : signals
+        Any shape the package accepts (:ref:`signal_shapes`).
     y : array-like of shape (n_records,)
     noise : AddNoise
         Typically with an SNR range, e.g. ``AddNoise("mixture", snr_db=(0, 24))``.
@@ -225,7 +256,7 @@ def augment_with_noise(X, y, noise: AddNoise, *, n_copies: int = 1, groups=None)
 
     Returns
     -------
-    X_aug : list of 1-D float32 arrays, length ``(n_copies + 1) * n_records``
+    X_aug : list of float32 records, length ``(n_copies + 1) * n_records``
     y_aug : ndarray
     groups_aug : ndarray or None
 

@@ -8,31 +8,37 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import Interval, StrOptions, check_is_fitted
-from .._validation import with_fs
+from .._validation import check_signals, has_lead_axis, n_leads, with_fs
 from ._base import SignalTransformer
 
 
 def fix_length(x: np.ndarray, length: int, *, crop="center", pad="center",
                rng=None) -> np.ndarray:
-    """Crop (centre or random window) or zero-pad (centre or end) one record."""
-    n = len(x)
+    """Crop (centre or random window) or zero-pad (centre or end) one record.
+
+    Works along the last axis, so the leads of a ``(n_leads, n_samples)`` record
+    get the same window and stay aligned.
+    """
+    n = x.shape[-1]
     if n > length:
         if crop == "center":
             start = (n - length) // 2
         else:
             start = int(rng.randint(0, n - length + 1))
-        return x[start : start + length]
+        return x[..., start : start + length]
     if n < length:
         total = length - n
         left = total // 2 if pad == "center" else 0
-        return np.pad(x, (left, total - left))
+        return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(left, total - left)])
     return x
 
 
 class FixedLength(SignalTransformer):
     """Crop or zero-pad every record to ``length`` samples.
 
-    Always returns a 2-D array ``(n_records, length)``.
+    Always returns an array: ``(n_records, length)``, or ``(n_records, n_leads,
+    length)`` for input with a lead axis (all leads of a record get the same
+    window, so they stay aligned).
 
     Parameters
     ----------
@@ -72,18 +78,22 @@ class FixedLength(SignalTransformer):
 
         Parameters
         ----------
-        X : array-like of shape (n_records, n_samples) or list of 1-D arrays
-            Signals.
+        X : array-like of shape (n_records, n_samples) or (n_records, n_leads, \
+n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
+            Signals (the shape rule: :ref:`signal_shapes`).
 
         Returns
         -------
-        Xt : ndarray of shape (n_records, length), float32
-            Keeps the input's sampling rate (``Xt.fs``) when it had one.
+        Xt : ndarray of shape (n_records, length) or (n_records, n_leads, length), \
+float32
+            Keeps the input's lead axis, and its sampling rate (``Xt.fs``) when it
+            had one.
         """
         fs_out = self._output_fs(X)
         X = self._validate(X)
         rng = check_random_state(self.random_state)
-        out = np.empty((len(X), self.length), dtype=np.float32)
+        lead_shape = (n_leads(X),) if has_lead_axis(X) else ()
+        out = np.empty((len(X), *lead_shape, self.length), dtype=np.float32)
         for i, x in enumerate(X):
             out[i] = fix_length(x, self.length, crop=self.crop, pad=self.pad, rng=rng)
         return with_fs(out, fs_out)
@@ -104,11 +114,14 @@ def segment_records(X, window: int, *, step: int | None = None, y=None, groups=N
     window is left out (at most ``step - 1`` samples per record). Each window
     keeps its record's label and group, so patient-grouped CV and
     :func:`~sklearn_biodiff.model_selection.patient_roc_auc_score` can gather the
-    windows of one patient again.
+    windows of one patient again. The leads of a record are cut at the same
+    samples, and the sampling rate (``X.fs``) is kept.
 
     Parameters
     ----------
-    X : list of 1-D arrays or array of shape (n_records, n_samples)
+    X : array-like of shape (n_records, n_samples) or (n_records, n_leads, \
+n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
+        Signals (the shape rule: :ref:`signal_shapes`).
     window : int
         Window length in samples.
     step : int or None, default=None
@@ -118,7 +131,8 @@ def segment_records(X, window: int, *, step: int | None = None, y=None, groups=N
 
     Returns
     -------
-    windows : ndarray of shape (n_windows, window)
+    windows : ndarray of shape (n_windows, window) or (n_windows, n_leads, window)
+        float32, with a lead axis when ``X`` has one.
     y_windows : ndarray of shape (n_windows,) or None
     groups_windows : ndarray of shape (n_windows,)
 
@@ -135,25 +149,28 @@ def segment_records(X, window: int, *, step: int | None = None, y=None, groups=N
     >>> W.shape, yw.tolist(), gw.tolist()
     ((5, 3), [0, 0, 0, 1, 1], [0, 0, 0, 1, 1])
     """
-    from .._validation import check_signals
-
     if not isinstance(window, Integral) or window < 1:
         raise ValueError(f"window must be a positive integer, got {window!r}.")
     step = window if step is None else step
     if not isinstance(step, Integral) or step < 1:
         raise ValueError(f"step must be a positive integer, got {step!r}.")
+    fs = getattr(X, "fs", None)
     records = list(check_signals(X, what="segment_records"))
     n = len(records)
     groups = np.arange(n) if groups is None else np.asarray(groups)
     if len(groups) != n or (y is not None and len(y) != n):
         raise ValueError(f"y and groups must have one entry per record ({n}).")
-    short = [i for i, r in enumerate(records) if len(r) < window]
+    lengths = [r.shape[-1] for r in records]
+    short = [i for i, n_i in enumerate(lengths) if n_i < window]
     if short:
         raise ValueError(f"{len(short)} record(s) are shorter than one window of {window} "
-                         f"samples, e.g. record {short[0]} ({len(records[short[0]])} samples); "
+                         f"samples, e.g. record {short[0]} ({lengths[short[0]]} samples); "
                          "use a shorter window or pad them first (FixedLength).")
-    counts = np.array([(len(r) - window) // step + 1 for r in records])
-    windows = np.concatenate([np.lib.stride_tricks.sliding_window_view(r, window)[::step][:c]
-                              for r, c in zip(records, counts)])
+    counts = np.array([(n_i - window) // step + 1 for n_i in lengths])
+    # (..., n_windows, window) per record; leads (if any) moved behind the windows
+    windows = np.concatenate([
+        np.moveaxis(np.lib.stride_tricks.sliding_window_view(r, window, axis=-1)
+                    [..., ::step, :][..., :c, :], -2, 0)
+        for r, c in zip(records, counts)])
     y_w = None if y is None else np.repeat(np.asarray(y), counts)
-    return np.ascontiguousarray(windows), y_w, np.repeat(groups, counts)
+    return with_fs(np.ascontiguousarray(windows), fs), y_w, np.repeat(groups, counts)
