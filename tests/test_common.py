@@ -257,3 +257,13 @@ def test_two_leads_fit_transform_and_a_lead_count_change_is_refused(name, synthe
         with pytest.raises(ValueError, match=rf"X has {c} lead\(s\), but {name} was "
                                              r"fitted on 2 lead\(s\)"):
             est.transform(X_other)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ESTIMATORS if _is_vector_estimator(n)))
+def test_vector_estimators_say_how_to_embed_multi_lead_signals(name, synthetic):
+    _, X3, y = _leads(synthetic)
+    for X in (X3, list(X3)):
+        with pytest.raises(ValueError, match=r"takes feature vectors \(n_samples, "
+                                             r"n_features\), not multi-lead signals.*"
+                                             "ScatteringFeatures"):
+            make(name).fit(X, y)

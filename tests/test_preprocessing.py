@@ -164,8 +164,9 @@ def test_each_lead_is_transformed_as_a_single_lead_record():
 def test_fixed_length_crops_every_lead_at_the_same_samples():
     X = _two_leads()
     X[:, 1] = X[:, 0] * 2 + 1  # lead 1 is a function of lead 0
-    out = FixedLength(length=500, crop="random", random_state=0).fit_transform(X)
-    assert out.shape == (3, 2, 500)
+    out = FixedLength(length=500, crop="random", random_state=0).fit_transform(
+        SignalArray(X, fs=300.0))
+    assert out.shape == (3, 2, 500) and out.fs == 300.0
     np.testing.assert_allclose(out[:, 1], out[:, 0] * 2 + 1, rtol=1e-6)  # still aligned
     ragged = [X[0], X[1, :, :300]]
     out = FixedLength(length=400, pad="end").fit_transform(ragged)
