@@ -43,6 +43,7 @@ html_sidebars = {"**": ["sidebar-nav-bs"]}
 
 # the gallery runs every example in its reduced mode (bundled sample, few epochs)
 os.environ.pop("SKLEARN_BIODIFF_CINC2017", None)
+os.environ.pop("SKLEARN_BIODIFF_WFDB_DB", None)
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",

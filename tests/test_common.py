@@ -192,10 +192,78 @@ def test_bad_input_is_named(name):
     else:
         bad_nan = [np.ones(4000), np.full(4000, np.nan)]
         empty, empty_msg = [], "0 records"
-        three_d, dim_msg = np.zeros((2, 3, 4000)), "dimension"
+        three_d, dim_msg = np.zeros((2, 3, 2, 4000)), "dimension"  # 4-D
     with pytest.raises(ValueError, match="NaN"):
         est.fit(bad_nan, y)
     with pytest.raises(ValueError, match=empty_msg):
         est.fit(empty, np.array([]))
     with pytest.raises(ValueError, match=dim_msg):
         est.fit(three_d, y)
+
+
+# ------------------------------------------------------------ multi-lead (issue 20)
+_SIGNAL_ESTIMATORS = sorted(n for n in ESTIMATORS if not _is_vector_estimator(n))
+
+
+def _returns_signals(name):
+    from sklearn_biodiff.preprocessing._base import SignalTransformer
+
+    return issubclass(ESTIMATORS[name], SignalTransformer)
+
+
+def _leads(synthetic, n=8, length=600):
+    """Lead I as (n, length) and two leads as (n, 2, length) (lead II: reversed, scaled)."""
+    X, y = synthetic
+    X2 = np.stack([x[:length] for x in X[:n]]).astype(np.float32)
+    return X2, np.stack([X2, 0.5 * X2[:, ::-1] + 0.1], axis=1), y[:n]
+
+
+def _assert_same_records(a, b):
+    assert len(a) == len(b)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
+
+
+@pytest.mark.parametrize("name", _SIGNAL_ESTIMATORS)
+def test_one_lead_with_a_lead_axis_gives_the_single_lead_result(name, synthetic):
+    X2, _, y = _leads(synthetic)
+    rag = [x[: 400 + 20 * i] for i, x in enumerate(X2)]
+    for flat_X, axis_X in ((X2, X2[:, None, :]), (rag, [r[None] for r in rag])):
+        flat = make(name).fit(flat_X, y).transform(flat_X)
+        with_axis = make(name).fit(axis_X, y).transform(axis_X)
+        if _returns_signals(name):  # the lead axis is kept: (n, 1, t) or (1, t_i)
+            assert all(np.shape(r) == (1, *np.shape(f)) for r, f in zip(with_axis, flat))
+            with_axis = [r[0] for r in with_axis]
+        _assert_same_records(flat, with_axis)
+
+
+@pytest.mark.parametrize("name", _SIGNAL_ESTIMATORS)
+def test_two_leads_fit_transform_and_a_lead_count_change_is_refused(name, synthetic):
+    X2, X3, y = _leads(synthetic)
+    est = make(name).fit(X3, y)
+    assert est.n_leads_in_ == 2
+    Xt = np.asarray(est.transform(X3))
+    one = np.asarray(make(name).fit(X2, y).transform(X2))
+    assert np.isfinite(Xt).all()
+    if _returns_signals(name):  # (n, 2, t_out)
+        assert Xt.shape == (len(X3), 2, one.shape[1])
+    elif name == "ScatteringFeatures":  # one lead's features per lead, concatenated
+        assert Xt.shape == (len(X3), 2 * one.shape[1])
+    else:  # one embedding of both leads
+        assert Xt.shape == one.shape
+    rag = [x[:, : 400 + 20 * i] for i, x in enumerate(X3)]  # ragged (2, t_i) records
+    assert len(est.transform(rag)) == len(rag)
+    for c, X_other in ((1, X2), (3, np.concatenate([X3, X3[:, :1]], axis=1))):
+        with pytest.raises(ValueError, match=rf"X has {c} lead\(s\), but {name} was "
+                                             r"fitted on 2 lead\(s\)"):
+            est.transform(X_other)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ESTIMATORS if _is_vector_estimator(n)))
+def test_vector_estimators_say_how_to_embed_multi_lead_signals(name, synthetic):
+    _, X3, y = _leads(synthetic)
+    for X in (X3, list(X3)):
+        with pytest.raises(ValueError, match=r"takes feature vectors \(n_samples, "
+                                             r"n_features\), not multi-lead signals.*"
+                                             "ScatteringFeatures"):
+            make(name).fit(X, y)

@@ -332,3 +332,21 @@ def test_model_pickled_before_a_parameter_existed_gets_its_default():
     old.__setstate__(state)
     assert old.encoder_noise is None and old.get_params()["max_epochs"] == 2
     clone(old).set_params(max_epochs=1).fit(_records())
+
+
+# ------------------------------------------------------------ multi-lead (issue 20)
+def test_two_leads_set_the_networks_input_channels_and_round_trip():
+    one = _records()
+    two = SignalList([np.stack([x, 0.5 * x[::-1]]) for x in one], fs=one.fs)
+    emb = DiffAEEmbedder(**{**TINY, "max_epochs": 1}).fit(two)
+    module = emb.net_.module_
+    assert emb.n_leads_in_ == 2 and emb._architecture()["in_channels"] == 2
+    assert module.encoder.conv1.in_channels == 2
+    assert module.denoiser.stem.in_channels == 2
+    assert module.denoiser.head[-1].out_channels == 2
+    rec = emb.reconstruct(two[:2], n_steps=2, random_state=0)
+    assert [r.shape for r in rec] == [r.shape for r in two[:2]]
+    assert emb.transform(two).shape == (len(two), TINY["embedding_dim"])
+    # one lead keeps the single-channel network (and loads older checkpoints)
+    single = DiffAEEmbedder(**{**TINY, "max_epochs": 1}).fit(one)
+    assert single.net_.module_.encoder.conv1.in_channels == 1

@@ -13,6 +13,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"
 def test_example_runs_in_reduced_mode(script, monkeypatch, tmp_path):
     matplotlib.use("Agg")
     monkeypatch.delenv("SKLEARN_BIODIFF_CINC2017", raising=False)
+    monkeypatch.delenv("SKLEARN_BIODIFF_WFDB_DB", raising=False)  # full version of one
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
 

@@ -232,8 +232,9 @@ def test_corrupt_one_record_exact_snr_fresh_noise_per_call():
     assert measure_snr_db(x, a) == pytest.approx(2.0, abs=0.01)
     assert not np.allclose(a, b)
     np.testing.assert_array_equal(noise.corrupt(x, 5), noise.corrupt(x, 5))
-    with pytest.raises(ValueError, match="1-D record"):
-        noise.corrupt(x[None], 0)
+    with pytest.raises(ValueError, match=r"one record of shape \(n_samples,\) or "
+                                         r"\(n_leads, n_samples\), got shape \(1, 1, 2000\)"):
+        noise.corrupt(x[None, None], 0)
     with pytest.raises(ValueError, match="kind must be one of"):
         AddNoise("pink").corrupt(x, 0)
 
@@ -268,3 +269,33 @@ def test_source_span_default_keeps_earlier_draws_and_is_validated():
     for span in [(0.5, 0.5), (-0.1, 0.5), (0.2, 1.2), (0.3,), "half"]:
         with pytest.raises(ValueError, match="source_span"):
             AddNoise("muscle", source_span=span).fit_transform([x])
+
+
+@pytest.mark.parametrize("leads", ["independent", "shared"])
+def test_every_lead_gets_the_snr_with_independent_or_shared_noise(leads):
+    t = np.arange(3000) / 300.0
+    x = np.stack([np.sin(2 * np.pi * 1.1 * t), 0.2 * np.cos(2 * np.pi * 0.7 * t) + 3.0])
+    X = np.stack([x, 2 * x])  # (2 records, 2 leads, 3000)
+    noisy = AddNoise("gaussian", snr_db=(3.0, 9.0), leads=leads, random_state=0).fit_transform(X)
+    assert noisy.shape == X.shape
+    for rec, clean in zip(noisy, X):
+        snrs = [measure_snr_db(c, n) for c, n in zip(clean, rec)]
+        assert snrs[0] == pytest.approx(snrs[1], abs=1e-3)  # one SNR per record, both leads
+        assert 3.0 <= snrs[0] <= 9.0
+        added = rec.astype(np.float64) - clean
+        unit = added / added.std(axis=1, keepdims=True)
+        corr = np.corrcoef(unit)[0, 1]
+        if leads == "shared":  # one draw, scaled per lead
+            assert corr == pytest.approx(1.0, abs=1e-4)
+        else:
+            assert abs(corr) < 0.1
+    # a single lead is the same under both settings
+    one = [AddNoise(leads=m, random_state=0).fit_transform(X[:, :1]) for m in ("independent",
+                                                                              "shared")]
+    np.testing.assert_array_equal(*one)
+
+
+def test_a_constant_lead_is_named():
+    X = np.stack([np.sin(np.arange(500) / 9.0), np.ones(500)])[None]
+    with pytest.raises(ValueError, match="record 0, lead 1, is constant"):
+        AddNoise(random_state=0).fit_transform(X)

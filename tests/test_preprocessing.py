@@ -4,11 +4,13 @@ from scipy.signal import welch
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
+from sklearn_biodiff._validation import SignalArray, SignalList
 from sklearn_biodiff.preprocessing import (
     BandpassFilter,
     FixedLength,
     Resample,
     StandardizeSignal,
+    segment_records,
 )
 
 
@@ -140,3 +142,44 @@ def test_segment_records_windows_labels_groups():
         segment_records(recs, 0)
     with pytest.raises(ValueError, match="one entry per record"):
         segment_records(recs, 3, y=[0])
+
+
+# ------------------------------------------------------------ multi-lead (issue 20)
+def _two_leads(n_records=3, n=900, fs=300.0):
+    t = np.arange(n) / fs
+    return np.stack([np.stack([np.sin(2 * np.pi * (1 + k) * t), 0.3 * np.cos(7 * t) + k])
+                     for k in range(n_records)]).astype(np.float32)
+
+
+def test_each_lead_is_transformed_as_a_single_lead_record():
+    X = SignalArray(_two_leads(), fs=300.0)
+    for est in (Resample(orig_fs=300, target_fs=250), BandpassFilter(fs=300),
+                StandardizeSignal()):
+        out = est.fit_transform(X)
+        assert out.shape[:2] == (3, 2) and out.fs == est._output_fs(X)
+        for lead in range(2):
+            np.testing.assert_array_equal(out[:, lead], est.fit_transform(X[:, lead]))
+
+
+def test_fixed_length_crops_every_lead_at_the_same_samples():
+    X = _two_leads()
+    X[:, 1] = X[:, 0] * 2 + 1  # lead 1 is a function of lead 0
+    out = FixedLength(length=500, crop="random", random_state=0).fit_transform(
+        SignalArray(X, fs=300.0))
+    assert out.shape == (3, 2, 500) and out.fs == 300.0
+    np.testing.assert_allclose(out[:, 1], out[:, 0] * 2 + 1, rtol=1e-6)  # still aligned
+    ragged = [X[0], X[1, :, :300]]
+    out = FixedLength(length=400, pad="end").fit_transform(ragged)
+    assert out.shape == (2, 2, 400)
+    np.testing.assert_array_equal(out[1, :, 300:], 0)
+
+
+def test_segment_records_keeps_the_lead_axis_and_the_rate():
+    X = SignalArray(_two_leads(2, n=1000), fs=300.0)
+    W, yw, gw = segment_records(X, 300, step=200, y=[0, 1])
+    assert W.shape == (8, 2, 300) and W.fs == 300.0  # (1000 - 300) // 200 + 1 = 4 each
+    np.testing.assert_array_equal(W[5], X[1, :, 200:500])
+    assert yw.tolist() == [0] * 4 + [1] * 4 and gw.tolist() == [0] * 4 + [1] * 4
+    ragged = SignalList([X[0], X[1, :, :700]], fs=300.0)
+    W, _, gw = segment_records(ragged, 300)
+    assert W.shape == (5, 2, 300) and W.fs == 300.0 and gw.tolist() == [0, 0, 0, 1, 1]

@@ -92,6 +92,35 @@ def test_architecture_mismatch_names_each_parameter(saved):
         _loader(saved, model_fs=200.0, fs=200.0).fit([np.repeat(x, 2) for x in X])
 
 
+def test_a_checkpoint_refuses_another_number_of_leads(saved, tmp_path):
+    config = json.loads((saved / "config.json").read_text())
+    assert config["architecture"]["in_channels"] == 1
+    two = [np.stack([x, -x]) for x in X]
+    with pytest.raises(CheckpointError, match=r"was trained on 1-lead signals, but X has 2 "
+                                              r"lead\(s\)\. Pass one lead"):
+        _loader(saved).fit(two)
+    two_lead = DiffAEEmbedder(**{**TINY, "max_epochs": 1}).fit(two)
+    path = two_lead.save_pretrained(tmp_path / "two")
+    assert json.loads((path / "config.json").read_text())["architecture"]["in_channels"] == 2
+    np.testing.assert_array_equal(DiffAEEmbedder.from_pretrained(str(path), fs=100.0)
+                                  .fit(two[:1]).transform(two), two_lead.transform(two))
+    with pytest.raises(CheckpointError, match=r"trained on 2-lead signals, but X has 1 "
+                                              r"lead\(s\)\. Pass the 2 leads"):
+        _loader(path).fit(X)
+
+
+def test_a_checkpoint_without_in_channels_is_single_lead(trained, saved, tmp_path):
+    # checkpoints written before multi-lead support have no in_channels
+    old = tmp_path / "old"
+    old.mkdir()
+    config = json.loads((saved / "config.json").read_text())
+    del config["architecture"]["in_channels"]
+    (old / "config.json").write_text(json.dumps(config))
+    (old / "model.safetensors").write_bytes((saved / "model.safetensors").read_bytes())
+    np.testing.assert_array_equal(_loader(old).fit(X).transform(X), trained.transform(X))
+    assert "in_channels" not in DiffAEEmbedder.from_pretrained(str(old)).get_params()
+
+
 def test_corrupted_or_swapped_weights_are_refused(saved, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -157,3 +157,50 @@ def test_features_equal_kymatio_scattering1d_on_one_crop(n):
                               pooling="mean_std").fit_transform([crop])[0]
     assert ours.shape == expected.shape == (2 * len(order),)
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------ multi-lead (issue 20)
+def _same_as_the_pure_function(st, records):
+    """What ScatteringFeatures computed before multi-lead support: _featurise of the
+    standardised records, called directly."""
+    from sklearn_biodiff.preprocessing._scale import standardize_records
+
+    params = {k: getattr(st, k) for k in (
+        "J", "Q", "T", "max_order", "log_eps", "contextualize", "n_layers",
+        "positional_encoding", "temperature", "pooling", "batch_size")}
+    recs = [standardize_records(r).astype(np.float32) for r in records]
+    return _scattering._featurise(recs, params, "cpu")
+
+
+def test_single_lead_features_are_bit_identical_to_the_single_lead_path(ragged):
+    X, _ = ragged
+    rag = [x[: 600 + 150 * i] for i, x in enumerate(X[:4])]
+    X2 = np.stack([x[:800] for x in X[:4]]).astype(np.float32)
+    for data in (rag, X2, X2[:, None, :], [x[None] for x in rag]):
+        st = ScatteringFeatures(**FAST, device="cpu").fit(data)
+        records = [np.asarray(r).reshape(-1) for r in data]
+        np.testing.assert_array_equal(st.transform(data),
+                                      _same_as_the_pure_function(st, records))
+        assert st.get_feature_names_out()[0] == "mean_S0"  # no lead prefix for one lead
+
+
+def test_leads_are_featurised_alone_and_concatenated_with_named_features(ragged):
+    X, _ = ragged
+    X2 = np.stack([x[:800] for x in X]).astype(np.float32)
+    X3 = np.stack([X2, -0.4 * X2[:, ::-1]], axis=1)
+    st = ScatteringFeatures(**FAST).fit(X3)
+    F = st.transform(X3)
+    per_lead = [ScatteringFeatures(**FAST).fit_transform(X3[:, k]) for k in range(2)]
+    d = per_lead[0].shape[1]
+    assert F.shape == (12, 2 * d) and st.n_features_out_ == 2 * d and st.n_leads_in_ == 2
+    for k in range(2):  # the same values up to float32 batch effects
+        np.testing.assert_allclose(F[:, k * d : (k + 1) * d], per_lead[k], rtol=1e-5,
+                                   atol=1e-5)
+    names = st.get_feature_names_out()
+    assert len(names) == 2 * d and len(set(names)) == 2 * d
+    assert names[0] == "lead0_mean_S0" and names[d] == "lead1_mean_S0"
+    named = ScatteringFeatures(**FAST, lead_names=["MLII", "V1"]).fit(X3)
+    assert named.get_feature_names_out()[d] == "V1_mean_S0"
+    with pytest.raises(ValueError, match=r"lead_names has 1 name\(s\) \(\['MLII'\]\) but X "
+                                         r"has 2 lead\(s\)"):
+        ScatteringFeatures(**FAST, lead_names=["MLII"]).fit(X3)

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -15,7 +17,7 @@ def test_2d_stays_2d_float32():
 
 
 def test_ragged_becomes_list():
-    X = check_signals([np.zeros(5), [1, 2, 3], np.ones((7, 1))])
+    X = check_signals([np.zeros(5), [1, 2, 3], np.ones(7)])
     assert isinstance(X, list)
     assert [len(x) for x in X] == [5, 3, 7]
     assert all(x.dtype == np.float32 for x in X)
@@ -42,13 +44,16 @@ def test_torch_tensor_accepted():
         (np.zeros((0, 5)), "0 records"),
         (np.zeros((2, 0)), "length 0"),
         (np.zeros(5), "1 dimension"),
-        (np.zeros((2, 3, 4)), "3 dimension"),
+        (np.zeros((2, 3, 4, 5)), "4 dimension"),
+        (np.zeros((2, 0, 4)), "0 leads"),
+        (np.zeros((2, 3, 0)), "length 0"),
+        (np.zeros((2, 3, 4)) + [[[0, 0, 0, np.nan]]], "NaN"),
         ([np.zeros(3), np.zeros(0)], "record 1 has length 0"),
         ([np.zeros(3), np.array([1.0, np.nan])], "record 1 contains NaN"),
         ([np.zeros(3), np.array([1.0, np.inf])], "record 1 contains NaN or inf"),
         (np.array([[0.0, np.nan]]), "NaN"),
         ([["a", "b"]], "record 0 is not numeric"),
-        ([np.zeros((3, 3))], "record 0 has shape"),
+        ([np.zeros((3, 3, 3))], "record 0 has shape"),
         ([1.0, 2.0], "scalar"),
         ([np.zeros(3) + 1j], "complex"),
     ],
@@ -130,3 +135,76 @@ def test_nested_frames_are_rejected_and_plain_frames_accepted():
     # (n_records, n_samples) frames, as set_output(transform="pandas") produces, still work
     X = check_signals(pd.DataFrame(np.ones((3, 4))))
     assert X.shape == (3, 4)
+
+
+# ----------------------------------------------------------------- the shape rule
+def test_shape_rule_layouts_and_lead_counts():
+    from sklearn_biodiff._validation import has_lead_axis, n_leads
+
+    cases = {  # input -> (has a lead axis, leads, record lengths)
+        "2-D": (np.zeros((3, 8)), False, 1, [8, 8, 8]),
+        "(n, 1, t)": (np.zeros((3, 1, 8)), True, 1, [8, 8, 8]),
+        "(n, 2, t)": (np.zeros((3, 2, 8)), True, 2, [8, 8, 8]),
+        "ragged 1-D": ([np.zeros(8), np.zeros(5)], False, 1, [8, 5]),
+        "ragged (c, t_i)": ([np.zeros((2, 8)), np.zeros((2, 5))], True, 2, [8, 5]),
+        "1-D and (1, t) mixed": ([np.zeros(8), np.zeros((1, 5))], True, 1, [8, 5]),
+    }
+    for name, (X, lead_axis, c, lengths) in cases.items():
+        V = check_signals(X)
+        assert has_lead_axis(V) is lead_axis, name
+        assert n_leads(V) == c, name
+        np.testing.assert_array_equal(record_lengths(V), lengths, err_msg=name)
+    ragged = check_signals([np.zeros(8), np.zeros((1, 5))])
+    assert [r.shape for r in ragged] == [(1, 8), (1, 5)]  # a 1-D record is one lead
+
+
+def test_ragged_records_must_share_their_leads():
+    with pytest.raises(ValueError, match=r"record 1 has 3 lead\(s\) but record 0 has 2; "
+                                         "every record needs the same leads"):
+        check_signals([np.zeros((2, 50)), np.zeros((3, 50))])
+    with pytest.raises(ValueError, match=r"record 0 has 1 lead\(s\) but record 1 has 2"):
+        check_signals([np.zeros(50), np.zeros((2, 50))])
+
+
+@pytest.mark.parametrize(("X", "where"), [
+    (np.zeros((4, 500, 2)), "X has shape (4, 500, 2): 500 leads of 2 sample(s)"),
+    ([np.zeros((500, 2))], "record 0 has shape (500, 2): 500 leads of 2 sample(s)"),
+    ([np.zeros((7, 1))], "record 0 has shape (7, 1): 7 leads of 1 sample(s)"),
+])
+def test_time_major_input_is_refused_as_transposed(X, where):
+    with pytest.raises(ValueError, match=re.escape(where) + ".*looks transposed"):
+        check_signals(X)
+
+
+def test_flatten_and_unflatten_leads_are_inverse():
+    from sklearn_biodiff._validation import flatten_leads, unflatten_leads
+
+    X3 = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    flat = flatten_leads(X3)
+    assert flat.shape == (6, 4)
+    np.testing.assert_array_equal(flat[4], X3[1, 1])  # record-major
+    np.testing.assert_array_equal(unflatten_leads(flat, 3, True), X3)
+    rag = check_signals([np.ones((2, 5)), np.zeros((2, 3))])
+    flat = flatten_leads(rag)
+    assert [len(r) for r in flat] == [5, 5, 3, 3]
+    back = unflatten_leads(flat, 2, True)
+    assert [r.shape for r in back] == [(2, 5), (2, 3)]
+    X2 = np.zeros((3, 4))
+    assert flatten_leads(X2) is X2 and unflatten_leads(X2, 1, False) is X2
+    # equal-length ragged input packs into an array, with its lead axis
+    assert unflatten_leads([np.zeros(4)] * 4, 2, True).shape == (2, 2, 4)
+
+
+def test_check_n_leads_names_both_counts():
+    from sklearn_biodiff._validation import check_n_leads
+
+    class Est:
+        pass
+
+    est = Est()
+    check_n_leads(est, np.zeros((3, 8)), reset=False)  # unfitted: not checked
+    check_n_leads(est, check_signals(np.zeros((3, 2, 8))), reset=True)
+    assert est.n_leads_in_ == 2
+    with pytest.raises(ValueError, match=r"X has 1 lead\(s\), but Est was fitted on 2 "
+                                         r"lead\(s\)"):
+        check_n_leads(est, np.zeros((3, 8)), reset=False)

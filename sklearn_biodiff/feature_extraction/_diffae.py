@@ -423,12 +423,14 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                   "model_fs": config.get("model_fs")}
         theirs["unet_channels"] = tuple(theirs.get("unet_channels") or ())
         if ours["in_channels"] != theirs["in_channels"]:
+            c = theirs["in_channels"]
+            what = ("one lead: X[:, 0] of a (n_records, n_leads, n_samples) array, or "
+                    "(n_records, n_samples)" if c == 1 else
+                    f"the {c} leads it was trained on, in its order")
             raise CheckpointError(
-                f"pretrained={self.pretrained!r} was trained on {theirs['in_channels']}-lead "
-                f"signals, but X has {ours['in_channels']} lead(s). Pass "
-                f"{theirs['in_channels']} lead(s) (e.g. X[:, :{theirs['in_channels']}] of a "
-                "(n_records, n_leads, n_samples) array, or one lead as (n_records, "
-                "n_samples)), or train a new model on these leads (pretrained=None).")
+                f"pretrained={self.pretrained!r} was trained on {c}-lead signals, but X "
+                f"has {ours['in_channels']} lead(s). Pass {what}; or train a new model "
+                "on these leads (pretrained=None).")
         wrong = [f"{k}={ours[k]!r} here, {theirs.get(k)!r} in the checkpoint"
                  for k in ours if k != "dropout" and ours[k] != theirs.get(k)]
         if wrong:

@@ -45,6 +45,13 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
     _fitted_attribute = "net_"
 
     def _validate_X(self, X, reset: bool):
+        if getattr(X, "ndim", 2) == 3 or (
+                isinstance(X, list) and X and getattr(X[0], "ndim", 1) == 2):
+            raise ValueError(
+                f"Found array with dim 3: {type(self).__name__} takes feature vectors "
+                "(n_samples, n_features), not multi-lead signals (n_records, n_leads, "
+                "n_samples). Compute features first, e.g. with ScatteringFeatures, which "
+                "concatenates the features of every lead (make_dacl_pipeline does).")
         return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64],
                              ensure_min_samples=2 if reset else 1)
 

@@ -12,7 +12,7 @@ from ._base import SignalTransformer
 
 
 class BandpassFilter(SignalTransformer):
-    """Zero-phase Butterworth band-pass (or high/low-pass) filter per record.
+    """Zero-phase Butterworth band-pass (or high/low-pass) filter per record and lead.
 
     Second-order sections run forward and backward
     (:func:`scipy.signal.sosfiltfilt`), so the phase is not shifted and the

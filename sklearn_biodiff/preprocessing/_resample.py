@@ -30,7 +30,7 @@ def resample_signal(x: np.ndarray, orig_fs: float, target_fs: float, axis: int =
 
 
 class Resample(SignalTransformer):
-    """Resample each record from ``orig_fs`` to ``target_fs`` Hz.
+    """Resample each record (each of its leads) from ``orig_fs`` to ``target_fs`` Hz.
 
     Polyphase filtering (:func:`scipy.signal.resample_poly`) with the rational
     ratio ``up/down`` closest to ``target_fs / orig_fs``.
@@ -46,6 +46,8 @@ class Resample(SignalTransformer):
     ----------
     n_features_in_ : int
         Record length seen in ``fit`` (2-D input only).
+    n_leads_in_ : int
+        Leads seen in ``fit``; ``transform`` of a fitted instance checks it.
 
     Examples
     --------

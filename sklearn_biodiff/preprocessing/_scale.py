@@ -30,7 +30,7 @@ def standardize_records(X: np.ndarray, center: str = "median", scale: str = "iqr
 
 
 class StandardizeSignal(SignalTransformer):
-    """Centre and scale each record on its own (robust by default).
+    """Centre and scale each record (each lead of it) on its own (robust by default).
 
     ECG amplitudes differ between devices, leads and patients; a per-record
     robust scale (IQR or MAD, rescaled to match the standard deviation of
