@@ -26,6 +26,11 @@ Start (or continue) a run in the background, two threads, checkpoint per epoch::
 Check on the bundled sample in seconds (tiny network)::
 
     python scripts/pretrain_diffae.py --quick --state /tmp/q.state --marks 0 560
+
+Several processes train one model (same global batch; see the user guide's
+"Scaling out" page); rank 0 evaluates and writes the state and the JSON::
+
+    torchrun --standalone --nproc_per_node 2 scripts/pretrain_diffae.py --threads 1 ...
 """
 
 from __future__ import annotations
@@ -159,6 +164,19 @@ def write_report(path: Path, state: dict, meta: dict) -> None:
     path.write_text(json.dumps(report, indent=2, default=float) + "\n")
 
 
+def process_rank() -> int:
+    """Join the torch.distributed group when started by torchrun; this process's rank."""
+    if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        return 0
+    import datetime
+
+    import torch.distributed as dist
+
+    if not dist.is_initialized():  # rank 0 evaluates while the others wait: long timeout
+        dist.init_process_group("gloo", timeout=datetime.timedelta(hours=3))
+    return dist.get_rank()
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--recipe", choices=sorted(RECIPES), default="encoder_noise")
@@ -180,6 +198,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--quick", action="store_true",
                     help="bundled sample and a tiny network (seconds)")
     args = ap.parse_args(argv)
+    rank = process_rank()  # 0 in a plain process
 
     state_path = args.state or REPO / "pretraining" / f"diffae_{args.recipe}.state"
     json_path = args.json or (REPO / "benchmarks" / "results"
@@ -196,8 +215,9 @@ def main(argv=None) -> dict:
             sys.exit(f"{state_path} holds recipe={state['recipe']!r} seed={state['seed']}; "
                      f"asked for recipe={args.recipe!r} seed={args.seed}")
         state["embedder"].set_params(n_threads=args.threads)
-        print(f"resumed {state_path}: chunk {state['chunk']}, {state['crops']} crops, "
-              f"{state['cpu_s'] / 60:.1f} CPU-min", flush=True)
+        if rank == 0:
+            print(f"resumed {state_path}: chunk {state['chunk']}, {state['crops']} crops, "
+                  f"{state['cpu_s'] / 60:.1f} CPU-min", flush=True)
     else:
         state = {"recipe": args.recipe, "seed": args.seed, "chunk": 0, "crops": 0,
                  "cpu_s": 0.0, "wall_s": 0.0, "curve": [], "marks_done": [],
@@ -220,12 +240,13 @@ def main(argv=None) -> dict:
     while True:
         due = [m for m in args.marks if m not in state["marks_done"] and m <= state["crops"]]
         rows = []
-        if 0 in due:
+        if 0 in due:  # every process trains (together); rank 0 evaluates and writes
             model = random_init(args.recipe, args.seed, args.quick, args.threads, X_fit)
+        if 0 in due and rank == 0:
             rows.append({"crops_seen": 0, "chunks": 0, "train_cpu_minutes": 0.0,
                          "train_wall_minutes": 0.0, "random_init": True,
                          **evaluate(model, X_tr, y_tr, X_te, y_te)})
-        if any(m > 0 for m in due):  # marks passed together share one evaluation
+        if any(m > 0 for m in due) and rank == 0:  # marks passed together: one evaluation
             rows.append({"crops_seen": state["crops"], "chunks": state["chunk"],
                          "train_cpu_minutes": state["cpu_s"] / 60,
                          "train_wall_minutes": state["wall_s"] / 60, "random_init": False,
@@ -235,8 +256,9 @@ def main(argv=None) -> dict:
             state["marks_done"].extend(due)
             for row in rows:
                 print(json.dumps(row, default=float), flush=True)
-            save_state(state_path, state)
-            write_report(json_path, state, meta)
+            if rank == 0:
+                save_state(state_path, state)
+                write_report(json_path, state, meta)
         if state["crops"] >= max_crops or (args.stop_after_chunks is not None
                                            and chunks_now >= args.stop_after_chunks):
             break
@@ -248,6 +270,8 @@ def main(argv=None) -> dict:
         state["chunk"] += 1
         state["crops"] += len(X_fit)
         chunks_now += 1
+        if rank > 0:
+            continue
         loss = emb.history_[-1].get("train_loss")
         print(f"chunk {state['chunk']}: {state['crops']} crops, loss {loss:.4f}, "
               f"{state['wall_s'] / 60:.1f} wall-min, {state['cpu_s'] / 60:.1f} CPU-min",
