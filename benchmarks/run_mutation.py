@@ -1,0 +1,174 @@
+"""Mutation check of the data-handling packages with mutmut (not a CI step).
+
+Each package is mutated against its own fast test files only, so that one mutant
+costs seconds: mutmut changes one operator, constant or argument at a time inside a
+function and reruns the tests that call that function. A mutant *survives* when
+those tests still pass. A mutant of a function that none of the selected tests
+calls is counted as "no tests" (reported apart, and counted as not killed).
+
+=================  ========================================================
+package            test files (``-m "not slow and not data"``)
+=================  ========================================================
+noise              tests/test_noise.py
+preprocessing      tests/test_preprocessing.py
+model_selection    tests/test_model_selection.py
+datasets           tests/test_datasets.py, tests/test_wfdb.py
+=================  ========================================================
+
+Every package is copied with the tests into a scratch directory (``--workdir``) with a
+``pyproject.toml`` that holds the ``[tool.mutmut]`` section, so the repository itself
+is never rewritten. Run it on one core, at low priority::
+
+    pip install mutmut==3.8.1
+    OMP_NUM_THREADS=1 SKLEARN_BIODIFF_TEST_THREADS=1 nice -n 19 \\
+        python benchmarks/run_mutation.py --label after [--package noise ...]
+
+The counts are merged into ``benchmarks/results/mutation.json`` under ``--label``
+(``before`` was the run before the tests that kill the survivors were added).
+Mutants that survive and are not behaviour changes (equivalent mutants) are listed in
+``EQUIVALENT`` below with the reason; every other survivor is a test to write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import REPO, RESULTS, write_json  # noqa: E402
+
+MUTMUT_VERSION = "3.8.1"
+
+#: package -> (globs of files to mutate, test files)
+PACKAGES = {
+    "noise": (["sklearn_biodiff/noise/*"], ["tests/test_noise.py"]),
+    "preprocessing": (["sklearn_biodiff/preprocessing/*"], ["tests/test_preprocessing.py"]),
+    "model_selection": (["sklearn_biodiff/model_selection/*"],
+                        ["tests/test_model_selection.py"]),
+    "datasets": (["sklearn_biodiff/datasets/*"],
+                 ["tests/test_datasets.py", "tests/test_wfdb.py"]),
+}
+
+#: surviving mutants that do not change behaviour, with the reason (filled in by hand
+#: after reading ``mutmut show NAME`` for each survivor)
+EQUIVALENT: dict[str, str] = {}
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
+          34: "skipped", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout",
+          255: "timeout", 37: "caught by type check", -11: "segfault", -9: "segfault",
+          None: "not checked"}
+
+
+def _prepare(package: str, workdir: Path) -> Path:
+    """A scratch copy of the package and tests with its own mutmut configuration."""
+    only, tests = PACKAGES[package]
+    root = workdir / package
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "sklearn_biodiff", root / "sklearn_biodiff", ignore=ignore)
+    shutil.copytree(REPO / "tests", root / "tests", ignore=ignore)
+    config = (REPO / "pyproject.toml").read_text()
+    config += (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["sklearn_biodiff"]\n'
+        f"only_mutate = {json.dumps(only)}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not slow and not data",'
+        ' "-q"]\n'
+    )
+    (root / "pyproject.toml").write_text(config)
+    return root
+
+
+def _diff(root: Path, name: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=root,
+                         capture_output=True, text=True).stdout
+    return [ln for ln in out.splitlines()
+            if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+
+
+def _collect(root: Path) -> dict:
+    """Counts per status over every ``.meta`` file mutmut wrote, and the survivors."""
+    counts: dict[str, int] = {}
+    survivors, untested = [], []
+    for meta in sorted((root / "mutants").rglob("*.py.meta")):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        for name, code in codes.items():
+            status = STATUS.get(code, "suspicious")
+            counts[status] = counts.get(status, 0) + 1
+            if status == "survived":
+                survivors.append(name)
+            elif status == "no tests":
+                untested.append(name)
+    total = sum(counts.values())
+    not_killed = counts.get("survived", 0) + counts.get("no tests", 0)
+    equivalent = [n for n in survivors if n in EQUIVALENT]
+    return {
+        "total": total,
+        "counts": counts,
+        "survived": counts.get("survived", 0),
+        "no_tests": counts.get("no tests", 0),
+        "survival_rate": not_killed / total if total else None,
+        "survived_not_equivalent": len(survivors) - len(equivalent),
+        "survivors": {n: {"diff": _diff(root, n), "equivalent": EQUIVALENT.get(n)}
+                      for n in survivors},
+        "untested": untested,
+    }
+
+
+def run_package(package: str, workdir: Path, max_children: int) -> dict:
+    root = _prepare(package, workdir)
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+                           str(max_children)], cwd=root, capture_output=True, text=True)
+    (root / "mutmut.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise RuntimeError(f"mutmut failed on {package} (see {root / 'mutmut.log'}):\n"
+                           + (proc.stdout + proc.stderr)[-3000:])
+    result = _collect(root)
+    result["wall_seconds"] = time.perf_counter() - started
+    result["mutated_files"] = PACKAGES[package][0]
+    result["test_files"] = PACKAGES[package][1]
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--label", required=True, help="'before' or 'after'")
+    parser.add_argument("--package", action="append", choices=sorted(PACKAGES))
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/sklearn_biodiff_mutation"))
+    parser.add_argument("--max-children", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    path = RESULTS / "mutation.json"
+    payload = json.loads(path.read_text()) if path.exists() else {}
+    payload.pop("run", None)
+    payload.update({
+        "tool": f"mutmut {MUTMUT_VERSION}",
+        "deterministic": True,
+        "survival_rate": "(survived + no tests) / total",
+        "packages": {k: {"mutated": v[0], "tests": v[1]} for k, v in PACKAGES.items()},
+    })
+    results = payload.setdefault("results", {})
+    for package in args.package or sorted(PACKAGES):
+        print(f"mutating {package} ...", flush=True)
+        res = run_package(package, args.workdir, args.max_children)
+        results.setdefault(args.label, {})[package] = res
+        print(f"  {package}: {res['counts']} in {res['wall_seconds']:.0f} s", flush=True)
+    payload["machine_note"] = ("2 cores shared with a pretraining run; mutmut --max-children "
+                               f"{args.max_children}, torch threads 1, nice 19")
+    write_json("mutation", payload, seeds=[])
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("SKLEARN_BIODIFF_TEST_THREADS", "1")
+    main()
