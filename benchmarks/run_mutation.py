@@ -108,14 +108,20 @@ def _diff(root: Path, name: str) -> list[str]:
             if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
 
 
-def _collect(root: Path) -> dict:
-    """Counts per status over every ``.meta`` file mutmut wrote, and the survivors."""
+def _collect(root: Path, not_rerun_status: str | None = None) -> dict:
+    """Counts per status over every ``.meta`` file mutmut wrote, and the survivors.
+
+    With ``not_rerun_status``, a mutant that was not run (only the survivors of an
+    earlier run were rerun) keeps that status (``"killed"``).
+    """
     counts: dict[str, int] = {}
     survivors, untested = [], []
     for meta in sorted((root / "mutants").rglob("*.py.meta")):
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         for name, code in codes.items():
             status = STATUS.get(code, "suspicious")
+            if code is None and not_rerun_status is not None:
+                status = not_rerun_status
             counts[status] = counts.get(status, 0) + 1
             if status == "survived":
                 survivors.append(name)
@@ -137,20 +143,29 @@ def _collect(root: Path) -> dict:
     }
 
 
-def run_package(package: str, workdir: Path, max_children: int, collect_only: bool) -> dict:
-    """Mutate one package (or, with ``collect_only``, read a finished run's results)."""
+def run_package(package: str, workdir: Path, max_children: int, collect_only: bool,
+                rerun: list[str] | None = None) -> dict:
+    """Mutate one package (or, with ``collect_only``, read a finished run's results).
+
+    ``rerun``: run only these mutants (the ones an earlier run did not kill; tests were
+    only added since, so a mutant killed then is still killed).
+    """
     root = workdir / package
     started = time.perf_counter()
     if not collect_only:
         root = _prepare(package, workdir)
         proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                               str(max_children)], cwd=root, capture_output=True, text=True)
+                               str(max_children), *(rerun or [])],
+                              cwd=root, capture_output=True, text=True)
         (root / "mutmut.log").write_text(proc.stdout + proc.stderr)
         if proc.returncode != 0:
             raise RuntimeError(f"mutmut failed on {package} (see {root / 'mutmut.log'}):\n"
                                + (proc.stdout + proc.stderr)[-3000:])
         (root / "wall_seconds").write_text(str(time.perf_counter() - started))
-    result = _collect(root)
+    result = _collect(root, "killed" if rerun is not None else None)
+    if rerun is not None:
+        result["rerun_only"] = ("only the mutants the earlier run did not kill were rerun; "
+                                "the others count as killed (tests were only added)")
     result["wall_seconds"] = float((root / "wall_seconds").read_text())
     result["mutated_files"] = PACKAGES[package][0]
     result["test_files"] = PACKAGES[package][1]
@@ -165,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--package", action="append", choices=sorted(PACKAGES))
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/sklearn_biodiff_mutation"))
     parser.add_argument("--max-children", type=int, default=1)
+    parser.add_argument("--rerun-from", default=None,
+                        help="rerun only the mutants this label's run did not kill")
     parser.add_argument("--collect", action="store_true",
                         help="only read the results of finished runs in --workdir")
     args = parser.parse_args(argv)
@@ -183,7 +200,11 @@ def main(argv: list[str] | None = None) -> None:
     results = payload.setdefault("results", {})
     for package in args.package or sorted(PACKAGES):
         print(f"mutating {package} ...", flush=True)
-        res = run_package(package, args.workdir, args.max_children, args.collect)
+        rerun = None
+        if args.rerun_from:
+            prev = results[args.rerun_from][package]
+            rerun = [*prev["survivors"], *prev["untested"]]
+        res = run_package(package, args.workdir, args.max_children, args.collect, rerun)
         results.setdefault(args.label, {})[package] = res
         print(f"  {package}: {res['counts']} in {res['wall_seconds']:.0f} s", flush=True)
         write_json("mutation", payload, seeds=[])  # after each package: a long run may stop

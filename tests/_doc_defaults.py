@@ -39,10 +39,14 @@ def documented_defaults(obj) -> dict[str, object]:
 def assert_documented_defaults(obj) -> int:
     """Every default stated in ``obj``'s docstring is the signature's default.
 
-    Returns the number of defaults checked, so a caller can assert it is not zero.
+    For a class, an instance built without arguments must also hold each stated
+    default (what ``get_params`` reports and ``fit`` uses, whatever the signature
+    shows). Returns the number of defaults checked, so a caller can assert it is
+    not zero.
     """
     sig = inspect.signature(obj)
     stated = documented_defaults(obj)
+    instance = obj() if inspect.isclass(obj) else None
     checked = 0
     for name, value in stated.items():
         param = sig.parameters.get(name)
@@ -52,5 +56,10 @@ def assert_documented_defaults(obj) -> int:
             f"{obj.__qualname__}({name}=...) defaults to {param.default!r} but its "
             f"docstring says default={value!r}"
         )
+        if instance is not None:
+            assert getattr(instance, name) == value, (
+                f"{obj.__qualname__}() holds {name}={getattr(instance, name)!r} but its "
+                f"docstring says default={value!r}"
+            )
         checked += 1
     return checked

@@ -309,3 +309,27 @@ def test_resample_2d_runs_along_samples_and_ratio_is_bounded():
     # the helper returns float32 on both paths (identity and resampling)
     assert resample_signal(np.zeros(10), 300, 300).dtype == np.float32
     assert resample_signal(np.zeros(10), 300, 150).dtype == np.float32
+
+
+def test_segment_records_edges_one_sample_windows_and_exact_fit():
+    rec = [np.arange(4.0)]
+    W, _, _ = segment_records(rec, 1)  # a window of one sample is allowed
+    assert W.ravel().tolist() == [0, 1, 2, 3]
+    W, _, _ = segment_records(rec, 4)  # a record exactly one window long gives one window
+    assert W.tolist() == [[0, 1, 2, 3]]
+    W, _, _ = segment_records(rec, 2, step=1)  # step 1: every start
+    assert W[:, 0].tolist() == [0, 1, 2]
+    for step in (0, -1, 1.5):
+        with pytest.raises(ValueError, match=rf"step must be a positive integer, got {step}"):
+            segment_records(rec, 2, step=step)
+
+
+def test_standardize_flat_row_falls_back_to_its_own_std_in_a_block():
+    from sklearn_biodiff.preprocessing._scale import standardize_records
+
+    spike = np.zeros(101)
+    spike[50] = 1.0
+    wide = 100.0 * np.random.RandomState(4).randn(101)
+    out = standardize_records(np.stack([spike, wide]))
+    np.testing.assert_array_equal(out[0], spike / spike.std())
+    np.testing.assert_array_equal(out[1], _robust_reference(wide, "median", "iqr"))
