@@ -69,6 +69,52 @@ DESELECTED = {
 #: after reading ``mutmut show NAME`` for each survivor)
 EQUIVALENT: dict[str, str] = {}
 
+
+def _equivalent(reason: str, prefix: str, *numbers: str) -> None:
+    """Record mutants ``prefix + number`` as equivalent for ``reason``."""
+    for n in numbers:
+        EQUIVALENT[f"sklearn_biodiff.{prefix}__mutmut_{n}"] = reason
+
+
+MESSAGE = ("changes only the letter case of an error message or wraps it in 'XX': "
+           "same error type, every word still there (the tests match its key phrase)")
+AXIS_DEFAULT = ("axis=-1, the default, is the same axis: 1 of a 2-D block, 0 of one record")
+ASTYPE_NONE = "astype(None) is astype(float64)"
+ASTYPE_COPY = "copy= of astype only decides whether a new array is made; same values, dtype"
+_P = "preprocessing."
+_equivalent("check_signals prints `what` only in its too-short message, reached only when "
+            "min_length > 1; every transformer here has min_length 1, check_signals's "
+            "default, so neither the name nor passing min_length changes anything",
+            _P + "_base.xǁSignalTransformerǁ_validate", "12", "14", "15", "16")
+_equivalent("as for SignalTransformer._validate: `what` is only printed when min_length > 1",
+            _P + "_length.x_segment_records", "18", "20", "21", "22")
+_equivalent(MESSAGE, _P + "_base.xǁSignalTransformerǁget_feature_names_out", "11", "12")
+_equivalent(MESSAGE, _P + "_filter.xǁBandpassFilterǁ_sos", "9")
+_equivalent(MESSAGE, _P + "_length.x_segment_records", "41", "42", "43")
+_equivalent("scipy.signal.butter lower-cases btype and output ('BANDPASS' is 'bandpass'), "
+            "and its default btype is lowpass",
+            _P + "_filter.xǁBandpassFilterǁ_sos", "36", "38", "51", "53", "61", "65", "67")
+_equivalent(AXIS_DEFAULT, _P + "_filter.xǁBandpassFilterǁ_filter", "22")
+_equivalent(ASTYPE_NONE, _P + "_filter.xǁBandpassFilterǁ_filter", "24")
+_equivalent(AXIS_DEFAULT, _P + "_resample.xǁResampleǁ_transform_2d", "8")
+_equivalent(ASTYPE_COPY, _P + "_resample.x_resample_signal", "12", "14", "23")
+_equivalent("fix_length's only caller, FixedLength.transform, passes crop and pad: its "
+            "defaults are never used", _P + "_length.x_fix_length", "1", "2", "3", "4")
+_equivalent("a record already `length` long is returned unchanged either way (crop from 0, "
+            "or a zero-width pad); with crop='random' the mutant draws randint(0, 1) = 0 for "
+            "it, which shifts which draw later records get but not their distribution "
+            "(no contract says which draw a record gets)",
+            _P + "_length.x_fix_length", "6", "25")
+_equivalent("RandomState.randint(k) draws from [0, k): the same draws as randint(0, k)",
+            _P + "_length.x_fix_length", "18")
+_equivalent("differs only when a spread is exactly 1e-12",
+            _P + "_scale.x_standardize_records", "91", "99")
+_equivalent("the fallback divisor of a constant record divides zeros (the record minus its "
+            "own centre): any divisor gives zeros", _P + "_scale.x_standardize_records", "101")
+_equivalent("SignalTransformer._transform_2d is overridden by every subclass (BandpassFilter, "
+            "Resample, StandardizeSignal; FixedLength and AddNoise override transform): "
+            "unreachable", _P + "_base.xǁSignalTransformerǁ_transform_2d", "1", "2")
+
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
           34: "skipped", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout",
           255: "timeout", 37: "caught by type check", -11: "segfault", -9: "segfault",
@@ -129,17 +175,19 @@ def _collect(root: Path, not_rerun_status: str | None = None) -> dict:
                 untested.append(name)
     total = sum(counts.values())
     not_killed = counts.get("survived", 0) + counts.get("no tests", 0)
-    equivalent = [n for n in survivors if n in EQUIVALENT]
+    equivalent = [n for n in survivors + untested if n in EQUIVALENT]
     return {
         "total": total,
         "counts": counts,
         "survived": counts.get("survived", 0),
         "no_tests": counts.get("no tests", 0),
         "survival_rate": not_killed / total if total else None,
-        "survived_not_equivalent": len(survivors) - len(equivalent),
+        "not_killed_equivalent": len(equivalent),
+        "not_killed_not_equivalent": not_killed - len(equivalent),
         "survivors": {n: {"diff": _diff(root, n), "equivalent": EQUIVALENT.get(n)}
                       for n in survivors},
-        "untested": untested,
+        "untested": {n: {"diff": _diff(root, n), "equivalent": EQUIVALENT.get(n)}
+                     for n in untested},
     }
 
 
@@ -203,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         rerun = None
         if args.rerun_from:
             prev = results[args.rerun_from][package]
-            rerun = [*prev["survivors"], *prev["untested"]]
+            rerun = [*prev["survivors"], *prev["untested"]]  # names (dict keys)
         res = run_package(package, args.workdir, args.max_children, args.collect, rerun)
         results.setdefault(args.label, {})[package] = res
         print(f"  {package}: {res['counts']} in {res['wall_seconds']:.0f} s", flush=True)
