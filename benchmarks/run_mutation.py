@@ -40,6 +40,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import REPO, RESULTS, write_json  # noqa: E402
 
@@ -54,6 +56,11 @@ PACKAGES = {
     "datasets": (["sklearn_biodiff/datasets/*"],
                  ["tests/test_datasets.py", "tests/test_wfdb.py"]),
 }
+#: packages mutated on a seeded random sample of their mutants, with the sample size:
+#: their covering tests fit pipelines or run searches, so a full run takes hours on one
+#: shared core (preprocessing is mutated in full)
+SAMPLE = {"noise": 200, "datasets": 250, "model_selection": 200}
+SAMPLE_SEED = 0
 #: tests left out of a package's run, with the reason
 DESELECTED = {
     "model_selection": (
@@ -121,16 +128,23 @@ STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"
           None: "not checked"}
 
 
-def _prepare(package: str, workdir: Path) -> Path:
-    """A scratch copy of the package and tests with its own mutmut configuration."""
+def _prepare(package: str, workdir: Path, source: Path = REPO) -> Path:
+    """A scratch copy of the package and tests with its own mutmut configuration.
+
+    ``source`` is the checkout copied (e.g. a worktree of the commit before the tests
+    that kill the survivors were added); the configuration comes from this one.
+    """
     only, tests = PACKAGES[package]
     root = workdir / package
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(REPO / "sklearn_biodiff", root / "sklearn_biodiff", ignore=ignore)
-    shutil.copytree(REPO / "tests", root / "tests", ignore=ignore)
+    shutil.copytree(source / "sklearn_biodiff", root / "sklearn_biodiff", ignore=ignore)
+    shutil.copytree(source / "tests", root / "tests", ignore=ignore)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True,
+                            text=True).stdout.strip()
+    (root / "source_commit").write_text(commit)
     config = (REPO / "pyproject.toml").read_text()
     deselect = DESELECTED.get(package, ([], ""))[0]
     extra = ["-k", " and ".join(f"not {t}" for t in deselect)] if deselect else []
@@ -154,17 +168,22 @@ def _diff(root: Path, name: str) -> list[str]:
             if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
 
 
-def _collect(root: Path, not_rerun_status: str | None = None) -> dict:
+def _collect(root: Path, sample: list[str] | None = None,
+             not_rerun_status: str | None = None) -> dict:
     """Counts per status over every ``.meta`` file mutmut wrote, and the survivors.
 
     With ``not_rerun_status``, a mutant that was not run (only the survivors of an
     earlier run were rerun) keeps that status (``"killed"``).
+    Only the mutants of ``sample`` count when it is given.
     """
     counts: dict[str, int] = {}
     survivors, untested = [], []
+    keep = None if sample is None else set(sample)
     for meta in sorted((root / "mutants").rglob("*.py.meta")):
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         for name, code in codes.items():
+            if keep is not None and name not in keep:
+                continue
             status = STATUS.get(code, "suspicious")
             if code is None and not_rerun_status is not None:
                 status = not_rerun_status
@@ -191,30 +210,76 @@ def _collect(root: Path, not_rerun_status: str | None = None) -> dict:
     }
 
 
-def run_package(package: str, workdir: Path, max_children: int, collect_only: bool,
-                rerun: list[str] | None = None) -> dict:
+def _codes(root: Path) -> dict[str, int | None]:
+    """Exit code of every generated mutant (None: not run yet)."""
+    codes: dict[str, int | None] = {}
+    for meta in sorted((root / "mutants").rglob("*.py.meta")):
+        codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return codes
+
+
+def _sample(package: str, codes: dict) -> list[str] | None:
+    """The mutants of ``package`` that are run: all, or a seeded random sample."""
+    size = SAMPLE.get(package)
+    names = sorted(codes)
+    if size is None or size >= len(names):
+        return None
+    rng = np.random.RandomState(SAMPLE_SEED)
+    return sorted(rng.choice(names, size, replace=False).tolist())
+
+
+def _mutmut(root: Path, names: list[str], max_children: int, *, check: bool = True) -> None:
+    proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+                           str(max_children), *names], cwd=root, capture_output=True,
+                          text=True)
+    with open(root / "mutmut.log", "a") as log:
+        log.write(proc.stdout + proc.stderr)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"mutmut failed in {root} (see {root / 'mutmut.log'}):\n"
+                           + (proc.stdout + proc.stderr)[-3000:])
+
+
+def run_package(package: str, workdir: Path, max_children: int, *, collect_only: bool,
+                rerun: list[str] | None = None, reuse: bool = False,
+                source: Path = REPO) -> dict:
     """Mutate one package (or, with ``collect_only``, read a finished run's results).
 
     ``rerun``: run only these mutants (the ones an earlier run did not kill; tests were
-    only added since, so a mutant killed then is still killed).
+    only added since, so a mutant killed then is still killed). ``reuse``: keep the
+    results already in ``workdir`` and run only the mutants without one.
     """
     root = workdir / package
-    started = time.perf_counter()
+    wall = root / "wall_seconds"
     if not collect_only:
-        root = _prepare(package, workdir)
-        proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                               str(max_children), *(rerun or [])],
-                              cwd=root, capture_output=True, text=True)
-        (root / "mutmut.log").write_text(proc.stdout + proc.stderr)
-        if proc.returncode != 0:
-            raise RuntimeError(f"mutmut failed on {package} (see {root / 'mutmut.log'}):\n"
-                               + (proc.stdout + proc.stderr)[-3000:])
-        (root / "wall_seconds").write_text(str(time.perf_counter() - started))
-    result = _collect(root, "killed" if rerun is not None else None)
+        started = time.perf_counter()
+        before = float(wall.read_text()) if reuse and wall.exists() else 0.0
+        if not (reuse and root.exists()):
+            root = _prepare(package, workdir, source)
+        if not _codes(root):  # generate the mutants only: a name that matches none
+            _mutmut(root, ["generate-only-matches-no-mutant"], max_children, check=False)
+        codes = _codes(root)
+        sample = _sample(package, codes)
+        if rerun is not None:
+            todo = rerun
+        else:
+            todo = [n for n in (sample or codes) if codes[n] is None]
+        if todo and (sample is not None or rerun is not None or reuse):
+            _mutmut(root, todo, max_children)
+        elif todo:
+            _mutmut(root, [], max_children)
+        wall.write_text(str(before + time.perf_counter() - started))
+    codes = _codes(root)
+    sample = _sample(package, codes)
+    result = _collect(root, sample, "killed" if rerun is not None else None)
+    if sample is not None:
+        result["sample"] = (f"{len(sample)} of the {len(codes)} mutants, drawn at random "
+                            f"(numpy RandomState({SAMPLE_SEED}).choice over the sorted names)")
     if rerun is not None:
         result["rerun_only"] = ("only the mutants the earlier run did not kill were rerun; "
                                 "the others count as killed (tests were only added)")
-    result["wall_seconds"] = float((root / "wall_seconds").read_text())
+    result["wall_seconds"] = float(wall.read_text())
+    commit_file = root / "source_commit"
+    result["source_commit"] = commit_file.read_text() if commit_file.exists() else None
     result["mutated_files"] = PACKAGES[package][0]
     result["test_files"] = PACKAGES[package][1]
     result["deselected_tests"] = DESELECTED.get(package, ([], None))[0]
@@ -230,6 +295,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-children", type=int, default=1)
     parser.add_argument("--rerun-from", default=None,
                         help="rerun only the mutants this label's run did not kill")
+    parser.add_argument("--source", type=Path, default=REPO,
+                        help="checkout whose package and tests are mutated (default: this)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep results already in --workdir, run only the missing ones")
     parser.add_argument("--collect", action="store_true",
                         help="only read the results of finished runs in --workdir")
     args = parser.parse_args(argv)
@@ -252,7 +321,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.rerun_from:
             prev = results[args.rerun_from][package]
             rerun = [*prev["survivors"], *prev["untested"]]  # names (dict keys)
-        res = run_package(package, args.workdir, args.max_children, args.collect, rerun)
+        res = run_package(package, args.workdir, args.max_children, collect_only=args.collect,
+                          rerun=rerun, reuse=args.reuse, source=args.source)
         results.setdefault(args.label, {})[package] = res
         print(f"  {package}: {res['counts']} in {res['wall_seconds']:.0f} s", flush=True)
         write_json("mutation", payload, seeds=[])  # after each package: a long run may stop
