@@ -118,6 +118,24 @@ _equivalent("differs only when a spread is exactly 1e-12",
             _P + "_scale.x_standardize_records", "91", "99")
 _equivalent("the fallback divisor of a constant record divides zeros (the record minus its "
             "own centre): any divisor gives zeros", _P + "_scale.x_standardize_records", "101")
+_N = "noise."
+COSMETIC = ("cosmetic: a figure size, line width, legend placement or frame, or a progress-bar "
+            "label; no plotted value, label, title or panel changes")
+_equivalent("noisy minus a float64 clean is float64 whatever noisy's dtype, and float32 or "
+            "integer values convert exactly", _N + "_add_noise.x_measure_snr_db", "9")
+_equivalent(MESSAGE, _N + "_add_noise.x__check_snr", "27", "30")
+_equivalent(MESSAGE, _N + "_robustness.x_robustness_curve", "15")
+_equivalent(COSMETIC, _N + "_robustness.x_robustness_curve", "60")
+_equivalent("a DataFrame indexed by column name gives Series that mask, compare and reduce "
+            "like the dict's arrays, so skipping the conversion changes no result",
+            _N + "_robustness.x__as_dict", "2", "12")
+_equivalent("plt.subplots tests squeeze for truth: None is False",
+            _N + "_robustness.x_plot_robustness_curve", "19")
+_equivalent(COSMETIC, _N + "_robustness.x_plot_robustness_curve",
+            "23", "118", "134", "140", "143", "154", "156")
+_equivalent("the powerline phase is uniform on [0, 2 pi): its negative has the same "
+            "distribution (other draws, same noise statistics)",
+            _N + "_sources.x_make_noise", "95")
 _equivalent("SignalTransformer._transform_2d is overridden by every subclass (BandpassFilter, "
             "Resample, StandardizeSignal; FixedLength and AddNoise override transform): "
             "unreachable", _P + "_base.xǁSignalTransformerǁ_transform_2d", "1", "2")

@@ -346,6 +346,7 @@ def test_plot_robustness_curve_draws_the_mean_scores_and_clean_lines():
     fig = plot_robustness_curve(_curve_result())
     assert [a.get_title() for a in fig.axes] == ["gaussian", "muscle"]
     assert fig.axes[0].get_ylabel() == "score"  # the default label
+    assert [a.get_xlabel() for a in fig.axes] == ["SNR (dB)", "SNR (dB)"]
     assert fig.axes[0].get_shared_y_axes().joined(fig.axes[0], fig.axes[1])
     assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
     for k, a in enumerate(fig.axes):
@@ -385,3 +386,67 @@ def test_plot_robustness_curve_gives_thirty_estimators_thirty_styles():
     styles = [(ln.get_color(), ln.get_linestyle()) for ln in lines]
     assert len(set(styles[:30])) == 30 and styles[30] == styles[0]  # then they repeat
     plt.close(fig)
+
+
+def test_snr_limits_are_inclusive():
+    x = [np.sin(np.arange(3000) / 11.0)]
+    AddNoise(snr_db=200.0, random_state=0).transform(x)  # the documented bounds are allowed
+    AddNoise(snr_db=(-200.0, 200.0), random_state=0).transform(x)
+    with pytest.raises(ValueError, match=r"snr_db=200.5 is outside \[-200, 200\] dB"):
+        AddNoise(snr_db=200.5).transform(x)
+
+
+def test_one_sample_of_noise_is_zero_not_nan():
+    from sklearn_biodiff.noise import make_noise
+
+    assert make_noise("gaussian", 1, 300.0, np.random.RandomState(0)).tolist() == [0.0]
+
+
+def test_powerline_phases_are_uniform_on_the_circle():
+    from sklearn_biodiff.noise import make_noise
+
+    rng = np.random.RandomState(0)
+    phases = []
+    for _ in range(800):  # 50 Hz is FFT bin 500 of 3000 samples at 300 Hz
+        spec = np.fft.rfft(make_noise("powerline", 3000, 300.0, rng))
+        phases.append(np.angle(spec[500]) + np.pi / 2)  # sin(wt + p) has FFT angle p - pi/2
+    phases = np.mod(phases, 2 * np.pi)
+    counts = np.histogram(phases, bins=4, range=(0, 2 * np.pi))[0]
+    assert counts.min() > 160  # 200 expected per quadrant
+
+
+@pytest.fixture(scope="module")
+def cheap_fitted():
+    """A fitted pipeline on raw records that costs milliseconds (not ST features)."""
+    from sklearn_biodiff.datasets import make_synthetic_ecg
+    from sklearn_biodiff.preprocessing import FixedLength
+
+    X, y = make_synthetic_ecg(30, min_seconds=4, max_seconds=5, random_state=0)
+    pipe = make_pipeline(FixedLength(length=1200), StandardScaler(),
+                         LogisticRegression(C=0.1)).fit(X, y)
+    return pipe, X, y
+
+
+def test_robustness_curve_default_scoring_and_checks(cheap_fitted):
+    pipe, X, y = cheap_fitted
+    res = robustness_curve(pipe, X, y, kinds=("gaussian",), snrs_db=(6,), scoring=None,
+                           random_state=0)  # the estimator's own score: accuracy
+    assert res["estimator"].tolist() == ["Pipeline", "Pipeline"]
+    assert res["score"][0] == pytest.approx(pipe.score(X, y))
+    with pytest.raises(ValueError, match="no estimator given"):
+        robustness_curve({}, X, y)
+    with pytest.raises(ValueError, match="snrs_db must be finite"):
+        robustness_curve(pipe, X, y, snrs_db=())
+
+
+def test_summarize_robustness_rows_and_missing_clean_or_snr(cheap_fitted):
+    pipe, X, y = cheap_fitted
+    res = robustness_curve(pipe, X, y, kinds=("gaussian",), snrs_db=(12, 6),
+                           include_clean=False, random_state=0)
+    (row,) = summarize_robustness(res)
+    assert list(row) == ["estimator", "kind", "clean", "by_snr", "area", "drop"]
+    assert row["clean"] is None and row["drop"] is None  # no clean row: no drop
+    res = robustness_curve(pipe, X, y, kinds=("gaussian",), snrs_db=(12,), random_state=0)
+    (row,) = summarize_robustness(res, drop_at_db=6.0)
+    assert row["clean"] == pytest.approx(res["score"][0]) and row["drop"] is None
+    assert row["area"] == row["by_snr"][12.0]  # one SNR: the area is that score
