@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-torch.set_num_threads(2)
+# SKLEARN_BIODIFF_TEST_THREADS=1 keeps long runs (mutation testing) off a busy core
+torch.set_num_threads(int(os.environ.get("SKLEARN_BIODIFF_TEST_THREADS", "2")))
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -299,3 +299,183 @@ def test_a_constant_lead_is_named():
     X = np.stack([np.sin(np.arange(500) / 9.0), np.ones(500)])[None]
     with pytest.raises(ValueError, match="record 0, lead 1, is constant"):
         AddNoise(random_state=0).fit_transform(X)
+# --- exact behaviour (written to kill surviving mutants of benchmarks/run_mutation.py;
+# see benchmarks/results/mutation.json) ---------------------------------------------
+
+
+def test_documented_defaults_are_the_defaults():
+    from _doc_defaults import assert_documented_defaults
+
+    from sklearn_biodiff.noise import make_noise
+
+    for obj in (AddNoise, augment_with_noise, robustness_curve, summarize_robustness,
+                plot_robustness_curve, make_noise):
+        assert assert_documented_defaults(obj) >= 1, obj
+
+
+def test_measure_snr_db_is_computed_in_double_precision():
+    rng = np.random.RandomState(0)
+    clean = (100.0 + np.sin(np.arange(5000) / 7.0)).astype(np.float32)
+    noisy = (clean + 0.01 * rng.randn(5000)).astype(np.float32)
+    c64, n64 = clean.astype(np.float64), noisy.astype(np.float64)
+    expected = 10 * np.log10(np.var(c64) / np.mean((n64 - c64) ** 2))
+    assert measure_snr_db(clean, noisy) == expected
+
+
+def test_corrupt_names_the_record_it_was_given():
+    with pytest.raises(ValueError, match="record 0 is constant"):
+        AddNoise().corrupt(np.ones(100), 0)
+
+
+def test_augment_copies_use_the_documented_seeds():
+    X, y = ECGISH[:2], np.array([0, 1])
+    noise = AddNoise("gaussian", snr_db=(0, 24), random_state=11)
+    Xa, ya, ga = augment_with_noise(X, y, noise)  # n_copies=1 by default
+    assert len(Xa) == 4 and ya.tolist() == [0, 1, 0, 1] and ga is None
+    ref = AddNoise("gaussian", snr_db=(0, 24), random_state=11).transform(X)
+    np.testing.assert_array_equal(Xa[2], ref[0])
+    Xa, _, _ = augment_with_noise(X, y, noise, n_copies=3)  # copy k: seed 11 + k
+    for k in range(3):
+        ref = AddNoise("gaussian", snr_db=(0, 24), random_state=11 + k).transform(X)
+        np.testing.assert_array_equal(Xa[2 + 2 * k + 1], ref[1])
+    # a RandomState: one seed per copy drawn from it
+    seeds = np.random.RandomState(5).randint(2**31 - 1, size=2).tolist()
+    Xa, _, _ = augment_with_noise(X, y, AddNoise(random_state=np.random.RandomState(5)),
+                                  n_copies=2)
+    for k, seed in enumerate(seeds):
+        np.testing.assert_array_equal(Xa[2 + 2 * k], AddNoise(random_state=seed).transform(X)[0])
+
+
+def test_augment_checks_the_sampling_rate_of_the_records():
+    X = SignalList(ECGISH[:2], fs=250.0)
+    with pytest.raises(ValueError, match="sampled at 250.0 Hz but AddNoise expects fs=300"):
+        augment_with_noise(X, [0, 1], AddNoise(fs=300.0, random_state=0))
+    Xa, _, _ = augment_with_noise(X, [0, 1], AddNoise(fs=250.0, random_state=0))
+    assert Xa.fs == 250.0
+
+
+def _curve_result(n_estimators=2):
+    """A robustness_curve result with known means: score = 0.5 + est/100 + snr/100 + kind."""
+    rows = []
+    for e in range(n_estimators):
+        rows.append((f"e{e}", "clean", np.inf, 0, 0.9 + e / 100))
+        for k, kind in enumerate(("gaussian", "muscle")):
+            for snr in (0.0, 6.0, 12.0):
+                for r, jitter in enumerate((-0.01, 0.01)):  # two repeats around the mean
+                    rows.append((f"e{e}", kind, snr, r, 0.5 + e / 100 + snr / 100 + k / 10
+                                 + jitter))
+    cols = ("estimator", "kind", "snr_db", "repeat", "score")
+    return {c: np.array([row[i] for row in rows]) for i, c in enumerate(cols)}
+
+
+def test_plot_robustness_curve_draws_the_mean_scores_and_clean_lines():
+    import matplotlib.pyplot as plt
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    fig = plot_robustness_curve(_curve_result())
+    assert [a.get_title() for a in fig.axes] == ["gaussian", "muscle"]
+    assert fig.axes[0].get_ylabel() == "score"  # the default label
+    assert [a.get_xlabel() for a in fig.axes] == ["SNR (dB)", "SNR (dB)"]
+    assert fig.axes[0].get_shared_y_axes().joined(fig.axes[0], fig.axes[1])
+    assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    for k, a in enumerate(fig.axes):
+        assert a.xaxis_inverted()  # high SNR (clean) on the left
+        curves = [ln for ln in a.get_lines() if ln.get_marker() == "o"]
+        cleans = [ln for ln in a.get_lines() if ln.get_linestyle() == ":"]
+        for e, (curve, clean) in enumerate(zip(curves, cleans)):
+            assert curve.get_label() == f"e{e}" and curve.get_color() == f"C{e}"
+            np.testing.assert_array_equal(curve.get_xdata(), [0.0, 6.0, 12.0])
+            np.testing.assert_allclose(curve.get_ydata(),
+                                       [0.5 + e / 100 + s / 100 + k / 10 for s in (0, 6, 12)])
+            assert clean.get_ydata()[0] == pytest.approx(0.9 + e / 100)
+            assert clean.get_color() == curve.get_color()
+    plt.close(fig)
+
+
+def test_plot_robustness_curve_into_given_axes_with_a_legend_inside():
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2)
+    out = plot_robustness_curve(_curve_result(), ax=axes, kinds=["muscle", "gaussian"],
+                                ylabel="AUROC")
+    assert out is fig and not fig.legends
+    assert axes[-1].get_legend() is not None and axes[0].get_legend() is None
+    assert [a.get_title() for a in axes] == ["muscle", "gaussian"]
+    assert axes[0].get_ylabel() == "AUROC"
+    one = plt.figure().add_subplot()  # a single Axes, not an array
+    assert plot_robustness_curve(_curve_result(), ax=one, kinds=["muscle"]) is one.figure
+    plt.close("all")
+
+
+def test_plot_robustness_curve_gives_thirty_estimators_thirty_styles():
+    import matplotlib.pyplot as plt
+
+    fig = plot_robustness_curve(_curve_result(31), kinds=["gaussian"])
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "o"]
+    styles = [(ln.get_color(), ln.get_linestyle()) for ln in lines]
+    assert len(set(styles[:30])) == 30 and styles[30] == styles[0]  # then they repeat
+    plt.close(fig)
+
+
+def test_snr_limits_are_inclusive():
+    x = [np.sin(np.arange(3000) / 11.0)]
+    AddNoise(snr_db=200.0, random_state=0).transform(x)  # the documented bounds are allowed
+    AddNoise(snr_db=(-200.0, 200.0), random_state=0).transform(x)
+    with pytest.raises(ValueError, match=r"snr_db=200.5 is outside \[-200, 200\] dB"):
+        AddNoise(snr_db=200.5).transform(x)
+
+
+def test_one_sample_of_noise_is_zero_not_nan():
+    from sklearn_biodiff.noise import make_noise
+
+    assert make_noise("gaussian", 1, 300.0, np.random.RandomState(0)).tolist() == [0.0]
+
+
+def test_powerline_phases_are_uniform_on_the_circle():
+    from sklearn_biodiff.noise import make_noise
+
+    rng = np.random.RandomState(0)
+    phases = []
+    for _ in range(800):  # 50 Hz is FFT bin 500 of 3000 samples at 300 Hz
+        spec = np.fft.rfft(make_noise("powerline", 3000, 300.0, rng))
+        phases.append(np.angle(spec[500]) + np.pi / 2)  # sin(wt + p) has FFT angle p - pi/2
+    phases = np.mod(phases, 2 * np.pi)
+    counts = np.histogram(phases, bins=4, range=(0, 2 * np.pi))[0]
+    assert counts.min() > 160  # 200 expected per quadrant
+
+
+@pytest.fixture(scope="module")
+def cheap_fitted():
+    """A fitted pipeline on raw records that costs milliseconds (not ST features)."""
+    from sklearn_biodiff.datasets import make_synthetic_ecg
+    from sklearn_biodiff.preprocessing import FixedLength
+
+    X, y = make_synthetic_ecg(30, min_seconds=4, max_seconds=5, random_state=0)
+    pipe = make_pipeline(FixedLength(length=1200), StandardScaler(),
+                         LogisticRegression(C=0.1)).fit(X, y)
+    return pipe, X, y
+
+
+def test_robustness_curve_default_scoring_and_checks(cheap_fitted):
+    pipe, X, y = cheap_fitted
+    res = robustness_curve(pipe, X, y, kinds=("gaussian",), snrs_db=(6,), scoring=None,
+                           random_state=0)  # the estimator's own score: accuracy
+    assert res["estimator"].tolist() == ["Pipeline", "Pipeline"]
+    assert res["score"][0] == pytest.approx(pipe.score(X, y))
+    with pytest.raises(ValueError, match="no estimator given"):
+        robustness_curve({}, X, y)
+    with pytest.raises(ValueError, match="snrs_db must be finite"):
+        robustness_curve(pipe, X, y, snrs_db=())
+
+
+def test_summarize_robustness_rows_and_missing_clean_or_snr(cheap_fitted):
+    pipe, X, y = cheap_fitted
+    res = robustness_curve(pipe, X, y, kinds=("gaussian",), snrs_db=(12, 6),
+                           include_clean=False, random_state=0)
+    (row,) = summarize_robustness(res)
+    assert list(row) == ["estimator", "kind", "clean", "by_snr", "area", "drop"]
+    assert row["clean"] is None and row["drop"] is None  # no clean row: no drop
+    res = robustness_curve(pipe, X, y, kinds=("gaussian",), snrs_db=(12,), random_state=0)
+    (row,) = summarize_robustness(res, drop_at_db=6.0)
+    assert row["clean"] == pytest.approx(res["score"][0]) and row["drop"] is None
+    assert row["area"] == row["by_snr"][12.0]  # one SNR: the area is that score

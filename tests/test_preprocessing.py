@@ -126,8 +126,6 @@ def test_feature_names_only_for_fixed_length_output():
 
 
 def test_segment_records_windows_labels_groups():
-    from sklearn_biodiff.preprocessing import segment_records
-
     recs = [np.arange(10.0), np.arange(7.0) + 100]
     W, yw, gw = segment_records(recs, 3, y=["N", "A"], groups=[5, 9])
     assert W.shape == (5, 3) and W.dtype == np.float32
@@ -183,3 +181,195 @@ def test_segment_records_keeps_the_lead_axis_and_the_rate():
     ragged = SignalList([X[0], X[1, :, :700]], fs=300.0)
     W, _, gw = segment_records(ragged, 300)
     assert W.shape == (5, 2, 300) and W.fs == 300.0 and gw.tolist() == [0, 0, 0, 1, 1]
+# --- exact behaviour (each test below was written to kill surviving mutants of
+# benchmarks/run_mutation.py; see benchmarks/results/mutation.json) -----------------
+
+@pytest.mark.parametrize("obj", [BandpassFilter, FixedLength, Resample, StandardizeSignal,
+                                 segment_records])
+def test_documented_defaults_are_the_defaults(obj):
+    from _doc_defaults import assert_documented_defaults
+
+    assert assert_documented_defaults(obj) >= 1
+
+
+def test_transformers_are_stateless_float32_and_say_so_in_their_tags():
+    X2d = np.random.RandomState(0).randn(2, 600)  # float64 in
+    ragged = [X2d[0], X2d[1, :500]]
+    for est in (BandpassFilter(), Resample(orig_fs=300, target_fs=250),
+                StandardizeSignal(), FixedLength(length=550)):
+        tags = est.__sklearn_tags__()
+        assert tags.requires_fit is False
+        assert tags.transformer_tags.preserves_dtype == ["float32"]
+        out = est.transform(X2d)  # no fit needed
+        assert isinstance(out, np.ndarray) and out.dtype == np.float32
+        assert out.flags.c_contiguous
+        for rec in est.transform(ragged):
+            assert rec.dtype == np.float32
+
+
+def test_sampling_rate_is_checked_against_fs_and_carried_to_the_output():
+    from sklearn_biodiff._validation import with_fs
+
+    x360 = with_fs(np.stack([sine(5.0, 360, 2), sine(7.0, 360, 2)]), 360.0)
+    ragged = with_fs([sine(5.0, 360, 2), sine(5.0, 360, 3)], 360.0)
+    for est in (BandpassFilter(fs=300), Resample(orig_fs=300, target_fs=250)):
+        name = type(est).__name__
+        with pytest.raises(ValueError, match=rf"sampled at 360.0 Hz but {name} expects fs=300"):
+            est.transform(x360)
+        with pytest.raises(ValueError, match=rf"{name} expects fs=300"):
+            est.transform(ragged)
+    assert BandpassFilter(fs=360).transform(x360).fs == 360.0
+    assert BandpassFilter(fs=360).transform(ragged).fs == 360.0
+    assert Resample(orig_fs=360, target_fs=300).transform(x360).fs == 300
+    assert Resample(orig_fs=360, target_fs=300).transform(ragged).fs == 300
+    assert FixedLength(length=100).transform(x360).fs == 360.0
+    assert FixedLength(length=100).transform(ragged).fs == 360.0
+    assert StandardizeSignal().transform(x360).fs == 360.0
+    # signals without a rate stay plain arrays
+    assert not hasattr(BandpassFilter().transform(np.zeros((1, 600))), "fs")
+
+
+def test_feature_names_are_object_strings_and_ragged_error_names_the_class():
+    names = Resample(orig_fs=300, target_fs=150).fit(np.zeros((1, 8))).get_feature_names_out()
+    assert names.dtype == object and names.tolist() == [f"sample{i}" for i in range(4)]
+    names = FixedLength(length=3).fit([np.zeros(5)]).get_feature_names_out()
+    assert names.dtype == object and names.tolist() == ["sample0", "sample1", "sample2"]
+    with pytest.raises(ValueError, match="^StandardizeSignal was fitted on ragged records"):
+        StandardizeSignal().fit([np.zeros(3), np.zeros(4)]).get_feature_names_out()
+
+
+@pytest.mark.parametrize("low_hz, high_hz, btype, wn", [
+    (0.5, 40.0, "bandpass", [0.5, 40.0]),
+    (1.0, None, "highpass", 1.0),
+    (None, 30.0, "lowpass", 30.0),
+])
+def test_bandpass_is_scipy_zero_phase_butterworth(low_hz, high_hz, btype, wn):
+    from scipy.signal import butter, sosfiltfilt
+
+    fs, order = 250.0, 3
+    rng = np.random.RandomState(0)
+    X = rng.randn(2, 1000).astype(np.float32)  # what the transformer filters
+    sos = butter(order, wn, btype=btype, fs=fs, output="sos")
+    # long records: scipy's default edge padding of filtfilt, 3 * (2 * n_sections + 1)
+    padlen = 3 * (2 * len(sos) + 1)
+    ref = sosfiltfilt(sos, X.astype(np.float64), axis=1, padlen=padlen).astype(np.float32)
+    est = BandpassFilter(low_hz=low_hz, high_hz=high_hz, fs=fs, order=order)
+    np.testing.assert_array_equal(est.transform(X), ref)
+    np.testing.assert_array_equal(est.transform([X[0], X[1]])[1], ref[1])
+    # a record shorter than that padding gets the longest padding it allows (n - 1)
+    short = X[0, :12]
+    ref_short = sosfiltfilt(sos, short.astype(np.float64), padlen=11).astype(np.float32)
+    np.testing.assert_array_equal(est.transform([short])[0], ref_short)
+
+
+def test_bandpass_cutoff_checks_are_exact():
+    x = [np.zeros(100)]
+    BandpassFilter(low_hz=None, high_hz=120, fs=300).transform(x)  # 120 < 150 Hz: fine
+    with pytest.raises(ValueError, match=r"high_hz=150 Hz must be below the Nyquist frequency "
+                                         r"150.0 Hz of fs=300 Hz"):
+        BandpassFilter(low_hz=None, high_hz=150, fs=300).transform(x)
+    with pytest.raises(ValueError, match=r"low_hz=150 Hz must be below the Nyquist"):
+        BandpassFilter(low_hz=150, high_hz=None, fs=300).transform(x)
+    with pytest.raises(ValueError, match=r"low_hz=10 must be below high_hz=10\."):
+        BandpassFilter(low_hz=10, high_hz=10).transform(x)
+    with pytest.raises(ValueError, match="BandpassFilter needs low_hz, high_hz or both"):
+        BandpassFilter(low_hz=None, high_hz=None).transform(x)
+
+
+def _robust_reference(x, center, scale):
+    x = np.asarray(x, dtype=np.float64)
+    c = np.median(x) if center == "median" else x.mean()
+    if scale == "iqr":
+        q75, q25 = np.percentile(x, [75, 25])
+        s = (q75 - q25) / 1.3489795
+    elif scale == "mad":
+        s = np.median(np.abs(x - c)) * 1.4826
+    else:
+        s = x.std()
+    return (x - c) / s
+
+
+@pytest.mark.parametrize("center", ["median", "mean"])
+@pytest.mark.parametrize("scale", ["iqr", "mad", "std"])
+def test_standardize_is_exact_per_record(center, scale):
+    rng = np.random.RandomState(1)
+    # skewed records of different offsets and spreads: median != mean, IQR != MAD != std
+    X = np.stack([5.0 + rng.exponential(2.0, 301), -3.0 + 0.01 * rng.exponential(1.0, 301)])
+    X = X.astype(np.float32)  # the transformers work on float32 records
+    ref = np.stack([_robust_reference(x, center, scale) for x in X]).astype(np.float32)
+    est = StandardizeSignal(center=center, scale=scale)
+    np.testing.assert_array_equal(est.transform(X), ref)
+    ragged = est.transform([X[0], X[1, :200]])
+    np.testing.assert_array_equal(ragged[0], ref[0])
+    np.testing.assert_array_equal(
+        ragged[1], _robust_reference(X[1, :200], center, scale).astype(np.float32))
+
+
+def test_standardize_defaults_are_median_and_iqr():
+    from sklearn_biodiff.preprocessing._scale import standardize_records
+
+    x = np.random.RandomState(2).exponential(1.0, 101)
+    np.testing.assert_array_equal(standardize_records(x), _robust_reference(x, "median", "iqr"))
+
+
+def test_standardize_flat_record_falls_back_to_std_and_small_spreads_are_kept():
+    from sklearn_biodiff.preprocessing._scale import standardize_records
+
+    spike = np.zeros(101)
+    spike[50] = 1.0  # IQR and MAD are 0: scaled by the standard deviation (~0.1)
+    np.testing.assert_array_equal(standardize_records(spike), spike / spike.std())
+    small = 1e-3 * np.random.RandomState(3).randn(400)  # a robust spread far below 1
+    np.testing.assert_array_equal(standardize_records(small),
+                                  _robust_reference(small, "median", "iqr"))
+
+
+def test_fixed_length_centre_pad_splits_odd_and_even_totals():
+    out = FixedLength(length=6).transform([np.ones(2), np.ones(3)])
+    np.testing.assert_array_equal(out[0], [0, 0, 1, 1, 0, 0])  # 4 zeros: 2 + 2
+    np.testing.assert_array_equal(out[1], [0, 1, 1, 1, 0, 0])  # 3 zeros: 1 + 2
+
+
+def test_fixed_length_random_crop_reaches_every_window():
+    X = [np.arange(12.0)] * 200
+    starts = FixedLength(length=10, crop="random", random_state=0).transform(X)[:, 0]
+    assert set(starts.tolist()) == {0.0, 1.0, 2.0}
+
+
+def test_resample_2d_runs_along_samples_and_ratio_is_bounded():
+    from sklearn_biodiff.preprocessing._resample import resample_ratio, resample_signal
+
+    X = np.stack([sine(5.0, 360, 10), sine(3.0, 360, 10), sine(2.0, 360, 10)])
+    out = Resample(orig_fs=360, target_fs=300).transform(X)
+    assert out.shape == (3, 3000)
+    for row, f in zip(out, (5.0, 3.0, 2.0)):
+        np.testing.assert_allclose(row[100:-100], sine(f, 300, 10)[100:-100], atol=2e-3)
+    # the rational ratio keeps the polyphase filter small: denominator at most 1000
+    up, down = resample_ratio(1001.0, 1000.0)
+    assert down <= 1000 and abs(up / down - 1000 / 1001) < 1e-5
+    # the helper returns float32 on both paths (identity and resampling)
+    assert resample_signal(np.zeros(10), 300, 300).dtype == np.float32
+    assert resample_signal(np.zeros(10), 300, 150).dtype == np.float32
+
+
+def test_segment_records_edges_one_sample_windows_and_exact_fit():
+    rec = [np.arange(4.0)]
+    W, _, _ = segment_records(rec, 1)  # a window of one sample is allowed
+    assert W.ravel().tolist() == [0, 1, 2, 3]
+    W, _, _ = segment_records(rec, 4)  # a record exactly one window long gives one window
+    assert W.tolist() == [[0, 1, 2, 3]]
+    W, _, _ = segment_records(rec, 2, step=1)  # step 1: every start
+    assert W[:, 0].tolist() == [0, 1, 2]
+    for step in (0, -1, 1.5):
+        with pytest.raises(ValueError, match=rf"step must be a positive integer, got {step}"):
+            segment_records(rec, 2, step=step)
+
+
+def test_standardize_flat_row_falls_back_to_its_own_std_in_a_block():
+    from sklearn_biodiff.preprocessing._scale import standardize_records
+
+    spike = np.zeros(101)
+    spike[50] = 1.0
+    wide = 100.0 * np.random.RandomState(4).randn(101)
+    out = standardize_records(np.stack([spike, wide]))
+    np.testing.assert_array_equal(out[0], spike / spike.std())
+    np.testing.assert_array_equal(out[1], _robust_reference(wide, "median", "iqr"))

@@ -1,0 +1,352 @@
+"""Mutation check of the data-handling packages with mutmut (not a CI step).
+
+Each package is mutated against its own fast test files only, so that one mutant
+costs seconds: mutmut changes one operator, constant or argument at a time inside a
+function and reruns the tests that call that function. A mutant *survives* when
+those tests still pass. A mutant of a function that none of the selected tests
+calls is counted as "no tests" (reported apart, and counted as not killed).
+
+=================  ========================================================
+package            test files (``-m "not slow and not data"``)
+=================  ========================================================
+noise              tests/test_noise.py
+preprocessing      tests/test_preprocessing.py
+model_selection    tests/test_model_selection.py
+datasets           tests/test_datasets.py, tests/test_wfdb.py
+=================  ========================================================
+
+Every package is copied with the tests into a scratch directory (``--workdir``) with a
+``pyproject.toml`` that holds the ``[tool.mutmut]`` section, so the repository itself
+is never rewritten. Run it on one core, at low priority::
+
+    pip install mutmut==3.8.1
+    OMP_NUM_THREADS=1 SKLEARN_BIODIFF_TEST_THREADS=1 nice -n 19 \\
+        python benchmarks/run_mutation.py --label after [--package noise ...]
+
+The counts are merged into ``benchmarks/results/mutation.json`` under ``--label``
+(``before`` was the run before the tests that kill the survivors were added).
+Mutants that survive and are not behaviour changes (equivalent mutants) are listed in
+``EQUIVALENT`` below with the reason; every other survivor is a test to write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import REPO, RESULTS, write_json  # noqa: E402
+
+MUTMUT_VERSION = "3.8.1"
+
+#: package -> (globs of files to mutate, test files)
+PACKAGES = {
+    "noise": (["sklearn_biodiff/noise/*"], ["tests/test_noise.py"]),
+    "preprocessing": (["sklearn_biodiff/preprocessing/*"], ["tests/test_preprocessing.py"]),
+    "model_selection": (["sklearn_biodiff/model_selection/*"],
+                        ["tests/test_model_selection.py"]),
+    "datasets": (["sklearn_biodiff/datasets/*"],
+                 ["tests/test_datasets.py", "tests/test_wfdb.py"]),
+}
+#: packages mutated on a seeded random sample of their mutants, with the sample size:
+#: their covering tests fit pipelines or run searches, so a full run takes hours on one
+#: shared core (preprocessing is mutated in full)
+SAMPLE = {"noise": 200, "datasets": 250, "model_selection": 200}
+SAMPLE_SEED = 0
+#: tests left out of a package's run, with the reason
+DESELECTED = {
+    "model_selection": (
+        ["test_parallel_folds_do_not_oversubscribe_torch",
+         "test_study_resumes_from_sqlite_after_restart",
+         "test_two_worker_processes_share_one_fresh_journal_study",
+         "test_workers_started_together_on_a_fresh_sqlite_study_all_run"],
+        "each starts worker processes (9-14 s); every mutant of optuna_search would rerun "
+        "them, which is hours on one core"),
+}
+
+#: surviving mutants that do not change behaviour, with the reason (filled in by hand
+#: after reading ``mutmut show NAME`` for each survivor)
+EQUIVALENT: dict[str, str] = {}
+
+
+def _equivalent(reason: str, prefix: str, *numbers: str) -> None:
+    """Record mutants ``prefix + number`` as equivalent for ``reason``."""
+    for n in numbers:
+        EQUIVALENT[f"sklearn_biodiff.{prefix}__mutmut_{n}"] = reason
+
+
+MESSAGE = ("changes only the letter case of an error message or wraps it in 'XX': "
+           "same error type, every word still there (the tests match its key phrase)")
+AXIS_DEFAULT = ("axis=-1, the default, is the same axis: 1 of a 2-D block, 0 of one record")
+ASTYPE_NONE = "astype(None) is astype(float64)"
+ASTYPE_COPY = "copy= of astype only decides whether a new array is made; same values, dtype"
+_P = "preprocessing."
+_equivalent("check_signals prints `what` only in its too-short message, reached only when "
+            "min_length > 1; every transformer here has min_length 1, check_signals's "
+            "default, so neither the name nor passing min_length changes anything",
+            _P + "_base.xǁSignalTransformerǁ_validate", "12", "14", "15", "16")
+_equivalent("as for SignalTransformer._validate: `what` is only printed when min_length > 1",
+            _P + "_length.x_segment_records", "18", "20", "21", "22")
+_equivalent(MESSAGE, _P + "_base.xǁSignalTransformerǁget_feature_names_out", "11", "12")
+_equivalent(MESSAGE, _P + "_filter.xǁBandpassFilterǁ_sos", "9")
+_equivalent(MESSAGE, _P + "_length.x_segment_records", "41", "42", "43")
+_equivalent("scipy.signal.butter lower-cases btype and output ('BANDPASS' is 'bandpass'), "
+            "and its default btype is lowpass",
+            _P + "_filter.xǁBandpassFilterǁ_sos", "36", "38", "51", "53", "61", "65", "67")
+_equivalent(AXIS_DEFAULT, _P + "_filter.xǁBandpassFilterǁ_filter", "22")
+_equivalent(ASTYPE_NONE, _P + "_filter.xǁBandpassFilterǁ_filter", "24")
+_equivalent(AXIS_DEFAULT, _P + "_resample.xǁResampleǁ_transform_2d", "8")
+_equivalent(ASTYPE_COPY, _P + "_resample.x_resample_signal", "12", "14", "23")
+_equivalent("fix_length's only caller, FixedLength.transform, passes crop and pad: its "
+            "defaults are never used", _P + "_length.x_fix_length", "1", "2", "3", "4")
+_equivalent("a record already `length` long is returned unchanged either way (crop from 0, "
+            "or a zero-width pad); with crop='random' the mutant draws randint(0, 1) = 0 for "
+            "it, which shifts which draw later records get but not their distribution "
+            "(no contract says which draw a record gets)",
+            _P + "_length.x_fix_length", "6", "25")
+_equivalent("RandomState.randint(k) draws from [0, k): the same draws as randint(0, k)",
+            _P + "_length.x_fix_length", "18")
+_equivalent("differs only when a spread is exactly 1e-12",
+            _P + "_scale.x_standardize_records", "91", "99")
+_equivalent("the fallback divisor of a constant record divides zeros (the record minus its "
+            "own centre): any divisor gives zeros", _P + "_scale.x_standardize_records", "101")
+_N = "noise."
+COSMETIC = ("cosmetic: a figure size, line width, legend placement or frame, or a progress-bar "
+            "label; no plotted value, label, title or panel changes")
+_equivalent("noisy minus a float64 clean is float64 whatever noisy's dtype, and float32 or "
+            "integer values convert exactly", _N + "_add_noise.x_measure_snr_db", "9")
+_equivalent(MESSAGE, _N + "_add_noise.x__check_snr", "27", "30")
+_equivalent(MESSAGE, _N + "_robustness.x_robustness_curve", "15")
+_equivalent(COSMETIC, _N + "_robustness.x_robustness_curve", "60")
+_equivalent("a DataFrame indexed by column name gives Series that mask, compare and reduce "
+            "like the dict's arrays, so skipping the conversion changes no result",
+            _N + "_robustness.x__as_dict", "2", "12")
+_equivalent("plt.subplots tests squeeze for truth: None is False",
+            _N + "_robustness.x_plot_robustness_curve", "19")
+_equivalent(COSMETIC, _N + "_robustness.x_plot_robustness_curve",
+            "23", "118", "134", "140", "143", "154", "156")
+_equivalent("the powerline phase is uniform on [0, 2 pi): its negative has the same "
+            "distribution (other draws, same noise statistics)",
+            _N + "_sources.x_make_noise", "95")
+_equivalent("SignalTransformer._transform_2d is overridden by every subclass (BandpassFilter, "
+            "Resample, StandardizeSignal; FixedLength and AddNoise override transform): "
+            "unreachable", _P + "_base.xǁSignalTransformerǁ_transform_2d", "1", "2")
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
+          34: "skipped", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout",
+          255: "timeout", 37: "caught by type check", -11: "segfault", -9: "segfault",
+          None: "not checked"}
+
+
+def _prepare(package: str, workdir: Path, source: Path = REPO) -> Path:
+    """A scratch copy of the package and tests with its own mutmut configuration.
+
+    ``source`` is the checkout copied (e.g. a worktree of the commit before the tests
+    that kill the survivors were added); the configuration comes from this one.
+    """
+    only, tests = PACKAGES[package]
+    root = workdir / package
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(source / "sklearn_biodiff", root / "sklearn_biodiff", ignore=ignore)
+    shutil.copytree(source / "tests", root / "tests", ignore=ignore)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True,
+                            text=True).stdout.strip()
+    (root / "source_commit").write_text(commit)
+    config = (REPO / "pyproject.toml").read_text()
+    deselect = DESELECTED.get(package, ([], ""))[0]
+    extra = ["-k", " and ".join(f"not {t}" for t in deselect)] if deselect else []
+    config += (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["sklearn_biodiff"]\n'
+        f"only_mutate = {json.dumps(only)}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        "pytest_add_cli_args = "
+        + json.dumps(["-p", "no:cacheprovider", "-m", "not slow and not data", "-q", *extra])
+        + "\n"
+    )
+    (root / "pyproject.toml").write_text(config)
+    return root
+
+
+def _diff(root: Path, name: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=root,
+                         capture_output=True, text=True).stdout
+    return [ln for ln in out.splitlines()
+            if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+
+
+def _collect(root: Path, sample: list[str] | None = None,
+             not_rerun_status: str | None = None) -> dict:
+    """Counts per status over every ``.meta`` file mutmut wrote, and the survivors.
+
+    With ``not_rerun_status``, a mutant that was not run (only the survivors of an
+    earlier run were rerun) keeps that status (``"killed"``).
+    Only the mutants of ``sample`` count when it is given.
+    """
+    counts: dict[str, int] = {}
+    survivors, untested = [], []
+    keep = None if sample is None else set(sample)
+    for meta in sorted((root / "mutants").rglob("*.py.meta")):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        for name, code in codes.items():
+            if keep is not None and name not in keep:
+                continue
+            status = STATUS.get(code, "suspicious")
+            if code is None and not_rerun_status is not None:
+                status = not_rerun_status
+            counts[status] = counts.get(status, 0) + 1
+            if status == "survived":
+                survivors.append(name)
+            elif status == "no tests":
+                untested.append(name)
+    total = sum(counts.values())
+    not_killed = counts.get("survived", 0) + counts.get("no tests", 0)
+    equivalent = [n for n in survivors + untested if n in EQUIVALENT]
+    return {
+        "total": total,
+        "counts": counts,
+        "survived": counts.get("survived", 0),
+        "no_tests": counts.get("no tests", 0),
+        "survival_rate": not_killed / total if total else None,
+        "not_killed_equivalent": len(equivalent),
+        "not_killed_not_equivalent": not_killed - len(equivalent),
+        "survivors": {n: {"diff": _diff(root, n), "equivalent": EQUIVALENT.get(n)}
+                      for n in survivors},
+        "untested": {n: {"diff": _diff(root, n), "equivalent": EQUIVALENT.get(n)}
+                     for n in untested},
+    }
+
+
+def _codes(root: Path) -> dict[str, int | None]:
+    """Exit code of every generated mutant (None: not run yet)."""
+    codes: dict[str, int | None] = {}
+    for meta in sorted((root / "mutants").rglob("*.py.meta")):
+        codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return codes
+
+
+def _sample(package: str, codes: dict) -> list[str] | None:
+    """The mutants of ``package`` that are run: all, or a seeded random sample."""
+    size = SAMPLE.get(package)
+    names = sorted(codes)
+    if size is None or size >= len(names):
+        return None
+    rng = np.random.RandomState(SAMPLE_SEED)
+    return sorted(rng.choice(names, size, replace=False).tolist())
+
+
+def _mutmut(root: Path, names: list[str], max_children: int, *, check: bool = True) -> None:
+    proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+                           str(max_children), *names], cwd=root, capture_output=True,
+                          text=True)
+    with open(root / "mutmut.log", "a") as log:
+        log.write(proc.stdout + proc.stderr)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"mutmut failed in {root} (see {root / 'mutmut.log'}):\n"
+                           + (proc.stdout + proc.stderr)[-3000:])
+
+
+def run_package(package: str, workdir: Path, max_children: int, *, collect_only: bool,
+                rerun: list[str] | None = None, reuse: bool = False,
+                source: Path = REPO) -> dict:
+    """Mutate one package (or, with ``collect_only``, read a finished run's results).
+
+    ``rerun``: run only these mutants (the ones an earlier run did not kill; tests were
+    only added since, so a mutant killed then is still killed). ``reuse``: keep the
+    results already in ``workdir`` and run only the mutants without one.
+    """
+    root = workdir / package
+    wall = root / "wall_seconds"
+    if not collect_only:
+        started = time.perf_counter()
+        before = float(wall.read_text()) if reuse and wall.exists() else 0.0
+        if not (reuse and root.exists()):
+            root = _prepare(package, workdir, source)
+        if not _codes(root):  # generate the mutants only: a name that matches none
+            _mutmut(root, ["generate-only-matches-no-mutant"], max_children, check=False)
+        codes = _codes(root)
+        sample = _sample(package, codes)
+        if rerun is not None:
+            todo = rerun
+        else:
+            todo = [n for n in (sample or codes) if codes[n] is None]
+        if todo and (sample is not None or rerun is not None or reuse):
+            _mutmut(root, todo, max_children)
+        elif todo:
+            _mutmut(root, [], max_children)
+        wall.write_text(str(before + time.perf_counter() - started))
+    codes = _codes(root)
+    sample = _sample(package, codes)
+    result = _collect(root, sample, "killed" if rerun is not None else None)
+    if sample is not None:
+        result["sample"] = (f"{len(sample)} of the {len(codes)} mutants, drawn at random "
+                            f"(numpy RandomState({SAMPLE_SEED}).choice over the sorted names)")
+    if rerun is not None:
+        result["rerun_only"] = ("only the mutants the earlier run did not kill were rerun; "
+                                "the others count as killed (tests were only added)")
+    result["wall_seconds"] = float(wall.read_text())
+    commit_file = root / "source_commit"
+    result["source_commit"] = commit_file.read_text() if commit_file.exists() else None
+    result["mutated_files"] = PACKAGES[package][0]
+    result["test_files"] = PACKAGES[package][1]
+    result["deselected_tests"] = DESELECTED.get(package, ([], None))[0]
+    result["deselected_because"] = DESELECTED.get(package, ([], None))[1]
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--label", required=True, help="'before' or 'after'")
+    parser.add_argument("--package", action="append", choices=sorted(PACKAGES))
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/sklearn_biodiff_mutation"))
+    parser.add_argument("--max-children", type=int, default=1)
+    parser.add_argument("--rerun-from", default=None,
+                        help="rerun only the mutants this label's run did not kill")
+    parser.add_argument("--source", type=Path, default=REPO,
+                        help="checkout whose package and tests are mutated (default: this)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep results already in --workdir, run only the missing ones")
+    parser.add_argument("--collect", action="store_true",
+                        help="only read the results of finished runs in --workdir")
+    args = parser.parse_args(argv)
+
+    path = RESULTS / "mutation.json"
+    payload = json.loads(path.read_text()) if path.exists() else {}
+    payload.pop("run", None)
+    payload.update({
+        "tool": f"mutmut {MUTMUT_VERSION}",
+        "deterministic": True,
+        "survival_rate": "(survived + no tests) / total",
+        "packages": {k: {"mutated": v[0], "tests": v[1]} for k, v in PACKAGES.items()},
+    })
+    payload["machine_note"] = ("2 cores shared with a pretraining run; mutmut --max-children "
+                               f"{args.max_children}, torch threads 1, nice 19")
+    results = payload.setdefault("results", {})
+    for package in args.package or sorted(PACKAGES):
+        print(f"mutating {package} ...", flush=True)
+        rerun = None
+        if args.rerun_from:
+            prev = results[args.rerun_from][package]
+            rerun = [*prev["survivors"], *prev["untested"]]  # names (dict keys)
+        res = run_package(package, args.workdir, args.max_children, collect_only=args.collect,
+                          rerun=rerun, reuse=args.reuse, source=args.source)
+        results.setdefault(args.label, {})[package] = res
+        print(f"  {package}: {res['counts']} in {res['wall_seconds']:.0f} s", flush=True)
+        write_json("mutation", payload, seeds=[])  # after each package: a long run may stop
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("SKLEARN_BIODIFF_TEST_THREADS", "1")
+    main()
