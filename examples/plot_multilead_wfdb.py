@@ -45,6 +45,7 @@ a CPU).
 # Records 8 and 9 belong to patients 1 and 4: the header comment ``patient: ...``
 # gives the group.
 import os
+import shutil
 import tempfile
 
 import matplotlib.pyplot as plt
@@ -115,6 +116,7 @@ if DB:
                               on_error="skip")
 else:
     data = load_wfdb_database(folder, annotator="atr", label="rhythm", window_s=10, fs=125)
+shutil.rmtree(folder)  # the windows are in memory now
 print(data.DESCR)
 X, groups = data.signals, data.groups
 y = (data.target == "AFIB").astype(int)

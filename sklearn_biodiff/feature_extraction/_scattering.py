@@ -315,8 +315,9 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
 
         Returns
         -------
-        features : ndarray of shape (n_records, n_features_out_), float32
-            With several leads: the features of lead 0, then of lead 1, ...
+        features : ndarray of shape (n_records, n_features), float32
+            ``n_features_out_`` features; with several leads the features of lead
+            0, then of lead 1, ...
         """
         check_is_fitted(self)
         return self._transform(self._validate(X))
