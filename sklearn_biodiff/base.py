@@ -198,7 +198,33 @@ def _same_in_every_process(seed: int) -> int:
     return int(value.item())
 
 
-class TorchEstimatorMixin:
+class NewParametersOnLoadMixin:
+    """Unpickle models saved by an older version of the package.
+
+    A parameter added to ``__init__`` after a model was pickled is missing from
+    its ``__dict__``, so ``get_params``, ``clone`` and ``set_params`` would raise
+    ``AttributeError``. New parameters default to the old behaviour, so their
+    ``__init__`` defaults are what such a model was built with: ``__setstate__``
+    sets them. Put this mixin before ``BaseEstimator`` in the bases.
+    """
+
+    def __setstate__(self, state):
+        if hasattr(super(), "__setstate__"):
+            super().__setstate__(state)  # BaseEstimator checks the sklearn version
+        else:
+            self.__dict__.update(state)
+        self._add_new_parameters()
+
+    def _add_new_parameters(self) -> None:
+        """Set every ``__init__`` parameter missing from ``__dict__`` to its default."""
+        signature = inspect.signature(type(self).__init__)
+        for name, param in signature.parameters.items():
+            if (name != "self" and param.default is not inspect.Parameter.empty
+                    and name not in self.__dict__):
+                setattr(self, name, param.default)
+
+
+class TorchEstimatorMixin(NewParametersOnLoadMixin):
     """Device, seeding and CPU-portable pickling for torch-backed estimators.
 
     Subclasses keep ``device`` and ``random_state`` as constructor parameters and
@@ -254,25 +280,9 @@ class TorchEstimatorMixin:
                     or (dev.type == "mps" and not _mps_available())):
                 dev = torch.device("cpu")
             state["device_"] = dev
-        if hasattr(super(), "__setstate__"):
-            super().__setstate__(state)  # BaseEstimator checks the sklearn version
-        else:
-            self.__dict__.update(state)
-        self._add_new_parameters()
+        super().__setstate__(state)  # fills parameters added since (mixin above)
         if "device_" in state:
             self._restore_device()
-
-    def _add_new_parameters(self) -> None:
-        """Give a model pickled by an older version the parameters added since.
-
-        New parameters default to the old behaviour, so their ``__init__``
-        defaults are what such a model was trained with.
-        """
-        signature = inspect.signature(type(self).__init__)
-        for name, param in signature.parameters.items():
-            if (name != "self" and param.default is not inspect.Parameter.empty
-                    and name not in self.__dict__):
-                setattr(self, name, param.default)
 
     def _restore_device(self) -> None:
         """Move fitted torch state to ``device_`` after unpickling (hook)."""

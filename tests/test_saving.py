@@ -19,6 +19,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
@@ -30,6 +31,7 @@ from sklearn_biodiff.feature_extraction import (
     VAELatent,
 )
 from sklearn_biodiff.nets._training import EpochProgress
+from sklearn_biodiff.noise import AddNoise
 
 RNG = np.random.RandomState(0)
 X_VEC = RNG.randn(48, 12).astype(np.float32)
@@ -220,3 +222,43 @@ def test_user_callbacks_are_not_mutated_and_clone():
     used = [c for _, c in est.net_.callbacks_ if isinstance(c, _InterruptAt)]
     assert used and used[0].seen_ == 6  # 2 epochs x 3 batches
     assert clone(est).callbacks[0] is not cb
+
+
+class _PickledByAnOlderVersion:
+    """Unpickles as its estimator class, without the parameters named in ``drop``."""
+
+    def __init__(self, est, drop):
+        self.est, self.drop = est, drop
+
+    def __reduce__(self):
+        state = dict(self.est.__getstate__())  # may be the estimator's own __dict__
+        for name in self.drop:
+            del state[name]
+        return (_new_instance, (type(self.est),), state)
+
+
+def _new_instance(cls):
+    return cls.__new__(cls)
+
+
+@pytest.mark.parametrize("make, drop", [
+    # AddNoise gained `leads`, DiffAEEmbedder `precision`/`compile` after models were saved
+    (lambda: AddNoise("gaussian", snr_db=6.0, random_state=0).fit(X_VEC),
+     ["leads"]),
+    (lambda: AddNoise("gaussian", snr_db=6.0, random_state=0), ["leads"]),
+    (lambda: _fit("DiffAE-cosine")[0], ["precision", "compile"]),
+])
+def test_a_model_saved_before_a_parameter_existed_loads_with_its_default(make, drop):
+    est = make()
+    assert all(name in vars(est) for name in drop)
+    old = pickle.loads(pickle.dumps(_PickledByAnOlderVersion(est, drop)))
+    assert type(old) is type(est)
+    defaults = type(est)().get_params()
+    for name in drop:
+        assert getattr(old, name) == defaults[name]
+    assert old.get_params() == est.get_params()  # the defaults are what est had too
+    if hasattr(est, "n_leads_in_") or hasattr(est, "module_"):  # fitted: same output
+        X = X_SIG if isinstance(est, DiffAEEmbedder) else X_VEC
+        np.testing.assert_array_equal(old.transform(X), est.transform(X))
+    clone(old)  # needs every parameter
+    old.set_params(random_state=3)

@@ -17,9 +17,10 @@ from .._validation import (
     unflatten_leads,
     with_fs,
 )
+from ..base import NewParametersOnLoadMixin
 
 
-class SignalTransformer(TransformerMixin, BaseEstimator):
+class SignalTransformer(NewParametersOnLoadMixin, TransformerMixin, BaseEstimator):
     """Base class: validate signals of any shape the package accepts, transform per lead.
 
     Subclasses implement ``_transform_2d(X)`` for a 2-D block of equal-length
