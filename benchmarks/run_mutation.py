@@ -61,6 +61,10 @@ PACKAGES = {
 #: shared core (preprocessing is mutated in full)
 SAMPLE = {"noise": 200, "datasets": 250, "model_selection": 200}
 SAMPLE_SEED = 0
+#: packages whose tests start processes: mutmut's main process must not run pytest itself,
+#: or it reaps those processes as if they were its workers (mutmut 3.8.1 then stops with
+#: a KeyError in wait_for_result)
+FORKSERVER = {"datasets", "model_selection"}
 #: tests left out of a package's run, with the reason
 DESELECTED = {
     "model_selection": (
@@ -174,6 +178,7 @@ def _prepare(package: str, workdir: Path, source: Path = REPO) -> Path:
         "pytest_add_cli_args = "
         + json.dumps(["-p", "no:cacheprovider", "-m", "not slow and not data", "-q", *extra])
         + "\n"
+        + ('process_isolation = "forkserver"\n' if package in FORKSERVER else "")
     )
     (root / "pyproject.toml").write_text(config)
     return root
