@@ -206,6 +206,20 @@ _equivalent("UNTESTED, not equivalent: a header without a signal length passes t
             "check (the length is inferred from the file size) but wfdb.rdrecord(sampto=...) "
             "then fails on it, so the inferred length never reaches the output (a bug of its "
             "own, reported)", _D + "_wfdb_files.x__read_header", "84")
+_M = "model_selection."
+_equivalent("mean and median of int or bool scores equal those of their float copies, max "
+            "keeps the values; the ROC AUC of either is the same",
+            _M + "_scoring.x_aggregate_by_group", "10")
+_equivalent("the flag is only read for truth (`not wanted`): None is False",
+            _M + "_search.x__unset_groups_requests_off", "10")
+_equivalent("any default other than None or True leaves the request alone: 'ABSENT' acts "
+            "as 'absent'", _M + "_search.x__unset_groups_requests_off", "39")
+_equivalent("warnings.warn with category None warns a UserWarning",
+            _M + "_search.x__warn_no_complete_trial", "16")
+_equivalent(MESSAGE, _M + "_search.x__warn_no_complete_trial", "23")
+_equivalent("the folds are precomputed (cv is a list of splits), so cross_validate has no "
+            "use for groups", _M + "_search.x_grouped_cross_validate", "26")
+_equivalent(MESSAGE, _M + "_study.x__describe_storage", "7")
 _equivalent("SignalTransformer._transform_2d is overridden by every subclass (BandpassFilter, "
             "Resample, StandardizeSignal; FixedLength and AddNoise override transform): "
             "unreachable", _P + "_base.xǁSignalTransformerǁ_transform_2d", "1", "2")
