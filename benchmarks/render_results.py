@@ -529,6 +529,47 @@ def _wfdb_memory(r: dict, fmt: str) -> dict:
             "wm_import_mb": f"{both['import_mb']:.0f}", "wm_ref_mb": f"{ref['peak_mb']:.0f}"}
 
 
+def _gain_words(ratio: float) -> str:
+    """How a ratio of two throughputs reads (10 % either way: no real difference)."""
+    if ratio >= 1.1:
+        return "a gain"
+    if ratio <= 1 / 1.1:
+        return "a loss"
+    return "no real difference (within 10 %)"
+
+
+def _scaling(r: dict, fmt: str) -> dict:
+    """bench_scaling: 1 process x 2 threads vs 2 processes x 1 thread (one run)."""
+    if "bench_scaling" not in r:
+        return {}
+    b = r["bench_scaling"]
+    d, o = b["diffae_training"], b["optuna_postgresql"]
+    one, two = d["one_process_2_threads"], d["two_processes_1_thread"]
+    o1, o2 = o["1_workers"], o["2_workers"]
+    _claim(o2["distinct_parameter_sets"] == o2["all_trials"],
+           "no two trials of the two workers had the same parameter set")
+    rows = [[f"DiffAE training, crops/s (default architecture, batch 32, "
+             f"{one['steps']} timed steps)", f"{one['crops_per_second']:.1f}",
+             f"{two['crops_per_second']:.1f}", f"{d['speedup_two_processes']:.2f}"],
+            [f"`optuna_search` trials/hour (DACL on ST features, grouped 3-fold CV, "
+             f"PostgreSQL, {o1['study_seconds']:.0f} s)", f"{o1['trials_per_hour']:.0f}",
+             f"{o2['trials_per_hour']:.0f}", f"{o['ratio_2_vs_1_workers']:.2f}"]]
+    ds, os_ = d["speedup_two_processes"], o["ratio_2_vs_1_workers"]
+    verdict = (f"Two `torchrun` processes trained DiffAE at {ds:.2f}x the crops per second "
+               f"of one process on both cores ({_gain_words(ds)}); two Optuna workers "
+               f"completed {os_:.2f}x the trials per hour of one ({_gain_words(os_)}).")
+    if os_ > b["cpu_count"]:  # more than the cores: one worker did not use both
+        verdict += (" More than the number of cores: a trial's small DACL networks do not "
+                    "keep two torch threads busy, so one worker leaves part of the second "
+                    "core idle.")
+    return {"sc_records": str(one["records"]), "sc_cpus": str(b["cpu_count"]),
+            "sc_note": b["note"],
+            "sc_table": _table(["measurement", "1 process, 2 threads",
+                                "2 processes, 1 thread each", "ratio (2 / 1)"], rows, fmt),
+            "sc_verdict": verdict, "sc_distinct": str(o2["distinct_parameter_sets"]),
+            "sc_trials": str(o2["all_trials"])}
+
+
 PROBE_METRICS = {"macro_f1": "4-class macro F1", "mean_f1_NAO": "mean F1 N, A, O",
                  "auroc_normal_vs_abnormal": "normal vs abnormal AUROC",
                  "auroc_af_vs_rest": "AF vs rest AUROC"}
@@ -583,7 +624,7 @@ def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
     """Every ``{field}`` of the templates, from the JSON, for ``fmt`` ("md" or "rst")."""
     out: dict[str, str] = {}
     for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness,
-                 _wfdb_memory, _pretrained):
+                 _wfdb_memory, _pretrained, _scaling):
         out.update(part(results, fmt))
     return out
 
