@@ -178,7 +178,7 @@ def _on_device(array: np.ndarray, device: str, dtype):
     no float64)."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(array)).to(dtype).to(device)
+    return torch.tensor(np.asarray(array), dtype=dtype).to(device)
 
 
 @lru_cache(maxsize=16)
