@@ -350,6 +350,10 @@ def test_device_mode_warm_start_resumes_exactly_after_a_round_trip(extra):
 
 
 def test_noise_device_is_validated_and_ignored_without_encoder_noise():
+    from _doc_defaults import documented_defaults
+
+    assert documented_defaults(DiffAEEmbedder)["noise_device"] == "auto"
+    assert DiffAEEmbedder().noise_device == "auto"
     with pytest.raises(InvalidParameterError, match="noise_device"):
         DiffAEEmbedder(**TINY, noise_device="gpu").fit(_records())
     with pytest.raises(InvalidParameterError, match="noise_device"):

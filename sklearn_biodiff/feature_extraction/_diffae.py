@@ -106,8 +106,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         returns clean crops and the training step corrupts the whole batch on the
         training device (:meth:`AddNoise.corrupt_batch
         <sklearn_biodiff.noise.AddNoise.corrupt_batch>`), from a
-        ``torch.Generator`` seeded from ``random_state`` whose state is saved with
-        the estimator (a warm-started or unpickled model continues its stream).
+        ``torch.Generator`` on the device seeded from the first fit's
+        ``random_state``, whose state is saved with the estimator (a warm-started
+        or unpickled model continues its stream).
         The same noise model, other draws. ``"auto"``: ``"device"`` on CUDA and
         MPS, where the per-crop numpy work would hold the GPU back, ``"loader"``
         on the CPU (the results of earlier versions). Ignored without
