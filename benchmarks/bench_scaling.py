@@ -67,6 +67,8 @@ def diffae_worker(args) -> None:
     emb.fit(X)
     seconds = time.perf_counter() - start
     steps = sum(len(row["batches"]) for row in emb.history_) - args.warmup
+    if steps != args.steps:  # the timed fit must run exactly the steps asked for
+        raise RuntimeError(f"the timed fit ran {steps} steps, not --steps {args.steps}")
     if rank == 0:
         Path(args.out).write_text(json.dumps({
             "seconds": seconds, "steps": steps, "crops_per_second": steps * 32 / seconds,
@@ -207,7 +209,7 @@ def main(argv=None) -> None:
         args.steps, args.warmup, args.seconds = 4, 1, 20.0
     with tempfile.TemporaryDirectory() as tmp:
         payload = {
-            "protocol": __doc__.split("\n\n")[1].strip(),
+            "protocol": " ".join(" ".join(__doc__.split("\n\n")[1:3]).split()),
             "note": args.note, "cpu_count": os.cpu_count(), "quick": args.quick,
             "diffae_training": bench_diffae(args, Path(tmp)),
             "optuna_postgresql": bench_optuna(args, Path(tmp)),

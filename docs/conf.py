@@ -57,3 +57,22 @@ sphinx_gallery_conf = {
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"sklearn_biodiff": None},
 }
+
+
+def _write_model_cards() -> None:
+    """docs/generated/model_cards.rst: the card of every shipped checkpoint, as shipped."""
+    from sklearn_biodiff.pretrained import list_pretrained, model_card
+
+    parts = []
+    for name in list_pretrained():
+        body = "\n".join("   " + line if line else "" for line in
+                         model_card(name).splitlines())
+        parts.append(f"{name}\n{'~' * len(name)}\n\n.. code-block:: text\n\n{body}\n")
+    if not parts:
+        parts.append("No checkpoint ships with this build.\n")
+    out = Path(__file__).parent / "generated" / "model_cards.rst"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(parts))
+
+
+_write_model_cards()

@@ -100,6 +100,15 @@ def test_warm_start_continues_training(separable):
     assert dacl.net_ is net and len(dacl.history_) == 4
 
 
+def test_warm_start_uses_max_epochs_and_lr_set_since(separable):
+    # bug: a warm-started fit kept the max_epochs and lr the net was built with
+    X, y = separable
+    dacl = DACLEmbedder(max_epochs=2, warm_start=True, random_state=0, **SMALL).fit(X, y)
+    dacl.set_params(max_epochs=3, lr=1e-4).fit(X, y)
+    assert len(dacl.history_) == 2 + 3
+    assert all(g["lr"] == 1e-4 for g in dacl.net_.optimizer_.param_groups)
+
+
 def test_checkpoint_and_resume(separable, tmp_path):
     X, y = separable
     DACLEmbedder(max_epochs=2, checkpoint_dir=str(tmp_path), random_state=0, **SMALL).fit(X, y)

@@ -214,3 +214,123 @@ def test_full_archive_counts(cinc2017_archive, tmp_path_factory):
     lengths = [len(s) for s in data.signals]
     assert min(lengths) == 2714 and max(lengths) == 18286
     print(f"load_physionet2017: {elapsed:.1f} s")
+
+
+# --- exact behaviour (written to kill surviving mutants of benchmarks/run_mutation.py;
+# see benchmarks/results/mutation.json) ---------------------------------------------
+
+
+def test_documented_defaults_are_the_defaults():
+    from _doc_defaults import assert_documented_defaults
+
+    from sklearn_biodiff.datasets import load_wfdb_database
+
+    for obj in (make_synthetic_ecg, load_physionet2017, load_cinc2017_sample,
+                load_wfdb_database, unpack_archive_once):
+        assert assert_documented_defaults(obj) >= 1, obj
+
+
+def test_descr_counts_lengths_and_source(fake_root):
+    root, _ = fake_root
+    (root / "REFERENCE-v3.csv").write_text("A00001,N\nA00002,N\nA00003,A\nA00004,O\n")
+    data = load_physionet2017(root)
+    assert f"Source: {root}\n" in data.DESCR
+    assert "Labels: REFERENCE-v3.csv (v3); N 2, A 1, O 1, ~ 0." in data.DESCR
+    assert "Lengths 900-900 samples\n(3.0-3.0 s), median 900." in data.DESCR
+    assert data.target_names.tolist() == ["N", "A", "O", "~"]
+    assert load_cinc2017_sample().target_names.tolist() == ["N", "A", "O", "~"]
+
+
+def test_a_record_at_another_rate_is_refused(fake_root):
+    root, _ = fake_root
+    hea = root / "A00002.hea"
+    hea.write_text(hea.read_text().replace(" 300 900 ", " 250 900 "))
+    with pytest.raises(ValueError, match="record A00002 is sampled at 250 Hz, expected 300 Hz"):
+        load_physionet2017(root)
+
+
+def test_fetch_loads_an_earlier_download_without_the_network(fake_root, tmp_path,
+                                                              monkeypatch):
+    root, names = fake_root
+    download = tmp_path / "home" / "physionet2017" / "download"
+    download.mkdir(parents=True)
+    root.rename(download / "training2017")
+    monkeypatch.setattr(pn, "_physionet_reachable", lambda timeout=3.0: False)
+    data = fetch_physionet2017(data_home=tmp_path / "home")
+    assert list(data.record_ids) == names
+
+
+def test_data_home_from_argument_environment_or_home(tmp_path, monkeypatch):
+    from sklearn_biodiff.datasets._archive import get_data_home
+
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.delenv("SKLEARN_BIODIFF_DATA", raising=False)
+    assert get_data_home() == tmp_path / "user" / ".cache" / "sklearn_biodiff"
+    assert get_data_home().is_dir()
+    monkeypatch.setenv("SKLEARN_BIODIFF_DATA", str(tmp_path / "env"))
+    assert get_data_home() == tmp_path / "env"
+    assert get_data_home(tmp_path / "arg") == tmp_path / "arg"
+
+
+def _zip(path, sizes):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i, n in enumerate(sizes):
+            zf.writestr(f"f{i}.bin", b"x" * n)
+    return path
+
+
+def test_unpack_caps_are_inclusive_and_count_every_member(tmp_path):
+    archive = _zip(tmp_path / "a.zip", [600, 500])  # 1,100 bytes in two members
+    unpack_archive_once(archive, "ok", data_home=tmp_path / "h", max_bytes=1100)  # at the cap
+    with pytest.raises(ValueError, match=r"expands to more than 1099 bytes \(max_bytes: "):
+        unpack_archive_once(archive, "big", data_home=tmp_path / "h", max_bytes=1099)
+    with pytest.raises(ValueError, match=r"expands to more than \d+ bytes \(max_ratio: "):
+        unpack_archive_once(archive, "ratio", data_home=tmp_path / "h", max_ratio=0.5)
+    assert not list((tmp_path / "h" / "big").iterdir())  # nothing left behind
+
+
+def test_tar_members_cannot_escape_the_cache(tmp_path):
+    import io
+
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as tf:
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = 3
+        tf.addfile(info, io.BytesIO(b"bad"))
+    with pytest.raises(ValueError, match="cannot unpack"):
+        unpack_archive_once(archive, "evil", data_home=tmp_path / "h")
+    assert not list(tmp_path.rglob("escaped.txt"))
+
+
+def test_synthetic_beat_is_a_pqrst_complex():
+    from sklearn_biodiff.datasets._synthetic import _beat
+
+    at = dict(zip("PQRST", _beat(np.array([-0.2, -0.03, 0.0, 0.03, 0.25]))))
+    assert at["R"] == pytest.approx(1.0, abs=0.05)  # mV
+    assert at["P"] == pytest.approx(0.15, abs=0.02) and at["T"] == pytest.approx(0.3, abs=0.02)
+    assert -0.15 < at["Q"] < 0 and -0.3 < at["S"] < -0.15
+    t = np.linspace(-0.4, 0.5, 901)
+    assert abs(_beat(t[[0, -1]])).max() < 0.01  # back to baseline at both ends
+    assert t[np.argmax(_beat(t))] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_synthetic_rhythm_classes_weights_and_missing_p_wave():
+    from scipy.signal import find_peaks
+
+    X, y = make_synthetic_ecg(40, min_seconds=20, max_seconds=20, noise_std=0.0,
+                              random_state=1)
+    cvs, p_waves = [], []
+    for x in X:
+        pk, _ = find_peaks(x, height=0.6, distance=60)
+        rr = np.diff(pk)
+        cvs.append(rr.std() / rr.mean())
+        p_waves.append(np.mean([x[k - 60] - x[k - 100] for k in pk if k >= 100]))
+    cvs, p_waves = np.array(cvs), np.array(p_waves)
+    assert cvs[y == 0].max() < 0.05 and cvs[y == 1].min() > 0.1  # 2% jitter vs 25%
+    # the P wave (0.2 s = 60 samples before R) stands out in class 0 only
+    assert p_waves[y == 0].min() > 0.08 and abs(p_waves[y == 1]).max() < 0.06
+    _, y = make_synthetic_ecg(200, min_seconds=1, max_seconds=1, weights=(0.9, 0.1),
+                              random_state=0)
+    assert 0.8 < np.mean(y == 0) < 0.97

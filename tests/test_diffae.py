@@ -207,6 +207,31 @@ def test_warm_start_checkpoint_resume_and_max_steps(tmp_path):
     assert n_batches == 3
 
 
+def test_warm_started_fit_uses_the_settings_changed_since():
+    # bug: a warm-started fit trained the existing net with the settings it was built
+    # with, so set_params(max_steps=60) after a 5-step fit ran 5 steps again
+    X = _records()
+    emb = DiffAEEmbedder(**{**TINY, "max_epochs": 50, "max_steps": 2, "ema_decay": 0.9,
+                            "lr_schedule": "constant"}).fit(X)
+    emb.set_params(warm_start=True, max_steps=5, lr=3e-4, ema_decay=0.5).fit(X)
+    batches = [len(h["batches"]) for h in emb.history_]
+    assert sum(batches) == 2 + 5
+    assert all(g["lr"] == 3e-4 for g in emb.net_.optimizer_.param_groups)
+    assert dict(emb.net_.callbacks_)["ema"].decay == 0.5
+    emb.set_params(max_steps=None, max_epochs=1).fit(X)  # no cap: one whole epoch
+    assert sum(len(h["batches"]) for h in emb.history_) == 2 + 5 + 1  # 8 records, batch 8
+
+
+@pytest.mark.parametrize("change, name", [({"ema_decay": None}, "ema_decay=None"),
+                                          ({"grad_clip": None}, "grad_clip=None"),
+                                          ({"lr_schedule": "cosine"}, "lr_schedule='cosine'")])
+def test_warm_start_refuses_to_add_or_remove_a_part_of_the_training_loop(change, name):
+    emb = DiffAEEmbedder(**{**TINY, "max_steps": 1, "ema_decay": 0.9,
+                            "lr_schedule": "constant", "warm_start": True}).fit(_records())
+    with pytest.raises(ValueError, match=rf"{name}.*between warm-started fits.*warm_start=False"):
+        emb.set_params(**change).fit(_records())
+
+
 def test_ema_weights_are_used_for_inference():
     X = _records()
     emb = DiffAEEmbedder(**TINY, ema_decay=0.5).fit(X)

@@ -211,6 +211,8 @@ def test_windows_over_a_signal_gap_are_dropped_and_counted(tmp_path):
                 write_dir=str(tmp_path))
     d = load_wfdb_database(tmp_path, annotator=None)
     assert d.start.tolist() == [0, 2000] and d.target is None
+    assert d.signals.shape == (2, 2, 1000)  # the dropped window's row is gone, not garbage
+    np.testing.assert_allclose(d.signals[1, 0], (np.arange(2000, 3000) % 500) / 200, atol=1e-6)
     assert "dropped 1: holds invalid samples (NaN: a signal gap)" in d.DESCR
 
 
@@ -261,14 +263,16 @@ def test_groups_from_header_comment_mapping_callable_and_folder(tmp_path):
     d = load_wfdb_database(tmp_path, annotator=None)
     assert d.groups.tolist() == ["P1", "P1", "p2/c"]
     assert "header: 2 record(s), record: 1 record(s)" in d.DESCR
-    assert load_wfdb_database(tmp_path, annotator=None, groups="folder").groups.tolist() == [
-        "p1", "p1", "p2"]
+    d = load_wfdb_database(tmp_path, annotator=None, groups="folder")
+    assert d.groups.tolist() == ["p1", "p1", "p2"]
+    assert "Groups: 2 (source of each record's group: folder: 3 record(s))" in d.DESCR
     mapping = {"p1/a": 7, "p1/b": 8, "p2/c": 7}
-    assert load_wfdb_database(tmp_path, annotator=None, groups=mapping).groups.tolist() == [
-        7, 8, 7]
+    d = load_wfdb_database(tmp_path, annotator=None, groups=mapping)
+    assert d.groups.tolist() == [7, 8, 7] and "given: 3 record(s)" in d.DESCR
     d = load_wfdb_database(tmp_path, annotator=None,
-                           groups=lambda name, header: name[-1].upper())
-    assert d.groups.tolist() == ["A", "B", "C"]
+                           groups=lambda name, header: f"{name[-1].upper()}{header.fs:g}")
+    assert d.groups.tolist() == ["A100", "B100", "C100"]  # the callable gets the header
+    assert "(source of each record's group: given: 3 record(s))" in d.DESCR
     assert load_wfdb_database(tmp_path, annotator=None, groups="record").groups.tolist() == [
         "p1/a", "p1/b", "p2/c"]
 
@@ -360,3 +364,90 @@ def test_an_incomplete_multi_segment_record_is_named_not_its_segments(tmp_path):
     with pytest.raises(ValueError, match=r"^record ms: header ms\.hea could not be read "
                                          r"\(.*ms_2\.hea"):
         load_wfdb_database(tmp_path, annotator=None)
+
+
+
+# --- exact behaviour (written to kill surviving mutants of benchmarks/run_mutation.py;
+# see benchmarks/results/mutation.json) ---------------------------------------------
+
+
+def test_records_listing_and_short_records_are_counted_in_descr(db):
+    _add(db, "short", 250, 1000, ["MLII", "V1"], ann=[(0, "+", "(N")])  # 4 s < one window
+    d = load_wfdb_database(db, leads=["MLII", "V1"], fs=250)
+    assert "Records: 3 listed, 3 read, 0 skipped." in d.DESCR
+    assert "  1 record(s) shorter than one window gave no window." in d.DESCR
+    d = load_wfdb_database(db, leads=["MLII", "V1"], fs=250, records=["100", "101"])
+    assert "shorter than one window" not in d.DESCR
+
+
+def test_unlabelled_windows_have_no_target_names(db):
+    d = load_wfdb_database(db, annotator=None, leads="MLII", fs=250)
+    assert d.target is None and d.target_names.tolist() == []
+    assert d.target_names.shape == (0,)
+
+
+def _rename_leads(root, name, new):
+    """Rename the leads in a header (wfdb.wrsamp refuses duplicate names)."""
+    lines = (root / f"{name}.hea").read_text().splitlines()
+    lines[1:1 + len(new)] = [ln.rsplit(" ", 1)[0] + " " + n for ln, n in zip(lines[1:], new)]
+    (root / f"{name}.hea").write_text("\n".join(lines) + "\n")
+
+
+def test_skipped_records_are_keyed_by_their_name(db):
+    _add(db, "dup", 250, 5000, ["MLII", "V1"], ann=[(0, "+", "(N")])
+    _rename_leads(db, "dup", ["MLII", "MLII"])  # two leads, one name
+    _add(db, "bad", 250, 5000, ["MLII", "V1"], ann=[(0, "+", "(N")])
+    (db / "bad.atr").write_bytes(b"\x07" * 9)
+    with open(db / "RECORDS", "a") as f:
+        f.write("gone\n")  # listed, no header
+    with pytest.warns(UserWarning, match="skipped"):
+        d = load_wfdb_database(db, leads="MLII", on_error="skip")
+    assert sorted(d.skipped) == ["bad", "dup", "gone"]
+    assert d.skipped["gone"] == "record gone: header file gone.hea is missing"
+    assert d.skipped["dup"].startswith("record dup has several leads named 'MLII'")
+    with pytest.raises(FileNotFoundError, match=r"record gone: header file gone\.hea is "
+                                                r"missing\. To leave such records out"):
+        load_wfdb_database(db, leads="MLII", records=["gone", "100"])
+
+
+def test_every_record_skipped_says_so(db):
+    for name in ("100", "101"):
+        (db / f"{name}.hea").write_text("garbage\n")
+    with pytest.raises(ValueError, match=r"^no record could be used: all 2 were skipped"):
+        load_wfdb_database(db, on_error="skip")
+
+
+def test_a_header_without_signals_is_a_value_error(tmp_path):
+    (tmp_path / "empty.hea").write_text("empty 0 250 1000\n")
+    with pytest.raises(ValueError, match="record empty: its header lists no signals"):
+        load_wfdb_database(tmp_path, annotator=None)
+
+
+def test_duplicate_lead_names_are_taken_by_position(tmp_path):
+    _write(tmp_path, "twin", 100, 2000, ["ECG", "ECG2"])
+    _rename_leads(tmp_path, "twin", ["ECG", "ECG"])
+    d = load_wfdb_database(tmp_path, annotator=None)
+    assert d.signals.shape == (2, 2, 1000) and d.lead_names == ["ECG", "ECG"]
+
+
+def test_nested_records_files_and_a_self_listing_one(tmp_path):
+    sub = tmp_path / "p01"
+    sub.mkdir()
+    _write(sub, "100", 100, 2000, ["I"])
+    _write(sub, "101", 100, 2000, ["I"])
+    (sub / "RECORDS").write_text("100\n101\n")
+    (tmp_path / "RECORDS").write_text("p01/\n")
+    d = load_wfdb_database(tmp_path, annotator=None)
+    assert sorted(set(d.record)) == ["p01/100", "p01/101"]
+    assert d.groups.tolist() == ["p01/100"] * 2 + ["p01/101"] * 2
+    (tmp_path / "RECORDS").write_text("./\n")  # lists its own folder: bounded, then named
+    with pytest.raises(FileNotFoundError, match=r"header file \./\./\./\./\.hea is missing"):
+        load_wfdb_database(tmp_path, annotator=None)
+
+
+def test_rhythm_present_but_every_window_dropped_gets_the_general_hint(tmp_path):
+    _write(tmp_path, "r", 100, 2000, ["I"],
+           ann=[(0, "+", "(N"), (500, "+", "(AFIB"), (1500, "+", "(N")])
+    with pytest.raises(ValueError, match=r"all dropped .*Use a shorter window_s, another "
+                                         r"label mode, or annotator=None"):
+        load_wfdb_database(tmp_path)

@@ -28,6 +28,7 @@ from ..nets._training import (
     DeviceNoise,
     MaxSteps,
     WarmupCosine,
+    apply_warm_start_settings,
     build_net,
     check_finite_training,
     fit_net,
@@ -142,7 +143,11 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         skorch checkpoint of the last epoch; with ``warm_start=True`` a new
         estimator resumes from it.
     warm_start : bool, default=False
-        ``fit`` continues training the fitted model.
+        ``fit`` continues training the fitted model, with the current
+        ``max_epochs``, ``max_steps``, ``lr``, ``batch_size``, ``weight_decay``,
+        ``grad_clip`` and ``ema_decay`` (changed with ``set_params`` in between);
+        switching gradient clipping, the EMA or the cosine schedule on or off
+        between warm-started fits raises a ``ValueError``.
     n_threads : int or None, default=None
         Torch threads used by ``fit``/``transform`` (``None`` keeps torch's).
     device : str, default="auto"
@@ -381,6 +386,15 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             # a new net becomes ``net_`` only once trained: an exception mid-fit
             # leaves an unfitted estimator, not one with a half-built net
             net = self.net_ if warm else self._build_net(len(records), seed)
+            if warm:  # the current max_epochs, lr, max_steps... (set_params since)
+                apply_warm_start_settings(
+                    net, what=type(self).__name__, lr=self.lr, max_epochs=self.max_epochs,
+                    batch_size=self.batch_size, weight_decay=self.weight_decay,
+                    grad_clip=self.grad_clip, max_steps=self.max_steps,
+                    optional_callbacks={
+                        "ema": (f"ema_decay={self.ema_decay!r}", "decay", self.ema_decay),
+                        "lr_schedule": (f"lr_schedule={self.lr_schedule!r}", None,
+                                        self.lr_schedule == "cosine")})
             if not warm and self.pretrained is not None:
                 with torch_seed_context(seed, self.device_):
                     net.initialize()
@@ -588,8 +602,8 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             callbacks.append(("lr_schedule", BatchLRScheduler(
                 policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=WarmupCosine(total),
                 step_every="batch")))
-        if self.max_steps is not None:
-            callbacks.append(("max_steps", MaxSteps(self.max_steps)))
+        # always there, so that a warm-started fit can change max_steps
+        callbacks.append(("max_steps", MaxSteps(self.max_steps)))
         if self.ema_decay:
             callbacks.append(("ema", EMA(self.ema_decay)))
         module_kwargs = {**self._architecture(),

@@ -10,7 +10,13 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 
 from .._sklearn_compat import Interval, check_is_fitted, validate_data
 from ..base import TorchEstimatorMixin, limit_torch_threads
-from ..nets._training import build_net, check_finite_training, fit_net, predict_batches
+from ..nets._training import (
+    apply_warm_start_settings,
+    build_net,
+    check_finite_training,
+    fit_net,
+    predict_batches,
+)
 
 TRAINING_CONSTRAINTS = {
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -73,6 +79,11 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
                 optimizer__weight_decay=self.weight_decay, callbacks=self.callbacks or (),
                 **self._net_kwargs(),
             )
+            if warm:  # the current max_epochs, lr... (set_params since the first fit)
+                apply_warm_start_settings(
+                    net, what=type(self).__name__, lr=self.lr, max_epochs=self.max_epochs,
+                    batch_size=self.batch_size, weight_decay=self.weight_decay,
+                    grad_clip=self.grad_clip)
             fit_net(net, fit_X, fit_y, seed=seed, device=self.device_,
                     warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir,
                     what=type(self).__name__)

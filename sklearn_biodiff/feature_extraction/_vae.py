@@ -47,7 +47,9 @@ class VAELatent(VectorTorchEstimator):
         Save skorch checkpoints there; with ``warm_start`` a new estimator resumes
         from them.
     warm_start : bool, default=False
-        Continue training the fitted net on the next ``fit``.
+        Continue training the fitted net on the next ``fit``, with the current
+        ``max_epochs``, ``lr``, ``batch_size``, ``weight_decay`` and ``grad_clip``
+        (switching gradient clipping on or off in between raises a ``ValueError``).
     n_threads : int or None, default=None
         Torch threads during fit/transform (``None`` keeps torch's setting).
     device : str, default="auto"

@@ -24,8 +24,8 @@ from ._precision import release_compiled
 
 __all__ = ["EMA", "BatchLRScheduler", "BatchLoader", "DeviceGenerator", "DeviceNoise",
            "EpochProgress", "GroupValidSplit", "MaxSteps", "SeededGenerator", "StopTraining",
-           "WarmupCosine", "build_net", "check_finite_training", "fit_net", "predict_batches",
-           "release_training_state"]
+           "WarmupCosine", "apply_warm_start_settings", "build_net", "check_finite_training",
+           "fit_net", "predict_batches", "release_training_state"]
 
 
 def _tensors_to_bytes(tensors: dict) -> bytes:
@@ -330,6 +330,47 @@ def build_net(
     )
 
 
+def apply_warm_start_settings(net: NeuralNet, *, what: str, lr: float, max_epochs: int,
+                              batch_size: int, weight_decay: float = 0.0,
+                              grad_clip: float | None = None,
+                              max_steps: int | None = None,
+                              optional_callbacks: dict | None = None) -> None:
+    """Give an already trained ``net`` the estimator's current training settings.
+
+    A warm-started ``fit`` trains the existing net; without this, settings changed
+    with ``set_params`` since the first fit (``max_epochs``, ``lr``, ``max_steps``,
+    ...) would be silently ignored, as the net keeps the values it was built with.
+    ``lr`` and ``weight_decay`` update the optimizer in place (its moments are
+    kept). A part of the training loop that is switched on or off by a setting
+    (gradient clipping; the entries of ``optional_callbacks``, which map a callback
+    name to ``(setting shown in errors, attribute to update or None, value)``, a
+    false value meaning "absent") cannot appear or disappear between warm-started
+    fits: that raises a ``ValueError`` naming the setting.
+    """
+    callbacks = dict(net.callbacks_)
+    parts = {"grad_clip": (f"grad_clip={grad_clip!r}", "gradient_clip_value", grad_clip),
+             **(optional_callbacks or {})}
+    for name, (shown, attribute, value) in parts.items():
+        if (name in callbacks) != bool(value):
+            raise ValueError(
+                f"{what}: {shown} cannot change between warm-started fits: the network "
+                f"was trained {'with' if name in callbacks else 'without'} it. Set "
+                "warm_start=False to train a new network, or set it back.")
+        if value and attribute is not None:
+            setattr(callbacks[name], attribute, value)
+    if "max_steps" in callbacks:
+        callbacks["max_steps"].max_steps = max_steps
+    elif max_steps is not None:  # a net built before every net had the callback
+        raise ValueError(f"{what}: this network was built without a step cap, so "
+                         f"max_steps={max_steps} cannot apply to a warm-started fit; "
+                         "use max_epochs, or warm_start=False.")
+    net.set_params(lr=lr, max_epochs=max_epochs, batch_size=batch_size,
+                   optimizer__weight_decay=weight_decay)
+    for group in net.optimizer_.param_groups:  # a schedule's base lr is the new lr too
+        if "initial_lr" in group:
+            group["initial_lr"] = lr
+
+
 def fit_net(net: NeuralNet, X, y=None, *, seed: int, device, warm_start: bool = False,
             checkpoint_dir=None, what: str | None = None):
     """Fit ``net`` under a seeded torch RNG; continue training if ``warm_start``.
@@ -475,9 +516,12 @@ class StopTraining(KeyboardInterrupt):
 
 
 class MaxSteps(Callback):
-    """End training after ``max_steps`` optimizer steps (counted across warm starts)."""
+    """End training after ``max_steps`` optimizer steps of one ``fit`` (``None``: no cap).
 
-    def __init__(self, max_steps: int):
+    The count restarts at every ``fit``, warm-started ones included.
+    """
+
+    def __init__(self, max_steps: int | None):
         self.max_steps = max_steps
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -486,7 +530,7 @@ class MaxSteps(Callback):
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training:
             self.steps_ += 1
-            if self.steps_ >= self.max_steps:
+            if self.max_steps is not None and self.steps_ >= self.max_steps:
                 raise StopTraining
 
 
