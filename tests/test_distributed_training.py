@@ -7,6 +7,7 @@ model must load and embed in this (plain) process.
 """
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -31,6 +32,7 @@ SCRIPT = textwrap.dedent("""
 
     from sklearn_biodiff.feature_extraction import DiffAEEmbedder
     from sklearn_biodiff.modules.diffae import DiffAEModule
+    from sklearn_biodiff.noise import AddNoise
 
     ROWS = []  # rows of each training forward pass in this process
     forward = DiffAEModule.forward
@@ -49,17 +51,21 @@ SCRIPT = textwrap.dedent("""
     rng = np.random.RandomState(0)
     X = [np.sin(np.linspace(0, 3 * k, 600 + 37 * k)) + 0.2 * rng.randn(600 + 37 * k)
          for k in range(1, 17)]  # 16 records: 2 global batches of 8 per epoch
+    # DEVICE_NOISE=1: encoder noise drawn in the training step (global batch, own rows)
+    noise = ({"encoder_noise": AddNoise("mixture", snr_db=(0.0, 12.0)),
+              "noise_device": "device"} if os.environ.get("DEVICE_NOISE") else {})
     emb = DiffAEEmbedder(snippet_seconds=1.0, embedding_dim=8, encoder_layers=1,
                          encoder_width=8, unet_channels=(8, 16), n_timesteps=50,
                          max_epochs=3, batch_size=8, ema_decay=0.9, device="cpu",
-                         random_state=0).fit(X)
+                         random_state=0, **noise).fit(X)
     state = {k: v.numpy() for k, v in emb.net_.module_.state_dict().items()}
     np.savez(out / f"rank{rank}.npz", Z=emb.transform(X), **state)
     (out / f"rank{rank}.json").write_text(json.dumps({
         "train_loss": [row["train_loss"] for row in emb.history_],
         "batch_sizes": [[b["train_batch_size"] for b in row["batches"]]
                         for row in emb.history_],
-        "rows_per_forward": ROWS}))
+        "rows_per_forward": ROWS,
+        "device_noise": getattr(emb.net_, "device_noise", None) is not None}))
     if rank == 0:
         joblib.dump(emb, out / "model.joblib")
     # a torch estimator that does not shard says so, and trains in every process
@@ -76,10 +82,10 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _run(args, out, timeout=240):
+def _run(args, out, timeout=240, env=None):
     out.mkdir()
     proc = subprocess.run([*args, str(out)], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
@@ -90,13 +96,19 @@ def _free_port():
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch without distributed")
-def test_two_process_diffae_training_matches_one_process_and_loads_in_a_plain_one(tmp_path):
+@pytest.mark.parametrize("device_noise", [False, True], ids=["clean", "device_noise"])
+def test_two_process_diffae_training_matches_one_process_and_loads_in_a_plain_one(
+        tmp_path, device_noise):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
-    _run([sys.executable, str(script)], tmp_path / "one")
+    env = {k: v for k, v in os.environ.items() if k != "DEVICE_NOISE"}
+    if device_noise:  # encoder noise drawn in the training step, for the global batch
+        env["DEVICE_NOISE"] = "1"
+    _run([sys.executable, str(script)], tmp_path / "one", env=env)
     _run([sys.executable, "-m", "torch.distributed.run", "--nnodes", "1",
           "--nproc_per_node", "2", "--rdzv_backend", "c10d",
-          "--rdzv_endpoint", f"127.0.0.1:{_free_port()}", str(script)], tmp_path / "two")
+          "--rdzv_endpoint", f"127.0.0.1:{_free_port()}", str(script)], tmp_path / "two",
+         env=env)
 
     one = np.load(tmp_path / "one" / "rank0.npz")
     ranks = [np.load(tmp_path / "two" / f"rank{r}.npz") for r in (0, 1)]
@@ -118,6 +130,7 @@ def test_two_process_diffae_training_matches_one_process_and_loads_in_a_plain_on
     np.testing.assert_allclose(logs["two"]["train_loss"], logs["one"]["train_loss"],
                                rtol=1e-6)
     assert logs["two"]["batch_sizes"] == logs["one"]["batch_sizes"] == [[8, 8]] * 3
+    assert logs["one"]["device_noise"] == logs["two"]["device_noise"] == device_noise
     # each process computed half of every global batch of 8
     assert logs["one"]["rows_per_forward"] == [8] * 6
     for r in (0, 1):

@@ -306,10 +306,10 @@ def test_a_constant_lead_is_named():
 def test_documented_defaults_are_the_defaults():
     from _doc_defaults import assert_documented_defaults
 
-    from sklearn_biodiff.noise import make_noise
+    from sklearn_biodiff.noise import make_noise, make_noise_torch
 
     for obj in (AddNoise, augment_with_noise, robustness_curve, summarize_robustness,
-                plot_robustness_curve, make_noise):
+                plot_robustness_curve, make_noise, make_noise_torch):
         assert assert_documented_defaults(obj) >= 1, obj
 
 

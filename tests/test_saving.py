@@ -63,6 +63,10 @@ CASES = {
                           X_SIG, None),
     "DiffAE-constant-ema-steps": (lambda **kw: DiffAEEmbedder(
         **_DIFFAE, lr_schedule="constant", ema_decay=0.9, max_steps=3, **kw), X_SIG, None),
+    # encoder noise drawn in the training step from a generator saved with the model
+    "DiffAE-device-noise": (lambda **kw: DiffAEEmbedder(
+        **_DIFFAE, encoder_noise=AddNoise("mixture", snr_db=(0, 12), powerline_hz=20.0),
+        noise_device="device", **kw), X_SIG, None),
 }
 
 
@@ -164,7 +168,7 @@ def test_a_fresh_process_loads_every_estimator(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["VAELatent", "DiffAE-cosine-ema",
-                                  "DiffAE-constant-ema-steps"])
+                                  "DiffAE-constant-ema-steps", "DiffAE-device-noise"])
 def test_warm_start_after_a_round_trip_continues_exactly(name):
     est, X = _fit(name, warm_start=True)
     y = CASES[name][2]

@@ -25,6 +25,7 @@ from ..modules.diffae import DiffAEModule
 from ..nets._training import (
     EMA,
     BatchLRScheduler,
+    DeviceNoise,
     MaxSteps,
     WarmupCosine,
     apply_warm_start_settings,
@@ -100,6 +101,19 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         and its ``random_state`` is not used: the draws follow ``random_state``)
         before the encoder sees it, while the denoiser still reconstructs the clean
         crop. ``transform`` is unaffected.
+    noise_device : {"auto", "loader", "device"}, default="auto"
+        Where ``encoder_noise`` is drawn. ``"loader"``: in numpy, crop by crop, in
+        the main process while batches are assembled. ``"device"``: the loader
+        returns clean crops and the training step corrupts the whole batch on the
+        training device (:meth:`AddNoise.corrupt_batch
+        <sklearn_biodiff.noise.AddNoise.corrupt_batch>`), from a
+        ``torch.Generator`` on the device seeded from the first fit's
+        ``random_state``, whose state is saved with the estimator (a warm-started
+        or unpickled model continues its stream).
+        The same noise model, other draws. ``"auto"``: ``"device"`` on CUDA and
+        MPS, where the per-crop numpy work would hold the GPU back, ``"loader"``
+        on the CPU (the results of earlier versions). Ignored without
+        ``encoder_noise``.
     contrastive_weight : float, default=0.0
         Weight of an auxiliary contrastive term on the semantic encoder (0: none).
         Each training crop gets a second view, another random crop of the same
@@ -223,6 +237,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "schedule": [StrOptions(set(SCHEDULES))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "encoder_noise": [AddNoise, None],
+        "noise_device": [StrOptions({"auto", "loader", "device"})],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "contrastive_temperature": [Interval(Real, 0, None, closed="neither")],
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
@@ -251,9 +266,9 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     def __init__(self, fs=300.0, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
                  encoder_layers=4, encoder_width=64, encoder_stride=8,
                  unet_channels=(32, 64, 128), unet_stem_stride=4, n_timesteps=1000,
-                 schedule="linear", dropout=0.0, encoder_noise=None, contrastive_weight=0.0,
-                 contrastive_temperature=0.1, projection_dim=128, max_epochs=20,
-                 max_steps=None, lr=1e-3, weight_decay=0.0, lr_schedule="cosine",
+                 schedule="linear", dropout=0.0, encoder_noise=None, noise_device="auto",
+                 contrastive_weight=0.0, contrastive_temperature=0.1, projection_dim=128,
+                 max_epochs=20, max_steps=None, lr=1e-3, weight_decay=0.0, lr_schedule="cosine",
                  batch_size=32, grad_clip=1.0,
                  ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
@@ -272,6 +287,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.schedule = schedule
         self.dropout = dropout
         self.encoder_noise = encoder_noise
+        self.noise_device = noise_device
         self.contrastive_weight = contrastive_weight
         self.contrastive_temperature = contrastive_temperature
         self.projection_dim = projection_dim
@@ -390,8 +406,10 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                 dict(net.callbacks_)["lr_schedule"].lr_lambda = WarmupCosine(
                     self._total_steps(len(records)), start=done)
             if train:
+                on_device = self._noise_on_device()
+                self._set_device_noise(net, seed, on_device)
                 dataset = CropDataset(records, snippet, seed=seed,
-                                      corrupt=self._encoder_corruption(),
+                                      corrupt=None if on_device else self._encoder_corruption(),
                                       second_view=self.contrastive_weight > 0)
                 fit_net(net, dataset, None, seed=seed, device=self.device_,
                         warm_start=self.warm_start or self.pretrained is not None,
@@ -536,13 +554,41 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                    if not k.startswith("projector.")}
         return write_checkpoint(path, weights, config, dtype=dtype)
 
-    def _encoder_corruption(self):
-        """``corrupt(crop, rng)`` adding ``encoder_noise`` at ``model_fs``, or None."""
+    def _encoder_noise_model(self):
+        """``encoder_noise`` at ``model_fs``, checked before training, or None."""
         if self.encoder_noise is None:
             return None
         noise = clone(self.encoder_noise).set_params(fs=self.model_fs)
         noise._check_params()  # before training, not at the first crop
-        return noise.corrupt
+        return noise
+
+    def _encoder_corruption(self):
+        """``corrupt(crop, rng)`` adding ``encoder_noise`` at ``model_fs``, or None."""
+        noise = self._encoder_noise_model()
+        return None if noise is None else noise.corrupt
+
+    def _noise_on_device(self) -> bool:
+        """Whether ``encoder_noise`` is drawn on the training device (``noise_device``)."""
+        if self.encoder_noise is None:
+            return False
+        if self.noise_device == "auto":
+            return self.device_.type in ("cuda", "mps")
+        return self.noise_device == "device"
+
+    def _set_device_noise(self, net, seed: int, on_device: bool) -> None:
+        """Give ``net`` the device-side noise of this fit (or none), keeping its generator.
+
+        A warm-started fit continues the generator of the previous one (its state
+        is pickled with the net); a fit that draws noise in the loader drops it.
+        """
+        current = getattr(net, "device_noise", None)
+        if not on_device:
+            net.device_noise = None
+            return
+        if current is None:
+            current = DeviceNoise(None, seed)
+        current.noise = self._encoder_noise_model()
+        net.device_noise = current
 
     def _total_steps(self, n_records: int) -> int:
         """Optimizer steps of one ``fit`` call on ``n_records`` records."""

@@ -371,13 +371,23 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
     When it also returns two views' projections ``(eps_hat, eps, p, q)``,
     ``contrastive_weight * info_nce(p, q, contrastive_temperature)`` is added.
     ``precision`` (``"32"``, ``"bf16"``, ``"16-mixed"``): see ``nets/_precision.py``.
+    ``device_noise`` (a :class:`~sklearn_biodiff.nets._training.DeviceNoise` or
+    None): the encoder's input is corrupted on the training device before each
+    forward pass (float32, outside autocast), from clean crops of the loader.
     """
 
     def __init__(self, *args, criterion=torch.nn.MSELoss, contrastive_weight: float = 0.0,
-                 contrastive_temperature: float = 0.1, **kwargs):
+                 contrastive_temperature: float = 0.1, device_noise=None, **kwargs):
         super().__init__(*args, criterion=criterion, **kwargs)
         self.contrastive_weight = contrastive_weight
         self.contrastive_temperature = contrastive_temperature
+        self.device_noise = device_noise
+
+    def infer(self, x, **fit_params):
+        noise = getattr(self, "device_noise", None)  # nets pickled before the option
+        if noise is not None:
+            x = noise(x, self.device)
+        return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         eps_hat, eps, *views = y_pred

@@ -2,7 +2,7 @@
 
 from ._add_noise import AddNoise, augment_with_noise, measure_snr_db
 from ._robustness import plot_robustness_curve, robustness_curve, summarize_robustness
-from ._sources import NOISE_KINDS, load_nstdb_noise, make_noise
+from ._sources import NOISE_KINDS, load_nstdb_noise, make_noise, make_noise_torch
 
 __all__ = [
     "NOISE_KINDS",
@@ -10,6 +10,7 @@ __all__ = [
     "augment_with_noise",
     "load_nstdb_noise",
     "make_noise",
+    "make_noise_torch",
     "measure_snr_db",
     "plot_robustness_curve",
     "robustness_curve",

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from .._sklearn_compat import Interval, StrOptions
 from .._validation import SignalList, check_signals_and_labels, pack_signals, with_fs
 from ..preprocessing._base import SignalTransformer
-from ._sources import NOISE_KINDS, check_source_span, make_noise
+from ._sources import NOISE_KINDS, check_source_span, make_noise, make_noise_torch, noise_scale
 
 __all__ = ["AddNoise", "augment_with_noise", "measure_snr_db"]
 
@@ -191,7 +191,7 @@ default="gaussian"
         noise = np.stack([make_noise(self.kind, leads.shape[-1], self.fs, rng,
                                      powerline_hz=self.powerline_hz,
                                      source_span=self.source_span) for _ in range(n_draws)])
-        scale = np.sqrt(power / 10 ** (snr / 10))[:, None]
+        scale = noise_scale(power, snr)[:, None]
         return (leads + noise * scale).reshape(x64.shape)
 
     def corrupt(self, x, random_state=None) -> np.ndarray:
@@ -215,6 +215,74 @@ default="gaussian"
             raise ValueError(f"corrupt takes one record of shape (n_samples,) or "
                              f"(n_leads, n_samples), got shape {x.shape}.")
         return self._corrupt(x, 0, check_random_state(random_state)).astype(np.float32)
+
+    def corrupt_batch(self, x, generator, *, rows=None, batch_size=None):
+        """A batch of records plus noise at the target SNR, drawn on the batch's device.
+
+        The noise model of :meth:`corrupt` (same kinds, equal-power sums, unit
+        power per draw, one SNR per record from an ``snr_db`` range, a draw per
+        lead or one shared by the leads, ``source_span``, ``powerline_hz``) in
+        torch, for the whole batch at once, from ``generator``
+        (:func:`~sklearn_biodiff.noise.make_noise_torch`): no numpy and no host
+        synchronisation, so a GPU training step augments its own batch. Same
+        distribution as :meth:`corrupt`, not the same draws.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, n_samples) or (batch, n_leads, n_samples)
+            Records at ``fs`` Hz, on any device.
+        generator : torch.Generator
+            On ``x``'s device; every draw comes from it.
+        rows : slice, int Tensor or None, default=None
+            ``x`` holds these rows of a global batch of ``batch_size`` records
+            (one process's shard under ``torch.distributed``): the noise and the
+            SNRs are drawn for the whole global batch and these rows kept, so the
+            processes together add the noise of one process with the whole batch.
+        batch_size : int or None, default=None
+            Rows of the global batch (required with ``rows``).
+
+        Returns
+        -------
+        noisy : Tensor of the shape, dtype and device of ``x``
+            A lead of zero power (constant) gets no noise (:meth:`corrupt` raises
+            instead; checking would stop a GPU to read the result).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sklearn_biodiff.noise import AddNoise, measure_snr_db
+        >>> x = torch.sin(torch.arange(3000) / 20.0).repeat(4, 1)
+        >>> noisy = AddNoise("mixture", snr_db=6).corrupt_batch(x, torch.Generator().manual_seed(0))
+        >>> round(measure_snr_db(x[0].numpy(), noisy[0].numpy()), 3)
+        6.0
+        """
+        import torch
+
+        self._check_params()
+        if not torch.is_tensor(x) or x.ndim not in (2, 3) or not x.is_floating_point():
+            raise ValueError("corrupt_batch takes a floating tensor of shape (batch, n_samples) "
+                             "or (batch, n_leads, n_samples), got "
+                             f"{getattr(x, 'shape', type(x).__name__)}.")
+        leads = x if x.ndim == 3 else x[:, None]
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        n = len(x) if rows is None else int(batch_size)
+        kw = {"dtype": dtype, "powerline_hz": self.powerline_hz,
+              "source_span": self.source_span}
+        if isinstance(self.snr_db, tuple | list):
+            lo, hi = (float(v) for v in self.snr_db)
+            snr = lo + (hi - lo) * torch.rand(n, generator=generator, device=x.device,
+                                              dtype=dtype)
+        else:
+            snr = torch.full((n,), float(self.snr_db), device=x.device, dtype=dtype)
+        n_draws = 1 if self.leads == "shared" else leads.shape[1]
+        noise = make_noise_torch(self.kind, (n, n_draws), leads.shape[-1], self.fs,
+                                 generator, **kw)
+        if rows is not None:
+            noise, snr = noise[rows], snr[rows]
+        leads = leads.to(dtype)
+        power = leads.var(dim=-1, correction=0, keepdim=True)
+        out = leads + noise * noise_scale(power, snr[:, None, None])
+        return out.reshape(x.shape).to(x.dtype)
 
     def transform(self, X):
         """Return noisy copies of the records.

@@ -1,4 +1,11 @@
-"""Unit-power noise of each kind at any sampling rate."""
+"""Unit-power noise of each kind at any sampling rate: the one noise model.
+
+Two implementations of the same distribution share the constants and helpers of
+this module: :func:`make_noise` (numpy, one draw from a ``RandomState``; used by
+``AddNoise.transform``/``corrupt``) and :func:`make_noise_torch` (torch, many
+draws at once on a tensor's device from a ``torch.Generator``; used by
+``AddNoise.corrupt_batch``, the training-device augmentation of DiffAE).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import numpy as np
 
 from ..preprocessing._resample import resample_signal
 
-__all__ = ["NOISE_KINDS", "load_nstdb_noise", "make_noise"]
+__all__ = ["NOISE_KINDS", "load_nstdb_noise", "make_noise", "make_noise_torch", "noise_scale"]
 
 #: real recordings bundled in ``noise/data/nstdb_noise.npz`` (see ``scripts/make_nstdb_noise.py``)
 _REAL = {"baseline_wander": "bw", "muscle": "ma"}
@@ -62,6 +69,31 @@ def _real_noise_at(kind: str, fs: float) -> np.ndarray:
     noise = noise - noise.mean()
     noise.setflags(write=False)
     return noise
+
+
+def _span_bounds(n: int, span) -> tuple[int, int]:
+    """Sample bounds ``[lo, hi)`` of ``source_span`` in a recording of ``n`` samples."""
+    a, b = check_source_span(span)
+    return int(round(a * n)), int(round(b * n))
+
+
+def _powerline_harmonics(powerline_hz: float, fs: float) -> list[tuple[int, float]]:
+    """``(harmonic k, amplitude)`` of the mains components below the Nyquist frequency."""
+    out = [(k, amp) for k, amp in enumerate(_POWERLINE_HARMONICS, start=1)
+           if k * powerline_hz < fs / 2]
+    if not out:
+        raise ValueError(f"powerline_hz={powerline_hz} is above the Nyquist frequency "
+                         f"of fs={fs} Hz.")
+    return out
+
+
+def noise_scale(power, snr_db):
+    """Amplitude putting unit-power noise at ``snr_db`` below a signal of ``power``.
+
+    ``sqrt(power / 10**(snr_db / 10))``, for numpy arrays and torch tensors alike.
+    """
+    ratio = power / 10 ** (snr_db / 10)
+    return ratio.sqrt() if hasattr(ratio, "sqrt") else np.sqrt(ratio)
 
 
 def _unit_power(x: np.ndarray) -> np.ndarray:
@@ -127,18 +159,120 @@ def make_noise(kind: str, n_samples: int, fs: float, rng: np.random.RandomState,
         return _unit_power(rng.standard_normal(n_samples))
     if kind in _REAL:
         src = _real_noise_at(kind, float(fs))
-        a, b = check_source_span(source_span)
-        src = src[int(round(a * len(src))) : int(round(b * len(src)))]
+        lo, hi = _span_bounds(len(src), source_span)
+        src = src[lo:hi]
         start = int(rng.randint(len(src)))
         return _unit_power(np.take(src, np.arange(start, start + n_samples), mode="wrap"))
     if kind == "powerline":
         t = np.arange(n_samples) / fs
         out = np.zeros(n_samples)
-        for k, amp in enumerate(_POWERLINE_HARMONICS, start=1):
-            if k * powerline_hz < fs / 2:
-                out += amp * np.sin(2 * np.pi * k * powerline_hz * t + rng.uniform(0, 2 * np.pi))
-        if not out.any():
-            raise ValueError(f"powerline_hz={powerline_hz} is above the Nyquist frequency "
-                             f"of fs={fs} Hz.")
+        for k, amp in _powerline_harmonics(powerline_hz, fs):
+            out += amp * np.sin(2 * np.pi * k * powerline_hz * t + rng.uniform(0, 2 * np.pi))
         return _unit_power(out)
+    raise ValueError(f"unknown noise kind {kind!r}; choose from {NOISE_KINDS} or a tuple.")
+
+
+# ---------------------------------------------------------------- torch: whole batches
+def _on_device(array: np.ndarray, device: str, dtype):
+    """A host array as a ``dtype`` tensor on ``device`` (converted on the host: MPS has
+    no float64)."""
+    import torch
+
+    return torch.tensor(np.asarray(array), dtype=dtype).to(device)
+
+
+@lru_cache(maxsize=16)
+def _real_noise_tensor(kind: str, fs: float, device: str, dtype):
+    """:func:`_real_noise_at` as a tensor on ``device``, copied there once."""
+    return _on_device(_real_noise_at(kind, fs), device, dtype)
+
+
+@lru_cache(maxsize=16)
+def _powerline_basis(n_samples: int, fs: float, powerline_hz: float, device: str, dtype):
+    """``(sin, cos)`` of the mains components below Nyquist, each (n_harmonics, n_samples).
+
+    Scaled by the harmonics' amplitudes and computed in float64 on the host (once
+    per length, rate and device), so that a random phase ``phi`` gives
+    ``amp * sin(w t + phi) = sin_k * cos(phi) + cos_k * sin(phi)`` exactly as
+    :func:`make_noise` does, without float32 phase error on long records.
+    """
+    t = np.arange(n_samples) / fs
+    harmonics = _powerline_harmonics(powerline_hz, fs)
+    arg = np.stack([2 * np.pi * k * powerline_hz * t for k, _ in harmonics])
+    amp = np.array([a for _, a in harmonics])[:, None]
+    return (_on_device(amp * np.sin(arg), device, dtype),
+            _on_device(amp * np.cos(arg), device, dtype))
+
+
+def _unit_power_torch(x):
+    """:func:`_unit_power` over the last axis of a tensor (no host synchronisation)."""
+    import torch
+
+    x = x - x.mean(dim=-1, keepdim=True)
+    p = x.square().mean(dim=-1, keepdim=True)
+    return x / p.clamp_min(torch.finfo(x.dtype).tiny).sqrt()  # x == 0 where p == 0
+
+
+def make_noise_torch(kind, shape: tuple[int, ...], n_samples: int, fs: float, generator, *,
+                     dtype=None, powerline_hz: float = 50.0, source_span=(0.0, 1.0)):
+    """Independent draws of :func:`make_noise`, as one tensor on ``generator``'s device.
+
+    The same distribution as :func:`make_noise` (same kinds, equal-power sums,
+    zero mean and unit power per draw), drawn from a ``torch.Generator``: no
+    numpy and no host synchronisation, so it runs on a GPU for a whole batch. The
+    real recordings and the powerline waveforms are copied to the device once and
+    cached there.
+
+    Parameters
+    ----------
+    kind : {"gaussian", "baseline_wander", "muscle", "powerline", "mixture"} or tuple
+    shape : tuple of int
+        Leading shape: ``prod(shape)`` independent draws.
+    n_samples : int
+    fs : float
+    generator : torch.Generator
+        Its device is the device of the result.
+    dtype : torch.dtype or None, default=None
+        Floating dtype of the result (``None``: float32).
+    powerline_hz : float, default=50.0
+    source_span : (float, float), default=(0.0, 1.0)
+
+    Returns
+    -------
+    Tensor of shape ``(*shape, n_samples)``
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.noise import make_noise_torch
+    >>> n = make_noise_torch("mixture", (4, 2), 3000, 300.0, torch.Generator().manual_seed(0))
+    >>> tuple(n.shape), round(float(n.square().mean()), 4)
+    ((4, 2, 3000), 1.0)
+    """
+    import torch
+
+    dtype = torch.float32 if dtype is None else dtype
+    device = generator.device
+    kw = {"dtype": dtype, "powerline_hz": powerline_hz, "source_span": source_span}
+    shape = tuple(int(s) for s in shape)
+    if isinstance(kind, tuple | list):
+        parts = [make_noise_torch(k, shape, n_samples, fs, generator, **kw) for k in kind]
+        return _unit_power_torch(torch.stack(parts).sum(dim=0))
+    if kind == "mixture":
+        return make_noise_torch(MIXTURE, shape, n_samples, fs, generator, **kw)
+    if kind == "gaussian":
+        return _unit_power_torch(torch.randn((*shape, n_samples), generator=generator,
+                                             device=device, dtype=dtype))
+    if kind in _REAL:
+        src = _real_noise_tensor(kind, float(fs), str(device), dtype)
+        lo, hi = _span_bounds(len(src), source_span)
+        start = torch.randint(hi - lo, shape, generator=generator, device=device)
+        offsets = torch.arange(n_samples, device=device)
+        return _unit_power_torch(src[lo + (start[..., None] + offsets) % (hi - lo)])
+    if kind == "powerline":
+        sin, cos = _powerline_basis(int(n_samples), float(fs), float(powerline_hz),
+                                    str(device), dtype)
+        phase = 2 * np.pi * torch.rand((*shape, len(sin)), generator=generator,
+                                       device=device, dtype=dtype)
+        return _unit_power_torch(phase.cos() @ sin + phase.sin() @ cos)
     raise ValueError(f"unknown noise kind {kind!r}; choose from {NOISE_KINDS} or a tuple.")
