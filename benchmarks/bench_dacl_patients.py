@@ -29,8 +29,11 @@ Defaults are chosen by the CV only (``decision`` in the JSON): a DACLEmbedder op
 (patient-aware, mining or ``input_skip``) replaces the paper setting if it beats it by
 more than one fold std (the larger of the two configurations' stds) on both tasks.
 
-    nice -n 10 python benchmarks/bench_dacl_patients.py      # full archive, JSON
+    nice -n 19 python benchmarks/bench_dacl_patients.py --threads 1   # full archive
     python benchmarks/bench_dacl_patients.py --quick         # bundled sample, minutes
+
+A killed run keeps its finished folds (``folds_*.json`` next to the ST cache of
+``--cache``) and resumes from them when started again with the same settings.
 """
 
 from __future__ import annotations
@@ -147,7 +150,7 @@ class Fold:
 
     def dacl(self, Z, y, seed, groups=None, **params):
         p = {"max_epochs": self.args.epochs, "batch_size": 128, "lr": 1e-3,
-             "random_state": seed, "n_threads": 1, **params}
+             "random_state": seed, "n_threads": self.args.threads, **params}
         return DACLEmbedder(**p).fit(Z, y, groups=groups)
 
     def run(self, tr, te, seed, check_concat=False):
@@ -155,12 +158,13 @@ class Fold:
         args, ST, y4, rec = self.args, self.ST, self.y4, self.rec
         scaler = StandardScaler().fit(ST[tr])
         vae = VAELatent(latent_dim=args.latent_dim, max_epochs=args.vae_epochs,
-                        random_state=seed, n_threads=1).fit(scaler.transform(ST[tr]))
+                        random_state=seed, n_threads=args.threads).fit(
+                            scaler.transform(ST[tr]))
         Z_tr, Z_te = (vae.transform(scaler.transform(ST[i])) for i in (tr, te))
         emb = {}  # config -> (train embedding, test embedding) on the fold's rows
         if "dae" in self.configs:
             dae = DenoisingAEEmbedder(max_epochs=args.epochs, batch_size=128,
-                                      random_state=seed, n_threads=1).fit(Z_tr)
+                                      random_state=seed, n_threads=args.threads).fit(Z_tr)
             emb["dae"] = (dae.transform(Z_tr), dae.transform(Z_te))
         if "dacl_patient" in self.configs:
             d = self.dacl(Z_tr, y4[tr], seed, groups=rec[tr], objective="patient")
@@ -201,6 +205,34 @@ class Fold:
             print(task, seed, json.dumps({k: round(v["window"], 4) for k, v in scores.items()}),
                   flush=True)
         return out
+
+
+class Checkpoint:
+    """Finished folds of a run, one JSON file per set of settings under ``cache``.
+
+    A fold run with more configurations serves a run with fewer (every model of a fold
+    is seeded on its own, so a configuration's scores do not depend on the others).
+    """
+
+    def __init__(self, cache: Path, key_parts: list, configs, resume: bool = True):
+        key = hashlib.sha1(json.dumps(key_parts, default=str).encode()).hexdigest()[:16]
+        self.path = cache / f"folds_{key}.json"
+        self.configs = {"st_features", "vae_mu", *configs}
+        self.done = (json.loads(self.path.read_text())
+                     if resume and self.path.exists() else {})
+
+    def get(self, name: str):
+        value = self.done.get(name)
+        if value is None or not all(self.configs <= set(v) for v in value["scores"].values()):
+            return None
+        return {**value, "scores": {t: {k: v for k, v in cells.items() if k in self.configs}
+                                    for t, cells in value["scores"].items()}}
+
+    def put(self, name: str, value) -> None:
+        self.done[name] = value
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.done, default=float))
+        tmp.replace(self.path)
 
 
 def summarise(folds: list[dict]) -> dict:
@@ -268,8 +300,15 @@ def main(argv=None):
     ap.add_argument("--no-test", dest="test", action="store_false")
     ap.add_argument("--cache", default="/tmp/sklearn_biodiff_bench/dacl_patients")
     ap.add_argument("--out", default="bench_dacl_patients")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (and n_threads of every model)")
+    ap.add_argument("--note", default=None,
+                    help="why the run deviates from the defaults (stored in the protocol)")
+    ap.add_argument("--no-resume", dest="resume", action="store_false",
+                    help="ignore the folds of an interrupted run with the same settings")
     args = ap.parse_args(argv)
-    torch.set_num_threads(1)
+    defaults = vars(ap.parse_args([]))
+    torch.set_num_threads(args.threads)
     cpu0 = time.process_time()
     archive = None if args.quick else find_archive()
     if archive is None:
@@ -289,21 +328,31 @@ def main(argv=None):
     train = np.flatnonzero(np.isin(rec, tr_rec))
     test = np.flatnonzero(np.isin(rec, te_rec))
     runner = Fold(ST, y4, rec, args, set(args.configs))
+    # every finished fold is saved next to the ST cache, so that a killed run resumes
+    checkpoint = Checkpoint(Path(args.cache), [
+        st_cache, args.epochs, args.vae_epochs, args.latent_dim, args.folds],
+        args.configs, resume=args.resume)
 
-    cpu_cv = time.process_time()
     folds, fold_meta = [], []
     for seed in args.seeds:
         sgkf = StratifiedGroupKFold(args.folds, shuffle=True, random_state=seed)
         for k, (a, b) in enumerate(sgkf.split(train, y4[train], groups=rec[train])):
-            t0 = time.process_time()
-            folds.append(runner.run(train[a], train[b], seed,
-                                    check_concat=not folds and "dacl_paper" in args.configs))
-            fold_meta.append({"seed": seed, "fold": k, "n_train_windows": len(a),
-                              "n_test_windows": len(b),
-                              "cpu_seconds": time.process_time() - t0})
-            print(f"seed {seed} fold {k}: {fold_meta[-1]['cpu_seconds']:.0f} CPU s",
-                  flush=True)
-    cv_cpu = time.process_time() - cpu_cv
+            done = checkpoint.get(f"cv/{seed}/{k}")
+            if done is None:
+                t0 = time.process_time()
+                scores = runner.run(train[a], train[b], seed,
+                                    check_concat=not folds and "dacl_paper" in args.configs)
+                meta = {"seed": seed, "fold": k, "n_train_windows": len(a),
+                        "n_test_windows": len(b), "cpu_seconds": time.process_time() - t0,
+                        "resumed": False}
+                checkpoint.put(f"cv/{seed}/{k}", {"scores": scores, "meta": meta})
+            else:
+                scores, meta = done["scores"], {**done["meta"], "resumed": True}
+            folds.append(scores)
+            fold_meta.append(meta)
+            print(f"seed {seed} fold {k}: {meta['cpu_seconds']:.0f} CPU s"
+                  + (" (resumed)" if meta["resumed"] else ""), flush=True)
+    cv_cpu = sum(m["cpu_seconds"] for m in fold_meta)
     cv = summarise(folds)
     comparisons = compare(cv)
     decision = decide(comparisons)
@@ -327,6 +376,11 @@ def main(argv=None):
                         f"{args.vae_epochs}) on the fold's training windows; every DACL "
                         f"variant max_epochs={args.epochs}, batch_size=128, lr=1e-3, "
                         "other parameters at their defaults; DAE the same epochs and batch",
+            "threads": f"torch threads = n_threads = {args.threads}",
+            "reductions": {k: {"default": defaults[k], "used": getattr(args, k)}
+                           for k in ("seeds", "configs", "folds", "epochs", "vae_epochs")
+                           if getattr(args, k) != defaults[k]},
+            "note": args.note,
         },
         "settings": {k: v for k, v in vars(args).items()},
         "descriptions": {k: DESCRIPTIONS[k] for k in ("st_features", "vae_mu", *args.configs)},
@@ -338,18 +392,30 @@ def main(argv=None):
         "cv": cv,
         "comparisons": comparisons,
         "decision": decision,
-        "cpu_seconds": {"st_features": st_cpu, "cv": cv_cpu},
+        "cpu_seconds": {"st_features": st_cpu, "cv": cv_cpu,
+                        "resumed_folds": sum(m["resumed"] for m in fold_meta)},
     }
+    fresh = sum(m["cpu_seconds"] for m in fold_meta if not m["resumed"])
     if args.test:
-        cpu_test = time.process_time()
-        res = runner.run(train, test, 0)
-        report["test"] = res
-        report["cpu_seconds"]["test"] = time.process_time() - cpu_test
+        done = checkpoint.get("test")
+        if done is None:
+            cpu_test = time.process_time()
+            done = {"scores": runner.run(train, test, 0),
+                    "cpu_seconds": time.process_time() - cpu_test}
+            checkpoint.put("test", done)
+            fresh += done["cpu_seconds"]
+        report["test"] = done["scores"]
+        report["cpu_seconds"]["test"] = done["cpu_seconds"]
         for task in TASKS:
             _, yt = binary_task(y4[test], task)
             report["data"][f"{task}_test_windows"] = len(yt)
             report["data"][f"{task}_test_positive_windows"] = int(yt.sum())
-    report["cpu_seconds"]["total"] = time.process_time() - cpu0
+    # the folds and test of an interrupted run count with the CPU time they took then;
+    # the ST features count only when computed by this process (0 from the cache)
+    this_process = time.process_time() - cpu0
+    report["cpu_seconds"]["this_process"] = this_process
+    report["cpu_seconds"]["total"] = (cv_cpu + report["cpu_seconds"].get("test", 0.0)
+                                      + this_process - fresh)
     write_json(args.out + ("_quick" if args.quick else ""), report,
                seeds=sorted({0, *args.seeds}))
 
