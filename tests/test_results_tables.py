@@ -45,6 +45,23 @@ def test_a_contradicted_claim_stops_the_rendering(results):
         render.render_block("dacl", changed, "md")
 
 
+def test_dacl_patients_ranks_within_one_fold_std_as_a_tie():
+    cv = {"a": {"window": {"mean": 0.80, "std": 0.02}},
+          "b": {"window": {"mean": 0.79, "std": 0.01}},
+          "c": {"window": {"mean": 0.75, "std": 0.01}}}
+    assert render._versus(cv, "a", "b")[0] == "tied with"
+    assert render._versus(cv, "a", "c")[0] == "above"
+    assert render._versus(cv, "c", "b")[0] == "below"
+
+
+def test_dacl_patients_decision_is_rechecked_from_the_fold_scores(results):
+    changed = copy.deepcopy(results)
+    decision = changed["bench_dacl_patients"]["decision"]
+    decision["winners"] = [*decision["winners"], "dacl_concat"]
+    with pytest.raises(render.ClaimError, match="decision of the JSON"):
+        render.render_block("dacl_patients", changed, "md")
+
+
 def _outside_blocks(path):
     text = path.read_text()
     return render._MARKERS[path.suffix].sub("", text)
