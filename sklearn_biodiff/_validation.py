@@ -149,7 +149,7 @@ def data_fs(X) -> float | None:
     fs = getattr(X, "fs", None)
     if fs is not None or not isinstance(X, list | tuple):
         return fs
-    rates = {float(r.fs) for r in X if isinstance(r, SignalArray) and r.fs is not None}
+    rates = {r.fs for r in X if isinstance(r, SignalArray) and r.fs is not None}
     if len(rates) > 1:
         raise ValueError(
             f"the records are sampled at different rates ({sorted(rates)} Hz); resample "
