@@ -54,7 +54,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import find_archive, readme_split, write_json  # noqa: E402
+from _common import RESULTS, find_archive, readme_split, write_json  # noqa: E402
 
 from sklearn_biodiff.datasets import (  # noqa: E402
     binary_task,
@@ -86,6 +86,10 @@ UNSUPERVISED = ("dacl_patient", "dae")
 CONCAT = {"dacl_concat": "dacl_paper",
           "dacl_supcon_other_patient_concat": "dacl_supcon_other_patient",
           "dacl_patient_concat": "dacl_patient"}
+#: the fold's scaled ST features beside a trained configuration's embedding (same fit),
+#: probed at the ST probe's C: ``make_dacl_pipeline(keep_features=True)``
+KEEP = {"dacl_paper_keep": "dacl_paper",
+        "dacl_supcon_other_patient_keep": "dacl_supcon_other_patient"}
 #: the DACLEmbedder options that may become its defaults (the baselines may not)
 CANDIDATES = ("dacl_supcon_other_patient", "dacl_other_patient", "dacl_patient",
               "dacl_supcon_other_patient_concat", "dacl_patient_concat", "dacl_semihard",
@@ -103,6 +107,10 @@ DESCRIPTIONS = {
     "dacl_supcon_other_patient_concat": "supcon + other_patient + input_skip='concat'",
     "dacl_patient": "objective='patient' (CLOCS-style, no labels), groups",
     "dacl_patient_concat": "objective='patient' + input_skip='concat'",
+    "dacl_paper_keep": "paper setting, its embedding beside the scaled ST features "
+                       "(make_dacl_pipeline(keep_features=True)); probe C=0.01",
+    "dacl_supcon_other_patient_keep": "supcon + other_patient beside the scaled ST "
+                                      "features; probe C=0.01",
     "gaussian": "contrastive + Gaussian views (augmentation='gaussian', noise_std=0.1)",
     "dae": "DenoisingAEEmbedder (no labels)",
 }
@@ -201,6 +209,12 @@ class Fold:
                     task_emb[name] = (np.c_[a, zt], np.c_[b, ze])
             for name, (a, b) in task_emb.items():
                 add(name, probe(a, yt_tr, b))
+            for name, base in KEEP.items():
+                if name in self.configs and base in task_emb:
+                    a, b = task_emb[base]
+                    f_tr, f_te = (scaler.transform(ST[i])[j] for i, j in ((tr, i_tr),
+                                                                          (te, i_te)))
+                    add(name, probe(np.c_[f_tr, a], yt_tr, np.c_[f_te, b], C=0.01))
             out[task] = scores
             print(task, seed, json.dumps({k: round(v["window"], 4) for k, v in scores.items()}),
                   flush=True)
@@ -273,6 +287,55 @@ def compare(cv: dict) -> dict:
     return out
 
 
+#: largest difference allowed between two runs' scores of one cell (a rerun of a seeded,
+#: one-thread fit on the same machine type reproduces it; more means the runs differ)
+MERGE_TOLERANCE = 1e-6
+
+
+def merge_runs(old: dict, new: dict) -> dict:
+    """``old`` with ``new``'s configurations added (CV folds and test), re-decided.
+
+    Both runs must share the fold settings, and every cell both computed (the ST
+    probe, the VAE latent, shared configurations) must agree within
+    ``MERGE_TOLERANCE``: then the added rows are what one run with all
+    configurations would have given.
+    """
+    for key in ("epochs", "vae_epochs", "latent_dim", "folds", "seeds", "threads"):
+        if old["settings"][key] != new["settings"][key]:
+            raise SystemExit(f"cannot merge: {key} is {new['settings'][key]} here and "
+                             f"{old['settings'][key]} in the earlier run")
+    worst = 0.0
+    for part in ("cv", "test"):
+        for task in TASKS:
+            for name in set(old[part][task]) & set(new[part][task]):
+                a, b = old[part][task][name], new[part][task][name]
+                if part == "cv":
+                    pairs = zip(a["window"]["folds"] + a["record"]["folds"],
+                                b["window"]["folds"] + b["record"]["folds"])
+                else:
+                    pairs = ((a["window"], b["window"]), (a["record"], b["record"]))
+                worst = max([worst, *(abs(x - y) for x, y in pairs)])
+    if worst > MERGE_TOLERANCE:
+        raise SystemExit(f"cannot merge: the cells both runs computed differ by up to "
+                         f"{worst:.2g} (> {MERGE_TOLERANCE:g}); rerun every configuration")
+    added = [c for c in new["settings"]["configs"] if c not in old["settings"]["configs"]]
+    merged = {**old}
+    merged["settings"] = {**old["settings"],
+                          "configs": old["settings"]["configs"] + added}
+    merged["descriptions"] = {**old["descriptions"],
+                              **{c: new["descriptions"][c] for c in added}}
+    for part in ("cv", "test"):
+        merged[part] = {t: {**old[part][t], **{c: new[part][t][c] for c in added}}
+                        for t in TASKS}
+    merged["comparisons"] = compare(merged["cv"])
+    merged["decision"] = decide(merged["comparisons"])
+    merged["merged_runs"] = [*old.get("merged_runs", []), {
+        "configs": added, "max_abs_diff_of_shared_cells": worst,
+        "earlier_run": old["run"], "cpu_seconds": new["cpu_seconds"],
+        "note": new["protocol"]["note"]}]
+    return merged
+
+
 def decide(comparisons: dict) -> dict:
     """The CV-only rule for the defaults (see the module docstring)."""
     winners = [name for name in CANDIDATES
@@ -296,7 +359,12 @@ def main(argv=None):
     ap.add_argument("--latent-dim", type=int, default=32)
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
-    ap.add_argument("--configs", nargs="*", default=[*SUPERVISED, *UNSUPERVISED, *CONCAT])
+    ap.add_argument("--configs", nargs="*",
+                    default=[*SUPERVISED, *UNSUPERVISED, *CONCAT, *KEEP])
+    ap.add_argument("--merge-into", default=None,
+                    help="add this run's configurations to results/<NAME>.json of an earlier "
+                         "run with the same settings; the cells both runs computed must "
+                         "agree (else nothing is written)")
     ap.add_argument("--no-test", dest="test", action="store_false")
     ap.add_argument("--cache", default="/tmp/sklearn_biodiff_bench/dacl_patients")
     ap.add_argument("--out", default="bench_dacl_patients")
@@ -416,8 +484,10 @@ def main(argv=None):
     report["cpu_seconds"]["this_process"] = this_process
     report["cpu_seconds"]["total"] = (cv_cpu + report["cpu_seconds"].get("test", 0.0)
                                       + this_process - fresh)
-    write_json(args.out + ("_quick" if args.quick else ""), report,
-               seeds=sorted({0, *args.seeds}))
+    out = (args.merge_into or args.out) + ("_quick" if args.quick else "")
+    if args.merge_into:
+        report = merge_runs(json.loads((RESULTS / f"{out}.json").read_text()), report)
+    write_json(out, report, seeds=sorted({0, *args.seeds}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -49,3 +50,58 @@ def test_demo_runs_in_quick_mode(tmp_path, capsys):
     assert result["pretrained"] == "diffae-cinc2017-v0"
     assert (tmp_path / "roc.png").stat().st_size > 1000
     assert "test AUROC" in capsys.readouterr().out
+
+
+def test_keep_features_gives_the_classifier_the_scaled_features_and_the_same_embedding(
+        synthetic, tiny_pipeline_params):
+    X, y = synthetic
+    plain = make_dacl_pipeline(**tiny_pipeline_params, random_state=0).fit(X, y)
+    kept = make_dacl_pipeline(**tiny_pipeline_params, keep_features=True,
+                              random_state=0).fit(X, y)
+    assert [name for name, _ in kept.steps] == ["st", "scale", "keep", "rescale", "clf"]
+    assert kept["clf"].C == 0.01
+    features = kept["scale"].transform(kept["st"].transform(X))
+    out = kept[:3].transform(X)
+    n = features.shape[1]
+    assert out.shape == (len(X), n + 4)
+    np.testing.assert_array_equal(out[:, :n], features)
+    # keep_features changes what the classifier sees, not what is learned: the VAE and
+    # DACL fits are those of the paper pipeline with the same seed
+    np.testing.assert_allclose(out[:, n:], plain[:4].transform(X), rtol=1e-6, atol=1e-6)
+    assert kept.predict_proba(X).shape == (len(X), 2)
+    assert list(kept[:3].get_feature_names_out()[:1]) == [
+        "features__" + kept["st"].get_feature_names_out()[0]]
+
+
+def test_keep_features_pipeline_searches_and_routes_groups(synthetic, tmp_path,
+                                                          tiny_pipeline_params):
+    from sklearn import config_context
+
+    from sklearn_biodiff.model_selection import DACLSearchSpace, timestep_ablation_grid
+
+    X, y = synthetic
+    groups = np.arange(len(X)) // 2
+    pipe = make_dacl_pipeline(**tiny_pipeline_params, keep_features=True,
+                              memory=str(tmp_path), random_state=0)
+    grid = timestep_ablation_grid(10, prefix="keep__embedding__dacl__")
+    search = GridSearchCV(clone(pipe).set_params(keep__embedding__dacl__n_timesteps=10),
+                          grid[:2], cv=StratifiedKFold(2, shuffle=True, random_state=0),
+                          scoring="roc_auc").fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    import optuna
+
+    space = DACLSearchSpace(prefix="keep__embedding__dacl__",
+                            vae_prefix="keep__embedding__vae__", latent_dims=(4,))
+    params = space(optuna.trial.FixedTrial(
+        {"keep__embedding__dacl__t_min": 3, "keep__embedding__dacl__t_max": 9,
+         "keep__embedding__dacl__margin": 1.0, "keep__embedding__dacl__lr": 1e-3,
+         "keep__embedding__vae__latent_dim": 4}))
+    assert clone(pipe).set_params(**params)["keep"].get_params()["embedding__dacl__t_max"] == 9
+    # patient ids reach the DACL step inside the union through metadata routing
+    with config_context(enable_metadata_routing=True):
+        routed = clone(pipe).set_params(keep__embedding__dacl__positive="other_patient")
+        routed["keep"].transformer_list[1][1]["dacl"].set_fit_request(groups=True)
+        routed.fit(X, y, groups=groups)
+    without = clone(pipe).set_params(keep__embedding__dacl__positive="other_patient")
+    with pytest.raises(ValueError, match="groups"):
+        without.fit(X, y)
