@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 import warnings
 
 import numpy as np
@@ -423,6 +424,19 @@ def _divergence(net: NeuralNet, what: str, embedding) -> str | None:
     return None
 
 
+def _caller_stacklevel() -> int:
+    """``stacklevel`` of the first frame outside this package and scikit-learn.
+
+    A warning of the caller of this function then points at the user's ``fit``
+    call, however deep the estimator's own frames (``fit`` -> ``_fit``) are.
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
+            "sklearn_biodiff", "sklearn"):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
 def check_finite_training(estimator, embedding=None) -> None:
     """The one divergence check, at the end of every torch estimator's ``fit``.
 
@@ -446,9 +460,9 @@ def check_finite_training(estimator, embedding=None) -> None:
     if getattr(estimator, "on_divergence", "raise") == "warn":
         warnings.warn(f"{message} {_DIVERGED_HINT} With on_divergence='warn' the fitted "
                       "model is kept; its embeddings are not finite.",
-                      TrainingDivergedWarning, stacklevel=4)
+                      TrainingDivergedWarning, stacklevel=_caller_stacklevel())
         return
-    vars(estimator).pop(estimator._fitted_attribute, None)
+    vars(estimator).pop("net_", None)  # the fitted marker of every torch estimator
     raise TrainingDivergedError(
         f"{message} {_DIVERGED_HINT} history_ holds the losses of every epoch; "
         "on_divergence='warn' keeps the diverged model, with a warning.")
