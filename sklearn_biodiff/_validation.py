@@ -41,6 +41,7 @@ __all__ = [
     "check_labels",
     "check_signals_and_labels",
     "check_n_leads",
+    "data_fs",
     "flatten_leads",
     "has_lead_axis",
     "n_leads",
@@ -60,15 +61,26 @@ class SignalList(list):
 
     Loaders and resamplers return it, so that an estimator built for another
     rate can detect the mismatch instead of silently computing wrong features.
+    A slice is a ``SignalList`` with the same ``fs``; one record taken out by
+    its index (``X[i]``) is a :class:`SignalArray` view with the same ``fs``, so
+    a list built from indexed records, as scikit-learn's cross-validation and
+    ``train_test_split`` build it (``[X[i] for i in train]``), still carries the
+    rate (see :func:`data_fs`). The records are stored, and iterated, as plain
+    arrays: the rate lives on the list alone.
     """
 
     def __init__(self, records=(), fs: float | None = None):
-        super().__init__(records)
+        super().__init__(r.view(np.ndarray) if isinstance(r, SignalArray) else r
+                         for r in records)
         self.fs = fs
 
     def __getitem__(self, index):
         out = super().__getitem__(index)
-        return SignalList(out, fs=self.fs) if isinstance(index, slice) else out
+        if isinstance(index, slice):
+            return SignalList(out, fs=self.fs)
+        if self.fs is not None and isinstance(out, np.ndarray):
+            return SignalArray(out, fs=self.fs)
+        return out
 
     def __reduce__(self):
         return (type(self), (list(self), self.fs))
@@ -78,7 +90,8 @@ class SignalArray(np.ndarray):
     """An array of equal-length records that knows its sampling rate ``fs`` (Hz).
 
     2-D ``(n_records, n_samples)`` or, with a lead axis, 3-D ``(n_records,
-    n_leads, n_samples)``.
+    n_leads, n_samples)``; or one record ``(n_samples,)`` or ``(n_leads,
+    n_samples)`` taken out of a :class:`SignalList`.
 
     The equal-length counterpart of :class:`SignalList`: the package's transformers
     return it when their input carried a rate (or when they set one, as
@@ -120,14 +133,39 @@ def with_fs(X, fs: float | None):
     return SignalList(X, fs=fs)
 
 
-def check_data_fs(X, fs: float, what: str) -> None:
-    """Raise when ``X`` carries a sampling rate (``X.fs``) other than ``fs``."""
-    _reject_non_signals(X)  # a wfdb.Record has an fs too
-    data_fs = getattr(X, "fs", None)
-    if data_fs is not None and not np.isclose(float(data_fs), float(fs)):
+def data_fs(X) -> float | None:
+    """The sampling rate ``X`` carries, or ``None`` (the one place it is read).
+
+    ``X.fs`` of a :class:`SignalList` or :class:`SignalArray`; for a plain list
+    or tuple, the rate of its records that carry one (records indexed out of a
+    ``SignalList``, e.g. by a cross-validation split). Plain arrays and lists of
+    plain arrays carry none.
+
+    Raises
+    ------
+    ValueError
+        When the records of a list carry different rates.
+    """
+    fs = getattr(X, "fs", None)
+    if fs is not None or not isinstance(X, list | tuple):
+        return fs
+    rates = {r.fs for r in X if isinstance(r, SignalArray) and r.fs is not None}
+    if len(rates) > 1:
         raise ValueError(
-            f"the signals are sampled at {data_fs} Hz but {what} expects fs={fs} Hz; "
-            f"set fs={data_fs} or resample first (Resample(orig_fs={data_fs}, "
+            f"the records are sampled at different rates ({sorted(rates)} Hz); resample "
+            "them to one rate first (Resample(orig_fs=..., target_fs=...) on each group "
+            "of records).")
+    return rates.pop() if rates else None
+
+
+def check_data_fs(X, fs: float, what: str) -> None:
+    """Raise when ``X`` carries a sampling rate (:func:`data_fs`) other than ``fs``."""
+    _reject_non_signals(X)  # a wfdb.Record has an fs too
+    rate = data_fs(X)
+    if rate is not None and not np.isclose(float(rate), float(fs)):
+        raise ValueError(
+            f"the signals are sampled at {rate} Hz but {what} expects fs={fs} Hz; "
+            f"set fs={rate} or resample first (Resample(orig_fs={rate}, "
             f"target_fs={fs}))."
         )
 

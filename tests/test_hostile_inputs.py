@@ -5,27 +5,32 @@ sizes, loader integrity, archive caps and cache races, search and noise edges.
 The archive, race and divergence tests together run in well under a minute.
 """
 
+import hashlib
 import multiprocessing
 import os
 import pickle
 import tarfile
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import optuna
 import pytest
+from joblib.memory import CacheWarning
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from test_datasets import _write_fake_training
+from test_wfdb import _write as _write_wfdb
 
 from sklearn_biodiff._validation import SignalArray
-from sklearn_biodiff.datasets import load_physionet2017
+from sklearn_biodiff.datasets import load_physionet2017, load_wfdb_database
 from sklearn_biodiff.datasets._archive import unpack_archive_once
 from sklearn_biodiff.exceptions import TrainingDivergedError, TrainingDivergedWarning
 from sklearn_biodiff.feature_extraction import (
@@ -38,7 +43,7 @@ from sklearn_biodiff.feature_extraction import (
 from sklearn_biodiff.model_selection import DACLSearchSpace, make_grouped_cv, optuna_search
 from sklearn_biodiff.noise import AddNoise, robustness_curve
 from sklearn_biodiff.pipeline import make_dacl_pipeline
-from sklearn_biodiff.preprocessing import FixedLength, Resample
+from sklearn_biodiff.preprocessing import FixedLength, Resample, StandardizeSignal
 
 TINY_VIEW = {"embedding_dim": 3, "widths": (8,), "time_dim": 4, "max_epochs": 2,
              "random_state": 0}
@@ -167,6 +172,39 @@ def test_fixed_length_and_add_noise_keep_the_rate():
     assert noisy.fs == 250
 
 
+def test_cv_splits_and_picked_records_of_a_signal_list_keep_the_rate(sample):
+    # scikit-learn's splitters index a list record by record into a plain list
+    X, y = sample.signals[:12], np.tile([0, 1], 6)
+    pipe = make_pipeline(ScatteringFeatures(fs=250, J=4, Q=2), LogisticRegression())
+    with pytest.raises(ValueError, match=r"sampled at 300 Hz but ScatteringFeatures "
+                                         r"expects fs=250"):
+        cross_val_score(pipe, X, y, cv=KFold(2), error_score="raise")
+    X_tr, _ = train_test_split(X, random_state=0)
+    picked = [sample.signals[i] for i in (0, 3, 5)]  # as the README builds X
+    for records in (X_tr, picked):
+        assert type(records) is list and isinstance(records[0], SignalArray)
+        with pytest.raises(ValueError, match="sampled at 300"):
+            ScatteringFeatures(fs=250).fit(records)
+        assert StandardizeSignal().fit_transform(records).fs == 300  # passed on
+    assert type(picked[0] * 2) is np.ndarray and type(list(sample.signals)[0]) is np.ndarray
+    mixed = picked + [Resample(300, 250).fit_transform(sample.signals[:1])[0]]
+    with pytest.raises(ValueError, match=r"records are sampled at different rates "
+                                         r"\(\[250, 300\] Hz\)"):
+        Resample(300, 250).fit_transform(mixed)
+    assert pickle.loads(pickle.dumps(picked))[0].fs == 300
+
+
+def test_wfdb_windows_carry_their_rate(tmp_path):
+    _write_wfdb(tmp_path, "100", 250, 5000, ["MLII"])
+    data = load_wfdb_database(tmp_path, annotator=None, window_s=4)
+    assert isinstance(data.signals, SignalArray) and data.signals.fs == data.fs == 250
+    with pytest.raises(ValueError, match="sampled at 250.0 Hz but ScatteringFeatures"):
+        ScatteringFeatures(fs=300).fit(data.signals)
+    X, _ = load_wfdb_database(tmp_path, annotator=None, window_s=4, leads="MLII", fs=125,
+                              return_X_y=True)
+    assert X.fs == 125 and X.shape == (5, 500)
+
+
 def test_plain_arrays_from_users_carry_no_rate():
     X = np.random.RandomState(0).randn(2, 900).astype(np.float32)
     out = FixedLength(length=600).fit_transform(X)
@@ -236,6 +274,48 @@ def test_header_naming_another_records_file(root):
         load_physionet2017(root)
 
 
+@pytest.fixture
+def wfdb_db(tmp_path):
+    root = tmp_path / "db"
+    root.mkdir()
+    for k, name in enumerate(("100", "101")):
+        _write_wfdb(root, name, 100, 1000, ["I"], seed=k)
+    (root / "RECORDS").write_text("100\n101\n")
+    return root
+
+
+def test_wfdb_empty_or_repeated_records(wfdb_db):
+    (wfdb_db / "RECORDS").write_text("\n")
+    with pytest.raises(ValueError, match=r"RECORDS lists no record; expected one record "
+                                         r"name per line \(remove the empty file"):
+        load_wfdb_database(wfdb_db, annotator=None)
+    (wfdb_db / "RECORDS").write_text("100\n101\n100\n")
+    with pytest.raises(ValueError, match=r"RECORDS lists 1 record\(s\) more than once, "
+                                         r"first: \['100'\].*test fold"):
+        load_wfdb_database(wfdb_db, annotator=None)
+    with pytest.raises(ValueError, match=r"^records lists 1 record\(s\) more than once"):
+        load_wfdb_database(wfdb_db, annotator=None, records=["101", "100", "101"])
+
+
+@pytest.mark.parametrize("how", ["header", "symlink"])
+def test_wfdb_header_naming_another_records_file(wfdb_db, how):
+    if how == "header":
+        hea = wfdb_db / "101.hea"
+        hea.write_text(hea.read_text().replace("101.dat", "100.dat"))
+        named = "100.dat"
+    else:
+        (wfdb_db / "101.dat").unlink()
+        (wfdb_db / "101.dat").symlink_to("100.dat")
+        named = "101.dat"
+    with pytest.raises(ValueError, match=rf"record 101: its header 101.hea names the signal "
+                                         rf"file {named}, which is record 100's file "
+                                         r"\(100.dat\).*twice.*on_error='skip'"):
+        load_wfdb_database(wfdb_db, annotator=None)
+    with pytest.warns(UserWarning, match="1 record"):
+        data = load_wfdb_database(wfdb_db, annotator=None, on_error="skip")
+    assert set(data.record) == {"100"} and list(data.skipped) == ["101"]
+
+
 # ------------------------------------------------------- 5. archives and cache races
 def _tar(root, path, mode="w"):
     with tarfile.open(path, mode) as tf:
@@ -281,11 +361,50 @@ def test_stale_temporary_folders_are_removed(root, tmp_path):
     assert not old.exists() and fresh.exists()
 
 
+def test_stale_temporary_folder_is_removed_when_the_cache_is_complete(root, tmp_path):
+    # a killed unpack, then a run that completed the cache: later loads unpack
+    # nothing, and must still remove the leftover once it is a day old
+    archive = _tar(root, tmp_path / "c.tar")
+    home = tmp_path / "home"
+    target = unpack_archive_once(archive, "x", data_home=home)
+    killed = target.parent / f".{target.name}-killed"
+    (killed / "training2017").mkdir(parents=True)
+    day_ago = time.time() - 25 * 3600
+    os.utime(killed, (day_ago, day_ago))
+    assert unpack_archive_once(archive, "x", data_home=home) == target
+    assert not killed.exists() and (target / ".complete").is_file()
+
+
+def test_loaders_take_the_extraction_caps(root, wfdb_db, tmp_path):
+    home = tmp_path / "home"
+    cinc = _tar(root, tmp_path / "c.tar")  # 1 folder + 11 files
+    with pytest.raises(ValueError, match=r"c.tar: it has more than max_members=5 members; "
+                                         "if the archive is trusted, raise max_members"):
+        load_physionet2017(cinc, data_home=home, max_members=5)
+    assert len(load_physionet2017(cinc, data_home=home).signals) == 4  # defaults
+    with tarfile.open(tmp_path / "w.tar", "w") as tf:
+        tf.add(wfdb_db, arcname="db")
+    with pytest.raises(ValueError, match=r"expands to more than 1000 bytes \(max_bytes"):
+        load_wfdb_database(tmp_path / "w.tar", annotator=None, data_home=home,
+                           max_bytes=1000)
+    with pytest.raises(ValueError, match="max_ratio must be a positive number, got 0"):
+        load_wfdb_database(tmp_path / "w.tar", annotator=None, data_home=home, max_ratio=0)
+    assert load_wfdb_database(tmp_path / "w.tar", annotator=None, data_home=home,
+                              window_s=5).signals.shape == (4, 1, 500)
+
+
+def _digest(data) -> str:
+    h = hashlib.sha256()
+    for s in data.signals:
+        h.update(np.ascontiguousarray(s).tobytes())
+    h.update("".join(data.target).encode() + "".join(data.record_ids).encode())
+    return h.hexdigest()
+
+
 def _load_in_child(archive, home, barrier, queue):
     try:
         barrier.wait(timeout=10)
-        data = load_physionet2017(archive, data_home=home)
-        queue.put(len(data.signals))
+        queue.put(_digest(load_physionet2017(archive, data_home=home)))
     except BaseException as exc:  # reported by the parent
         queue.put(f"{type(exc).__name__}: {exc}")
 
@@ -294,8 +413,9 @@ def test_processes_racing_on_a_stale_cache_all_load(root, tmp_path):
     archive = _tar(root, tmp_path / "c.tar")
     home = tmp_path / "home"
     target = unpack_archive_once(archive, "physionet2017", data_home=home)
+    expected = _digest(load_physionet2017(root))
     ctx = multiprocessing.get_context("fork")
-    n_proc, results = 8, []
+    n_proc, results = 12, []
     for _ in range(3):  # three rounds, each on a freshly staled cache (no marker)
         (target / ".complete").unlink()
         barrier, queue = ctx.Barrier(n_proc), ctx.Queue()
@@ -308,7 +428,7 @@ def test_processes_racing_on_a_stale_cache_all_load(root, tmp_path):
             p.join(timeout=10)
             if p.is_alive():  # pragma: no cover - never leave a process behind
                 p.kill()
-    assert results == [4] * (3 * n_proc)
+    assert results == [expected] * (3 * n_proc)  # every process, the same records
     assert [p.name for p in (home / "physionet2017").iterdir()] == [target.name]
 
 
@@ -396,11 +516,18 @@ def test_add_noise_rejects_absurd_snr(snr_db):
 
 
 # ------------------------------------------------------- 7. pipeline cache with verbose=1
-def test_dacl_pipeline_cache_hit_with_verbose(synthetic, tmp_path, tiny_pipeline_params):
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_dacl_pipeline_cache_hit_with_verbose(synthetic, tmp_path, tiny_pipeline_params,
+                                              verbose):
+    # an output joblib cannot pickle (an open progress bar) is only a CacheWarning,
+    # and the next fit silently trains again: make it an error here
     X, y = synthetic
-    kw = {**tiny_pipeline_params, "memory": str(tmp_path), "random_state": 0, "verbose": 1}
-    first = make_dacl_pipeline(**kw).fit(X, y)
-    second = make_dacl_pipeline(**kw).fit(X, y)
+    kw = {**tiny_pipeline_params, "memory": str(tmp_path), "random_state": 0,
+          "verbose": verbose}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        first = make_dacl_pipeline(**kw).fit(X, y)
+        second = make_dacl_pipeline(**kw).fit(X, y)
     for step in ("vae", "dacl"):
         # loaded from the cache: the same epoch durations, not a second training
         assert second.named_steps[step].history_ == first.named_steps[step].history_

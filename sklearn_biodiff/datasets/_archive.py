@@ -9,6 +9,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+from numbers import Real
 from pathlib import Path
 
 __all__ = ["get_data_home", "sha256sum", "unpack_archive_once"]
@@ -154,6 +155,10 @@ def unpack_archive_once(
     """
     from filelock import FileLock
 
+    for cap, value in (("max_bytes", max_bytes), ("max_members", max_members),
+                       ("max_ratio", max_ratio)):
+        if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
+            raise ValueError(f"{cap} must be a positive number, got {value!r}.")
     archive = Path(archive)
     if not archive.is_file():
         raise FileNotFoundError(f"archive {archive} does not exist.")
@@ -162,6 +167,9 @@ def unpack_archive_once(
     parent = home / name
     parent.mkdir(parents=True, exist_ok=True)
     target = parent / digest
+    # leftovers of an unpack killed long ago go also when nothing is unpacked now (a
+    # later run may have completed the cache since)
+    _remove_stale_tmp(parent)
 
     def ok(p: Path) -> bool:
         try:
@@ -176,7 +184,6 @@ def unpack_archive_once(
     with FileLock(locks / f"{name}-{digest}.lock"):
         if target.is_dir() and ok(target):  # another process finished meanwhile
             return target
-        _remove_stale_tmp(parent)
         budget = _Budget(archive, max_bytes, max_members, max_ratio)
         tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=parent))
         try:

@@ -12,7 +12,15 @@ from joblib import Parallel, delayed
 from sklearn.utils import Bunch
 
 from .._validation import SignalList
-from ._archive import _is_archive, get_data_home, unpack_archive_once
+from ._archive import (
+    MAX_BYTES,
+    MAX_MEMBERS,
+    MAX_RATIO,
+    _is_archive,
+    get_data_home,
+    unpack_archive_once,
+)
+from ._wfdb_files import _check_record_names
 
 __all__ = ["fetch_physionet2017", "load_physionet2017"]
 
@@ -66,7 +74,7 @@ def _records_complete(root: Path) -> bool:
                for n in names)
 
 
-def _resolve_root(path, data_home) -> tuple[Path, str]:
+def _resolve_root(path, data_home, caps: dict) -> tuple[Path, str]:
     if path is None:
         path = os.environ.get(ENV_PATH)
         if path is None:
@@ -86,7 +94,7 @@ def _resolve_root(path, data_home) -> tuple[Path, str]:
             return root is not None and _records_complete(root)
 
         unpacked = unpack_archive_once(path, "physionet2017", data_home=data_home,
-                                       is_complete=complete)
+                                       is_complete=complete, **caps)
         root = _find_root(unpacked)
         source = f"{path} (unpacked to {unpacked})"
     else:
@@ -126,18 +134,8 @@ def _read_labels(root: Path, labels: str) -> dict[str, str]:
 def _read_record_names(root: Path) -> list[str]:
     """Record names of ``root/RECORDS``: at least one, none twice."""
     fname = root / "RECORDS"
-    names = fname.read_text().split()
-    if not names:
-        raise ValueError(f"{fname} lists no record; expected one record name per line "
-                         "(A00001, A00002, ...).")
-    counts = Counter(names)
-    dup = [n for n, c in counts.items() if c > 1]
-    if dup:
-        raise ValueError(
-            f"{fname} lists {len(dup)} record(s) more than once, first: {dup[:5]}; each "
-            "record must appear once (a repeated record would be loaded twice with two "
-            "groups ids and could sit in both a training and a test fold).")
-    return names
+    return _check_record_names(fname.read_text().split(), str(fname),
+                               " (A00001, A00002, ...)")
 
 
 def read_wfdb_record(path: str | os.PathLike, expected_fs: float | None = None) -> np.ndarray:
@@ -187,6 +185,9 @@ def load_physionet2017(
     return_X_y: bool = False,
     n_jobs: int | None = None,
     data_home=None,
+    max_bytes: int = MAX_BYTES,
+    max_members: int = MAX_MEMBERS,
+    max_ratio: float = MAX_RATIO,
 ):
     """Load the PhysioNet/CinC Challenge 2017 training set (8,528 records).
 
@@ -205,6 +206,14 @@ def load_physionet2017(
     data_home : path or None
         Cache for unpacked archives: ``$SKLEARN_BIODIFF_DATA`` or
         ``~/.cache/sklearn_biodiff`` by default.
+    max_bytes : int, default=2**30
+        Cap on the unpacked size in bytes of an archive ``path`` (1 GiB; a
+        folder is read as it is).
+    max_members : int, default=100_000
+        Cap on the number of files and folders in an archive ``path``.
+    max_ratio : float, default=100.0
+        Cap on the unpacked size as a multiple of the archive's size (a
+        decompression bomb expands a thousandfold, ECG data about threefold).
 
     Returns
     -------
@@ -222,7 +231,7 @@ def load_physionet2017(
         When a record is unreadable or truncated, a record has no label or two,
         ``RECORDS`` is empty or lists a record twice, a header names another
         record's signal file, or an archive is corrupt or exceeds the extraction
-        caps (1 GiB, 100,000 members, 100 times the archive's size).
+        caps (``max_bytes``, ``max_members``, ``max_ratio``).
 
     Examples
     --------
@@ -235,7 +244,9 @@ def load_physionet2017(
     """
     if labels not in _LABEL_FILES:
         raise ValueError(f"labels must be one of {sorted(_LABEL_FILES)}, got {labels!r}.")
-    root, source = _resolve_root(path, data_home)
+    root, source = _resolve_root(path, data_home, {"max_bytes": max_bytes,
+                                                   "max_members": max_members,
+                                                   "max_ratio": max_ratio})
     names = _read_record_names(root)
     missing = [n for n in names if not (root / f"{n}.hea").is_file()
                or not (root / f"{n}.mat").is_file()]

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._validation import with_fs
 from ..preprocessing._resample import resample_ratio, resample_signal
 from ._annotations import LABEL_MODES, RHYTHM_NAMES, label_windows, read_annotations
+from ._archive import MAX_BYTES, MAX_MEMBERS, MAX_RATIO
 from ._wfdb_files import (
     _group_of,
     _lead_sets_message,
@@ -32,6 +34,7 @@ from ._wfdb_files import (
     _RecordProblem,
     _resolve_root,
     _segment_names,
+    _shared_signal_files,
 )
 
 __all__ = ["load_wfdb_database"]
@@ -226,6 +229,9 @@ def load_wfdb_database(
     on_error: str = "raise",
     return_X_y: bool = False,
     data_home: str | os.PathLike | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_members: int = MAX_MEMBERS,
+    max_ratio: float = MAX_RATIO,
 ):
     """Cut any WFDB database into labelled, fixed-length windows with patient groups.
 
@@ -297,13 +303,23 @@ def load_wfdb_database(
     data_home : path or None, default=None
         Cache for unpacked archives: ``$SKLEARN_BIODIFF_DATA`` or
         ``~/.cache/sklearn_biodiff``.
+    max_bytes : int, default=2**30
+        Cap on the unpacked size in bytes of an archive ``path`` (1 GiB; a
+        folder is read as it is).
+    max_members : int, default=100_000
+        Cap on the number of files and folders in an archive ``path``.
+    max_ratio : float, default=100.0
+        Cap on the unpacked size as a multiple of the archive's size (a
+        decompression bomb expands a thousandfold, ECG data about threefold).
 
     Returns
     -------
     data : Bunch
         signals : ndarray of shape (n_windows, n_leads, n_times), float32
             The windows in physical units (mV for ECG); ``(n_windows, n_times)``
-            when ``leads`` is one name or position.
+            when ``leads`` is one name or position. An array subclass that
+            carries the rate (``signals.fs``), so an estimator built for
+            another rate raises instead of computing wrong features.
         target : ndarray of str of shape (n_windows,) or None
             The label of each window; ``None`` when ``annotator=None``.
         groups : ndarray of shape (n_windows,)
@@ -332,7 +348,11 @@ def load_wfdb_database(
         When ``path`` or a record's header or annotation file is missing.
     ValueError
         When a record cannot be read (the error names it), a requested lead is
-        missing from a record, no window is left, or an argument is invalid.
+        missing from a record, no window is left, or an argument is invalid;
+        when ``RECORDS`` (or ``records``) is empty or names a record twice, or
+        a header names a signal file that another record reads too; when an
+        archive is corrupt or exceeds the extraction caps (``max_bytes``,
+        ``max_members``, ``max_ratio``).
 
     See Also
     --------
@@ -369,7 +389,9 @@ def load_wfdb_database(
     _check_args(window_s, step_s, fs, label, annotator, on_error, groups)
     step_s = window_s if step_s is None else step_s
     wanted, scalar_lead = _normalise_leads(leads)
-    root, source = _resolve_root(path, data_home)
+    root, source = _resolve_root(path, data_home, {"max_bytes": max_bytes,
+                                                   "max_members": max_members,
+                                                   "max_ratio": max_ratio})
     names, globbed = _list_records(root, records)
     skipped: dict[str, str] = {}
 
@@ -388,6 +410,9 @@ def load_wfdb_database(
             recs.append(_read_header(root, name))
         except _RecordProblem as problem:
             handle(problem)
+    for problem in _shared_signal_files(root, recs):
+        handle(problem)
+    recs = [r for r in recs if r.name not in skipped]
     n_listed = len(recs) + len(skipped)
     if not recs:
         raise _no_windows_error(0, {}, recs, skipped, label, annotator, False)
@@ -479,7 +504,7 @@ def load_wfdb_database(
                                 skipped, label, annotator, any_rhythm)
     if cursor < n_alloc:
         out.resize((cursor, len(wanted), w_out), refcheck=False)
-    signals = out[:, 0, :] if scalar_lead else out
+    signals = with_fs(out[:, 0, :] if scalar_lead else out, fs_out)
     target = None if annotator is None else np.asarray(target_col)
     if skipped:
         warnings.warn(

@@ -55,6 +55,24 @@ class _Record:
 
 
 # ---------------------------------------------------------------- where the records are
+def _check_record_names(names: list[str], source: str, hint: str = "") -> list[str]:
+    """``names`` when there is at least one and none twice, else a ValueError.
+
+    ``source`` names where they were listed (a RECORDS file, ``records``);
+    ``hint`` ends the message about an empty list.
+    """
+    if not names:
+        raise ValueError(f"{source} lists no record; expected one record name per line"
+                         f"{hint}.")
+    dup = [n for n, c in Counter(names).items() if c > 1]
+    if dup:
+        raise ValueError(
+            f"{source} lists {len(dup)} record(s) more than once, first: {dup[:5]}; each "
+            "record must appear once (a repeated record would be loaded twice, and with "
+            "two groups ids could sit in both a training and a test fold).")
+    return names
+
+
 def _find_root(path: Path) -> Path:
     """The folder with RECORDS (``path`` or one sub-folder up to depth 2), else ``path``."""
     if (path / "RECORDS").is_file() or any(path.glob("*.hea")):
@@ -66,7 +84,7 @@ def _find_root(path: Path) -> Path:
     return path
 
 
-def _resolve_root(path, data_home) -> tuple[Path, str]:
+def _resolve_root(path, data_home, caps: dict) -> tuple[Path, str]:
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"WFDB database not found at {path}.")
@@ -76,7 +94,7 @@ def _resolve_root(path, data_home) -> tuple[Path, str]:
                 f"{path} is neither a folder nor a .zip/.tar.* archive; pass the folder "
                 "that holds the records (.hea files, usually with a RECORDS file)."
             )
-        unpacked = unpack_archive_once(path, "wfdb", data_home=data_home)
+        unpacked = unpack_archive_once(path, "wfdb", data_home=data_home, **caps)
         return _find_root(unpacked), f"{path} (unpacked to {unpacked})"
     return _find_root(path), str(path)
 
@@ -100,13 +118,15 @@ def _list_records(root: Path, records) -> tuple[list[str], bool]:
         names = [str(r) for r in records]
         if not names:
             raise ValueError("records is empty; pass record names or None.")
-        return names, False
+        return _check_record_names(names, "records"), False
     globbed = not (root / "RECORDS").is_file()
     if globbed:
         names = sorted(p.relative_to(root).with_suffix("").as_posix()
                        for p in root.rglob("*.hea"))
     else:
-        names = _read_records_file(root)
+        names = _check_record_names(
+            _read_records_file(root), str(root / "RECORDS"),
+            " (remove the empty file to read every .hea header under the folder)")
     if not names:
         raise FileNotFoundError(
             f"no WFDB records in {root}: no RECORDS file and no .hea header files."
@@ -177,6 +197,37 @@ def _read_header(root: Path, name: str) -> _Record:
                                                              * per_frame))
     return _Record(name=name, path=path, header=h, fs=fs, sig_len=int(sig_len or 0),
                    sig_names=[str(s).strip() for s in sig_names])
+
+
+def _shared_signal_files(root: Path, recs: list[_Record]) -> list[_RecordProblem]:
+    """One problem per record whose header names a signal file that another record
+    reads too (the same file on disk, also through a symbolic link).
+
+    The file belongs to the record it is named after (``100.dat`` to ``100``), else
+    to the first record naming it; the others would load its samples a second time.
+    """
+    claims: dict[Path, list[tuple[_Record, str]]] = {}
+    for rec in recs:
+        if hasattr(rec.header, "seg_name"):  # multi-segment: files are the segments'
+            continue
+        base = (root / rec.name).parent
+        for fname in dict.fromkeys(rec.header.file_name or []):
+            if fname != "~":
+                claims.setdefault((base / fname).resolve(), []).append((rec, fname))
+    problems: dict[str, _RecordProblem] = {}
+    for path, users in claims.items():
+        if len(users) < 2:
+            continue
+        owner = next((r for r, _ in users if Path(r.name).name == path.stem), users[0][0])
+        for rec, fname in users:
+            if rec is not owner and rec.name not in problems:
+                problems[rec.name] = _RecordProblem(
+                    rec.name,
+                    f"record {rec.name}: its header {Path(rec.name).name}.hea names the "
+                    f"signal file {fname}, which is record {owner.name}'s file ({path.name}); "
+                    "a header pointing to another record's file would load that record "
+                    "twice. Fix or remove the header, or leave the record out (records=)")
+    return [problems[r.name] for r in recs if r.name in problems]
 
 
 def _segment_names(root: Path, names: list[str]) -> set[str]:

@@ -16,6 +16,7 @@ from .._validation import (
     check_data_fs,
     check_n_leads,
     check_signals,
+    data_fs,
     set_n_features_in,
     with_fs,
 )
@@ -751,7 +752,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                     rec = np.stack([np.resize(lead, n) for lead in rec])
                 out.append(rec.reshape(x.shape).astype(np.float32))
         return with_fs(np.stack(out) if isinstance(raw, np.ndarray) else out,
-                       getattr(X, "fs", None))
+                       data_fs(X))
 
     def _restore_device(self):
         if hasattr(self, "net_"):

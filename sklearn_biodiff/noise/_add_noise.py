@@ -9,7 +9,13 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import Interval, StrOptions
-from .._validation import SignalList, check_signals_and_labels, pack_signals, with_fs
+from .._validation import (
+    SignalList,
+    check_signals_and_labels,
+    data_fs,
+    pack_signals,
+    with_fs,
+)
 from ..preprocessing._base import SignalTransformer
 from ._sources import NOISE_KINDS, check_source_span, make_noise, make_noise_torch, noise_scale
 
@@ -338,7 +344,7 @@ def augment_with_noise(X, y, noise: AddNoise, *, n_copies: int = 1, groups=None)
     >>> len(X_aug), y_aug.tolist()
     (6, [0, 1, 0, 1, 0, 1])
     """
-    fs = getattr(X, "fs", None)
+    fs = data_fs(X)
     records, y = check_signals_and_labels(X, y)
     if n_copies < 1:
         raise ValueError(f"n_copies must be >= 1, got {n_copies}.")

@@ -10,6 +10,7 @@ from .._validation import (
     check_data_fs,
     check_n_leads,
     check_signals,
+    data_fs,
     flatten_leads,
     has_lead_axis,
     n_leads,
@@ -49,7 +50,7 @@ class SignalTransformer(NewParametersOnLoadMixin, TransformerMixin, BaseEstimato
         return getattr(self, "fs", None)
 
     def _output_fs(self, X) -> float | None:
-        return getattr(X, "fs", None)
+        return data_fs(X)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

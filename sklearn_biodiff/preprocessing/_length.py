@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import Interval, StrOptions, check_is_fitted
-from .._validation import check_signals, has_lead_axis, n_leads, with_fs
+from .._validation import check_signals, data_fs, has_lead_axis, n_leads, with_fs
 from ._base import SignalTransformer
 
 
@@ -154,7 +154,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
     step = window if step is None else step
     if not isinstance(step, Integral) or step < 1:
         raise ValueError(f"step must be a positive integer, got {step!r}.")
-    fs = getattr(X, "fs", None)
+    fs = data_fs(X)
     records = list(check_signals(X, what="segment_records"))
     n = len(records)
     groups = np.arange(n) if groups is None else np.asarray(groups)
