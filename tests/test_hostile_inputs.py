@@ -20,6 +20,7 @@ import optuna
 import pytest
 from joblib.memory import CacheWarning
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -31,7 +32,7 @@ from test_wfdb import _write as _write_wfdb
 from sklearn_biodiff._validation import SignalArray
 from sklearn_biodiff.datasets import load_physionet2017, load_wfdb_database
 from sklearn_biodiff.datasets._archive import unpack_archive_once
-from sklearn_biodiff.exceptions import TrainingDivergedError
+from sklearn_biodiff.exceptions import TrainingDivergedError, TrainingDivergedWarning
 from sklearn_biodiff.feature_extraction import (
     DACLEmbedder,
     DenoisingAEEmbedder,
@@ -40,7 +41,7 @@ from sklearn_biodiff.feature_extraction import (
     VAELatent,
 )
 from sklearn_biodiff.model_selection import DACLSearchSpace, make_grouped_cv, optuna_search
-from sklearn_biodiff.noise import AddNoise
+from sklearn_biodiff.noise import AddNoise, robustness_curve
 from sklearn_biodiff.pipeline import make_dacl_pipeline
 from sklearn_biodiff.preprocessing import FixedLength, Resample, StandardizeSignal
 
@@ -107,6 +108,40 @@ def test_optuna_search_records_diverged_trial_as_failed_and_goes_on():
         "fold 0: TrainingDivergedError: DenoisingAEEmbedder training diverged")
     assert second.state == optuna.trial.TrialState.COMPLETE
     assert res.best_params == {"denoisingaeembedder__lr": 1e-3}
+
+
+def test_on_divergence_warn_keeps_the_diverged_model():
+    X, _ = _vectors()
+    est = VAELatent(latent_dim=3, hidden_dims=(8,), max_epochs=2, validation_fraction=None,
+                    lr=1e6, random_state=0, on_divergence="warn")
+    with pytest.warns(TrainingDivergedWarning, match=r"VAELatent training diverged.*"
+                                                     r"on_divergence='warn' the fitted"):
+        est.fit(X)
+    assert not np.isfinite(est.transform(X)).all()  # asked for: kept, not finite
+    with pytest.raises(InvalidParameterError, match="'on_divergence' parameter"):
+        clone(est).set_params(on_divergence="ignore").fit(X)
+
+
+def test_diverged_warm_start_leaves_the_estimator_unfitted():
+    # the warm-started fit trains the fitted net in place: after the error,
+    # transform must not return the diverged net's NaN embeddings
+    X, _ = _vectors()
+    est = VAELatent(latent_dim=3, hidden_dims=(8,), max_epochs=1, validation_fraction=None,
+                    warm_start=True, random_state=0).fit(X)
+    with pytest.raises(TrainingDivergedError, match=r"history_ holds the losses"):
+        est.set_params(lr=1e6).fit(X * 1e20)
+    with pytest.raises(NotFittedError):
+        est.transform(X)
+    assert np.isfinite(est.set_params(lr=1e-3).fit(X).transform(X)).all()  # a new net
+
+
+def test_optuna_search_raises_when_every_trial_diverged():
+    X, y = _vectors()
+    pipe = make_pipeline(DenoisingAEEmbedder(**TINY_VIEW, lr=1e6), LogisticRegression())
+    with pytest.raises(ValueError, match=r"all 2 trial\(s\) failed.*Reasons: 2 x fold 0: "
+                                         r"TrainingDivergedError: DenoisingAEEmbedder"):
+        optuna_search(pipe, X * 1e20, y, lambda t: {}, groups=np.arange(len(y)),
+                      cv=make_grouped_cv(2), n_trials=2, pruner=None, random_state=0)
 
 
 # ------------------------------------------------------- 2. sampling rate
@@ -416,10 +451,13 @@ def test_optuna_search_warns_when_no_trial_can_be_valid():
     pipe = make_pipeline(StandardScaler(), DACLEmbedder(**TINY_VIEW, n_timesteps=50),
                          LogisticRegression())
     space = DACLSearchSpace(prefix="daclembedder__", vae_prefix=None, t_low=51, t_high=60)
-    with pytest.warns(UserWarning, match=r"none of the 2 trial\(s\).*n_timesteps"):
+    with pytest.warns(UserWarning) as record:
         res = optuna_search(pipe, X, y, space, groups=np.arange(len(y)),
                             cv=make_grouped_cv(2), n_trials=2, random_state=0)
     assert res.best_params is None
+    before, after = (str(w.message) for w in record)
+    assert "exceeds n_timesteps=50" in before and "so no trial can be valid" in before
+    assert "none of the 2 trial(s)" in after and "n_timesteps=50" in after
 
 
 def test_a_failing_fold_fails_its_trial_not_the_study():
@@ -439,6 +477,33 @@ def test_a_failing_fold_fails_its_trial_not_the_study():
     assert first.user_attrs["failed_reason"] == (
         "fold 0: RuntimeError: out of memory on this fold")
     assert second.state == optuna.trial.TrialState.COMPLETE and res.best_params == {"C": 1.0}
+
+
+def test_optuna_search_warns_before_trials_beyond_n_timesteps():
+    X, y = _vectors()
+    pipe = make_pipeline(DACLEmbedder(**TINY_VIEW, n_timesteps=50), LogisticRegression())
+    space = DACLSearchSpace(prefix="daclembedder__", vae_prefix=None, t_low=1, t_high=60)
+    with pytest.warns(UserWarning, match=r"DACLSearchSpace\(t_low=1, t_high=60\) exceeds "
+                                         r"n_timesteps=50 .* t_max > 50 is pruned\. Pass "
+                                         r"DACLSearchSpace\(t_high=50\)"):
+        res = optuna_search(pipe, X, y, space, groups=np.arange(len(y)),
+                            cv=make_grouped_cv(2), n_trials=1, random_state=2)
+    assert res.best_params["daclembedder__t_max"] <= 50  # the trial drew a valid range
+
+
+def test_robustness_curve_checks_snrs_before_scoring():
+    X, y = _vectors()
+    Xs = np.sin(np.linspace(0, 60, 3000))[None, :] * (1 + np.arange(len(y)))[:, None]
+    est = make_pipeline(FixedLength(length=100), LogisticRegression()).fit(Xs, y)
+    scored = []
+
+    def scoring(estimator, X, y):
+        scored.append(len(X))
+        return 0.5
+
+    with pytest.raises(ValueError, match=r"outside \[-200, 200\] dB"):
+        robustness_curve(est, Xs, y, snrs_db=(12, 1e308), scoring=scoring)
+    assert scored == []  # the bad SNR is found before any (possibly slow) scoring
 
 
 @pytest.mark.parametrize("snr_db", [1e308, -800, 201, (0, 1e308), (-300, 0)])

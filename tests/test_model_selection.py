@@ -704,10 +704,11 @@ class _FailsToFit(ClassifierMixin, BaseEstimator):
         raise RuntimeError("cannot fit this fold")
 
 
-def test_no_complete_trial_warning_gives_the_failure_reason():
+def test_every_trial_failing_raises_with_the_reasons():
+    # as scikit-learn's searches do when every fit fails (pruned trials only warn)
     X, y, groups = _patients()
-    with pytest.warns(UserWarning, match=r"none of the 2 trial\(s\) .* The first reason: "
-                                         r"fold 0: RuntimeError: cannot fit this fold"):
-        res = optuna_search(_FailsToFit(), X, y, lambda t: {}, groups=groups, cv=2,
-                            n_trials=2, random_state=0)
-    assert res.best_params is None
+    with pytest.raises(ValueError, match=r"all 2 trial\(s\) failed, so there is no best "
+                                         r"trial.*Reasons: 2 x fold 0: RuntimeError: "
+                                         r"cannot fit this fold\. .*failed_reason"):
+        optuna_search(_FailsToFit(), X, y, lambda t: {}, groups=groups, cv=2,
+                      n_trials=2, random_state=0)

@@ -246,11 +246,12 @@ def _new_instance(cls):
 
 
 @pytest.mark.parametrize("make, drop", [
-    # AddNoise gained `leads`, DiffAEEmbedder `precision`/`compile` after models were saved
+    # AddNoise gained `leads`, DiffAEEmbedder `precision`/`compile`/`on_divergence`
+    # after models were saved
     (lambda: AddNoise("gaussian", snr_db=6.0, random_state=0).fit(X_VEC),
      ["leads"]),
     (lambda: AddNoise("gaussian", snr_db=6.0, random_state=0), ["leads"]),
-    (lambda: _fit("DiffAE-cosine")[0], ["precision", "compile"]),
+    (lambda: _fit("DiffAE-cosine")[0], ["precision", "compile", "on_divergence"]),
 ])
 def test_a_model_saved_before_a_parameter_existed_loads_with_its_default(make, drop):
     est = make()

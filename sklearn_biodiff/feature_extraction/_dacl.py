@@ -129,7 +129,7 @@ class DACLEmbedder(_ViewEmbedder):
     weight_decay : float, default=0.0
     batch_size : int, default=64
     validation_fraction, early_stopping_patience, grad_clip, checkpoint_dir, \
-warm_start, n_threads, device, random_state, verbose, callbacks
+warm_start, n_threads, device, random_state, verbose, callbacks, on_divergence
         As in :class:`VAELatent`; no hold-out by default.
 
     Attributes
@@ -191,7 +191,8 @@ warm_start, n_threads, device, random_state, verbose, callbacks
                  max_epochs=200, lr=1e-4, weight_decay=0.0,
                  batch_size=64, validation_fraction=None, early_stopping_patience=None,
                  grad_clip=None, checkpoint_dir=None, warm_start=False, n_threads=None,
-                 device="auto", random_state=None, verbose=0, callbacks=None):
+                 device="auto", random_state=None, verbose=0, callbacks=None,
+                 on_divergence="raise"):
         self.embedding_dim = embedding_dim
         self.widths = widths
         self.time_dim = time_dim
@@ -224,6 +225,7 @@ warm_start, n_threads, device, random_state, verbose, callbacks
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.on_divergence = on_divergence
 
     def _module_kwargs(self, n_features):
         skip = "residual" if self.input_skip == "residual" else None
@@ -340,7 +342,8 @@ class DenoisingAEEmbedder(_ViewEmbedder):
     max_epochs : int, default=200
     lr : float, default=1e-3
     weight_decay, batch_size, validation_fraction, early_stopping_patience, \
-grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose, callbacks
+grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose, \
+callbacks, on_divergence
         As in :class:`VAELatent`.
 
     Attributes
@@ -374,7 +377,8 @@ grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose,
                  decoder_hidden=(128, 256), max_epochs=200, lr=1e-3, weight_decay=0.0,
                  batch_size=64, validation_fraction=None, early_stopping_patience=None,
                  grad_clip=None, checkpoint_dir=None, warm_start=False, n_threads=None,
-                 device="auto", random_state=None, verbose=0, callbacks=None):
+                 device="auto", random_state=None, verbose=0, callbacks=None,
+                 on_divergence="raise"):
         self.embedding_dim = embedding_dim
         self.widths = widths
         self.time_dim = time_dim
@@ -401,6 +405,7 @@ grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose,
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.on_divergence = on_divergence
 
     def _module_kwargs(self, n_features):
         return {**self._view_kwargs(n_features), "decoder_hidden": tuple(self.decoder_hidden)}

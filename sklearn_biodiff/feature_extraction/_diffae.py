@@ -181,12 +181,17 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         encoder's complex-valued LRU scan stays eager. The compiled code is dropped
         after ``fit``, so pickles and checkpoints do not change. The first steps
         pay the compilation (minutes on a CPU).
+    on_divergence : {"raise", "warn"}, default="raise"
+        As in :class:`VAELatent`; the embedding checked is that of the first
+        ``transform_batch_size`` training records.
 
     Raises
     ------
     TrainingDivergedError
         From ``fit``, when a loss, a weight or the embedding of the first
-        ``transform_batch_size`` training records is not finite.
+        ``transform_batch_size`` training records is not finite (a
+        :class:`~sklearn_biodiff.exceptions.TrainingDivergedWarning` with
+        ``on_divergence="warn"``).
 
     Attributes
     ----------
@@ -262,6 +267,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "precision": [StrOptions({"32", "bf16", "16-mixed"})],
         "pin_memory": ["boolean"],
         "compile": ["boolean", dict],
+        "on_divergence": [StrOptions({"raise", "warn"})],
     }
 
     def __init__(self, fs=300.0, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
@@ -274,7 +280,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                  ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
                  pretrained=None, verbose=0, callbacks=None, precision="32",
-                 pin_memory=False, compile=False):
+                 pin_memory=False, compile=False, on_divergence="raise"):
         self.fs = fs
         self.model_fs = model_fs
         self.snippet_seconds = snippet_seconds
@@ -312,6 +318,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.precision = precision
         self.pin_memory = pin_memory
         self.compile = compile
+        self.on_divergence = on_divergence
 
     # ------------------------------------------------------------------ data
     def _multiple(self) -> int:
@@ -432,7 +439,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             self.__dict__.pop("ema_module_", None)
         self.net_.module_.eval()
         # finite weights can still give non-finite embeddings: check a first batch
-        check_finite_training(self.net_, type(self).__name__, embedding=self._encode(
+        check_finite_training(self, embedding=lambda: self._encode(
             records[: self.transform_batch_size])[0])
         return self
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from .._sklearn_compat import Interval, check_is_fitted, validate_data
+from .._sklearn_compat import Interval, StrOptions, check_is_fitted, validate_data
 from ..base import TorchEstimatorMixin, limit_torch_threads
 from ..nets._training import (
     apply_warm_start_settings,
@@ -32,6 +32,7 @@ TRAINING_CONSTRAINTS = {
     "device": "no_validation",
     "random_state": ["random_state"],
     "verbose": ["verbose"],
+    "on_divergence": [StrOptions({"raise", "warn"})],
 }
 
 
@@ -42,7 +43,8 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
     Subclasses define ``_net_cls``, ``_module_cls``, ``_module_kwargs(n_features)``,
     ``_net_kwargs()``, ``_fit_inputs(X, y, seed, groups)`` (what ``net.fit`` receives) and
     ``_embed(module, xb)``. A fit whose loss, weights or training embedding end
-    non-finite raises :class:`~sklearn_biodiff.exceptions.TrainingDivergedError`.
+    non-finite raises :class:`~sklearn_biodiff.exceptions.TrainingDivergedError`
+    (or warns, with ``on_divergence="warn"``).
     Fitted state: ``net_`` (the skorch net, whose pickling
     maps CUDA tensors to the CPU when needed), ``device_``, ``n_features_in_``,
     ``_n_features_out``.
@@ -92,8 +94,7 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
         self._n_features_out = self._out_dim()
         self.history_ = [dict(row) for row in self.net_.history]
         # finite weights can still overflow on badly scaled rows
-        check_finite_training(self.net_, type(self).__name__,
-                              embedding=self._run_module(X, self._embed))
+        check_finite_training(self, embedding=lambda: self._run_module(X, self._embed))
         return self
 
     def _forward_numpy(self, X, fn):

@@ -61,6 +61,14 @@ class VAELatent(VectorTorchEstimator):
         Extra :mod:`skorch.callbacks` run during training (loggers such as
         ``TensorBoard`` or ``MLflowLogger``, custom stopping rules); copied by
         ``clone`` like any other parameter.
+    on_divergence : {"raise", "warn"}, default="raise"
+        What ``fit`` does when the training loss, a weight or the embedding of
+        the training data ends NaN or infinite (badly scaled input, too high
+        ``lr``): ``"raise"`` a
+        :class:`~sklearn_biodiff.exceptions.TrainingDivergedError` (the estimator
+        stays unfitted), or ``"warn"`` with a
+        :class:`~sklearn_biodiff.exceptions.TrainingDivergedWarning` and keep the
+        diverged model.
 
     Attributes
     ----------
@@ -93,7 +101,7 @@ class VAELatent(VectorTorchEstimator):
                  lr=1e-3, weight_decay=0.0, batch_size=64, validation_fraction=0.1,
                  early_stopping_patience=10, grad_clip=None, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
-                 verbose=0, callbacks=None):
+                 verbose=0, callbacks=None, on_divergence="raise"):
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
         self.beta = beta
@@ -111,6 +119,7 @@ class VAELatent(VectorTorchEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.on_divergence = on_divergence
 
     def _module_kwargs(self, n_features):
         return {"n_features": n_features, "latent_dim": self.latent_dim,

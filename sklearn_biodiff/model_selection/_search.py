@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -344,6 +345,49 @@ def _make_pruner(optuna, pruner):
                      f"instance, got {pruner!r}.")
 
 
+def _warn_if_space_exceeds_timesteps(param_space, estimator) -> None:
+    """Warn before the study when a :class:`DACLSearchSpace` draws impossible timesteps.
+
+    Trials whose ``t_max`` (or ``t_min``) exceeds the estimator's ``n_timesteps``
+    are pruned; with ``t_low > n_timesteps`` no trial can be valid.
+    """
+    if not isinstance(param_space, DACLSearchSpace):
+        return
+    param_space._check()  # a clear error for a malformed space, before any trial
+    n_timesteps = estimator.get_params().get(f"{param_space.prefix}n_timesteps")
+    if not isinstance(n_timesteps, Integral) or param_space.t_high <= n_timesteps:
+        return
+    what = ("no trial can be valid" if param_space.t_low > n_timesteps else
+            f"every trial that draws t_max > {n_timesteps} is pruned")
+    warnings.warn(
+        f"optuna_search: DACLSearchSpace(t_low={param_space.t_low}, "
+        f"t_high={param_space.t_high}) exceeds n_timesteps={n_timesteps} of the "
+        f"estimator ({param_space.prefix}n_timesteps), so {what}. Pass "
+        f"DACLSearchSpace(t_high={n_timesteps}) or a larger n_timesteps.",
+        UserWarning, stacklevel=3)
+
+
+def _raise_if_every_trial_failed(trials, worker_id: str) -> None:
+    """Raise, like scikit-learn's searches when all fits fail, if this call's trials all failed.
+
+    Called when the study has no completed trial. Trials of other workers
+    (``worker_id`` user attribute) do not count; a pruned trial makes it a
+    warning (:func:`_warn_no_complete_trial`) instead.
+    """
+    optuna = import_optuna()
+    mine = [t for t in trials if t.user_attrs.get("worker_id") == worker_id]
+    if not mine or any(t.state != optuna.trial.TrialState.FAIL for t in mine):
+        return
+    counts = Counter(t.user_attrs.get("failed_reason", "no reason recorded") for t in mine)
+    shown = "; ".join(f"{n} x {reason}" for reason, n in counts.most_common(3))
+    more = f"; and {len(counts) - 3} other reason(s)" if len(counts) > 3 else ""
+    raise ValueError(
+        f"optuna_search: all {len(mine)} trial(s) failed, so there is no best trial; "
+        f"the estimator or the search space is likely misconfigured. Reasons: "
+        f"{shown}{more}. Each failed trial keeps its reason in "
+        "user_attrs['failed_reason'] (pass storage=... to keep the study).")
+
+
 def _warn_no_complete_trial(trials) -> None:
     """Warn, with the first reason, when no trial of the study completed."""
     reasons = [t.user_attrs.get("pruned_reason") or t.user_attrs.get("failed_reason")
@@ -392,8 +436,12 @@ def optuna_search(
     the reason stored in the trial's ``user_attrs["pruned_reason"]``. A trial
     whose fit or scoring raises on a fold (e.g. a diverged training,
     :class:`~sklearn_biodiff.exceptions.TrainingDivergedError`) is marked failed,
-    with the reason in ``user_attrs["failed_reason"]``, and the study goes on;
-    when no trial completes, a ``UserWarning`` gives the first reason.
+    with the reason in ``user_attrs["failed_reason"]``, and the study goes on.
+    When every trial of the call failed, a ``ValueError`` at the end lists the
+    reasons (as scikit-learn's searches do when all fits fail); when no trial
+    completed otherwise (e.g. all pruned), a ``UserWarning`` gives the first
+    reason. A :class:`DACLSearchSpace` whose ``t_high`` exceeds the estimator's
+    ``n_timesteps`` is warned about before the first trial.
 
     Parameters
     ----------
@@ -515,6 +563,7 @@ def optuna_search(
     else:
         sampler_seed = None
     pruner = _make_pruner(optuna, pruner)
+    _warn_if_space_exceeds_timesteps(param_space, estimator)
 
     def objective(trial):
         trial.set_user_attr("worker_id", worker_id)
@@ -556,6 +605,7 @@ def optuna_search(
                    worker_id=worker_id, sampler_seed=sampler_seed)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
+        _raise_if_every_trial_failed(study.trials, worker_id)
         _warn_no_complete_trial(study.trials)
         return result
     best = study.best_trial

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import sys
+import warnings
 
 import numpy as np
 import torch
@@ -18,7 +20,7 @@ from skorch.callbacks import (
 from skorch.dataset import ValidSplit
 
 from ..base import torch_seed_context
-from ..exceptions import TrainingDivergedError
+from ..exceptions import TrainingDivergedError, TrainingDivergedWarning
 from ._distributed import process_group, rank_subfolder, use_process_group
 from ._precision import release_compiled
 
@@ -377,9 +379,8 @@ def fit_net(net: NeuralNet, X, y=None, *, seed: int, device, warm_start: bool = 
 
     With ``warm_start`` and a ``checkpoint_dir`` holding a skorch checkpoint, the
     parameters, optimizer state and history are loaded before training resumes.
-    Afterwards :func:`check_finite_training` raises
-    :class:`~sklearn_biodiff.exceptions.TrainingDivergedError` (naming ``what``,
-    the estimator) when a loss or a weight is not finite.
+    The estimator then calls :func:`check_finite_training` once its fitted state
+    is complete.
     """
     try:
         with torch_seed_context(seed, device):
@@ -394,7 +395,6 @@ def fit_net(net: NeuralNet, X, y=None, *, seed: int, device, warm_start: bool = 
             net.partial_fit(X, y)
     finally:
         release_training_state(net)
-    check_finite_training(net, what or net.module_.__class__.__name__)
     return net
 
 
@@ -403,32 +403,69 @@ _DIVERGED_HINT = ("The usual causes are badly scaled input (standardise it, e.g.
                   "or set grad_clip (e.g. grad_clip=1.0).")
 
 
-def check_finite_training(net: NeuralNet, what: str, embedding=None) -> None:
-    """Raise :class:`~sklearn_biodiff.exceptions.TrainingDivergedError` after a diverged fit.
-
-    Checked: every epoch's training and validation loss in ``net.history``, every
-    parameter of ``net.module_`` and, when given, ``embedding`` (the embedding of
-    the training data). The message names ``what``, the first epoch with a
-    non-finite loss, the learning rate and how to fix it.
-    """
+def _divergence(net: NeuralNet, what: str, embedding) -> str | None:
+    """What went non-finite in a fitted ``net``, as an error message, or None."""
     lr = getattr(net, "lr", None)
     for epoch, row in enumerate(net.history, 1):
         for key in ("train_loss", "valid_loss"):
             if key in row and not np.isfinite(row[key]):
-                raise TrainingDivergedError(
-                    f"{what} training diverged: the {key.replace('_', ' ')} is {row[key]} "
-                    f"at epoch {epoch} of {len(net.history)} (lr={lr}). {_DIVERGED_HINT}")
+                return (f"{what} training diverged: the {key.replace('_', ' ')} is "
+                        f"{row[key]} at epoch {epoch} of {len(net.history)} (lr={lr}).")
     for name, param in net.module_.named_parameters():
         if not torch.isfinite(param).all():
-            raise TrainingDivergedError(
-                f"{what} training diverged: the weights {name!r} hold NaN or infinity "
-                f"after {len(net.history)} epoch(s) (lr={lr}). {_DIVERGED_HINT}")
+            return (f"{what} training diverged: the weights {name!r} hold NaN or "
+                    f"infinity after {len(net.history)} epoch(s) (lr={lr}).")
+    embedding = embedding() if callable(embedding) else embedding
     if embedding is not None and not np.isfinite(embedding).all():
         bad = int((~np.isfinite(embedding)).any(axis=1).sum())
-        raise TrainingDivergedError(
-            f"{what} training diverged: the embedding of {bad} of {len(embedding)} "
-            f"training rows is NaN or infinite after {len(net.history)} epoch(s) "
-            f"(lr={lr}). {_DIVERGED_HINT}")
+        return (f"{what} training diverged: the embedding of {bad} of {len(embedding)} "
+                f"training rows is NaN or infinite after {len(net.history)} epoch(s) "
+                f"(lr={lr}).")
+    return None
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` of the first frame outside this package and scikit-learn.
+
+    A warning of the caller of this function then points at the user's ``fit``
+    call, however deep the estimator's own frames (``fit`` -> ``_fit``) are.
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
+            "sklearn_biodiff", "sklearn"):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+def check_finite_training(estimator, embedding=None) -> None:
+    """The one divergence check, at the end of every torch estimator's ``fit``.
+
+    Checked: every epoch's training and validation loss in ``estimator.net_``'s
+    history, every parameter of its module and, when given, ``embedding`` (the
+    embedding of (a bounded part of) the training data: an array, or a callable
+    returning one, called only when the losses and weights are finite). The
+    message names the estimator, the first epoch with a non-finite loss, the
+    learning rate and how to fix it.
+
+    With the estimator's ``on_divergence="raise"`` (the default) a divergence
+    raises :class:`~sklearn_biodiff.exceptions.TrainingDivergedError` and leaves
+    the estimator unfitted (a warm-started fit trained the net in place, so its
+    diverged net is dropped as well); with ``"warn"`` it warns with
+    :class:`~sklearn_biodiff.exceptions.TrainingDivergedWarning` and keeps it.
+    """
+    what = type(estimator).__name__
+    message = _divergence(estimator.net_, what, embedding)
+    if message is None:
+        return
+    if getattr(estimator, "on_divergence", "raise") == "warn":
+        warnings.warn(f"{message} {_DIVERGED_HINT} With on_divergence='warn' the fitted "
+                      "model is kept; its embeddings are not finite.",
+                      TrainingDivergedWarning, stacklevel=_caller_stacklevel())
+        return
+    vars(estimator).pop("net_", None)  # the fitted marker of every torch estimator
+    raise TrainingDivergedError(
+        f"{message} {_DIVERGED_HINT} history_ holds the losses of every epoch; "
+        "on_divergence='warn' keeps the diverged model, with a warning.")
 
 
 def _has_checkpoint(cp) -> bool:

@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 
 from .._sklearn_compat import check_is_fitted
 from ..base import progress
-from ._add_noise import AddNoise
+from ._add_noise import AddNoise, _check_snr
 
 __all__ = ["plot_robustness_curve", "robustness_curve", "summarize_robustness"]
 
@@ -47,6 +47,8 @@ def robustness_curve(
 "powerline")
         Noise kinds of :class:`AddNoise`.
     snrs_db : sequence of float, default=(24, 18, 12, 6, 0)
+        Each between -200 and 200 dB, as in :class:`AddNoise` (checked before
+        anything is scored).
     scoring : str or callable, default="roc_auc"
     n_repeats : int, default=1
         Independent noise draws per (kind, SNR).
@@ -100,6 +102,8 @@ def robustness_curve(
     snrs = [float(s) for s in snrs_db]
     if not snrs or not np.all(np.isfinite(snrs)):
         raise ValueError(f"snrs_db must be finite numbers, got {snrs_db!r}.")
+    for snr in snrs:  # AddNoise's limit, checked before any estimator is scored
+        _check_snr(snr)
     scorers = {n: check_scoring(e, scoring) for n, e in estimators.items()}
     rng = check_random_state(random_state)
     rows = []
