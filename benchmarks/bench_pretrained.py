@@ -8,6 +8,12 @@ figures were made, and the absolute differences to the card. Passes when every
 test figure is within ``--tolerance`` (0.005). The training-free peer,
 ``ScatteringFeatures()`` (defaults), goes through the same probe in the same run, and
 each checkpoint's figures are also given as ratios to it.
+
+Hybrid row per checkpoint: the ``ScatteringFeatures`` columns and the checkpoint's
+embedding side by side (``sklearn.pipeline.make_union(ScatteringFeatures(),
+DiffAEEmbedder.from_pretrained(name))``, computed here from the same two feature
+matrices) through the same probe: does the learned embedding add to the
+training-free features, or only repeat them?
 JSON: ``results/bench_pretrained.json``.
 
 Run: ``python benchmarks/bench_pretrained.py`` (needs the CinC 2017 archive).
@@ -20,6 +26,8 @@ import importlib.util
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, write_json  # noqa: E402
@@ -46,25 +54,32 @@ def main(argv=None) -> dict:
     source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=False)
     report = {"source": source, "n_train": len(X_tr), "n_test": len(X_te),
               "tolerance": args.tolerance, "checkpoints": {}}
+    t0 = time.perf_counter()
+    st = ScatteringFeatures(n_jobs=args.threads)
+    F_tr, F_te = st.fit_transform(X_tr), st.transform(X_te)
+    peer = pre.probe_scores(F_tr, y_tr, F_te, y_te)
+    report["peer_scattering"] = {**peer, "seconds": time.perf_counter() - t0,
+                                 "n_features": int(F_tr.shape[1])}
+    print("ScatteringFeatures", report["peer_scattering"], flush=True)
     for name in args.name or list_pretrained():
         card = load_checkpoint(name)[0]["card"]
         t0 = time.perf_counter()
         emb = DiffAEEmbedder.from_pretrained(name, n_threads=args.threads).fit(X_tr[:2])
-        scores = pre.evaluate(emb, X_tr, y_tr, X_te, y_te)
+        Z_tr, Z_te = emb.transform(X_tr), emb.transform(X_te)
+        scores = pre.probe_scores(Z_tr, y_tr, Z_te, y_te)
         expected = card["metrics"]["test (shipped weights)"]
         diff = {k: abs(scores["test"][k] - v) for k, v in expected.items()}
+        hybrid = pre.probe_scores(np.hstack([F_tr, Z_tr]), y_tr, np.hstack([F_te, Z_te]), y_te)
         report["checkpoints"][name] = {
             "test": scores["test"], "cv_train": scores["cv_train"], "card_test": expected,
             "abs_diff": diff, "reproduced": max(diff.values()) <= args.tolerance,
-            "seconds": time.perf_counter() - t0}
+            "seconds": time.perf_counter() - t0,
+            "ratio_to_scattering": {k: v / peer["test"][k] for k, v in scores["test"].items()},
+            "hybrid_with_scattering": {
+                **hybrid, "n_features": int(F_tr.shape[1] + Z_tr.shape[1]),
+                "ratio_to_scattering": {k: v / peer["test"][k]
+                                        for k, v in hybrid["test"].items()}}}
         print(name, report["checkpoints"][name], flush=True)
-    t0 = time.perf_counter()
-    st = ScatteringFeatures(n_jobs=args.threads)
-    peer = pre.probe_scores(st.fit_transform(X_tr), y_tr, st.transform(X_te), y_te)
-    report["peer_scattering"] = {**peer, "seconds": time.perf_counter() - t0}
-    for row in report["checkpoints"].values():
-        row["ratio_to_scattering"] = {k: v / peer["test"][k] for k, v in row["test"].items()}
-    print("ScatteringFeatures", report["peer_scattering"], flush=True)
     write_json("bench_pretrained", report, seeds=[0])
     return report
 
