@@ -71,7 +71,8 @@ def main(argv=None) -> dict:
         diff = {k: abs(scores["test"][k] - v) for k, v in expected.items()}
         hybrid = pre.probe_scores(np.hstack([F_tr, Z_tr]), y_tr, np.hstack([F_te, Z_te]), y_te)
         report["checkpoints"][name] = {
-            "test": scores["test"], "cv_train": scores["cv_train"], "card_test": expected,
+            "test": scores["test"], "cv_train": scores["cv_train"],
+            "probe_C": scores["probe_C"], "card_test": expected,
             "abs_diff": diff, "reproduced": max(diff.values()) <= args.tolerance,
             "seconds": time.perf_counter() - t0,
             "ratio_to_scattering": {k: v / peer["test"][k] for k, v in scores["test"].items()},
