@@ -9,13 +9,15 @@ from pathlib import Path
 
 def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 0,
              verbose: int = 1) -> dict:
-    """Compare ST features, the DACL pipeline and the shipped pretrained DiffAE.
+    """Compare ST features, the DACL pipeline, the shipped pretrained DiffAE and both.
 
     Task: normal (N) vs abnormal (A + O) on the bundled CinC 2017 sample, noisy
     records dropped. The test records are the sample's records from the test part
     of the README split, which the shipped DiffAE never saw in pretraining; the
-    other sample records train the three probes. (Without a shipped checkpoint:
-    a 70/30 stratified split with ``random_state``, and no DiffAE row.)
+    other sample records train the probes: on the ST features, on the DACL
+    embedding, on the frozen DiffAE embedding, and on the ST features and the
+    DiffAE embedding side by side. (Without a shipped checkpoint: a 70/30
+    stratified split with ``random_state``, and no DiffAE rows.)
 
     Parameters
     ----------
@@ -37,7 +39,7 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.metrics import roc_auc_score, roc_curve
     from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import make_pipeline, make_union
     from sklearn.preprocessing import StandardScaler
 
     from .datasets import binary_task, load_cinc2017_sample
@@ -70,7 +72,7 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
     cache = Memory(out / "cache", verbose=0)
     st_params = {"memory": cache, "verbose": verbose}
 
-    n_steps = 4 if pretrained else 3
+    n_steps = 5 if pretrained else 3
     say(f"[1/{n_steps}] Scattering Transformer features + logistic regression")
     baseline = make_pipeline(ScatteringFeatures(**st_params), StandardScaler(),
                              LogisticRegression(C=0.01, max_iter=2000))
@@ -100,10 +102,18 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
             LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, max_iter=2000))
         diffae.fit(X_tr, y_tr)
         scores["pretrained_diffae_linear_probe"] = diffae.predict_proba(X_te)[:, 1]
+        say(f"[4/{n_steps}] ST features and pretrained DiffAE side by side (make_union) "
+            "-> scaler -> logistic regression")
+        both = make_pipeline(
+            make_union(ScatteringFeatures(**st_params),
+                       DiffAEEmbedder.from_pretrained(pretrained, fs=float(data.fs))),
+            StandardScaler(), LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, max_iter=2000))
+        both.fit(X_tr, y_tr)
+        scores["st_and_pretrained_diffae_linear_probe"] = both.predict_proba(X_te)[:, 1]
     result = {name: float(roc_auc_score(y_te, s)) for name, s in scores.items()}
     say(f"[{n_steps}/{n_steps}] results (test AUROC, normal vs abnormal)")
     for name, auc in result.items():
-        say(f"  {name:28s} {auc:.3f}")
+        say(f"  {name:38s} {auc:.3f}")
     try:
         import matplotlib
 
