@@ -204,3 +204,18 @@ def test_leads_are_featurised_alone_and_concatenated_with_named_features(ragged)
     with pytest.raises(ValueError, match=r"lead_names has 1 name\(s\) \(\['MLII'\]\) but X "
                                          r"has 2 lead\(s\)"):
         ScatteringFeatures(**FAST, lead_names=["MLII"]).fit(X3)
+
+
+@pytest.mark.parametrize("Q", [(), (1, 2, 3), (40,), (0, 1), (8, 1.5)])
+def test_bad_tuple_q_is_refused_with_what_to_pass(Q):
+    X = np.random.default_rng(0).standard_normal((2, 600))
+    with pytest.raises(ValueError, match=r"Q must be an integer in \[1, 32\] or a tuple"):
+        ScatteringFeatures(J=4, Q=Q).fit(X)
+
+
+def test_tuple_q_of_one_or_two_levels_works():
+    X = np.random.default_rng(0).standard_normal((2, 600))
+    a = ScatteringFeatures(J=4, Q=4).fit_transform(X)
+    b = ScatteringFeatures(J=4, Q=(4,)).fit_transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert np.isfinite(ScatteringFeatures(J=4, Q=(4, 2)).fit_transform(X)).all()

@@ -291,6 +291,14 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         return self
 
     def _fit_meta(self, X):
+        if isinstance(self.Q, (tuple, list)) and not (
+                1 <= len(self.Q) <= 2
+                and all(isinstance(q, Integral) and not isinstance(q, bool) and 1 <= q <= 32
+                        for q in self.Q)):
+            raise ValueError(
+                f"Q must be an integer in [1, 32] or a tuple (Q1,) or (Q1, Q2) of such "
+                f"integers (wavelets per octave at the first and second order), got "
+                f"{self.Q!r}.")
         set_n_features_in(self, X)
         self.device_ = resolve_device(self.device)
         self.meta_ = scattering_meta(self.J, self.Q, self.T, self.max_order)
