@@ -199,9 +199,9 @@ def _scattering(r: dict, fmt: str) -> dict:
             f"records drawn at random, ours and the naive loop back to back with the order "
             f"alternating, 1 torch thread), ours is {rep['cpu_ratio_mean']:.1f}x faster in "
             f"CPU time (range {rep['cpu_ratio_min']:.1f}-{rep['cpu_ratio_max']:.1f}x over the "
-            f"repeats) and {rep['ratio_mean']:.1f}x in wall time (range "
-            f"{rep['ratio_min']:.1f}-{rep['ratio_max']:.1f}x; the machine was shared, "
-            "load averages per repeat in the JSON).")
+            f"repeats). In wall time the ratio ranged {rep['ratio_min']:.1f}-"
+            f"{rep['ratio_max']:.1f}x: the machine was shared with other jobs, so the wall "
+            "times say nothing reliable (load averages per repeat in the JSON).")
     return {
         "st_timing_caveat": caveat,
         "scattering_table": table,
@@ -903,8 +903,9 @@ def _dacl_patients(r: dict, fmt: str) -> dict:
         _claim(m["max_abs_diff_of_shared_cells"] <= 1e-6, "merged runs agree on shared cells")
         merged.append(
             "The rows " + ", ".join(f"`{k}`" for k in m["configs"]) + " come from a later run "
-            f"({run['date'][:10]}; the others {m['earlier_run']['date'][:10]}) that refitted the shared "
-            "configurations on the same folds and seeds: every cell both runs computed agrees "
+            f"({run['date'][:10]}; the others {m['earlier_run']['date'][:10]}) that refitted "
+            "the shared configurations on the same folds and seeds: every cell both runs "
+            "computed agrees "
             f"(largest difference {m['max_abs_diff_of_shared_cells']:.1g}), so the table is "
             "what one run with all configurations gives (the later run: "
             f"{m_cpu(m) / 60:.0f} CPU-minutes, same machine type and settings).")
