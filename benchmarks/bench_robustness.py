@@ -18,6 +18,9 @@ with ``encoder_noise=AddNoise("mixture", snr_db=(0, 24))`` (fresh noise on every
 training crop, for the encoder only; the denoiser reconstructs the clean crop). Each
 is frozen and followed by scaler + LR (``LogisticRegressionCV``, C by 3-fold CV on
 the training part).
+With ``--pretrained NAME ...`` also each shipped checkpoint, frozen as shipped (no
+training here), alone ("pretrained:NAME") and beside the ST features
+("st_and_pretrained:NAME", ``make_union``), each with the DiffAE rows' probe.
 ``--only NAME ...`` runs some models; with ``--merge`` their rows are added to the
 existing JSON (the corrupted test sets depend only on the seed, so every model is
 scored on the same records) and the figure is redrawn. ``--heldout-noise``: the
@@ -46,7 +49,7 @@ from joblib import Memory
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,6 +63,7 @@ from sklearn_biodiff.datasets import (  # noqa: E402
 from sklearn_biodiff.feature_extraction import (  # noqa: E402
     DACLEmbedder,
     DenoisingAEEmbedder,
+    DiffAEEmbedder,
     ScatteringFeatures,
     VAELatent,
 )
@@ -113,6 +117,27 @@ def _finetuned(embedder, X, epochs, **params):
     return emb.fit(croppable(emb, X))
 
 
+def _pretrained_builders(name, memory, X_tr, y_tr):
+    """A shipped checkpoint, frozen (no training here), alone and beside the ST features.
+
+    Both through ``StandardScaler`` + ``LogisticRegressionCV`` (C by 3-fold CV on the
+    training part), like the DiffAE rows: ``"pretrained:NAME"`` and
+    ``"st_and_pretrained:NAME"`` (``make_union(ScatteringFeatures(), checkpoint)``).
+    """
+    def frozen():
+        return DiffAEEmbedder.from_pretrained(name).fit(X_tr[:2])
+
+    def alone():
+        return _diffae_probe(frozen()).fit(X_tr, y_tr)
+
+    def beside_st():
+        union = make_union(ScatteringFeatures(memory=memory), FrozenEstimator(frozen()))
+        return make_pipeline(union, StandardScaler(), LogisticRegressionCV(
+            Cs=[0.01, 0.1, 1.0], cv=3, max_iter=3000)).fit(X_tr, y_tr)
+
+    return {f"pretrained:{name}": alone, f"st_and_pretrained:{name}": beside_st}
+
+
 def _builders(args, memory, X_tr, y_tr):
     """name -> function fitting that model on the clean training records."""
     dacl_kw = {"max_epochs": args.epochs, "lr": 1e-3, "batch_size": 128, "random_state": 0}
@@ -140,6 +165,8 @@ def _builders(args, memory, X_tr, y_tr):
     if _minirocket(args) is not None:
         builders["minirocket"] = plain(lambda: _minirocket(args))
     builders["dacl_noise_augmented"] = dacl_noise_augmented
+    for name in args.pretrained or ():
+        builders.update(_pretrained_builders(name, memory, X_tr, y_tr))
     if args.diffae is None:
         return builders
     base = joblib.load(args.diffae)
@@ -170,6 +197,9 @@ def main(argv=None):
     ap.add_argument("--diffae", type=Path, default=None,
                     help="fitted DiffAEEmbedder (joblib) from bench_diffae.py --save")
     ap.add_argument("--finetune-epochs", type=int, default=1)
+    ap.add_argument("--pretrained", nargs="+", default=None, metavar="NAME",
+                    help="shipped checkpoints to score frozen, alone and beside the ST "
+                         "features (models 'pretrained:NAME', 'st_and_pretrained:NAME')")
     ap.add_argument("--only", nargs="+", default=None,
                     help="run only these models (default: all)")
     ap.add_argument("--heldout-noise", action="store_true",
@@ -251,7 +281,7 @@ def main(argv=None):
                     "dropped; fit once on clean training records; test records corrupted "
                     "once per (kind, SNR) with seed 0 and scored once per model",
         "n_train": len(tr), "n_test": len(te),
-        "not_run": ({} if args.diffae else
+        "not_run": ({} if args.diffae or "diffae" in by_model else
                     {"diffae": "no --diffae model given (see bench_diffae.py --save)"}),
         "fit_seconds": fit_seconds, "curve_seconds": curve_seconds,
         "total_seconds": time.perf_counter() - t_start,

@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 from sklearn_biodiff.modules.diffae import DiffAEModule
 from sklearn_biodiff.pretrained import (
+    DEFAULT_PRETRAINED,
     CheckpointError,
     list_pretrained,
     load_checkpoint,
@@ -216,6 +217,14 @@ CARD_FIELDS = ("title", "training_data", "split", "crops_seen", "cpu_hours", "re
 
 def test_at_least_one_checkpoint_ships():
     assert SHIPPED, "no pretrained checkpoint in sklearn_biodiff/pretrained/weights"
+    assert DEFAULT_PRETRAINED in SHIPPED
+
+
+def test_all_shipped_weights_fit_the_8_mb_budget():
+    from sklearn_biodiff.pretrained._checkpoint import _shipped_root
+
+    total = sum(p.stat().st_size for p in _shipped_root().rglob("*") if p.is_file())
+    assert total <= 8 * 2**20, f"{total / 2**20:.1f} MB of shipped weights"
 
 
 @pytest.mark.parametrize("name", SHIPPED)
