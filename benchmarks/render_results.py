@@ -634,11 +634,14 @@ def _pretrained(r: dict, fmt: str) -> dict:
                  "in CV and on the test part.")
     else:
         above = [v for v in PROBE_METRICS.values() if v not in below("cv_train")]
+        close = [PROBE_METRICS[k] for k in PROBE_METRICS
+                 if 0 <= row["test"][k] - peer["test"][k] < 0.01]
         alone = (f"Alone, `{name}` is below the training-free features on "
                  + ("every metric" if len(below("test")) == len(PROBE_METRICS)
-                    else ", ".join(below("test")) or "no metric") + " of the test part"
-                 + (f" (in CV it is above them on {', '.join(above)})" if above else "")
-                 + ".")
+                    else _and(below("test")) or "no metric") + " of the test part"
+                 + (f" (in CV it is above them on {_and(above)})" if above else "")
+                 + "." + (f" Where it is above them on the test part ({_and(close)}), it is "
+                          "by less than 0.01: a tie at this test size." if close else ""))
     cv_up = all(hybrid["cv_train"][k] > peer["cv_train"][k] for k in PROBE_METRICS)
     test_up = all(hybrid["test"][k] > peer["test"][k] for k in PROBE_METRICS)
     if cv_up and test_up:
@@ -669,6 +672,11 @@ def _pretrained(r: dict, fmt: str) -> dict:
         "pt_verdict": " ".join([alone, side, reach]),
         "pt_robust": _pretrained_robustness(r, name),
     }
+
+
+def _and(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 2 else items)
 
 
 def _pretrained_robustness(r: dict, name: str) -> str:
