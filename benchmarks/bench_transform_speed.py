@@ -73,9 +73,11 @@ def measure(est, X, repeats: int, set_threads) -> dict:
         if jobs is None:
             res = _timed(lambda: est.transform(X), repeats)
         else:
-            res = _timed(lambda: transform_in_chunks(est, X, n_jobs=jobs, n_threads=1,
-                                                     chunk_size=-(-n // (2 * jobs))),
-                         repeats)
+            def chunked(jobs=jobs):
+                return transform_in_chunks(est, X, n_jobs=jobs, n_threads=1,
+                                           chunk_size=-(-n // (2 * jobs)))
+
+            res = _timed(chunked, repeats)
         rates = [n / w for w in res["wall_seconds"]]
         out[label] = {**res, "records_per_second_median": float(np.median(rates)),
                       "records_per_second_range": [float(min(rates)), float(max(rates))]}
