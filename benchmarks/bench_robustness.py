@@ -317,7 +317,8 @@ def main(argv=None):
                     {"diffae": "no --diffae model given (see bench_diffae.py --save)"}),
         "fit_seconds": fit_seconds, "curve_seconds": curve_seconds,
         "total_seconds": time.perf_counter() - t_start,
-        **({"earlier_run": {k: previous[k] for k in ("settings", "total_seconds", "run")
+        **({"earlier_run": {k: previous[k] for k in ("settings", "total_seconds", "run",
+                                                     "earlier_run")
                             if k in previous}}
            if previous else {}),
         "models": by_model,
