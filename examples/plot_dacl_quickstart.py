@@ -52,7 +52,7 @@ baseline = make_pipeline(ScatteringFeatures(fs=data.fs), StandardScaler(),
 dacl = make_dacl_pipeline(scattering={"fs": data.fs},
                           vae={"max_epochs": 2 * EPOCHS, "latent_dim": 32},
                           dacl={"max_epochs": EPOCHS, "lr": 1e-3, "batch_size": 128},
-                          random_state=0)
+                          keep_features=False, random_state=0)  # the paper's pipeline
 baseline.fit(X_tr, y_tr)
 dacl.fit(X_tr, y_tr)
 

@@ -49,7 +49,7 @@ estimators = {
     "DACL": make_dacl_pipeline(scattering={"fs": data.fs},
                                vae={"max_epochs": 2 * EPOCHS},
                                dacl={"max_epochs": EPOCHS, "lr": 1e-3, "batch_size": 128},
-                               memory=memory, random_state=0),
+                               memory=memory, keep_features=False, random_state=0),
 }
 cv = make_grouped_cv(5, random_state=0)
 scores = {}

@@ -38,7 +38,8 @@ work = Path(mkdtemp(prefix="sklearn_biodiff_optuna_"))
 storage = f"sqlite:///{work / 'study.db'}"
 pipe = make_dacl_pipeline(scattering={"fs": data.fs}, vae={"max_epochs": 2 * EPOCHS},
                           dacl={"max_epochs": EPOCHS, "batch_size": 128},
-                          memory=str(work / "cache"), random_state=0)
+                          memory=str(work / "cache"), keep_features=False,
+                          random_state=0)  # the paper's pipeline: dacl__* parameters
 space = DACLSearchSpace(latent_dims=(16, 32))
 result = optuna_search(pipe, X, y, space, groups=groups, cv=make_grouped_cv(3),
                        n_trials=N_TRIALS, storage=storage, study_name="dacl-t",

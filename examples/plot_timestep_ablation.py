@@ -35,7 +35,8 @@ groups = data.groups[idx]
 # %%
 pipe = make_dacl_pipeline(scattering={"fs": data.fs}, vae={"max_epochs": 2 * EPOCHS},
                           dacl={"max_epochs": EPOCHS, "lr": 1e-3, "batch_size": 128},
-                          memory=mkdtemp(prefix="sklearn_biodiff_grid_"), random_state=0)
+                          memory=mkdtemp(prefix="sklearn_biodiff_grid_"),
+                          keep_features=False, random_state=0)  # the paper's pipeline
 grid = GridSearchCV(pipe, timestep_ablation_grid(n_timesteps=50),
                     cv=make_grouped_cv(5, random_state=0), scoring="roc_auc")
 grid.fit(X, y, groups=groups)

@@ -85,7 +85,7 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
         scattering=st_params,
         vae={"max_epochs": epochs["vae"], "latent_dim": 32},
         dacl={"max_epochs": epochs["dacl"]},
-        classifier=LogisticRegression(C=0.1, max_iter=2000),
+        classifier=LogisticRegression(C=0.1, max_iter=2000), keep_features=False,
         random_state=random_state, verbose=verbose,
     )
     pipe.fit(X_tr, y_tr)

@@ -523,7 +523,7 @@ def test_dacl_pipeline_cache_hit_with_verbose(synthetic, tmp_path, tiny_pipeline
     # and the next fit silently trains again: make it an error here
     X, y = synthetic
     kw = {**tiny_pipeline_params, "memory": str(tmp_path), "random_state": 0,
-          "verbose": verbose}
+          "verbose": verbose, "keep_features": False}
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheWarning)
         first = make_dacl_pipeline(**kw).fit(X, y)

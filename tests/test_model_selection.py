@@ -228,7 +228,8 @@ def test_timestep_ranges_match_the_paper():
 def test_grid_search_ablation_reuses_cached_features(synthetic, tmp_path, tiny_pipeline_params):
     X, y = synthetic
     groups = np.arange(len(X))
-    pipe = make_dacl_pipeline(**tiny_pipeline_params, memory=str(tmp_path), random_state=0)
+    pipe = make_dacl_pipeline(**tiny_pipeline_params, memory=str(tmp_path),
+                              keep_features=False, random_state=0)
     grid = GridSearchCV(pipe, timestep_ablation_grid(50), cv=make_grouped_cv(2),
                         scoring="roc_auc")
     grid.fit(X, y, groups=groups)
@@ -317,7 +318,7 @@ def test_optuna_search_cv_clones_and_refits_pipeline(synthetic, tiny_pipeline_pa
     from optuna_integration import OptunaSearchCV
 
     X, y = synthetic
-    pipe = make_dacl_pipeline(**tiny_pipeline_params, random_state=0)
+    pipe = make_dacl_pipeline(**tiny_pipeline_params, keep_features=False, random_state=0)
     dists = DACLSearchSpace(vae_prefix=None, t_low=1, t_high=50).distributions()
     search = OptunaSearchCV(pipe, dists, cv=make_grouped_cv(2), n_trials=2, random_state=0,
                             scoring="roc_auc", error_score=np.nan)
@@ -712,3 +713,18 @@ def test_every_trial_failing_raises_with_the_reasons():
                                          r"cannot fit this fold\. .*failed_reason"):
         optuna_search(_FailsToFit(), X, y, lambda t: {}, groups=groups, cv=2,
                       n_trials=2, random_state=0)
+
+
+def test_optuna_search_names_the_prefixes_of_the_default_pipeline(synthetic,
+                                                                tiny_pipeline_params):
+    # make_dacl_pipeline() reaches DACL as keep__embedding__dacl__: a space with the
+    # paper's dacl__ prefix is refused before any trial, with the prefixes to pass
+    X, y = synthetic
+    pipe = make_dacl_pipeline(**tiny_pipeline_params, random_state=0)
+    with pytest.raises(ValueError, match=r"does not have \(dacl__t_min, vae__latent_dim\)"
+                       r".*DACLSearchSpace\(prefix='keep__embedding__dacl__', "
+                       r"vae_prefix='keep__embedding__vae__'\)"):
+        optuna_search(pipe, X, y, DACLSearchSpace(), cv=2, n_trials=1)
+    with pytest.raises(ValueError, match=r"\(dacl__t_min\).*DACLSearchSpace\("
+                                         r"prefix='keep__embedding__dacl__'\)"):
+        optuna_search(pipe, X, y, DACLSearchSpace(vae_prefix=None), cv=2, n_trials=1)

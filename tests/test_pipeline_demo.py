@@ -14,7 +14,8 @@ def test_pipeline_fits_signals_and_searches_timesteps(synthetic, tmp_path, tiny_
     X, y = synthetic
     tiny_pipeline_params["vae"]["max_epochs"] = 10
     tiny_pipeline_params["dacl"]["max_epochs"] = 10
-    pipe = make_dacl_pipeline(**tiny_pipeline_params, memory=str(tmp_path), random_state=0)
+    pipe = make_dacl_pipeline(**tiny_pipeline_params, memory=str(tmp_path),
+                              keep_features=False, random_state=0)
     pipe.fit(X, y)
     proba = pipe.predict_proba(X)
     assert proba.shape == (len(X), 2)
@@ -54,10 +55,21 @@ def test_demo_runs_in_quick_mode(tmp_path, capsys):
     assert "test AUROC" in capsys.readouterr().out
 
 
+def test_default_pipeline_keeps_the_features_and_false_is_the_papers():
+    # the default chosen by CV (bench_dacl_patients, reproduce_dacl --keep-features)
+    assert [n for n, _ in make_dacl_pipeline().steps] == ["st", "scale", "keep", "rescale",
+                                                          "clf"]
+    assert make_dacl_pipeline()["clf"].C == 0.01
+    paper = make_dacl_pipeline(keep_features=False)
+    assert [n for n, _ in paper.steps] == ["st", "scale", "vae", "dacl", "clf"]
+    assert paper["clf"].C == 1.0
+
+
 def test_keep_features_gives_the_classifier_the_scaled_features_and_the_same_embedding(
         synthetic, tiny_pipeline_params):
     X, y = synthetic
-    plain = make_dacl_pipeline(**tiny_pipeline_params, random_state=0).fit(X, y)
+    plain = make_dacl_pipeline(**tiny_pipeline_params, keep_features=False,
+                               random_state=0).fit(X, y)
     kept = make_dacl_pipeline(**tiny_pipeline_params, keep_features=True,
                               random_state=0).fit(X, y)
     assert [name for name, _ in kept.steps] == ["st", "scale", "keep", "rescale", "clf"]

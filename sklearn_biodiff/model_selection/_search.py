@@ -345,6 +345,38 @@ def _make_pruner(optuna, pruner):
                      f"instance, got {pruner!r}.")
 
 
+def _check_space_prefixes(param_space, estimator) -> None:
+    """Refuse, before any trial, a :class:`DACLSearchSpace` naming parameters the
+    estimator does not have, and say which prefixes it does have.
+
+    ``make_dacl_pipeline()`` (``keep_features=True``) reaches its DACL step as
+    ``keep__embedding__dacl__``, not the space's default ``dacl__``; without this
+    check every trial would fail on ``set_params``.
+    """
+    params = estimator.get_params(deep=True)
+    wanted = {"prefix": (param_space.prefix, "t_min")}
+    if param_space.vae_prefix is not None and param_space.latent_dims:
+        wanted["vae_prefix"] = (param_space.vae_prefix, "latent_dim")
+    missing = {arg: (prefix, name) for arg, (prefix, name) in wanted.items()
+               if f"{prefix}{name}" not in params}
+    if not missing:
+        return
+    found = {arg: sorted(k[: -len(name)] for k in params
+                         if k.endswith(f"__{name}") or k == name)
+             for arg, (_, name) in missing.items()}
+    fix = ", ".join(f"{arg}={found[arg][0]!r}" for arg in missing if found[arg])
+    names = ", ".join(f"{prefix}{name}" for prefix, name in missing.values())
+    raise ValueError(
+        f"optuna_search: the search space names parameters the estimator does not have "
+        f"({names}). "
+        + (f"Its DACL/VAE steps are reached with other prefixes: pass DACLSearchSpace({fix}"
+           + (", vae_prefix=None" if "vae_prefix" in missing and not found["vae_prefix"]
+              else "") + "). " if fix else "")
+        + "make_dacl_pipeline() reaches them as 'keep__embedding__dacl__' and "
+        "'keep__embedding__vae__'; make_dacl_pipeline(keep_features=False), the paper's "
+        "pipeline, as 'dacl__' and 'vae__'.")
+
+
 def _warn_if_space_exceeds_timesteps(param_space, estimator) -> None:
     """Warn before the study when a :class:`DACLSearchSpace` draws impossible timesteps.
 
@@ -354,6 +386,7 @@ def _warn_if_space_exceeds_timesteps(param_space, estimator) -> None:
     if not isinstance(param_space, DACLSearchSpace):
         return
     param_space._check()  # a clear error for a malformed space, before any trial
+    _check_space_prefixes(param_space, estimator)
     n_timesteps = estimator.get_params().get(f"{param_space.prefix}n_timesteps")
     if not isinstance(n_timesteps, Integral) or param_space.t_high <= n_timesteps:
         return
