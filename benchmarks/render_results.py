@@ -823,7 +823,8 @@ PATIENT_ROWS = {
     "dacl_concat": "DACL, `input_skip='concat'`",
     "dacl_supcon_other_patient_concat": "DACL, SupCon, other patients, `input_skip='concat'`",
     "dacl_patient_concat": "DACL, `objective='patient'`, `input_skip='concat'`",
-    "dacl_paper_keep": "DACL, paper setting, beside the ST features (`keep_features=True`)",
+    "dacl_paper_keep": ("DACL, paper setting, beside the ST features (`keep_features=True`, "
+                        "the default of `make_dacl_pipeline`)"),
     "dacl_supcon_other_patient_keep": "DACL, SupCon, other patients, beside the ST features",
     "gaussian": "contrastive + Gaussian views",
     "dae": "denoising AE",
@@ -1027,10 +1028,23 @@ def _dacl_keep(r: dict, fmt: str) -> dict:
     b = r["reproduce_dacl_keep"]
     tasks = {t: PATIENT_TASKS[t] for t in KEEP_TARGETS if t in b}
     rows = []
-    for k, label in KEEP_ROWS.items():
-        rows.append([label, *(c for t in tasks for c in (
-            f"{_f(b[t]['cv3_on_train'][k]['mean'])} +- {_f(b[t]['cv3_on_train'][k]['std'])}",
-            _f(b[t]["split"][k])))])
+    p = r.get("reproduce_dacl_pretrained")
+    name = p["settings"]["on_pretrained"] if p else None
+    sources = [(b, KEEP_ROWS)]
+    if p:
+        sources.append((p, {
+            "pretrained": f"frozen `{name}` embedding (C=1)",
+            "pretrained_keep_features": f"`{name}` beside the ST features",
+            "dacl_on_pretrained": f"DACL on the `{name}` embedding instead of the VAE latent",
+            "dacl_on_pretrained_keep_features": f"DACL on the `{name}` embedding, beside the "
+                                                "ST features"}))
+    for src, labels in sources:
+        for k, label in labels.items():
+            if k not in src[next(iter(tasks))]["split"]:
+                continue
+            rows.append([label, *(c for t in tasks for c in (
+                f"{_f(src[t]['cv3_on_train'][k]['mean'])} +- "
+                f"{_f(src[t]['cv3_on_train'][k]['std'])}", _f(src[t]["split"][k])))])
     header = ["pipeline", *(c for t in tasks.values() for c in (f"{t}, CV on train",
                                                                 f"{t}, test"))]
     said = []
@@ -1046,7 +1060,51 @@ def _dacl_keep(r: dict, fmt: str) -> dict:
     met = [f"{label} {_f(b[t]['split']['dacl_keep_features'])} "
            f"{'>=' if b[t]['split']['dacl_keep_features'] >= KEEP_TARGETS[t] else '<'} "
            f"{KEEP_TARGETS[t]:g}" for t, label in tasks.items()]
+    pre = ""
+    if p:
+        _claim(all(p[t]["n_train"] == b[t]["n_train"] for t in tasks),
+               "the pretrained rows use the same training part")
+        parts, above_vae = [], []
+        for t, label in tasks.items():
+            a, k = p[t]["cv3_on_train"], b[t]["cv3_on_train"]["dacl_keep_features"]
+            cmp = []
+            for other, what in ((k, "`keep_features=True` on the VAE latent"),
+                                (a.get("pretrained_keep_features"),
+                                 f"`{name}` beside the ST features without DACL")):
+                if other is None:
+                    continue
+                d = a["dacl_on_pretrained_keep_features"]["mean"] - other["mean"]
+                std = max(a["dacl_on_pretrained_keep_features"]["std"], other["std"])
+                word = "above" if d > std else "below" if d < -std else "tied with"
+                if other is k:
+                    above_vae.append(word == "above")
+                cmp.append(f"{word} {what} ({'+' if d >= 0 else ''}{_f(d)}, fold std up to "
+                           f"{_f(std)})")
+            parts.append(f"on {label} " + _and(cmp))
+        pre = (f"The `{name}` rows come from a second run of the same protocol (same "
+               "training part, folds and seed; JSON `results/reproduce_dacl_pretrained."
+               f"json`); `{name}` was pretrained on the README training part only, labels "
+               "unused. DACL on the pretrained embedding alone is below DACL on the VAE "
+               "latent and below the embedding it starts from; beside the ST features it is "
+               + "; ".join(parts) + ". "
+               + ("It is above on both tasks by more than one fold std, which would support "
+                  "it as the default." if all(above_vae) else
+                  "It is not above on both tasks by more than one fold std, so the default "
+                  "pipeline keeps the VAE latent, which needs no DiffAE transform of every "
+                  "record."))
+        best = {t: max([(v["mean"], k) for k, v in {**b[t]["cv3_on_train"],
+                                                    **p[t]["cv3_on_train"]}.items()])[1]
+                for t in tasks}
+        if len(set(best.values())) == 1 and best[next(iter(tasks))] == "pretrained_keep_features":
+            pre += (f" The highest CV on both tasks is `{name}` beside the ST features, with no "
+                    "DACL at all (`make_union(ScatteringFeatures(), DiffAEEmbedder."
+                    f"from_pretrained('{name}'))`, the pretrained models' hybrid).")
+        _claim(all(p[t]["cv3_on_train"]["dacl_on_pretrained"]["mean"]
+                   < min(b[t]["cv3_on_train"]["dacl"]["mean"],
+                         p[t]["cv3_on_train"]["pretrained"]["mean"]) for t in tasks),
+               "DACL on the pretrained embedding alone is below DACL on the VAE latent")
     return {
+        "dk_pretrained": pre,
         "dk_table": _table(header, rows, fmt),
         "dk_n": "; ".join(f"{label}: {_thousands(b[t]['n_train'])} training and "
                           f"{_thousands(b[t]['n_test'])} test records"

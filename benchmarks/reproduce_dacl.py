@@ -169,6 +169,23 @@ def run_keep_features(task, runner, target, args, report):
                 "dacl_keep_features": float(roc_auc_score(
                     yb, probe(np.c_[S_a, E_a], ya, np.c_[S_b, E_b], C=0.01)))}
 
+    def on_pretrained(a, b, ya, yb, seed):
+        # DACL on the frozen pretrained DiffAE embedding instead of the VAE latent
+        scaler = StandardScaler().fit(runner.pretrained[a])
+        P_a, P_b = scaler.transform(runner.pretrained[a]), scaler.transform(runner.pretrained[b])
+        d = runner.dacl(P_a, ya, seed)
+        E_a, E_b = d.transform(P_a), d.transform(P_b)
+        S = StandardScaler().fit(runner.ST[a])
+        S_a, S_b = S.transform(runner.ST[a]), S.transform(runner.ST[b])
+        return {"pretrained": float(roc_auc_score(yb, probe(P_a, ya, P_b))),
+                "pretrained_keep_features": float(roc_auc_score(
+                    yb, probe(np.c_[S_a, P_a], ya, np.c_[S_b, P_b], C=0.01))),
+                "dacl_on_pretrained": float(roc_auc_score(yb, probe(E_a, ya, E_b))),
+                "dacl_on_pretrained_keep_features": float(roc_auc_score(
+                    yb, probe(np.c_[S_a, E_a], ya, np.c_[S_b, E_b], C=0.01)))}
+
+    if args.on_pretrained:
+        scores = on_pretrained  # noqa: F811 (only the pretrained rows in this mode)
     folds = [scores(tr[a], tr[b], y_tr[a], y_tr[b], 0) for a, b in
              StratifiedKFold(3, shuffle=True, random_state=0).split(tr, y_tr)]
     res = {"n_train": len(tr), "n_test": len(te), "positives_test": int(y_te.sum()),
@@ -319,6 +336,11 @@ def main(argv=None):
     ap.add_argument("--variants", action="store_true", help="also try to beat the paper")
     ap.add_argument("--variants-only", action="store_true")
     ap.add_argument("--out", default="reproduce_dacl", help="JSON name in results/")
+    ap.add_argument("--on-pretrained", default=None, metavar="NAME",
+                    help="with --keep-features: instead, DACL on the frozen embedding of "
+                         "the shipped checkpoint NAME (trained on the README training part "
+                         "only, labels unused) in place of the VAE latent, alone and "
+                         "beside the ST features (results/reproduce_dacl_pretrained.json)")
     ap.add_argument("--keep-features", action="store_true",
                     help="only make_dacl_pipeline(keep_features=True) against its parts: "
                          "3-fold CV on the training part, then the split (results/"
@@ -340,6 +362,14 @@ def main(argv=None):
     feat_s = time.perf_counter() - t_feat
     print(f"ST features {ST.shape} in {feat_s:.0f} s", flush=True)
     runner = Runner(ST, data.signals, args)
+    if args.on_pretrained:
+        from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+
+        t_emb = time.perf_counter()
+        emb = DiffAEEmbedder.from_pretrained(args.on_pretrained, fs=float(data.fs))
+        runner.pretrained = emb.fit(data.signals[:2]).transform(data.signals)
+        print(f"{args.on_pretrained} embedding {runner.pretrained.shape} in "
+              f"{time.perf_counter() - t_emb:.0f} s", flush=True)
     report = {"source": source, "machine": machine(), "st_features_seconds": feat_s,
               "settings": {k: v for k, v in vars(args).items()},
               "protocols": {
@@ -352,7 +382,7 @@ def main(argv=None):
                             "manifold_aware_dacl_af": 0.9741}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.keep_features and args.out == "reproduce_dacl":
-        args.out = "reproduce_dacl_keep"
+        args.out = "reproduce_dacl_pretrained" if args.on_pretrained else "reproduce_dacl_keep"
     for task in args.tasks:
         if args.keep_features:
             run_keep_features(task, runner, data.target, args, report)
