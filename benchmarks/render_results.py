@@ -671,7 +671,44 @@ def _pretrained(r: dict, fmt: str) -> dict:
         "pt_threads": str(b["run"]["machine"]["torch_threads"]),
         "pt_verdict": " ".join([alone, side, reach]),
         "pt_robust": _pretrained_robustness(r, name),
+        "pt_speed": _transform_speed(r, name),
     }
+
+
+#: transform throughput target of the roadmap (issue 16), records/s on two cores
+SPEED_TARGET = 100
+
+
+def _transform_speed(r: dict, name: str) -> str:
+    """bench_transform_speed: the default checkpoint's and ST's records/s on two cores."""
+    s = r.get("bench_transform_speed")
+    if s is None or name not in s["estimators"]:
+        return (f"Transform speed of `{name}` has not been measured yet "
+                "(`benchmarks/bench_transform_speed.py`).")
+    st, ck = s["estimators"]["ScatteringFeatures()"], s["estimators"][name]
+
+    def best(e):
+        return max(e[k]["records_per_second_median"] for k in
+                   ("2 threads", "2 processes x 1 thread"))
+
+    loads = [x for e in s["estimators"].values() for k, v in e.items()
+             for x in v.get("load_average_1min_before", [])]
+    rec = s["record_seconds"]
+    text = (f"Transform speed (`benchmarks/bench_transform_speed.py`, {s['n_records']:,} test "
+            f"records of {rec['min']:.0f}-{rec['max']:.0f} s, mean {rec['mean']:.0f} s; "
+            f"median of {s['repeats']} runs on {s['cpu_count']} cores): `{name}` "
+            f"{ck['2 threads']['records_per_second_median']:.0f} records/s with 2 threads, "
+            f"{ck['2 processes x 1 thread']['records_per_second_median']:.0f} with 2 "
+            "processes of 1 thread (`sklearn_biodiff.parallel.transform_in_chunks`), "
+            f"{ck['1 thread, CPU']['records_per_cpu_second']:.0f} records per CPU-second on "
+            f"one thread; `ScatteringFeatures()` {best(st):.0f} records/s at best of the two "
+            f"ways. The roadmap's target, {SPEED_TARGET} records/s on two cores, is "
+            + ("met" if best(ck) >= SPEED_TARGET else "**not met**")
+            + f" by `{name}` ({best(ck):.0f}).")
+    if loads and max(loads) > 1.0:
+        text += (f" The machine was not idle (1-minute load average up to {max(loads):.1f} "
+                 "before a run): the wall-clock rates are lower bounds.")
+    return text
 
 
 def _and(items: list[str]) -> str:
