@@ -727,9 +727,9 @@ def _pretrained_robustness(r: dict, name: str) -> str:
              (("alone", alone), ("both", both), ("st", models["st_features"]),
               ("en", models["diffae_encoder_noise"]))}
     return (
-        f"Under noise (the \"Noise robustness\" protocol: normal vs abnormal, the same "
-        f"corrupted test records, AUROC area over 24 to 0 dB normalised by the clean AUROC, "
-        f"one draw per cell): `{name}` alone has mean area "
+        f"Under noise (the \"Noise robustness\" protocol and test records, normal vs "
+        f"abnormal, frozen as shipped, probe C by 3-fold CV on the training part; area = "
+        f"mean AUROC over 24-0 dB, one draw per cell): `{name}` alone has mean area "
         f"{_f(alone['mean_area_over_kinds'])} and white-noise area {_f(white['alone'])} "
         f"(clean AUROC {_f(alone['clean'])}); beside the ST features "
         f"{_f(both['mean_area_over_kinds'])} and {_f(white['both'])} (clean "
@@ -737,8 +737,8 @@ def _pretrained_robustness(r: dict, name: str) -> str:
         f"{_f(models['st_features']['mean_area_over_kinds'])} and {_f(white['st'])}; "
         "the DiffAE fine-tuned with `encoder_noise` in that benchmark "
         f"{_f(models['diffae_encoder_noise']['mean_area_over_kinds'])} and {_f(white['en'])}. "
-        f"Roadmap target: mean area >= {ROBUST_TARGETS['mean_area']:g} with white-noise area "
-        f">= {ROBUST_TARGETS['white_area']:g}; met by "
+        f"Roadmap target: mean area >= {ROBUST_TARGETS['mean_area']:.2f} with white-noise "
+        f"area >= {ROBUST_TARGETS['white_area']:.2f}; met by "
         + (", ".join(lbl for lbl, m, w in (("the checkpoint alone", alone, white["alone"]),
                                            ("the side-by-side embedding", both, white["both"]))
                      if m["mean_area_over_kinds"] >= ROBUST_TARGETS["mean_area"]
