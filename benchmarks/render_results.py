@@ -305,7 +305,42 @@ def _dacl(r: dict, fmt: str) -> dict:
         "abl_cv_spread": _f(spread_cv),
         "abl_split_nva": split_rank(cv["ablation_split"]),
         "abl_split_af": split_rank(af["ablation_split"]),
+        **_timestep_seeds(r),
     }
+
+
+def _timestep_seeds(r: dict) -> dict:
+    """The timestep ranking repeated over seeds (timestep_ranking_seeds.json)."""
+    t = r.get("timestep_ranking_seeds")
+    if t is None or len(t["seeds"]) < 3:
+        return {"abl_seeds": "",
+                "abl_caveat": "The timestep ranking rests on one seed of CV and one split: "
+                              "it needs repeats."}
+    o = t["over_seeds"]
+    names = {k: RANGES[k] for k in t["ranges"]}
+    order = sorted(names, key=lambda k: -o["mean"][k])
+    paired = o["paired_difference_to_best"]
+    others = [k for k in order if k != o["best"]]
+    resolved = [k for k in others if -paired[k]["mean"] > paired[k]["std"]]
+    seeds = list(t["seeds"])
+    text = (
+        f"Repeated over seeds {', '.join(seeds)} (`benchmarks/timestep_ranking_seeds.py`: "
+        f"each seed draws its own {t['settings']['folds']} grouped folds and seeds the VAE "
+        f"and DACL; {o['n_folds']} folds per range): "
+        + ", ".join(f"{names[k]} {_f(o['mean'][k])} +- {_f(o['std'][k])}" for k in order)
+        + ". Rankings per seed: "
+        + "; ".join(f"seed {s}: " + " > ".join(names[k].split()[0] for k in rk)
+                    for s, rk in o["rankings"].items())
+        + f". Paired over the same folds, the others trail {names[o['best']]} by "
+        + ", ".join(f"{_f(-paired[k]['mean'])} +- {_f(paired[k]['std'])} ({names[k]})"
+                    for k in others)
+        + (": none by more than the std of its paired difference, so no range is shown to "
+           "be better than another." if not resolved else
+           f": by more than the std of the paired difference for "
+           f"{_and([names[k] for k in resolved])}."))
+    return {"abl_seeds": text,
+            "abl_caveat": f"The timestep ranking is repeated over {len(seeds)} seeds of CV; "
+                          "its test split is one seed."}
 
 
 def _goal(r: dict, fmt: str) -> dict:
