@@ -140,6 +140,23 @@ _equivalent(COSMETIC, _N + "_robustness.x_plot_robustness_curve",
 _equivalent("the powerline phase is uniform on [0, 2 pi): its negative has the same "
             "distribution (other draws, same noise statistics)",
             _N + "_sources.x_make_noise", "95")
+_equivalent("another range for the per-copy seeds ([0, 2**32 - 1) instead of [0, 2**31 - 1)): "
+            "other draws of the same noise; no documented property depends on the seeds",
+            _N + "_add_noise.x_augment_with_noise", "34")
+_equivalent("another range for the per-cell seed: other draws of the same noise (the cells "
+            "stay seeded and reproducible)", _N + "_robustness.x_robustness_curve", "81", "84")
+_equivalent(COSMETIC, _N + "_robustness.x_robustness_curve", "62")
+_equivalent("a DataFrame indexed by column name gives Series that mask, compare and reduce "
+            "like the dict's arrays, so skipping the conversion changes no result",
+            _N + "_robustness.x__as_dict", "6")
+_equivalent(COSMETIC, _N + "_robustness.x_plot_robustness_curve", "30", "89", "117")
+_equivalent("own_figure is only read for truth: None is False",
+            _N + "_robustness.x_plot_robustness_curve", "43")
+_equivalent("UNTESTED here, not equivalent: the torch branch of noise_scale (and "
+            "make_noise_torch, AddNoise.corrupt_batch, _unit_power_torch, the 'no tests' "
+            "mutants of this package) is tested in tests/test_device_noise.py, which this "
+            "run's test selection (tests/test_noise.py) leaves out",
+            _N + "_sources.x_noise_scale", "9")
 _D = "datasets."
 DESCR_TEXT = ("changes only fixed prose of DESCR or of an error message (letter case, 'XX', "
               "a blank line): every number and name in it is unchanged")

@@ -479,3 +479,27 @@ def test_summarize_robustness_rows_and_missing_clean_or_snr(cheap_fitted):
     (row,) = summarize_robustness(res, drop_at_db=6.0)
     assert row["clean"] == pytest.approx(res["score"][0]) and row["drop"] is None
     assert row["area"] == row["by_snr"][12.0]  # one SNR: the area is that score
+
+
+def test_robustness_curve_draws_the_noise_at_the_given_rate():
+    # regression for a surviving mutant: robustness_curve must hand its fs to AddNoise,
+    # or the 50 Hz powerline of a 500 Hz record is drawn as if sampled at 300 Hz
+    from sklearn.dummy import DummyClassifier
+
+    fs = 500.0
+    t = np.arange(int(4 * fs)) / fs
+    X = np.tile(np.sin(2 * np.pi * 3.0 * t), (6, 1))
+    y = np.array([0, 1] * 3)
+    freqs = np.fft.rfftfreq(X.shape[1], 1 / fs)
+    peaks = []
+
+    def noise_peak(estimator, X_scored, y_scored):
+        added = np.asarray(X_scored) - X
+        if np.abs(added).max() > 0:  # not the clean row
+            peaks.append(freqs[np.argmax(np.abs(np.fft.rfft(added, axis=1)).mean(axis=0))])
+        return 0.0
+
+    robustness_curve({"dummy": DummyClassifier().fit(X, y)}, X, y, kinds=("powerline",),
+                     snrs_db=(0.0, 6.0), scoring=noise_peak, fs=fs, random_state=0)
+    assert len(peaks) == 2
+    np.testing.assert_allclose(peaks, 50.0, atol=0.5)
