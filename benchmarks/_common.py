@@ -19,6 +19,17 @@ RESULTS = REPO / "benchmarks" / "results"
 _STARTED = time.perf_counter()
 
 
+def pretrain_script():
+    """``scripts/pretrain_diffae.py`` as a module (its data split, probe and evaluation)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pretrain_diffae",
+                                                  REPO / "scripts" / "pretrain_diffae.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def find_archive() -> Path | None:
     """``$SKLEARN_BIODIFF_CINC2017`` or ``../shared/data/cinc2017.tar.xz``."""
     env = os.environ.get("SKLEARN_BIODIFF_CINC2017")

@@ -22,7 +22,6 @@ Run: ``python benchmarks/bench_pretrained.py`` (needs the CinC 2017 archive).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -30,18 +29,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, write_json  # noqa: E402
+from _common import pretrain_script, write_json  # noqa: E402
 
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures  # noqa: E402
 from sklearn_biodiff.pretrained import list_pretrained, load_checkpoint  # noqa: E402
-
-
-def _pretrain_module():
-    spec = importlib.util.spec_from_file_location("pretrain_diffae",
-                                                  REPO / "scripts" / "pretrain_diffae.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main(argv=None) -> dict:
@@ -50,7 +41,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--tolerance", type=float, default=0.005)
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
-    pre = _pretrain_module()
+    pre = pretrain_script()
     source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=False)
     report = {"source": source, "n_train": len(X_tr), "n_test": len(X_te),
               "tolerance": args.tolerance, "checkpoints": {}}

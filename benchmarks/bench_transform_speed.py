@@ -22,7 +22,6 @@ Run: ``python benchmarks/bench_transform_speed.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 import time
@@ -31,19 +30,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, write_json  # noqa: E402
+from _common import pretrain_script, write_json  # noqa: E402
 
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures  # noqa: E402
 from sklearn_biodiff.parallel import transform_in_chunks  # noqa: E402
 from sklearn_biodiff.pretrained import list_pretrained  # noqa: E402
-
-
-def _pretrain_module():
-    spec = importlib.util.spec_from_file_location("pretrain_diffae",
-                                                  REPO / "scripts" / "pretrain_diffae.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _timed(fn, repeats: int) -> dict:
@@ -93,7 +84,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--name", nargs="*", default=None, help="checkpoints (default: all)")
     ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
     args = ap.parse_args(argv)
-    pre = _pretrain_module()
+    pre = pretrain_script()
     source, X_tr, _, X_te, _ = pre.load_data(args.quick)
     X = X_te[: args.n]
     lengths = np.array([len(x) for x in X])
