@@ -9,11 +9,15 @@ calls is counted as "no tests" (reported apart, and counted as not killed).
 =================  ========================================================
 package            test files (``-m "not slow and not data"``)
 =================  ========================================================
-noise              tests/test_noise.py
+noise              tests/test_noise.py, tests/test_device_noise.py
 preprocessing      tests/test_preprocessing.py
-model_selection    tests/test_model_selection.py
-datasets           tests/test_datasets.py, tests/test_wfdb.py
+model_selection    tests/test_model_selection.py, tests/test_hostile_inputs.py
+datasets           tests/test_datasets.py, tests/test_wfdb.py,
+                   tests/test_hostile_inputs.py
 =================  ========================================================
+
+A test file the mutated checkout does not have (``--source`` at an older commit) is
+left out of that run, and the JSON lists the files that were used.
 
 Every package is copied with the tests into a scratch directory (``--workdir``) with a
 ``pyproject.toml`` that holds the ``[tool.mutmut]`` section, so the repository itself
@@ -49,12 +53,13 @@ MUTMUT_VERSION = "3.8.1"
 
 #: package -> (globs of files to mutate, test files)
 PACKAGES = {
-    "noise": (["sklearn_biodiff/noise/*"], ["tests/test_noise.py"]),
+    "noise": (["sklearn_biodiff/noise/*"], ["tests/test_noise.py", "tests/test_device_noise.py"]),
     "preprocessing": (["sklearn_biodiff/preprocessing/*"], ["tests/test_preprocessing.py"]),
     "model_selection": (["sklearn_biodiff/model_selection/*"],
-                        ["tests/test_model_selection.py"]),
+                        ["tests/test_model_selection.py", "tests/test_hostile_inputs.py"]),
     "datasets": (["sklearn_biodiff/datasets/*"],
-                 ["tests/test_datasets.py", "tests/test_wfdb.py"]),
+                 ["tests/test_datasets.py", "tests/test_wfdb.py",
+                  "tests/test_hostile_inputs.py"]),
 }
 #: packages mutated on a seeded random sample of their mutants, with the sample size:
 #: their covering tests fit pipelines or run searches, so a full run takes hours on one
@@ -223,6 +228,42 @@ _equivalent("UNTESTED, not equivalent: a header without a signal length passes t
             "check (the length is inferred from the file size) but wfdb.rdrecord(sampto=...) "
             "then fails on it, so the inferred length never reaches the output (a bug of its "
             "own, reported)", _D + "_wfdb_files.x__read_header", "84")
+_equivalent("the temporary folder an interrupted unpack is moved into is removed on the next "
+            "line; its name (prefix) only matters if that removal fails",
+            _D + "_archive.x_unpack_archive_once", "80")
+_equivalent("removing our own fresh temporary folder does not fail; ignore_errors only "
+            "matters if it did", _D + "_archive.x_unpack_archive_once", "94")
+_equivalent(MESSAGE, _D + "_physionet2017.x_read_wfdb_record", "32")
+_equivalent("how many chunks the records are cut into for the workers (5 per worker instead "
+            "of 4): the same records, read in the same order", _D +
+            "_physionet2017.x_load_physionet2017", "67")
+_equivalent("UNTESTED, not equivalent: the download branch needs PhysioNet, which the tests "
+            "(and CI) cannot reach; the offline paths around it are tested",
+            _D + "_physionet2017.x_fetch_physionet2017", "52", "62", "66")
+_equivalent("only how long a machine without internet waits (4 s instead of 3) before the "
+            "ConnectionError", _D + "_physionet2017.x__physionet_reachable", "1")
+_equivalent("the phase of a random sinusoid: minus a uniform phase, a phase from [1, 6.3) or "
+            "from [0, 7.3) instead of [0, 6.3): other draws of the same kind of record; no "
+            "documented property depends on the phase",
+            _D + "_synthetic.x_make_synthetic_ecg", "122", "135", "160")
+_equivalent("np.arange of integers is int64 already (Linux)", _D + "_wfdb.x__window_starts",
+            "15")
+_equivalent("at an equal rate, a pad of 1 sample reads one more sample on each side of a "
+            "chunk; the windows are cut at the same offsets from the chunk's start", _D +
+            "_wfdb.x__read_windows", "19")
+_equivalent("decides only how many windows share one read (a smaller chunk); the windows and "
+            "the bound on a read are unchanged", _D + "_wfdb.x__read_windows", "60")
+_equivalent("physical=True is wfdb.rdrecord's default", _D + "_wfdb.x__read_windows", "101")
+_equivalent(DESCR_TEXT, _D + "_wfdb.x__descr", "5", "85")
+_equivalent("the message quotes the first four skip reasons instead of three: each is true; "
+            "all of them are in .skipped", _D + "_wfdb.x__no_windows_error", "6")
+_equivalent(DESCR_TEXT, _D + "_wfdb.x__no_windows_error", "32")
+_equivalent("UNTESTED, not equivalent: a single-segment header naming '~' (no file) for one "
+            "signal and a real file for another; wfdb writes no such header and none of the "
+            "PhysioNet databases has one", _D + "_wfdb_files.x__signal_file_problem", "7")
+_equivalent("UNTESTED, not equivalent: as mutant 84, the header-without-length branch, whose "
+            "inferred length never reaches the output (wfdb.rdrecord then fails)",
+            _D + "_wfdb_files.x__read_header", "63")
 _M = "model_selection."
 _equivalent("mean and median of int or bool scores equal those of their float copies, max "
             "keeps the values; the ROC AUC of either is the same",
@@ -254,6 +295,7 @@ def _prepare(package: str, workdir: Path, source: Path = REPO) -> Path:
     that kill the survivors were added); the configuration comes from this one.
     """
     only, tests = PACKAGES[package]
+    tests = [t for t in tests if (source / t).is_file()]
     root = workdir / package
     if root.exists():
         shutil.rmtree(root)
@@ -264,6 +306,7 @@ def _prepare(package: str, workdir: Path, source: Path = REPO) -> Path:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True,
                             text=True).stdout.strip()
     (root / "source_commit").write_text(commit)
+    (root / "test_files").write_text(json.dumps(tests))
     config = (REPO / "pyproject.toml").read_text()
     deselect = DESELECTED.get(package, ([], ""))[0]
     extra = ["-k", " and ".join(f"not {t}" for t in deselect)] if deselect else []
@@ -402,7 +445,9 @@ def run_package(package: str, workdir: Path, max_children: int, *, collect_only:
     commit_file = root / "source_commit"
     result["source_commit"] = commit_file.read_text() if commit_file.exists() else None
     result["mutated_files"] = PACKAGES[package][0]
-    result["test_files"] = PACKAGES[package][1]
+    used = root / "test_files"
+    result["test_files"] = (json.loads(used.read_text()) if used.exists()
+                            else PACKAGES[package][1])
     result["deselected_tests"] = DESELECTED.get(package, ([], None))[0]
     result["deselected_because"] = DESELECTED.get(package, ([], None))[1]
     return result

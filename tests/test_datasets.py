@@ -334,3 +334,99 @@ def test_synthetic_rhythm_classes_weights_and_missing_p_wave():
     _, y = make_synthetic_ecg(200, min_seconds=1, max_seconds=1, weights=(0.9, 0.1),
                               random_state=0)
     assert 0.8 < np.mean(y == 0) < 0.97
+
+
+# ------------------------------------------------ edges found by the mutation check
+def test_the_physionet_zip_as_distributed_loads(fake_root, tmp_path):
+    import shutil
+
+    root, names = fake_root
+    archive = shutil.make_archive(str(tmp_path / "training2017"), "zip", root.parent,
+                                  "training2017")
+    data = load_physionet2017(archive, data_home=tmp_path / "home")
+    assert list(data.record_ids) == names
+    assert data.signals.fs == 300  # the SignalList carries its rate
+
+
+def test_training2017_is_preferred_over_other_sub_folders(fake_root, tmp_path):
+    root, names = fake_root
+    _write_fake_training(tmp_path / "a_backup", n=2)  # sorts before training2017
+    data = load_physionet2017(tmp_path)
+    assert list(data.record_ids) == names
+
+
+def test_empty_archive_members_count_no_bytes(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "empty.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("dir/", b"")
+        for i in range(3):
+            zf.writestr(f"dir/f{i}.txt", b"")
+    target = unpack_archive_once(archive, "e", data_home=tmp_path / "h", max_bytes=1)
+    assert len(list((target / "dir").iterdir())) == 3
+
+
+@pytest.mark.parametrize("cap", ["max_bytes", "max_members", "max_ratio"])
+def test_a_boolean_cap_is_refused(tmp_path, cap):
+    archive = _zip(tmp_path / "a.zip", [10])
+    with pytest.raises(ValueError, match=f"{cap} must be a positive number, got True"):
+        unpack_archive_once(archive, "b", data_home=tmp_path / "h", **{cap: True})
+
+
+def test_a_folder_whose_completeness_check_fails_to_read_is_unpacked_again(tmp_path):
+    archive = _zip(tmp_path / "a.zip", [10])
+    target = unpack_archive_once(archive, "c", data_home=tmp_path / "h")
+    (target / "mine.txt").write_text("not from the archive")
+
+    def unreadable(path):
+        raise PermissionError("cannot read")
+
+    assert unpack_archive_once(archive, "c", data_home=tmp_path / "h",
+                               is_complete=unreadable) == target
+    assert not (target / "mine.txt").exists() and (target / "f0.bin").is_file()
+
+
+def test_an_interrupted_unpack_is_moved_aside_within_the_cache(tmp_path, monkeypatch):
+    import tempfile
+
+    archive = _zip(tmp_path / "a.zip", [10])
+    target = unpack_archive_once(archive, "d", data_home=tmp_path / "h")
+    (target / ".complete").unlink()
+    # never through the system temporary folder (another file system: rename fails)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no_such_folder"))
+    assert unpack_archive_once(archive, "d", data_home=tmp_path / "h") == target
+    assert (target / ".complete").is_file()
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_sample_descr_states_the_class_counts(sample):
+    counts = Counter(sample.target.tolist())
+    assert (f"not proportional: N {counts['N']}, A {counts['A']}, O {counts['O']}, "
+            f"~ {counts['~']})") in sample.DESCR
+
+
+def test_synthetic_lengths_fill_the_documented_default_range():
+    X, _ = make_synthetic_ecg(200, fs=100, random_state=0)
+    seconds = np.array([len(x) for x in X]) / 100
+    assert seconds.min() >= 9.0 and seconds.max() <= 30.0
+    assert seconds.min() < 9.5 and seconds.max() > 29.5  # uniform over [9, 30] s
+
+
+def test_synthetic_one_record_is_allowed():
+    X, y = make_synthetic_ecg(1)
+    assert len(X) == len(y) == 1
+    with pytest.raises(ValueError, match="n_records must be >= 1, got 0"):
+        make_synthetic_ecg(0)
+
+
+def test_synthetic_baseline_wander_is_between_0_1_and_0_4_hz():
+    fs = 100.0
+    X, _ = make_synthetic_ecg(20, fs=fs, min_seconds=60, max_seconds=60, noise_std=0.0,
+                              weights=(1, 0), random_state=0)
+    for x in X:
+        power = np.abs(np.fft.rfft(x - x.mean())) ** 2
+        freqs = np.fft.rfftfreq(len(x), 1 / fs)
+        below_heart_rate = (freqs >= 0.05) & (freqs <= 0.95)  # 70 bpm is 1.17 Hz
+        peak = freqs[below_heart_rate][np.argmax(power[below_heart_rate])]
+        assert 0.1 - 1 / 60 <= peak <= 0.4 + 1 / 60  # within one frequency bin

@@ -451,3 +451,68 @@ def test_rhythm_present_but_every_window_dropped_gets_the_general_hint(tmp_path)
     with pytest.raises(ValueError, match=r"all dropped .*Use a shorter window_s, another "
                                          r"label mode, or annotator=None"):
         load_wfdb_database(tmp_path)
+
+
+# ------------------------------------------------ edges found by the mutation check
+def test_a_record_one_sample_short_of_two_windows_gives_one_window_and_no_drop(tmp_path):
+    _write(tmp_path, "r", 100, 1999, ["I"])
+    d = load_wfdb_database(tmp_path, annotator=None, window_s=10)
+    assert d.signals.shape == (1, 1, 1000)
+    assert "1 candidate window(s), 1 kept, 0 dropped." in d.DESCR
+    _write(tmp_path, "r", 100, 2000, ["I"])
+    assert load_wfdb_database(tmp_path, annotator=None, window_s=10).signals.shape[0] == 2
+
+
+def test_the_skip_warning_points_at_the_callers_line(db):
+    (db / "101.hea").write_text("garbage\n")
+    with pytest.warns(UserWarning, match=r"1 record\(s\) skipped") as caught:
+        load_wfdb_database(db, on_error="skip")
+    skipped = [w for w in caught if "skipped" in str(w.message)]
+    assert skipped and all(w.filename == __file__ for w in skipped)
+
+
+def test_leads_by_position_are_listed_only_when_records_name_them_differently(db):
+    # 100 has MLII, V1 and 101 has V1, MLII: lead 0 is MLII in one and V1 in the other
+    d = load_wfdb_database(db, annotator=None, leads=[0], fs=250)
+    assert "(chosen by channel position" in d.DESCR
+    d = load_wfdb_database(db, annotator=None, leads=[0], fs=250, records=["100"])
+    assert "chosen by channel position" not in d.DESCR
+
+
+def test_a_database_in_one_sub_folder_is_found_by_its_records_file(tmp_path):
+    sub = tmp_path / "mydb-1.0.0"
+    sub.mkdir()
+    _write(sub, "100", 100, 2000, ["I"])
+    (sub / "RECORDS").write_text("100\n")
+    d = load_wfdb_database(tmp_path, annotator=None)
+    assert set(d.record) == {"100"} and f"Source: {tmp_path}" in d.DESCR
+
+
+def test_an_archive_is_unpacked_under_data_home_wfdb(db, tmp_path):
+    archive = tmp_path / "db.zip"
+    shutil.make_archive(str(tmp_path / "db"), "zip", db)
+    home = tmp_path / "cache"
+    d = load_wfdb_database(archive, annotator=None, data_home=home)
+    (unpacked,) = (home / "wfdb").iterdir()
+    assert f"(unpacked to {unpacked})" in d.DESCR
+    np.testing.assert_array_equal(d.signals, load_wfdb_database(db, annotator=None).signals)
+
+
+def test_bytes_after_the_last_sample_do_not_lengthen_the_record(tmp_path):
+    _write(tmp_path, "r", 100, 2000, ["I"])
+    with open(tmp_path / "r.dat", "ab") as f:
+        f.write(b"\0" * 2000)  # 1,000 more format-16 samples than the header says
+    d = load_wfdb_database(tmp_path, annotator=None)
+    assert d.signals.shape == (2, 1, 1000)
+
+
+def test_a_shared_signal_file_is_found_after_a_multi_segment_record(db):
+    for seg in ("ms_1", "ms_2"):
+        _write(db, seg, 250, 2500, ["MLII", "V1"])
+    (db / "ms.hea").write_text("ms/2 2 250 5000\nms_1 2500\nms_2 2500\n")
+    (db / "RECORDS").write_text("ms\n100\n101\n")
+    hea = db / "101.hea"
+    hea.write_text(hea.read_text().replace("101.dat", "100.dat"))
+    with pytest.raises(ValueError, match="record 101: its header 101.hea names the signal "
+                                         "file 100.dat, which is record 100's file"):
+        load_wfdb_database(db, annotator=None)

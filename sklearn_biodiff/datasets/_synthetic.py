@@ -30,7 +30,8 @@ def make_synthetic_ecg(
     """Generate ECG-like records with a regular (0) or irregular (1) rhythm.
 
     Each record is a train of PQRST complexes (sums of Gaussians) at
-    ``heart_rate`` beats per minute plus baseline wander and white noise. Class 0
+    ``heart_rate`` beats per minute plus baseline wander (a 0.1 mV sinusoid of 0.1 to
+    0.4 Hz) and white noise. Class 0
     has nearly constant RR intervals (2% jitter); class 1 draws RR intervals with
     a relative spread of ``irregularity`` and no P wave, like atrial fibrillation.
 

@@ -249,7 +249,7 @@ def load_wfdb_database(
         A folder with the records (``.hea`` headers and signal files, usually a
         ``RECORDS`` file listing them; the folder may also be one or two levels
         up), or a ``.zip`` / ``.tar.*`` archive of it, unpacked once into
-        ``data_home``.
+        ``data_home/wfdb/<sha256 prefix of the archive>``.
     annotator : str or None, default="atr"
         Extension of the annotation files (``"atr"`` for reference annotations).
         ``None`` reads no annotations: unlabelled windows and ``target=None``.
