@@ -468,7 +468,11 @@ def test_the_skip_warning_points_at_the_callers_line(db):
     with pytest.warns(UserWarning, match=r"1 record\(s\) skipped") as caught:
         load_wfdb_database(db, on_error="skip")
     skipped = [w for w in caught if "skipped" in str(w.message)]
-    assert skipped and all(w.filename == __file__ for w in skipped)
+    assert skipped
+    # mutmut (benchmarks/run_mutation.py) runs a copy under mutants/ and calls the loader
+    # through a trampoline one frame deeper, which the warning then names
+    if "mutants" not in Path(_wfdb.__file__).parts:
+        assert all(w.filename == __file__ for w in skipped)
 
 
 def test_leads_by_position_are_listed_only_when_records_name_them_differently(db):
