@@ -284,6 +284,30 @@ _equivalent(MESSAGE, _M + "_search.x__warn_no_complete_trial", "23")
 _equivalent("the folds are precomputed (cv is a list of splits), so cross_validate has no "
             "use for groups", _M + "_search.x_grouped_cross_validate", "26")
 _equivalent(MESSAGE, _M + "_study.x__describe_storage", "7")
+_equivalent("n_jobs only decides how many folds run at once: the same folds, fits and "
+            "scores (the thread budget per fold is tested in "
+            "test_parallel_folds_do_not_oversubscribe_torch, left out of this run)",
+            _M + "_search.x_grouped_cross_validate", "29", "70")
+_equivalent(MESSAGE, _M + "_search.x__check_space_prefixes", "54", "55")
+_equivalent("UNTESTED under mutmut, not equivalent: the stacklevel of a warning; mutmut's "
+            "trampoline adds a frame, so the caller's line is checked only in the normal "
+            "test run (test_optuna_search_warns_before_trials_beyond_n_timesteps)",
+            _M + "_search.x__warn_if_space_exceeds_timesteps", "22", "23")
+_equivalent("every way a trial of optuna_search fails records its reason (a raising fold, "
+            "and now a non-finite score), so the default text is never shown",
+            _M + "_search.x__raise_if_every_trial_failed", "14")
+_equivalent(MESSAGE, _M + "_search.x__raise_if_every_trial_failed", "23")
+_equivalent(MESSAGE, _M + "_search.x_optuna_search", "40", "51", "53", "57")
+_equivalent("cv is a splitter or an iterable of splits here (None and integers returned "
+            "above): check_cv returns it as given whatever y and classifier are",
+            _M + "_split.x__check_grouped_cv", "39", "40", "43")
+_equivalent(MESSAGE, _M + "_split.x_grouped_train_test_split", "17")
+_equivalent("the message lists the first six shared groups instead of five: each is "
+            "shared; the count before them is unchanged",
+            _M + "_split.x_check_groups_disjoint", "11")
+_equivalent("SeedSequence.generate_state(n) starts with the words of generate_state(1): the "
+            "first word is the same", _M + "_study.x_worker_identity", "18")
+_equivalent("an unreachable line's message", _M + "_study.x_create_or_load_study", "40")
 _equivalent("SignalTransformer._transform_2d is overridden by every subclass (BandpassFilter, "
             "Resample, StandardizeSignal; FixedLength and AddNoise override transform): "
             "unreachable", _P + "_base.xǁSignalTransformerǁ_transform_2d", "1", "2")

@@ -728,3 +728,184 @@ def test_optuna_search_names_the_prefixes_of_the_default_pipeline(synthetic,
     with pytest.raises(ValueError, match=r"\(dacl__t_min\).*DACLSearchSpace\("
                                          r"prefix='keep__embedding__dacl__'\)"):
         optuna_search(pipe, X, y, DACLSearchSpace(vae_prefix=None), cv=2, n_trials=1)
+
+
+# ------------------------------------------------ edges found by the mutation check
+def test_timestep_ablation_grid_default_is_the_papers_50_steps():
+    assert timestep_ablation_grid() == [
+        {"dacl__t_min": [1], "dacl__t_max": [16]}, {"dacl__t_min": [17], "dacl__t_max": [33]},
+        {"dacl__t_min": [34], "dacl__t_max": [50]}, {"dacl__t_min": [1], "dacl__t_max": [50]}]
+
+
+def test_search_space_samples_what_its_distributions_say():
+    space = DACLSearchSpace(prefix="d__", vae_prefix="v__", latent_dims=(4, 8),
+                            margin=(0.5, 0.5))  # equal bounds: a fixed value
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    params = space(trial)
+    expected = space.distributions()
+    for name in ("d__t_min", "d__margin", "d__lr", "v__latent_dim"):
+        assert trial.distributions[name] == expected[name], name
+    assert expected["d__lr"].log and params["d__margin"] == 0.5
+    assert params["v__latent_dim"] in (4, 8)
+
+
+def _noisy_patients(seed=0):
+    """Patients whose records disagree: 'max' and 'mean' aggregation rank them differently."""
+    rng = np.random.RandomState(seed)
+    groups = np.tile(np.arange(24), 4)
+    y = groups % 2
+    X = rng.randn(len(groups), 3) + 0.4 * y[:, None]
+    return X, y, groups
+
+
+def test_optuna_search_scores_with_the_given_scoring_and_aggregate():
+    X, y, groups = _noisy_patients()
+    folds = list(make_grouped_cv(3).split(X, y, groups))
+    est = LogisticRegression(C=0.05)
+    fitted = [clone(est).fit(X[tr], y[tr]) for tr, _ in folds]
+    manual = {
+        "roc_auc": np.mean([roc_auc_score(y[te], m.decision_function(X[te]))
+                            for m, (_, te) in zip(fitted, folds)]),
+        None: np.mean([m.score(X[te], y[te]) for m, (_, te) in zip(fitted, folds)]),
+    }
+    for scoring, value in manual.items():
+        res = optuna_search(est, X, y, lambda t: {}, groups=groups, cv=folds, n_trials=1,
+                            scoring=scoring, random_state=0)
+        assert res.best_score == pytest.approx(value), scoring
+    patient = {agg: np.mean([patient_roc_auc_score(y[te], m.decision_function(X[te]),
+                                                   groups=groups[te], aggregate=agg)
+                             for m, (_, te) in zip(fitted, folds)]) for agg in ("max", "mean")}
+    assert abs(patient["max"] - patient["mean"]) > 0.01  # the data tell them apart
+    for agg, value in patient.items():
+        res = optuna_search(est, X, y, lambda t: {}, groups=groups, cv=folds, n_trials=1,
+                            patient_level=agg, random_state=0)
+        assert res.best_score == pytest.approx(value), agg
+    with pytest.raises(ValueError, match="patient_level scoring needs groups"):
+        optuna_search(est, X, y, lambda t: {}, cv=3, n_trials=1, patient_level="max")
+
+
+class _AlwaysPrune(optuna.pruners.BasePruner):
+    def prune(self, study, trial):
+        return True
+
+
+def test_a_trial_that_scored_every_fold_completes_whatever_the_pruner_says():
+    X, y, groups = _patients()
+    with pytest.warns(UserWarning, match=r"none of the 2 trial\(s\) of the study completed"):
+        res = optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2,
+                            n_trials=2, pruner=_AlwaysPrune(), random_state=0)
+    states = [t.state for t in res.study.trials]
+    # pruned after the first fold, never after the last: every trial here has 2 folds
+    assert states == [optuna.trial.TrialState.PRUNED] * 2
+    res = optuna_search(LogisticRegression(), X, y, _c_space, groups=groups,
+                        cv=[next(make_grouped_cv(2).split(X, y, groups))], n_trials=2,
+                        pruner=_AlwaysPrune(), random_state=0)
+    assert [t.state for t in res.study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
+
+
+def test_optuna_search_verbose_shows_a_progress_bar(capfd):
+    X, y, groups = _patients()
+    optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2, n_trials=2,
+                  random_state=0, verbose=0)
+    assert "2/2" not in capfd.readouterr().err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # optuna marks its progress bar experimental
+        optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2,
+                      n_trials=2, random_state=0, verbose=1)
+    assert "2/2" in capfd.readouterr().err
+
+
+def test_best_params_of_a_trial_added_by_other_code_are_its_params(tmp_path):
+    X, y, groups = _patients()
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(storage=storage, study_name="warm", direction="maximize")
+    dist = {"C": optuna.distributions.FloatDistribution(1e-3, 1e3, log=True)}
+    study.add_trial(optuna.trial.create_trial(params={"C": 7.0}, distributions=dist,
+                                              value=2.0))  # above any ROC AUC
+    res = optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2,
+                        n_trials=1, storage=storage, study_name="warm", random_state=0)
+    assert res.best_params == {"C": 7.0} and res.best_score == 2.0
+
+
+class _FailsWithItsOwnReason(ClassifierMixin, BaseEstimator):
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y):
+        raise RuntimeError(f"cannot fit with C={self.C:.6f}")
+
+
+def test_every_trial_failing_quotes_three_reasons_and_counts_the_others():
+    X, y, groups = _patients()
+    with pytest.raises(ValueError, match=r"Reasons: (1 x fold 0: RuntimeError: cannot fit "
+                                         r"with C=[0-9.]+(; )?){3}; and 2 other reason\(s\)\."):
+        optuna_search(_FailsWithItsOwnReason(), X, y, _c_space, groups=groups, cv=2,
+                      n_trials=5, random_state=0)
+
+
+def test_a_nan_fold_score_fails_its_trial_with_the_reason():
+    X, y, groups = _patients()
+
+    def nan_scorer(est, X, y):
+        return float("nan")
+
+    with pytest.raises(ValueError, match=r"all 2 trial\(s\) failed.*2 x fold 0: the score "
+                                         r"is nan"):
+        optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2,
+                      n_trials=2, scoring=nan_scorer, random_state=0)
+
+
+def test_grouped_train_test_split_is_reproducible_by_random_state():
+    y = np.tile([0, 1], 50)
+    groups = np.arange(100) // 2
+    a = grouped_train_test_split(y, groups=groups, random_state=0)
+    b = grouped_train_test_split(y, groups=groups, random_state=0)
+    c = grouped_train_test_split(y, groups=groups, random_state=1)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(np.sort(a[0]), np.sort(c[0]))
+
+
+def test_missing_optuna_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
+    with pytest.raises(ImportError, match=r'pip install "sklearn-biodiff\[tune\]"'):
+        _study.import_optuna()
+
+
+def test_worker_seeds_follow_random_state_and_fit_numpy(monkeypatch):
+    import uuid
+
+    assert _study.worker_identity(None, shared=False)[1] is None
+    assert _study.worker_identity(3, shared=False)[1] == 3
+    a = _study.worker_identity(np.random.RandomState(0), shared=False)[1]
+    assert isinstance(a, int) and a == _study.worker_identity(np.random.RandomState(0),
+                                                              shared=False)[1]
+    seeds = [_study.worker_identity(0, shared=True)[1] for _ in range(50)]
+    assert all(0 <= s < 2**31 for s in seeds) and len(set(seeds)) == 50
+    fixed = uuid.UUID(int=12345)
+    monkeypatch.setattr(_study.uuid, "uuid4", lambda: fixed)  # one nonce for every call
+    same = {_study.worker_identity(0, shared=True)[1] for _ in range(3)}
+    other = _study.worker_identity(1, shared=True)[1]
+    assert len(same) == 1 and other not in same
+
+
+def test_study_creation_retries_eight_times_with_jittered_doubling_delays(tmp_path,
+                                                                          monkeypatch):
+    import sqlalchemy
+
+    calls, sleeps = [], []
+
+    def busy(**kwargs):
+        calls.append(kwargs)
+        raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(optuna, "create_study", busy)
+    monkeypatch.setattr(_study.time, "sleep", sleeps.append)
+    with pytest.raises(RuntimeError, match=r"after 8 attempts: other processes kept the "
+                                           r"database busy \(OperationalError: "):
+        _study.create_or_load_study(storage="sqlite:///x.db", study_name="s",
+                                    load_if_exists=True)
+    assert len(calls) == 8 and len(sleeps) == 7
+    for k, s in enumerate(sleeps):
+        base = _study._FIRST_DELAY * 2**k
+        assert 0.5 * base <= s <= 1.5 * base

@@ -323,6 +323,10 @@ class _FoldFailed(RuntimeError):
     """
 
 
+class _NonFiniteScore(ValueError):
+    """A fold scored NaN or infinity (e.g. ROC AUC of a test fold with one class)."""
+
+
 def _check_budget(n_trials, timeout) -> None:
     if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(
             n_trials, Integral) or n_trials < 1):
@@ -610,16 +614,19 @@ def optuna_search(
                             groups_arr[tr] if wanted else None)
                 X_te = _safe_indexing(X, te)
                 if patient_level is None:
-                    scores.append(float(scorer(est, X_te, y[te])))
+                    score = float(scorer(est, X_te, y[te]))
                 else:
-                    scores.append(patient_roc_auc_score(y[te], _response(est, X_te),
-                                                        groups=groups_arr[te],
-                                                        aggregate=patient_level))
+                    score = patient_roc_auc_score(y[te], _response(est, X_te),
+                                                  groups=groups_arr[te], aggregate=patient_level)
+                if not np.isfinite(score):  # Optuna would fail the trial with no reason
+                    raise _NonFiniteScore(f"the score is {score}")
+                scores.append(score)
             except InvalidTimestepRange as exc:
                 trial.set_user_attr("pruned_reason", str(exc))
                 raise optuna.TrialPruned(str(exc)) from exc
             except Exception as exc:  # the trial fails (catch= below), the study goes on
-                reason = f"fold {k}: {type(exc).__name__}: {exc}"
+                reason = (f"fold {k}: {exc}" if isinstance(exc, _NonFiniteScore)
+                          else f"fold {k}: {type(exc).__name__}: {exc}")
                 trial.set_user_attr("failed_reason", reason)
                 raise _FoldFailed(reason) from exc
             trial.set_user_attr("fold_scores", scores)
