@@ -202,7 +202,12 @@ def _scattering(r: dict, fmt: str) -> dict:
             f"repeats). In wall time the ratio ranged {rep['ratio_min']:.1f}-"
             f"{rep['ratio_max']:.1f}x: the machine was shared with other jobs, so the wall "
             "times say nothing reliable (load averages per repeat in the JSON).")
+    repeated = ("not repeated" if rep is None else
+                f"repeated {len(rep['repeats'])} times on {_thousands(rep['n_records'])} "
+                f"records drawn at random: {rep['cpu_ratio_mean']:.1f}x in CPU time, range "
+                f"{rep['cpu_ratio_min']:.1f}-{rep['cpu_ratio_max']:.1f}x")
     return {
+        "st_repeated": repeated,
         "st_timing_caveat": caveat,
         "scattering_table": table,
         "st_n_records": _thousands(s["n_records"]),
@@ -789,10 +794,22 @@ def _encoder_noise_runs(models: dict) -> str:
     """The encoder_noise robustness over every independent training run scored."""
     runs = {"the DiffAE of the robustness table fine-tuned with `encoder_noise`":
             models.get("diffae_encoder_noise")}
+    # checkpoints of one training run (the same run shipped at two lengths) are one
+    # training: the one trained longest stands for it
+    weights = REPO / "sklearn_biodiff" / "pretrained" / "weights"
+    cards = {c.parent.name: json.loads(c.read_text())["card"]
+             for c in sorted(weights.glob("*/config.json"))}
+    longest: dict[str, tuple[str, int, dict]] = {}
     for k, m in sorted(models.items()):
         if k.startswith("pretrained:"):
             name = k.split(":", 1)[1]
-            runs[f"`{name}`"] = m
+            card = cards.get(name, {})
+            run = card.get("source_run", {}).get("json", name)
+            crops = int(card.get("crops_seen", 0))
+            if run not in longest or crops > longest[run][1]:
+                longest[run] = (name, crops, m)
+    for name, _, m in longest.values():
+        runs[f"`{name}`"] = m
     runs = {k: m for k, m in runs.items() if m is not None}
     if len(runs) < 3:
         return ""
@@ -810,7 +827,8 @@ def _encoder_noise_runs(models: dict) -> str:
                              "DiffAE")
     return (f" Across the {len(runs)} independent trainings with `encoder_noise` scored on "
             "these records (" + _and(list(runs)) + "; different recipes and training "
-            f"lengths, not seeds of one setting), the mean area is {spread(area)}, the "
+            "lengths, not seeds of one setting; of a run shipped at several lengths, the "
+            f"longest), the mean area is {spread(area)}, the "
             f"white-noise area {spread(white)} and the mean drop from clean to 6 dB "
             f"{spread(drop)}, against {_f(plain)}, "
             f"{_f(models['diffae']['kinds']['gaussian']['area_normalised'])} and "

@@ -150,7 +150,7 @@ def test_progress_bar_is_released_after_fit():
 def test_a_fresh_process_loads_every_estimator(tmp_path):
     expected = {}
     for i, name in enumerate(CASES):
-        for verbose in (0, 1):
+        for verbose in (0, 1, 2):
             est, X = _fit(name, verbose=verbose)
             key = f"{i}-{verbose}"
             joblib.dump((est, X), tmp_path / f"{key}.joblib")
@@ -167,8 +167,9 @@ def test_a_fresh_process_loads_every_estimator(tmp_path):
         np.testing.assert_array_equal(np.load(tmp_path / f"{key}.npy"), value, err_msg=key)
 
 
-@pytest.mark.parametrize("name", ["VAELatent", "DiffAE-cosine-ema",
-                                  "DiffAE-constant-ema-steps", "DiffAE-device-noise"])
+@pytest.mark.parametrize("name", ["VAELatent", "DACLEmbedder", "DenoisingAEEmbedder",
+                                  "DiffAE-cosine-ema", "DiffAE-constant-ema-steps",
+                                  "DiffAE-device-noise"])
 def test_warm_start_after_a_round_trip_continues_exactly(name):
     est, X = _fit(name, warm_start=True)
     y = CASES[name][2]
