@@ -25,7 +25,7 @@ WEIGHTS_NAME = "model.safetensors"
 #: what ``config["model_type"]`` must say for a DiffAEEmbedder checkpoint
 MODEL_TYPE = "sklearn_biodiff.DiffAEEmbedder"
 #: the checkpoint the demo and the quickstart use
-DEFAULT_PRETRAINED = "diffae-cinc2017-v1"
+DEFAULT_PRETRAINED = "diffae-cinc2017-v2"
 #: the per-record preprocessing contract every DiffAE checkpoint is trained under
 NORMALIZATION = "per-record z-score (mean 0, std 1) after resampling to model_fs"
 
