@@ -163,6 +163,13 @@ _equivalent("UNTESTED here, not equivalent: the torch branch of noise_scale (and
             "mutants of this package) is tested in tests/test_device_noise.py, which this "
             "run's test selection (tests/test_noise.py) leaves out",
             _N + "_sources.x_noise_scale", "9")
+_equivalent("UNTESTED on this machine, not equivalent: device= of a tensor made from the "
+            "batch's device; on the CPU (the only device here) None is the same device, on "
+            "a GPU the mutant would mix devices and fail",
+            _N + "_add_noise.xǁAddNoiseǁcorrupt_batch", "53", "66")
+_equivalent("UNTESTED on this machine, not equivalent: as for corrupt_batch, device=None is "
+            "the CPU", _N + "_sources.x_make_noise_torch", "53", "84", "88", "90")
+_equivalent(MESSAGE, _N + "_add_noise.xǁAddNoiseǁcorrupt_batch", "12")
 _D = "datasets."
 DESCR_TEXT = ("changes only fixed prose of DESCR or of an error message (letter case, 'XX', "
               "a blank line): every number and name in it is unchanged")
