@@ -1247,12 +1247,57 @@ def _dacl_keep(r: dict, fmt: str) -> dict:
     }
 
 
+#: packages of the mutation check, in table order
+MUTATION_PACKAGES = ("preprocessing", "noise", "datasets", "model_selection")
+
+
+def _mutation(r: dict, fmt: str) -> dict:
+    """run_mutation.py: surviving-mutant rates before and after the tests were added."""
+    m = r.get("mutation")
+    if m is None:
+        return {}
+    res = m["results"]
+
+    def cell(label, pkg):
+        x = res.get(label, {}).get(pkg)
+        if x is None:
+            return "not run"
+        return (f"{100 * x['survival_rate']:.1f} % ({x['survived'] + x['no_tests']} of "
+                f"{_thousands(x['total'])})")
+
+    rows, open_ = [], []
+    for pkg in MUTATION_PACKAGES:
+        after = res.get("after", {}).get(pkg)
+        if after is None:
+            rows.append([f"`{pkg}`", cell("before", pkg), "not run", "", "", ""])
+            continue
+        named = [v["equivalent"] or "" for v in
+                 (*after["survivors"].values(), *after["untested"].values())]
+        untested = sum(t.startswith("UNTESTED") for t in named)
+        unclassified = sum(t == "" for t in named)
+        if unclassified:
+            open_.append(f"`{pkg}` ({unclassified})")
+        rows.append([f"`{pkg}`", cell("before", pkg), cell("after", pkg),
+                     str(after["not_killed_equivalent"]), str(untested), str(unclassified)])
+    sampled = [f"`{p}` {res['after'][p]['sample'].split(' mutants')[0]} mutants"
+               for p in MUTATION_PACKAGES if "sample" in res.get("after", {}).get(p, {})]
+    return {
+        "mut_table": _table(["package", "survived, before", "survived, after",
+                             "of these: equivalent", "untested here (named)",
+                             "unclassified"], rows, fmt),
+        "mut_tool": m["tool"],
+        "mut_sampled": ("; ".join(sampled) if sampled else "none"),
+        "mut_open": ("every surviving mutant after is classified" if not open_ else
+                     "unclassified survivors remain in " + _and(open_)),
+    }
+
+
 def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
     """Every ``{field}`` of the templates, from the JSON, for ``fmt`` ("md" or "rst")."""
     out: dict[str, str] = {}
     for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness,
                  _wfdb_memory, _pretrained, _scaling, _pretraining,
-                 _dacl_patients, _dacl_keep):
+                 _dacl_patients, _dacl_keep, _mutation):
         out.update(part(results, fmt))
     return out
 

@@ -69,8 +69,10 @@ SAMPLE = {"noise": 200, "datasets": 250, "model_selection": 200}
 SAMPLE_SEED = 0
 #: packages whose tests start processes: mutmut's main process must not run pytest itself,
 #: or it reaps those processes as if they were its workers (mutmut 3.8.1 then stops with
-#: a KeyError in wait_for_result)
-FORKSERVER = {"datasets", "model_selection"}
+#: a KeyError in wait_for_result). noise: under the tests of 4965b1b, children forked from
+#: mutmut's main process hung in the plotting tests (no CPU, 0.7 % for minutes); children
+#: of a fork server do not
+FORKSERVER = {"datasets", "model_selection", "noise"}
 #: tests left out of a package's run, with the reason
 DESELECTED = {
     "model_selection": (
@@ -128,6 +130,19 @@ _equivalent("differs only when a spread is exactly 1e-12",
             _P + "_scale.x_standardize_records", "91", "99")
 _equivalent("the fallback divisor of a constant record divides zeros (the record minus its "
             "own centre): any divisor gives zeros", _P + "_scale.x_standardize_records", "101")
+_equivalent("check_signals prints `what` only in its too-short message, reached only when "
+            "min_length > 1; every transformer here has min_length 1",
+            _P + "_base.xǁSignalTransformerǁ_validate", "17", "18")
+_equivalent("as for SignalTransformer._validate: `what` is only printed when min_length > 1",
+            _P + "_length.x_segment_records", "23", "24")
+_equivalent(MESSAGE, _P + "_base.xǁSignalTransformerǁget_feature_names_out", "13", "14")
+_equivalent(MESSAGE, _P + "_length.x_segment_records", "47", "48", "49")
+_equivalent("a record already `length` long is returned unchanged either way (crop from 0, "
+            "or a zero-width pad); with crop='random' the mutant draws randint(0, 1) = 0 for "
+            "it, which shifts which draw later records get but not their distribution",
+            _P + "_length.x_fix_length", "8", "27")
+_equivalent("RandomState.randint(k) draws from [0, k): the same draws as randint(0, k)",
+            _P + "_length.x_fix_length", "20")
 _N = "noise."
 COSMETIC = ("cosmetic: a figure size, line width, legend placement or frame, or a progress-bar "
             "label; no plotted value, label, title or panel changes")
@@ -568,8 +583,9 @@ def main(argv: list[str] | None = None) -> None:
         "survival_rate": "(survived + no tests) / total",
         "packages": {k: {"mutated": v[0], "tests": v[1]} for k, v in PACKAGES.items()},
     })
-    payload["machine_note"] = ("2 cores shared with a pretraining run; mutmut --max-children "
-                               f"{args.max_children}, torch threads 1, nice 19")
+    payload["machine_note"] = ("2 cores shared with pretraining and benchmark runs; mutmut "
+                               f"--max-children {args.max_children}, torch threads 1, at low "
+                               "priority (nice 5-19); wall times are indicative only")
     results = payload.setdefault("results", {})
     for package in args.package or sorted(PACKAGES):
         print(f"mutating {package} ...", flush=True)

@@ -373,3 +373,21 @@ def test_standardize_flat_row_falls_back_to_its_own_std_in_a_block():
     out = standardize_records(np.stack([spike, wide]))
     np.testing.assert_array_equal(out[0], spike / spike.std())
     np.testing.assert_array_equal(out[1], _robust_reference(wide, "median", "iqr"))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: BandpassFilter(fs=100.0, low_hz=1.0, high_hz=20.0),
+    lambda: Resample(orig_fs=100.0, target_fs=50.0),
+    lambda: StandardizeSignal(),
+])
+def test_transform_checks_the_lead_count_seen_in_fit(make):
+    rng = np.random.RandomState(0)
+    one_lead = rng.randn(4, 400)
+    two_leads = rng.randn(4, 2, 400)
+    est = make().fit(one_lead)
+    assert est.n_leads_in_ == 1
+    est.transform(one_lead)
+    with pytest.raises(ValueError, match=r"X has 2 lead\(s\), but \w+ was fitted on 1 "
+                                         r"lead\(s\)"):
+        est.transform(two_leads)
+    assert est.n_leads_in_ == 1  # transform does not re-record it
