@@ -444,9 +444,13 @@ def _sample(package: str, codes: dict) -> list[str] | None:
     return sorted(rng.choice(names, size, replace=False).tolist())
 
 
-def _stop_idle_children(pid: int, idle_timeout: float, seen: dict) -> int:
-    """Send SIGXCPU to each child of mutmut's process ``pid`` whose CPU time has not
-    grown for ``idle_timeout`` seconds; return how many were stopped.
+def _stop_idle_children(pid: int, idle_timeout: float, seen: dict, depth: int = 1) -> int:
+    """Send SIGXCPU to each test process of mutmut's process ``pid`` whose CPU time has
+    not grown for ``idle_timeout`` seconds; return how many were stopped.
+
+    The test processes are mutmut's children (``depth=1``, fork mode) or its
+    grandchildren (``depth=2``): under a fork server, the server itself is the child and
+    waits idle between mutants, so it must never be stopped.
 
     mutmut 3.8.1 bounds a mutant's *CPU* time only, so a mutant that makes a test wait
     forever (a deadlock in a forked child) would stop the run. SIGXCPU is the signal of
@@ -458,6 +462,8 @@ def _stop_idle_children(pid: int, idle_timeout: float, seen: dict) -> int:
     stopped, now = 0, time.monotonic()
     try:
         children = psutil.Process(pid).children()
+        for _ in range(depth - 1):
+            children = [g for c in children for g in c.children()]
     except psutil.NoSuchProcess:
         return 0
     for child in children:
@@ -479,7 +485,7 @@ def _stop_idle_children(pid: int, idle_timeout: float, seen: dict) -> int:
 
 
 def _mutmut(root: Path, names: list[str], max_children: int, *, check: bool = True,
-            idle_timeout: float | None = None) -> int:
+            idle_timeout: float | None = None, depth: int = 1) -> int:
     """Run mutmut on ``names``; return how many idle mutants the watchdog stopped."""
     cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names]
     with open(root / "mutmut.log", "a") as log:
@@ -488,7 +494,7 @@ def _mutmut(root: Path, names: list[str], max_children: int, *, check: bool = Tr
         while proc.poll() is None:
             time.sleep(2.0)
             if idle_timeout is not None:
-                stopped += _stop_idle_children(proc.pid, idle_timeout, seen)
+                stopped += _stop_idle_children(proc.pid, idle_timeout, seen, depth)
     if check and proc.returncode != 0:
         tail = (root / "mutmut.log").read_text()[-3000:]
         raise RuntimeError(f"mutmut failed in {root} (see {root / 'mutmut.log'}):\n{tail}")
@@ -525,7 +531,8 @@ def run_package(package: str, workdir: Path, max_children: int, *, collect_only:
         if todo:
             stopped += _mutmut(root, todo if (sample is not None or rerun is not None
                                               or reuse) else [],
-                               max_children, idle_timeout=idle_timeout)
+                               max_children, idle_timeout=idle_timeout,
+                               depth=2 if package in FORKSERVER else 1)
         stopped_file.write_text(json.dumps({"count": stopped, "idle_timeout": idle_timeout}))
         wall.write_text(str(before + time.perf_counter() - started))
     codes = _codes(root)
