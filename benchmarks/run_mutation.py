@@ -330,6 +330,22 @@ _equivalent("the message lists the first six shared groups instead of five: each
 _equivalent("SeedSequence.generate_state(n) starts with the words of generate_state(1): the "
             "first word is the same", _M + "_study.x_worker_identity", "18")
 _equivalent("an unreachable line's message", _M + "_study.x_create_or_load_study", "40")
+# the model_selection 'after' run at 6b9afd4 and later (optuna_search changed, so its
+# mutants are numbered anew)
+_equivalent("every way a trial of optuna_search fails records its reason, so the default "
+            "is never read", _M + "_search.x__raise_if_every_trial_failed", "16")
+_equivalent(MESSAGE, _M + "_search.x__warn_no_complete_trial", "25")
+_equivalent(MESSAGE, _M + "_search.x_optuna_search", "55", "58")
+_equivalent("the text of the exception that prunes or fails a trial only reaches Optuna's "
+            "log line; the reason optuna_search reports is the user attribute set just "
+            "before (pruned_reason, failed_reason), which the tests check",
+            _M + "_search.x_optuna_search", "152", "153", "164")
+_equivalent("the only caller (_splits) passes classifier=: the default is never used",
+            _M + "_split.x__check_grouped_cv", "1")
+_equivalent(MESSAGE, _M + "_split.x__check_grouped_cv", "8", "9")
+_equivalent(MESSAGE, _M + "_split.x_grouped_train_test_split", "18")
+_equivalent(MESSAGE, _M + "_study.x_create_or_load_study", "23", "26")
+_equivalent("an unreachable line's message", _M + "_study.x_create_or_load_study", "39")
 _equivalent("SignalTransformer._transform_2d is overridden by every subclass (BandpassFilter, "
             "Resample, StandardizeSignal; FixedLength and AddNoise override transform): "
             "unreachable", _P + "_base.xǁSignalTransformerǁ_transform_2d", "1", "2")

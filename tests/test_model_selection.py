@@ -909,3 +909,75 @@ def test_study_creation_retries_eight_times_with_jittered_doubling_delays(tmp_pa
     for k, s in enumerate(sleeps):
         base = _study._FIRST_DELAY * 2**k
         assert 0.5 * base <= s <= 1.5 * base
+
+
+def test_grouped_cross_validate_scores_with_the_given_scoring():
+    X, y, groups = _noisy_patients()
+    folds = list(make_grouped_cv(3).split(X, y, groups))
+    fitted = [LogisticRegression(C=0.05).fit(X[tr], y[tr]) for tr, _ in folds]
+    auc = [roc_auc_score(y[te], m.decision_function(X[te])) for m, (_, te) in zip(fitted, folds)]
+    acc = [m.score(X[te], y[te]) for m, (_, te) in zip(fitted, folds)]
+    assert not np.allclose(auc, acc)  # the data tell the two scores apart
+    for scoring, manual in (("roc_auc", auc), ("accuracy", acc)):
+        res = grouped_cross_validate(LogisticRegression(C=0.05), X, y, groups=groups, cv=3,
+                                     scoring=scoring)
+        np.testing.assert_allclose(res["test_score"], manual, err_msg=scoring)
+
+
+def test_search_space_accepts_one_timestep_and_warns_only_beyond_n_timesteps():
+    space = DACLSearchSpace(prefix="daclembedder__", vae_prefix=None, t_low=5, t_high=5)
+    trial = optuna.create_study().ask()
+    assert space(trial)["daclembedder__t_max"] == 5
+    X, y, _ = _vectors()
+    pipe = make_pipeline(DACLEmbedder(**{**TINY_DACL, "max_epochs": 1}, n_timesteps=50),
+                         LogisticRegression())
+    at_limit = DACLSearchSpace(prefix="daclembedder__", vae_prefix=None, t_low=49, t_high=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # t_high == n_timesteps is valid
+        optuna_search(pipe, X, y, at_limit, groups=np.arange(len(y)), cv=make_grouped_cv(2),
+                      n_trials=1, random_state=0)
+
+
+def test_optuna_search_defaults_to_no_refit_and_no_score_without_a_complete_trial():
+    X, y, groups = _patients()
+    res = optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2,
+                        n_trials=1, random_state=0)
+    assert res.best_estimator is None and res.best_score is not None
+    with pytest.warns(UserWarning, match=r"none of the 1 trial\(s\)"):
+        res = optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2,
+                            n_trials=1, pruner=_AlwaysPrune(), random_state=0)
+    assert res.best_score is None and res.best_params is None
+
+
+def test_no_complete_trial_warning_quotes_a_failed_trials_reason():
+    X, y, groups = _patients()
+    calls = []
+
+    def space(trial):
+        calls.append(trial.number)
+        if trial.number == 0:
+            return {"C": -1.0}  # LogisticRegression refuses it: the trial fails
+        return {"C": 1.0}
+
+    with pytest.warns(UserWarning, match=r"none of the 2 trial\(s\).*The first reason: fold "
+                                         r"0: InvalidParameterError"):
+        optuna_search(LogisticRegression(), X, y, space, groups=groups, cv=2, n_trials=2,
+                      pruner=_AlwaysPrune(), random_state=0)
+
+
+def test_integer_cv_stratifies_multiclass_targets_and_seeds_regression_folds():
+    X, y, groups = _patients(12, 5)
+    y3 = groups % 3  # three classes, constant within a patient
+    assert isinstance(_check_grouped_cv(3, y3, groups), StratifiedGroupKFold)
+    cont = groups * 0.1
+    a = [te.tolist() for _, te in _check_grouped_cv(3, cont, groups).split(X, cont, groups)]
+    b = [te.tolist() for _, te in _check_grouped_cv(3, cont, groups).split(X, cont, groups)]
+    assert a == b  # seeded, not a new shuffle per call
+
+
+def test_grouped_split_without_stratify_ignores_the_labels():
+    y = np.tile([0, 0, 0, 1], 25)
+    groups = np.arange(100)
+    a = grouped_train_test_split(y, groups=groups, stratify=False, random_state=0)
+    b = grouped_train_test_split(np.roll(y, 1), groups=groups, stratify=False, random_state=0)
+    np.testing.assert_array_equal(a[1], b[1])
