@@ -918,10 +918,13 @@ def test_grouped_cross_validate_scores_with_the_given_scoring():
     auc = [roc_auc_score(y[te], m.decision_function(X[te])) for m, (_, te) in zip(fitted, folds)]
     acc = [m.score(X[te], y[te]) for m, (_, te) in zip(fitted, folds)]
     assert not np.allclose(auc, acc)  # the data tell the two scores apart
-    for scoring, manual in (("roc_auc", auc), ("accuracy", acc)):
-        res = grouped_cross_validate(LogisticRegression(C=0.05), X, y, groups=groups, cv=3,
-                                     scoring=scoring)
-        np.testing.assert_allclose(res["test_score"], manual, err_msg=scoring)
+    with sklearn.config_context(enable_metadata_routing=True):  # the routed call too
+        asking = make_pipeline(_GroupsRecorder().set_fit_request(groups=True),
+                               LogisticRegression(C=0.05))
+    for est in (LogisticRegression(C=0.05), asking):
+        for scoring, manual in (("roc_auc", auc), ("accuracy", acc)):
+            res = grouped_cross_validate(est, X, y, groups=groups, cv=3, scoring=scoring)
+            np.testing.assert_allclose(res["test_score"], manual, err_msg=scoring)
 
 
 def test_search_space_accepts_one_timestep_and_warns_only_beyond_n_timesteps():
