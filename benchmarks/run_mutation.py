@@ -173,11 +173,10 @@ _equivalent("a DataFrame indexed by column name gives Series that mask, compare 
 _equivalent(COSMETIC, _N + "_robustness.x_plot_robustness_curve", "30", "89", "117")
 _equivalent("own_figure is only read for truth: None is False",
             _N + "_robustness.x_plot_robustness_curve", "43")
-_equivalent("UNTESTED here, not equivalent: the torch branch of noise_scale (and "
-            "make_noise_torch, AddNoise.corrupt_batch, _unit_power_torch, the 'no tests' "
-            "mutants of this package) is tested in tests/test_device_noise.py, which this "
-            "run's test selection (tests/test_noise.py) leaves out",
-            _N + "_sources.x_noise_scale", "9")
+_equivalent("UNTESTED on this machine, not equivalent: np.sqrt of a CPU tensor gives the "
+            "values of Tensor.sqrt (the torch path is tested in tests/test_device_noise.py); "
+            "on a GPU the mutant would need a host copy and fail", _N + "_sources.x_noise_scale",
+            "9")
 _equivalent("UNTESTED on this machine, not equivalent: device= of a tensor made from the "
             "batch's device; on the CPU (the only device here) None is the same device, on "
             "a GPU the mutant would mix devices and fail",
