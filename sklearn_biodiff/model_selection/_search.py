@@ -472,8 +472,10 @@ def optuna_search(
     (:class:`~sklearn_biodiff.diffusion.InvalidTimestepRange`) are pruned with
     the reason stored in the trial's ``user_attrs["pruned_reason"]``. A trial
     whose fit or scoring raises on a fold (e.g. a diverged training,
-    :class:`~sklearn_biodiff.exceptions.TrainingDivergedError`) is marked failed,
-    with the reason in ``user_attrs["failed_reason"]``, and the study goes on.
+    :class:`~sklearn_biodiff.exceptions.TrainingDivergedError`) or whose fold
+    score is NaN or infinite (e.g. ROC AUC of a test fold with one class) is
+    marked failed, with the reason in ``user_attrs["failed_reason"]``, and the
+    study goes on.
     When every trial of the call failed, a ``ValueError`` at the end lists the
     reasons (as scikit-learn's searches do when all fits fail); when no trial
     completed otherwise (e.g. all pruned), a ``UserWarning`` gives the first
