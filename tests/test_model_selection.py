@@ -351,8 +351,11 @@ _WORKER = textwrap.dedent("""
         embedding_dim=2, widths=(8, 4), time_dim=4, max_epochs=2, batch_size=16,
         random_state=0), LogisticRegression())
     space = DACLSearchSpace(prefix="daclembedder__", vae_prefix=None)
+    # no pruning: whether the median pruner stops a trial would depend on how the two
+    # workers' trials interleave (a trial that starts after three completed may be pruned)
     optuna_search(pipe, X, y, space, groups=np.arange(40), cv=make_grouped_cv(2),
-                  n_trials=n_trials, storage=storage, study_name=name, random_state=seed)
+                  n_trials=n_trials, storage=storage, study_name=name, random_state=seed,
+                  pruner=None)
 """)
 
 
