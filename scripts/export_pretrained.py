@@ -17,8 +17,8 @@ Example::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -27,13 +27,8 @@ import joblib
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _pretrain_module():
-    spec = importlib.util.spec_from_file_location("pretrain_diffae",
-                                                  REPO / "scripts" / "pretrain_diffae.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _common import pretrain_script  # noqa: E402  (the one loader of pretrain_diffae.py)
 
 RECIPE_TEXT = {
     "plain": "self-supervised DiffAE (noise-prediction loss) on random 10-s crops, AdamW "
@@ -59,7 +54,7 @@ def main(argv=None) -> Path:
     ap.add_argument("--out", type=Path, default=None,
                     help="checkpoint folder (default: the package's weights/<name>)")
     args = ap.parse_args(argv)
-    pre = _pretrain_module()
+    pre = pretrain_script()
     state = joblib.load(args.state)
     curve = json.loads(args.json.read_text())
     rows = [r for r in curve["curve"] if r["crops_seen"] == state["crops"]]
