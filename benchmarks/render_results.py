@@ -719,6 +719,13 @@ def _pretrained(r: dict, fmt: str) -> dict:
 SPEED_TARGET = 100
 
 
+def _shipped_configs() -> dict[str, dict]:
+    """``config.json`` of every shipped checkpoint (name -> config, card included)."""
+    weights = REPO / "sklearn_biodiff" / "pretrained" / "weights"
+    return {c.parent.name: json.loads(c.read_text())
+            for c in sorted(weights.glob("*/config.json"))}
+
+
 def _transform_speed(r: dict, name: str) -> str:
     """bench_transform_speed: the default checkpoint's and ST's records/s on two cores."""
     s = r.get("bench_transform_speed")
@@ -727,14 +734,12 @@ def _transform_speed(r: dict, name: str) -> str:
     if s is not None and measured is None:
         # the cost of transform depends on the network, not on its weights: a measured
         # checkpoint whose config differs only in the weights' checksum stands for it
-        weights = REPO / "sklearn_biodiff" / "pretrained" / "weights"
+        configs = _shipped_configs()
 
         def net(n):
-            c = json.loads((weights / n / "config.json").read_text())
-            return {k: v for k, v in c.items() if k not in ("card", "sha256")}
+            return {k: v for k, v in configs[n].items() if k not in ("card", "sha256")}
 
-        twins = [k for k in s["estimators"] if (weights / k / "config.json").is_file()
-                 and net(k) == net(name)]
+        twins = [k for k in s["estimators"] if k in configs and net(k) == net(name)]
         if twins:
             measured = twins[-1]
             same_net = (f"`{name}` runs the network of `{measured}` (the same config; only "
@@ -815,9 +820,7 @@ def _encoder_noise_runs(models: dict) -> str:
             models.get("diffae_encoder_noise")}
     # checkpoints of one training run (the same run shipped at two lengths) are one
     # training: the one trained longest stands for it
-    weights = REPO / "sklearn_biodiff" / "pretrained" / "weights"
-    cards = {c.parent.name: json.loads(c.read_text())["card"]
-             for c in sorted(weights.glob("*/config.json"))}
+    cards = {n: c["card"] for n, c in _shipped_configs().items()}
     longest: dict[str, tuple[str, int, dict]] = {}
     for k, m in sorted(models.items()):
         if k.startswith("pretrained:"):
@@ -915,10 +918,8 @@ def _pretraining(r: dict, fmt: str) -> dict:
     else:
         verdict = ("Only one recipe has been trained so far, so there is no comparison at "
                    "equal crops yet.")
-    weights = REPO / "sklearn_biodiff" / "pretrained" / "weights"
     shipped = []
-    cards = {c.parent.name: json.loads(c.read_text())["card"]
-             for c in sorted(weights.glob("*/config.json"))}
+    cards = {n: c["card"] for n, c in _shipped_configs().items()}
     for name, card in cards.items():
         test = card["metrics"]["test (shipped weights)"]
         recipe = card["recipe"].split(":")[0]
@@ -943,8 +944,8 @@ def _pretraining(r: dict, fmt: str) -> dict:
             + "), not by the test part.")
     if shipped and "bench_scattering" in r:
         q = r["bench_scattering"]["quality"]["contextualize_true"]
-        best_f1 = max(json.loads(c.read_text())["card"]["metrics"]["test (shipped weights)"]
-                      ["macro_f1"] for c in weights.glob("*/config.json"))
+        best_f1 = max(c["metrics"]["test (shipped weights)"]["macro_f1"]
+                      for c in cards.values())
         _claim(best_f1 < q["macro_f1_4class"],
                "no shipped checkpoint reaches the macro F1 of the training-free features")
         shipped.append(
