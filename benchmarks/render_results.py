@@ -1299,8 +1299,18 @@ def _mutation(r: dict, fmt: str) -> dict:
             open_.append(f"`{pkg}` ({unclassified})")
         rows.append([f"`{pkg}`", cell("before", pkg), cell("after", pkg),
                      str(after["not_killed_equivalent"]), str(untested), str(unclassified)])
-    sampled = [f"`{p}` {res['after'][p]['sample'].split(' mutants')[0]} mutants"
-               for p in MUTATION_PACKAGES if "sample" in res.get("after", {}).get(p, {})]
+
+    def drawn(pkg):  # "200 mutants of 795 before and of 1,081 after"
+        parts = [(label, res[label][pkg]) for label in ("before", "after")
+                 if "sample" in res.get(label, {}).get(pkg, {})]
+        if not parts:
+            return None
+        size = parts[0][1]["total"]
+        of = " and ".join(f"of {_thousands(int(x['sample'].split(' of the ')[1].split()[0]))} "
+                       f"{label}" for label, x in parts)
+        return f"`{pkg}` {size} mutants {of}"
+
+    sampled = [d for d in map(drawn, MUTATION_PACKAGES) if d]
     return {
         "mut_table": _table(["package", "survived, before", "survived, after",
                              "of these: equivalent", "untested here (named)",
