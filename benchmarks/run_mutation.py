@@ -36,6 +36,7 @@ Mutants that survive and are not behaviour changes (equivalent mutants) are list
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -398,13 +399,40 @@ def _diff(root: Path, name: str) -> list[str]:
             if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
 
 
+def _code_without_docstrings(path: Path) -> str:
+    """The AST of ``path`` without docstrings: what mutmut numbers its mutants by."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def same_code_as_here(root: Path, package: str) -> bool:
+    """Whether the package mutated in ``root`` is this checkout's, docstrings aside.
+
+    ``EQUIVALENT`` is keyed by mutmut's mutant numbers, which are counted in the code;
+    they name the same mutants only in the same code (an older version's
+    ``..._mutmut_3`` can be another change).
+    """
+    here = sorted((REPO / "sklearn_biodiff" / package).glob("*.py"))
+    there = sorted((root / "sklearn_biodiff" / package).glob("*.py"))
+    return ([f.name for f in here] == [f.name for f in there]
+            and all(_code_without_docstrings(a) == _code_without_docstrings(b)
+                    for a, b in zip(here, there)))
+
+
 def _collect(root: Path, sample: list[str] | None = None,
-             not_rerun_status: str | None = None) -> dict:
+             not_rerun_status: str | None = None, classify: bool = True) -> dict:
     """Counts per status over every ``.meta`` file mutmut wrote, and the survivors.
 
     With ``not_rerun_status``, a mutant that was not run (only the survivors of an
     earlier run were rerun) keeps that status (``"killed"``).
-    Only the mutants of ``sample`` count when it is given.
+    Only the mutants of ``sample`` count when it is given. ``classify=False`` (another
+    version's code, see :func:`same_code_as_here`) leaves the survivors unclassified.
     """
     counts: dict[str, int] = {}
     survivors, untested = [], []
@@ -424,19 +452,21 @@ def _collect(root: Path, sample: list[str] | None = None,
                 untested.append(name)
     total = sum(counts.values())
     not_killed = counts.get("survived", 0) + counts.get("no tests", 0)
-    equivalent = [n for n in survivors + untested if n in EQUIVALENT
-                  and not EQUIVALENT[n].startswith("UNTESTED")]
+    known = EQUIVALENT if classify else {}
+    equivalent = [n for n in survivors + untested if n in known
+                  and not known[n].startswith("UNTESTED")]
     return {
         "total": total,
         "counts": counts,
         "survived": counts.get("survived", 0),
         "no_tests": counts.get("no tests", 0),
         "survival_rate": not_killed / total if total else None,
-        "not_killed_equivalent": len(equivalent),
-        "not_killed_not_equivalent": not_killed - len(equivalent),
-        "survivors": {n: {"diff": _diff(root, n), "equivalent": EQUIVALENT.get(n)}
+        "classified": classify,
+        "not_killed_equivalent": len(equivalent) if classify else None,
+        "not_killed_not_equivalent": not_killed - len(equivalent) if classify else None,
+        "survivors": {n: {"diff": _diff(root, n), "equivalent": known.get(n)}
                       for n in survivors},
-        "untested": {n: {"diff": _diff(root, n), "equivalent": EQUIVALENT.get(n)}
+        "untested": {n: {"diff": _diff(root, n), "equivalent": known.get(n)}
                      for n in untested},
     }
 
@@ -552,7 +582,12 @@ def run_package(package: str, workdir: Path, max_children: int, *, collect_only:
         wall.write_text(str(before + time.perf_counter() - started))
     codes = _codes(root)
     sample = _sample(package, codes)
-    result = _collect(root, sample, "killed" if rerun is not None else None)
+    result = _collect(root, sample, "killed" if rerun is not None else None,
+                      classify=same_code_as_here(root, package))
+    if not result["classified"]:
+        result["not_classified_because"] = (
+            "the mutated code is another version than this checkout's; EQUIVALENT names "
+            "mutants by their numbers in this checkout's code")
     if sample is not None:
         result["sample"] = (f"{len(sample)} of the {len(codes)} mutants, drawn at random "
                             f"(numpy RandomState({SAMPLE_SEED}).choice over the sorted names)")
