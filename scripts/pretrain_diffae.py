@@ -239,6 +239,10 @@ def main(argv=None) -> dict:
     chunks_now = 0
     while True:
         due = [m for m in args.marks if m not in state["marks_done"] and m <= state["crops"]]
+        evaluated = {row["crops_seen"] for row in state["curve"]}
+        if state["crops"] in evaluated:  # a mark added on resume where a row already is
+            state["marks_done"].extend(m for m in due if m > 0)
+            due = [m for m in due if m == 0]
         rows = []
         if 0 in due:  # every process trains (together); rank 0 evaluates and writes
             model = random_init(args.recipe, args.seed, args.quick, args.threads, X_fit)

@@ -75,3 +75,14 @@ def test_export_ships_the_checkpoint_it_scores(pretrain, tmp_path, sample):
     shipped = DiffAEEmbedder.from_pretrained(str(out)).fit(X)
     np.testing.assert_allclose(shipped.transform(X), state["embedder"].transform(X),
                                atol=2e-2, rtol=2e-2)
+
+
+def test_a_mark_added_on_resume_is_not_scored_twice(pretrain, tmp_path):
+    # a run evaluated at 196 crops under another mark list, resumed with a mark at 196
+    first = _run(pretrain, tmp_path, "e", "--marks", "100", "--max-crops", "196")
+    assert [row["crops_seen"] for row in first["curve"]] == [196]
+    resumed = _run(pretrain, tmp_path, "e", "--marks", "100", "196", "392", "--resume")
+    assert [row["crops_seen"] for row in resumed["curve"]] == [196, 392]
+    assert sorted(resumed["marks_done"]) == [100, 196, 392]
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert [row["crops_seen"] for row in report["curve"]] == [196, 392]
