@@ -14,6 +14,12 @@ embedding side by side (``sklearn.pipeline.make_union(ScatteringFeatures(),
 DiffAEEmbedder.from_pretrained(name))``, computed here from the same two feature
 matrices) through the same probe: does the learned embedding add to the
 training-free features, or only repeat them?
+
+Readout rows per checkpoint: the same frozen weights with
+``readout="attention+stats"`` (``z`` plus the mean and standard deviation over time
+of the encoder's last features), alone and beside the scattering features, through
+the same probe; computed from the same transform (its first ``embedding_dim``
+columns are ``z``).
 JSON: ``results/bench_pretrained.json``.
 
 Run: ``python benchmarks/bench_pretrained.py`` (needs the CinC 2017 archive).
@@ -55,12 +61,17 @@ def main(argv=None) -> dict:
     for name in args.name or list_pretrained():
         card = load_checkpoint(name)[0]["card"]
         t0 = time.perf_counter()
-        emb = DiffAEEmbedder.from_pretrained(name, n_threads=args.threads).fit(X_tr[:2])
-        Z_tr, Z_te = emb.transform(X_tr), emb.transform(X_te)
+        emb = DiffAEEmbedder.from_pretrained(name, n_threads=args.threads,
+                                             readout="attention+stats").fit(X_tr[:2])
+        S_tr, S_te = emb.transform(X_tr), emb.transform(X_te)
+        Z_tr, Z_te = S_tr[:, : emb.embedding_dim], S_te[:, : emb.embedding_dim]
         scores = pre.probe_scores(Z_tr, y_tr, Z_te, y_te)
         expected = card["metrics"]["test (shipped weights)"]
         diff = {k: abs(scores["test"][k] - v) for k, v in expected.items()}
         hybrid = pre.probe_scores(np.hstack([F_tr, Z_tr]), y_tr, np.hstack([F_te, Z_te]), y_te)
+        stats = pre.probe_scores(S_tr, y_tr, S_te, y_te)
+        stats_hybrid = pre.probe_scores(np.hstack([F_tr, S_tr]), y_tr, np.hstack([F_te, S_te]),
+                                        y_te)
         report["checkpoints"][name] = {
             "test": scores["test"], "cv_train": scores["cv_train"],
             "probe_C": scores["probe_C"], "card_test": expected,
@@ -70,7 +81,15 @@ def main(argv=None) -> dict:
             "hybrid_with_scattering": {
                 **hybrid, "n_features": int(F_tr.shape[1] + Z_tr.shape[1]),
                 "ratio_to_scattering": {k: v / peer["test"][k]
-                                        for k, v in hybrid["test"].items()}}}
+                                        for k, v in hybrid["test"].items()}},
+            "readout_attention_stats": {
+                **stats, "n_features": int(S_tr.shape[1]),
+                "ratio_to_scattering": {k: v / peer["test"][k]
+                                        for k, v in stats["test"].items()},
+                "hybrid_with_scattering": {
+                    **stats_hybrid, "n_features": int(F_tr.shape[1] + S_tr.shape[1]),
+                    "ratio_to_scattering": {k: v / peer["test"][k]
+                                            for k, v in stats_hybrid["test"].items()}}}}
         print(name, report["checkpoints"][name], flush=True)
     write_json("bench_pretrained", report, seeds=[0])
     return report

@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from sklearn_biodiff._validation import SignalList
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder
@@ -140,9 +141,9 @@ def test_transform_does_not_keep_attention_weights():
     X = _records()
     emb = DiffAEEmbedder(**TINY).fit(X)
     records = emb._check_inference_input(X)[1]
-    z, attn = emb._encode(records)
-    assert attn is None
-    z2, attn2 = emb._encode(records, keep_attention=True)
+    z, attn, stats = emb._encode(records)
+    assert attn is None and stats is None
+    z2, attn2, _ = emb._encode(records, keep_attention=True)
     np.testing.assert_array_equal(z, z2)
     assert len(attn2) == len(X) and all(a.base is None for a in attn2)
 
@@ -375,3 +376,54 @@ def test_two_leads_set_the_networks_input_channels_and_round_trip():
     # one lead keeps the single-channel network (and loads older checkpoints)
     single = DiffAEEmbedder(**{**TINY, "max_epochs": 1}).fit(one)
     assert single.net_.module_.encoder.conv1.in_channels == 1
+
+
+# --- readout="attention+stats": z, then each encoder feature's mean and std over time
+
+
+def test_stats_readout_is_z_then_the_frame_mean_and_std():
+    X = _records()
+    emb = DiffAEEmbedder(**TINY).fit(X)
+    z = emb.transform(X)
+    both = emb.set_params(readout="attention+stats").transform(X)  # no refit needed
+    width = TINY["encoder_width"]
+    assert both.shape == (len(X), TINY["embedding_dim"] + 2 * width)
+    assert both.dtype == np.float32
+    np.testing.assert_array_equal(both[:, : TINY["embedding_dim"]], z)
+    # one record alone, by hand: the encoder's frames, their mean and std over time
+    records = emb._check_inference_input(X[3:4])[1]
+    module = emb._module().eval()
+    with torch.no_grad():
+        h, _ = module.encoder.frames(torch.as_tensor(records[0][None], dtype=torch.float32))
+    h = h[0].numpy()
+    expected = np.concatenate([h.mean(axis=0), h.std(axis=0)])
+    np.testing.assert_allclose(both[3, TINY["embedding_dim"]:], expected, rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_stats_readout_ignores_the_padding_of_longer_records_in_the_batch():
+    X = _records()
+    emb = DiffAEEmbedder(**TINY, readout="attention+stats").fit(X)
+    together = emb.transform(X)  # padded to the longest record of each batch
+    alone = np.vstack([emb.transform([x]) for x in X])
+    np.testing.assert_allclose(together, alone, rtol=1e-4, atol=1e-5)
+
+
+def test_stats_readout_feature_names():
+    X = _records()
+    emb = DiffAEEmbedder(**TINY).fit(X)
+    assert list(emb.get_feature_names_out()) == [f"diffaeembedder{i}" for i in range(8)]
+    names = emb.set_params(readout="attention+stats").get_feature_names_out()
+    assert len(names) == emb.transform(X).shape[1] == 8 + 2 * 8
+    assert names[8] == "diffaeembedder_frame_mean0" and names[-1] == "diffaeembedder_frame_std7"
+    with pytest.raises(NotFittedError):
+        DiffAEEmbedder(readout="attention+stats").get_feature_names_out()
+
+
+def test_unknown_readout_is_refused_in_fit_and_in_transform():
+    X = _records()
+    with pytest.raises(ValueError, match="readout"):
+        DiffAEEmbedder(**TINY, readout="mean").fit(X)
+    emb = DiffAEEmbedder(**TINY).fit(X).set_params(readout="mean")
+    with pytest.raises(ValueError, match="readout must be one of"):
+        emb.transform(X)

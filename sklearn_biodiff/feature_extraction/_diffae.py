@@ -22,7 +22,7 @@ from .._validation import (
 )
 from ..base import TorchEstimatorMixin, limit_torch_threads, torch_seed_context
 from ..diffusion import SCHEDULES
-from ..modules.diffae import DiffAEModule
+from ..modules.diffae import DiffAEModule, masked_mean_std
 from ..nets._training import (
     EMA,
     BatchLRScheduler,
@@ -45,6 +45,10 @@ from ..pretrained._checkpoint import (
 )
 
 __all__ = ["DiffAEEmbedder"]
+
+
+#: what ``DiffAEEmbedder.transform`` returns (the ``readout`` parameter)
+READOUTS = ("attention", "attention+stats")
 
 
 class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, TransformerMixin,
@@ -184,6 +188,15 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     on_divergence : {"raise", "warn"}, default="raise"
         As in :class:`VAELatent`; the embedding checked is that of the first
         ``transform_batch_size`` training records.
+    readout : {"attention", "attention+stats"}, default="attention"
+        What ``transform`` returns. ``"attention"``: ``z``, the Attention
+        Reducer's vector (``embedding_dim`` columns), the paper's embedding.
+        ``"attention+stats"``: ``z``, then the mean and the standard deviation
+        over time of each of the encoder's last features, the ones the reducer
+        pools (``embedding_dim + 2 * encoder_width`` columns): a frozen
+        encoder's summary of morphology the attention vector leaves out. Only
+        ``transform`` reads it (training does not depend on it), so it can be
+        changed on a fitted estimator.
 
     Raises
     ------
@@ -268,6 +281,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         "pin_memory": ["boolean"],
         "compile": ["boolean", dict],
         "on_divergence": [StrOptions({"raise", "warn"})],
+        "readout": [StrOptions(set(READOUTS))],
     }
 
     def __init__(self, fs=300.0, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
@@ -280,7 +294,8 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
                  ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
                  pretrained=None, verbose=0, callbacks=None, precision="32",
-                 pin_memory=False, compile=False, on_divergence="raise"):
+                 pin_memory=False, compile=False, on_divergence="raise",
+                 readout="attention"):
         self.fs = fs
         self.model_fs = model_fs
         self.snippet_seconds = snippet_seconds
@@ -319,6 +334,7 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         self.pin_memory = pin_memory
         self.compile = compile
         self.on_divergence = on_divergence
+        self.readout = readout
 
     # ------------------------------------------------------------------ data
     def _multiple(self) -> int:
@@ -427,7 +443,6 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             self.pretrained_config_ = None if self.pretrained is None else config
         set_n_features_in(self, raw)
         self.snippet_length_ = snippet
-        self._n_features_out = self.embedding_dim
         self.history_ = [dict(row) for row in self.net_.history]
         shadow = (getattr(dict(self.net_.callbacks_).get("ema"), "shadow_", None)
                   if self.ema_decay else None)
@@ -630,16 +645,20 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
     def _module(self):
         return getattr(self, "ema_module_", None) or self.net_.module_
 
-    def _encode(self, records, keep_attention: bool = False):
-        """z of shape (n, embedding_dim) and, if asked, attention arrays (frames, C).
+    def _encode(self, records, keep_attention: bool = False, with_stats: bool = False):
+        """z (n, embedding_dim), attention arrays (frames, C) and frame statistics.
 
         The attention weights are ``frames x embedding_dim`` floats per record
-        (about 0.6 MB for a 32-s record), so they are only kept when asked for.
+        (about 0.6 MB for a 32-s record), so they are only kept when asked for
+        (else None); so are the means and standard deviations over time of the
+        encoder's last features, (n, 2 * encoder_width) (else None).
         """
         module = self._module().eval()
         order = np.argsort([r.shape[-1] for r in records], kind="stable")
         z = np.empty((len(records), self.embedding_dim), dtype=np.float32)
         attn = [None] * len(records) if keep_attention else None
+        stats = (np.empty((len(records), 2 * self.encoder_width), dtype=np.float32)
+                 if with_stats else None)
         bs = self.transform_batch_size
         n_ch = records[0].shape[0]  # records are (n_leads, n_samples)
         with torch.no_grad(), limit_torch_threads(self.n_threads):
@@ -651,13 +670,16 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                     batch[row, :, : lengths[row]] = records[i]
                 xb = torch.as_tensor(batch, device=self.device_)
                 lt = torch.as_tensor(lengths, device=self.device_)
-                zb, sb = module.encoder(xb, lt)
+                h, mask = module.encoder.frames(xb, lt)
+                zb, sb = module.encoder.reducer(h, mask)
+                if with_stats:
+                    stats[idx] = masked_mean_std(h, mask).cpu().numpy()
                 frames = module.encoder.n_frames(lt).cpu().numpy()
                 z[idx] = zb.cpu().numpy()
                 if keep_attention:
                     for row, i in enumerate(idx):
                         attn[i] = sb[row, : frames[row]].cpu().numpy().copy()
-        return z, attn
+        return z, attn, stats
 
     def _check_inference_input(self, X):
         check_is_fitted(self)
@@ -677,10 +699,44 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
 
         Returns
         -------
-        Z : ndarray of shape (n_records, embedding_dim), float32
+        Z : ndarray of shape (n_records, n_features_out), float32
+            ``n_features_out`` is ``embedding_dim``, plus ``2 * encoder_width``
+            with ``readout="attention+stats"``.
         """
         _, records, _ = self._check_inference_input(X)
-        return self._encode(records)[0]
+        if self.readout not in READOUTS:  # set_params after fit is not validated
+            raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}.")
+        with_stats = self.readout == "attention+stats"
+        z, _, stats = self._encode(records, with_stats=with_stats)
+        return np.hstack([z, stats]) if with_stats else z
+
+    @property
+    def _n_features_out(self) -> int:
+        """Columns of ``transform`` (fitted estimators only, for the feature names)."""
+        if not hasattr(self, "net_"):
+            raise AttributeError("_n_features_out")  # unfitted: check_is_fitted fails
+        return self.embedding_dim + (2 * self.encoder_width
+                                     if self.readout == "attention+stats" else 0)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the ``transform`` columns.
+
+        ``"<prefix>0"`` ... for ``z``; with ``readout="attention+stats"`` then
+        ``"<prefix>_frame_mean0"`` ... and ``"<prefix>_frame_std0"`` ... for the
+        encoder features' statistics over time (``<prefix>`` is
+        ``"diffaeembedder"``).
+
+        Returns
+        -------
+        ndarray of str objects
+        """
+        names = super().get_feature_names_out(input_features)
+        if self.readout != "attention+stats":
+            return names
+        prefix = type(self).__name__.lower()
+        return np.asarray([*names[: self.embedding_dim],
+                           *(f"{prefix}_frame_{what}{i}" for what in ("mean", "std")
+                             for i in range(self.encoder_width))], dtype=object)
 
     def attention_weights(self, X, feature: int | None = None) -> list[np.ndarray]:
         """The attention reducer's weights ``S`` over time, per record.
@@ -704,7 +760,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         raw, records, _ = self._check_inference_input(X)
         if feature is not None and not 0 <= feature < self.embedding_dim:
             raise ValueError(f"feature must lie in [0, {self.embedding_dim}), got {feature}.")
-        _, attn = self._encode(records, keep_attention=True)
+        _, attn, _ = self._encode(records, keep_attention=True)
         out = []
         for x, s in zip(raw, attn):
             w = s.mean(axis=1) if feature is None else s[:, feature]
@@ -734,7 +790,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         raw, records, stats = self._check_inference_input(X)
         if not isinstance(n_steps, Integral) or n_steps < 1:
             raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
-        z, _ = self._encode(records)
+        z = self._encode(records)[0]
         module = self._module().eval()
         seed = int(check_random_state(random_state).randint(2**31 - 1))
         gen = torch.Generator().manual_seed(seed)

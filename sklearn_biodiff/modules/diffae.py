@@ -94,6 +94,14 @@ class SemanticEncoder(nn.Module):
 
         ``S`` (B, L', embedding_dim) holds the attention weights over the frames.
         """
+        return self.reducer(*self.frames(x, lengths))
+
+    def frames(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
+        """The features the reducer pools: ``h`` (B, L', width) and ``mask`` (B, L').
+
+        ``mask`` marks the frames of each record's own samples (None without
+        ``lengths``: every frame is valid).
+        """
         h = nn.functional.gelu(self.conv1(x[:, None, :] if x.dim() == 2 else x))
         mask = None
         if lengths is not None:  # zero the padded tail so it looks like the conv's padding
@@ -103,8 +111,37 @@ class SemanticEncoder(nn.Module):
         if lengths is not None:
             frames = self.n_frames(lengths)
             mask = torch.arange(h.shape[1], device=h.device)[None, :] < frames[:, None]
-        h = self.norm(self.blocks(h))
-        return self.reducer(h, mask)
+        return self.norm(self.blocks(h)), mask
+
+
+def masked_mean_std(h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean and standard deviation over time of each feature, valid frames only.
+
+    Parameters
+    ----------
+    h : tensor of shape (B, L, width)
+    mask : bool tensor of shape (B, L) or None
+        Valid frames (at least one per row); None: all.
+
+    Returns
+    -------
+    tensor of shape (B, 2 * width)
+        The means, then the (population) standard deviations.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.modules.diffae import masked_mean_std
+    >>> h = torch.tensor([[[1.0], [3.0], [100.0]]])
+    >>> masked_mean_std(h, torch.tensor([[True, True, False]]))
+    tensor([[2., 1.]])
+    """
+    w = (torch.ones(h.shape[:2], device=h.device) if mask is None
+         else mask.to(h.dtype))[..., None]
+    n = w.sum(dim=1)
+    mean = (h * w).sum(dim=1) / n
+    var = (((h - mean[:, None]) ** 2) * w).sum(dim=1) / n
+    return torch.cat([mean, var.clamp_min(0).sqrt()], dim=1)
 
 
 class _ResBlock(nn.Module):
