@@ -50,7 +50,7 @@ def main(argv=None) -> dict:
     pre = pretrain_script()
     source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=False)
     report = {"source": source, "n_train": len(X_tr), "n_test": len(X_te),
-              "tolerance": args.tolerance, "checkpoints": {}}
+              "tolerance": args.tolerance, "threads": args.threads, "checkpoints": {}}
     t0 = time.perf_counter()
     st = ScatteringFeatures(n_jobs=args.threads)
     F_tr, F_te = st.fit_transform(X_tr), st.transform(X_te)

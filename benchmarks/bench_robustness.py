@@ -20,7 +20,10 @@ is frozen and followed by scaler + LR (``LogisticRegressionCV``, C by 3-fold CV 
 the training part).
 With ``--pretrained NAME ...`` also each shipped checkpoint, frozen as shipped (no
 training here), alone ("pretrained:NAME") and beside the ST features
-("st_and_pretrained:NAME", ``make_union``), each with the DiffAE rows' probe.
+("st_and_pretrained:NAME", ``make_union``), each with the DiffAE rows' probe;
+with ``--readout attention+stats`` the checkpoints embed with that readout
+(``DiffAEEmbedder(readout=...)``) and the models are "pretrained_stats:NAME" and
+"st_and_pretrained_stats:NAME".
 ``--only NAME ...`` runs some models; with ``--merge`` their rows are added to the
 existing JSON (the corrupted test sets depend only on the seed, so every model is
 scored on the same records) and the figure is redrawn. ``--heldout-noise``: the
@@ -142,13 +145,15 @@ class _SharedTransform(TransformerMixin, BaseEstimator):
         return self.cache[key]
 
 
-def _pretrained_builders(name, memory, X_tr, y_tr):
+def _pretrained_builders(name, memory, X_tr, y_tr, readout="attention"):
     """A shipped checkpoint, frozen (no training here), alone and beside the ST features.
 
     Both through ``StandardScaler`` + ``LogisticRegressionCV`` (C by 3-fold CV on the
     training part), like the DiffAE rows: ``"pretrained:NAME"`` and
     ``"st_and_pretrained:NAME"`` (``make_union(ScatteringFeatures(), checkpoint)``).
     The two share one memoised embedding of each input (``_SharedTransform``).
+    ``readout="attention+stats"``: that readout, keys ``"pretrained_stats:NAME"`` and
+    ``"st_and_pretrained_stats:NAME"``.
     """
     cache: dict = {}
     state = {}
@@ -156,7 +161,7 @@ def _pretrained_builders(name, memory, X_tr, y_tr):
     def frozen():
         if "emb" not in state:
             state["emb"] = _SharedTransform(
-                DiffAEEmbedder.from_pretrained(name).fit(X_tr[:2]), cache)
+                DiffAEEmbedder.from_pretrained(name, readout=readout).fit(X_tr[:2]), cache)
         return state["emb"]
 
     def alone():
@@ -167,7 +172,8 @@ def _pretrained_builders(name, memory, X_tr, y_tr):
         return make_pipeline(union, StandardScaler(), LogisticRegressionCV(
             Cs=[0.01, 0.1, 1.0], cv=3, max_iter=3000)).fit(X_tr, y_tr)
 
-    return {f"pretrained:{name}": alone, f"st_and_pretrained:{name}": beside_st}
+    tag = "" if readout == "attention" else "_stats"
+    return {f"pretrained{tag}:{name}": alone, f"st_and_pretrained{tag}:{name}": beside_st}
 
 
 def _builders(args, memory, X_tr, y_tr):
@@ -198,7 +204,7 @@ def _builders(args, memory, X_tr, y_tr):
         builders["minirocket"] = plain(lambda: _minirocket(args))
     builders["dacl_noise_augmented"] = dacl_noise_augmented
     for name in args.pretrained or ():
-        builders.update(_pretrained_builders(name, memory, X_tr, y_tr))
+        builders.update(_pretrained_builders(name, memory, X_tr, y_tr, args.readout))
     if args.diffae is None:
         return builders
     base = joblib.load(args.diffae)
@@ -232,6 +238,8 @@ def main(argv=None):
     ap.add_argument("--pretrained", nargs="+", default=None, metavar="NAME",
                     help="shipped checkpoints to score frozen, alone and beside the ST "
                          "features (models 'pretrained:NAME', 'st_and_pretrained:NAME')")
+    ap.add_argument("--readout", choices=["attention", "attention+stats"],
+                    default="attention", help="readout of the --pretrained checkpoints")
     ap.add_argument("--only", nargs="+", default=None,
                     help="run only these models (default: all)")
     ap.add_argument("--heldout-noise", action="store_true",

@@ -45,7 +45,7 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
     from .datasets import binary_task, load_cinc2017_sample
     from .feature_extraction import DiffAEEmbedder, ScatteringFeatures
     from .pipeline import make_dacl_pipeline
-    from .pretrained import DEFAULT_PRETRAINED, list_pretrained, load_checkpoint
+    from .pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT, list_pretrained, load_checkpoint
 
     t_start = time.perf_counter()
     out = Path(out_dir)
@@ -95,10 +95,12 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
     scores = {"st_features_linear_probe": s_st, "dacl_linear_probe": s_probe,
               "dacl_prototype_distance": s_proto}
     if pretrained is not None:
-        say(f"[3/{n_steps}] pretrained DiffAE ({pretrained}, frozen) -> scaler -> "
+        say(f"[3/{n_steps}] pretrained DiffAE ({pretrained}, frozen, readout "
+            f"{DEFAULT_READOUT!r}) -> scaler -> "
             "logistic regression")
         diffae = make_pipeline(
-            DiffAEEmbedder.from_pretrained(pretrained, fs=float(data.fs)), StandardScaler(),
+            DiffAEEmbedder.from_pretrained(pretrained, fs=float(data.fs),
+                                           readout=DEFAULT_READOUT), StandardScaler(),
             LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, max_iter=2000))
         diffae.fit(X_tr, y_tr)
         scores["pretrained_diffae_linear_probe"] = diffae.predict_proba(X_te)[:, 1]
@@ -106,7 +108,8 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
             "-> scaler -> logistic regression")
         both = make_pipeline(
             make_union(ScatteringFeatures(**st_params),
-                       DiffAEEmbedder.from_pretrained(pretrained, fs=float(data.fs))),
+                       DiffAEEmbedder.from_pretrained(pretrained, fs=float(data.fs),
+                                                      readout=DEFAULT_READOUT)),
             StandardScaler(), LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, max_iter=2000))
         both.fit(X_tr, y_tr)
         scores["st_and_pretrained_diffae_linear_probe"] = both.predict_proba(X_te)[:, 1]
@@ -138,7 +141,7 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
         "protocol": "bundled CinC 2017 sample (280 records), N vs A+O (noisy dropped), "
                     f"{split}; one seed, {len(X_te)} test records: differences below "
                     "about 0.05 AUROC are not resolved",
-        "pretrained": pretrained,
+        "pretrained": pretrained, "readout": DEFAULT_READOUT if pretrained else None,
         "quick": quick, "n_train": len(X_tr), "n_test": len(X_te),
         "seconds": round(time.perf_counter() - t_start, 1),
     })

@@ -9,6 +9,7 @@ the layout Hugging Face's and braindecode's ``save_pretrained`` write. Load one 
 
 from ._checkpoint import (
     DEFAULT_PRETRAINED,
+    DEFAULT_READOUT,
     CheckpointError,
     list_pretrained,
     load_checkpoint,
@@ -16,6 +17,6 @@ from ._checkpoint import (
     resolve_checkpoint,
 )
 
-__all__ = ["DEFAULT_PRETRAINED", "CheckpointError", "list_pretrained", "load_checkpoint",
-           "model_card",
+__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "CheckpointError", "list_pretrained",
+           "load_checkpoint", "model_card",
            "resolve_checkpoint"]

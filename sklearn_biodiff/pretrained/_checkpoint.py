@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEFAULT_PRETRAINED", "CheckpointError", "list_pretrained", "load_checkpoint",
-           "model_card",
+__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "CheckpointError", "list_pretrained",
+           "load_checkpoint", "model_card",
            "resolve_checkpoint", "write_checkpoint"]
 
 CONFIG_NAME = "config.json"
@@ -26,6 +26,10 @@ WEIGHTS_NAME = "model.safetensors"
 MODEL_TYPE = "sklearn_biodiff.DiffAEEmbedder"
 #: the checkpoint the demo and the quickstart use
 DEFAULT_PRETRAINED = "diffae-cinc2017-v2"
+#: the ``DiffAEEmbedder(readout=...)`` the demo and the quickstart embed a frozen
+#: checkpoint with: the one with the higher 3-fold CV macro F1 on the README training
+#: part for ``DEFAULT_PRETRAINED`` (``benchmarks/bench_pretrained.py``)
+DEFAULT_READOUT = "attention+stats"
 #: the per-record preprocessing contract every DiffAE checkpoint is trained under
 NORMALIZATION = "per-record z-score (mean 0, std 1) after resampling to model_fs"
 
