@@ -17,6 +17,7 @@ from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 from sklearn_biodiff.modules.diffae import DiffAEModule
 from sklearn_biodiff.pretrained import (
     DEFAULT_PRETRAINED,
+    DEFAULT_READOUT,
     CheckpointError,
     list_pretrained,
     load_checkpoint,
@@ -218,6 +219,18 @@ CARD_FIELDS = ("title", "training_data", "split", "crops_seen", "cpu_hours", "re
 def test_at_least_one_checkpoint_ships():
     assert SHIPPED, "no pretrained checkpoint in sklearn_biodiff/pretrained/weights"
     assert DEFAULT_PRETRAINED in SHIPPED
+
+
+def test_default_readout_embeds_the_default_checkpoint(sample):
+    from sklearn_biodiff.feature_extraction._diffae import READOUTS
+
+    assert DEFAULT_READOUT in READOUTS
+    X = list(sample.signals[:3])
+    emb = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, readout=DEFAULT_READOUT).fit(X)
+    Z = emb.transform(X)
+    z = emb.set_params(readout="attention").transform(X)
+    assert Z.shape[1] == len(emb.set_params(readout=DEFAULT_READOUT).get_feature_names_out())
+    np.testing.assert_array_equal(Z[:, : z.shape[1]], z)
 
 
 def test_all_shipped_weights_fit_the_8_mb_budget():
