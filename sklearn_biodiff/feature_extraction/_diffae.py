@@ -193,10 +193,11 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         Reducer's vector (``embedding_dim`` columns), the paper's embedding.
         ``"attention+stats"``: ``z``, then the mean and the standard deviation
         over time of each of the encoder's last features, the ones the reducer
-        pools (``embedding_dim + 2 * encoder_width`` columns): a frozen
-        encoder's summary of morphology the attention vector leaves out. Only
-        ``transform`` reads it (training does not depend on it), so it can be
-        changed on a fitted estimator.
+        pools (``embedding_dim + 2 * encoder_width`` columns); with a frozen
+        encoder and a linear probe it scored higher in cross-validation on CinC
+        2017 (``sklearn_biodiff.pretrained.DEFAULT_READOUT``; figures in the
+        "Pretrained models" page). Only ``transform`` reads it (training does
+        not depend on it), so it can be changed on a fitted estimator.
 
     Raises
     ------
