@@ -899,7 +899,24 @@ def _pretrained_robustness(r: dict, name: str) -> str:
                                            ("the side-by-side embedding", both, white["both"]))
                      if m["mean_area_over_kinds"] >= ROBUST_TARGETS["mean_area"]
                      and w >= ROBUST_TARGETS["white_area"]) or "neither") + "."
+        + _stats_readout_robustness(models, name)
         + _encoder_noise_runs(models))
+
+
+def _stats_readout_robustness(models: dict, name: str) -> str:
+    """The default checkpoint under noise with readout="attention+stats", if scored."""
+    m = models.get(f"pretrained_stats:{name}")
+    if m is None:
+        return (f" With {READOUT_LABEL} `{name}` has not been scored under noise yet "
+                f"(`bench_robustness.py --pretrained {name} --readout attention+stats`).")
+    white = m["kinds"]["gaussian"]["area_normalised"]
+    met = (m["mean_area_over_kinds"] >= ROBUST_TARGETS["mean_area"]
+           and white >= ROBUST_TARGETS["white_area"])
+    return (f" With {READOUT_LABEL} (same run protocol, scored later on the same corrupted "
+            f"records), `{name}` alone has mean area {_f(m['mean_area_over_kinds'])}, "
+            f"white-noise area {_f(white)}, clean AUROC {_f(m['clean'])} and a mean drop "
+            f"from clean to 6 dB of {_f(m['mean_drop_to_6db'])}: the target is "
+            + ("met" if met else "not met") + ".")
 
 
 def _encoder_noise_runs(models: dict) -> str:
