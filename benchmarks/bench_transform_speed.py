@@ -15,6 +15,10 @@ CPU-second, which does not depend on what else the machine is doing). The load a
 before each measurement goes into the JSON: run it on an otherwise idle machine, or the
 wall-clock figures say more about the other work than about ours.
 
+``--readout attention attention+stats`` times each checkpoint with each
+``DiffAEEmbedder(readout=...)``; a readout other than ``"attention"`` is keyed
+``"NAME, readout=READOUT"``.
+
 JSON: ``results/bench_transform_speed.json``.
 Run: ``python benchmarks/bench_transform_speed.py [--quick]``.
 """
@@ -82,6 +86,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--n", type=int, default=1000, help="test records timed")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--name", nargs="*", default=None, help="checkpoints (default: all)")
+    ap.add_argument("--readout", nargs="+", default=["attention"],
+                    choices=["attention", "attention+stats"])
     ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
     args = ap.parse_args(argv)
     pre = pretrain_script()
@@ -104,9 +110,11 @@ def main(argv=None) -> dict:
     st = ScatteringFeatures().fit(X_tr[:2])
     report["estimators"]["ScatteringFeatures()"] = measure(st, X, args.repeats, st_threads)
     for name in args.name or list_pretrained():
-        print(name, flush=True)
-        emb = DiffAEEmbedder.from_pretrained(name).fit(X_tr[:2])
-        report["estimators"][name] = measure(emb, X, args.repeats, torch_threads)
+        for readout in args.readout:
+            key = name if readout == "attention" else f"{name}, readout={readout}"
+            print(key, flush=True)
+            emb = DiffAEEmbedder.from_pretrained(name, readout=readout).fit(X_tr[:2])
+            report["estimators"][key] = measure(emb, X, args.repeats, torch_threads)
     write_json("bench_transform_speed" + ("_quick" if args.quick else ""), report,
                seeds=[0])
     return report

@@ -857,6 +857,19 @@ def _transform_speed(r: dict, name: str) -> str:
             + ("met" if best(ck) >= SPEED_TARGET else "**not met**")
             + f" by `{measured}` ({best(ck):.0f})"
             + (f" and so by `{name}`." if measured != name else "."))
+    from sklearn_biodiff.pretrained import DEFAULT_READOUT
+
+    ro = s["estimators"].get(f"{measured}, readout={DEFAULT_READOUT}")
+    if ro is not None:
+        text += (f" With `readout=\"{DEFAULT_READOUT}\"` (`DEFAULT_READOUT`), in the same run: "
+                 f"{ro['2 threads']['records_per_second_median']:.0f} records/s with 2 "
+                 f"threads, {ro['2 processes x 1 thread']['records_per_second_median']:.0f} "
+                 f"with 2 processes, {ro['1 thread, CPU']['records_per_cpu_second']:.0f} per "
+                 "CPU-second; the target is "
+                 + ("met" if best(ro) >= SPEED_TARGET else "**not met**") + ".")
+    elif DEFAULT_READOUT != "attention":
+        text += (f" The transform speed with `readout=\"{DEFAULT_READOUT}\"` "
+                 "(`DEFAULT_READOUT`) has not been measured.")
     # the benchmark's own 2-thread runs lift the load towards 2; more means other work
     if loads and max(loads) > s["cpu_count"]:
         text += (f" The machine was not idle (1-minute load average up to {max(loads):.1f} "
