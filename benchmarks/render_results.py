@@ -711,7 +711,9 @@ def _pretrained(r: dict, fmt: str) -> dict:
                             *(f"{v}, CV / test" for v in PROBE_METRICS.values())], rows, fmt),
         "pt_name": name,
         "pt_n_train": _thousands(b["n_train"]), "pt_n_test": _thousands(b["n_test"]),
-        "pt_dims": f"{peer['n_features']} + {hybrid['n_features'] - peer['n_features']}",
+        "pt_dims": f"{peer['n_features']} + {hybrid['n_features'] - peer['n_features']} columns"
+                   + (f", {peer['n_features']} + {stats[name]['n_features']} with "
+                      f"{READOUT_LABEL}" if name in stats else ""),
         "pt_threads": _pretrained_threads(b),
         "pt_verdict": " ".join([alone, side, reach]),
         "pt_robust": _pretrained_robustness(r, name),
