@@ -111,6 +111,13 @@ def main(argv=None) -> Path:
                                              full["test"].items()},
         "transform_records_per_s": round(scores["transform_records_per_s"], 1),
     }
+    stats = scores.get("readout_attention_stats")
+    if stats is not None:  # DiffAEEmbedder(readout="attention+stats"), same weights
+        card["metrics"]["readout attention+stats"] = {
+            "test (shipped weights)": {k: round(v, 4) for k, v in stats["test"].items()},
+            "cv_train (shipped weights)": {k: round(v, 4)
+                                           for k, v in stats["cv_train"].items()},
+            "probe_C": stats["probe_C"]}
     card["evaluated_in_seconds"] = round(time.perf_counter() - t0, 1)
     emb.save_pretrained(out, dtype=args.dtype, card=card)
     print(json.dumps(card, indent=2))

@@ -131,11 +131,23 @@ def probe_scores(Z_tr, y_tr, Z_te, y_te) -> dict:
 
 
 def evaluate(emb, X_tr, y_tr, X_te, y_te) -> dict:
-    t0 = time.perf_counter()
-    Z_tr, Z_te = emb.transform(X_tr), emb.transform(X_te)
-    seconds = time.perf_counter() - t0
+    """Probe scores of ``z`` and, under ``"readout_attention_stats"``, of that readout.
+
+    One transform with ``readout="attention+stats"`` serves both (``z`` is its first
+    ``embedding_dim`` columns); the embedder's own ``readout`` is left as it was.
+    """
+    readout = emb.readout
+    try:
+        emb.set_params(readout="attention+stats")
+        t0 = time.perf_counter()
+        S_tr, S_te = emb.transform(X_tr), emb.transform(X_te)
+        seconds = time.perf_counter() - t0
+    finally:
+        emb.set_params(readout=readout)
+    d = emb.embedding_dim
     return {"transform_records_per_s": (len(X_tr) + len(X_te)) / seconds,
-            **probe_scores(Z_tr, y_tr, Z_te, y_te)}
+            **probe_scores(S_tr[:, :d], y_tr, S_te[:, :d], y_te),
+            "readout_attention_stats": probe_scores(S_tr, y_tr, S_te, y_te)}
 
 
 def random_init(recipe, seed, quick, n_threads, X_fit):
