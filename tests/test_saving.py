@@ -67,6 +67,9 @@ CASES = {
     "DiffAE-device-noise": (lambda **kw: DiffAEEmbedder(
         **_DIFFAE, encoder_noise=AddNoise("mixture", snr_db=(0, 12), powerline_hz=20.0),
         noise_device="device", **kw), X_SIG, None),
+    # transform returns z and the encoder frames' mean and std
+    "DiffAE-stats-readout": (lambda **kw: DiffAEEmbedder(
+        **_DIFFAE, readout="attention+stats", **kw), X_SIG, None),
 }
 
 
