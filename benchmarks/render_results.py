@@ -717,7 +717,7 @@ def _pretrained(r: dict, fmt: str) -> dict:
         "pt_threads": _pretrained_threads(b),
         "pt_verdict": " ".join([alone, side, reach]),
         "pt_robust": _pretrained_robustness(r, name),
-        "pt_readout": _pretrained_readout(checkpoints, name, peer),
+        "pt_readout": _pretrained_readout(checkpoints, stats, name, peer),
         "pt_speed": _transform_speed(r, name),
     }
 
@@ -740,20 +740,22 @@ READOUT_KEY = "readout_attention_stats"
 READOUT_LABEL = '`readout="attention+stats"`'
 
 
-def _pretrained_readout(checkpoints: dict, name: str, peer: dict) -> str:
-    """The default checkpoint's two readouts: chosen by CV, then the test part once."""
-    if READOUT_KEY not in checkpoints[name]:
+def _pretrained_readout(checkpoints: dict, stats: dict, name: str, peer: dict) -> str:
+    """The default checkpoint's two readouts: chosen by CV, then the test part once.
+
+    ``stats``: checkpoint name -> its ``READOUT_KEY`` results, for those scored so.
+    """
+    if name not in stats:
         return ""
-    a, s = checkpoints[name], checkpoints[name][READOUT_KEY]
+    a, s = checkpoints[name], stats[name]
 
     def pairs(part):
         return "; ".join(f"{v} {_f(s[part][k])} against {_f(a[part][k])}"
                          for k, v in PROBE_METRICS.items())
 
     up_cv = [k for k in PROBE_METRICS if s["cv_train"][k] > a["cv_train"][k]]
-    other = [k for k in stats_keys(checkpoints) if k != name]
-    also = [k for k in other if checkpoints[k][READOUT_KEY]["cv_train"]["macro_f1"]
-            > checkpoints[k]["cv_train"]["macro_f1"]]
+    also = [k for k, v in stats.items() if k != name
+            and v["cv_train"]["macro_f1"] > checkpoints[k]["cv_train"]["macro_f1"]]
     from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT
 
     best = "attention+stats" if s["cv_train"]["macro_f1"] > a["cv_train"]["macro_f1"] \
@@ -798,11 +800,6 @@ def _above_below(ours: dict, theirs: dict) -> str:
         return "above on every metric"
     return "; ".join(x for x in (f"above on {_and(up)}" if up else "",
                                  f"not above on {_and(down)}") if x)
-
-
-def stats_keys(checkpoints: dict) -> list[str]:
-    """The checkpoints scored with both readouts."""
-    return [k for k, c in checkpoints.items() if READOUT_KEY in c]
 
 
 #: transform throughput target of the roadmap (issue 16), records/s on two cores
@@ -912,10 +909,16 @@ def _pretrained_robustness(r: dict, name: str) -> str:
         f"area >= {ROBUST_TARGETS['white_area']:.2f}; met by "
         + (", ".join(lbl for lbl, m, w in (("the checkpoint alone", alone, white["alone"]),
                                            ("the side-by-side embedding", both, white["both"]))
-                     if m["mean_area_over_kinds"] >= ROBUST_TARGETS["mean_area"]
-                     and w >= ROBUST_TARGETS["white_area"]) or "neither") + "."
+                     if _meets_robust_targets(m["mean_area_over_kinds"], w)) or "neither")
+        + "."
         + _stats_readout_robustness(models, name)
         + _encoder_noise_runs(models))
+
+
+def _meets_robust_targets(mean_area: float, white_area: float) -> bool:
+    """The roadmap's robustness target: mean area and white-noise area both reached."""
+    return (mean_area >= ROBUST_TARGETS["mean_area"]
+            and white_area >= ROBUST_TARGETS["white_area"])
 
 
 def _stats_readout_robustness(models: dict, name: str) -> str:
@@ -925,8 +928,7 @@ def _stats_readout_robustness(models: dict, name: str) -> str:
         return (f" With {READOUT_LABEL} `{name}` has not been scored under noise yet "
                 f"(`bench_robustness.py --pretrained {name} --readout attention+stats`).")
     white = m["kinds"]["gaussian"]["area_normalised"]
-    met = (m["mean_area_over_kinds"] >= ROBUST_TARGETS["mean_area"]
-           and white >= ROBUST_TARGETS["white_area"])
+    met = _meets_robust_targets(m["mean_area_over_kinds"], white)
     return (f" With {READOUT_LABEL} (same run protocol, scored later on the same corrupted "
             f"records), `{name}` alone has mean area {_f(m['mean_area_over_kinds'])}, "
             f"white-noise area {_f(white)}, clean AUROC {_f(m['clean'])} and a mean drop "
