@@ -11,7 +11,8 @@ REPO = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("render_results",
                                                REPO / "benchmarks" / "render_results.py")
 render = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(render)
+_spec.loader.exec_module(render)  # puts benchmarks/ on sys.path for its rendering package
+from rendering.dacl_patients import _versus  # noqa: E402
 
 RUN_KEYS = {"command", "commit", "dirty", "machine", "date", "seeds", "wall_seconds"}
 
@@ -49,9 +50,9 @@ def test_dacl_patients_ranks_within_one_fold_std_as_a_tie():
     cv = {"a": {"window": {"mean": 0.80, "std": 0.02}},
           "b": {"window": {"mean": 0.79, "std": 0.01}},
           "c": {"window": {"mean": 0.75, "std": 0.01}}}
-    assert render._versus(cv, "a", "b")[0] == "tied with"
-    assert render._versus(cv, "a", "c")[0] == "above"
-    assert render._versus(cv, "c", "b")[0] == "below"
+    assert _versus(cv, "a", "b")[0] == "tied with"
+    assert _versus(cv, "a", "c")[0] == "above"
+    assert _versus(cv, "c", "b")[0] == "below"
 
 
 def test_dacl_patients_decision_is_rechecked_from_the_fold_scores(results):
