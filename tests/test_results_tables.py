@@ -107,3 +107,26 @@ def test_run_metadata_of_a_new_run():
     assert run["seeds"] == [0, 1] and run["wall_seconds"] >= 0
     assert run["machine"]["cpu_count"] >= 1 and run["machine"]["torch_threads"] >= 1
     assert run["commit"] is None or re.fullmatch(r"[0-9a-f]{40}", run["commit"])
+
+
+def _plain_mark(results, crops, cpu_minutes, cv_macro_f1):
+    """A copy of the results with a mark of the plain recipe added past the shared one."""
+    changed = copy.deepcopy(results)
+    curve = changed["pretrain_diffae_plain"]["curve"]
+    row = copy.deepcopy(curve[-1])
+    row.update(crops_seen=crops, train_cpu_minutes=cpu_minutes)
+    row["cv_train"]["macro_f1"] = cv_macro_f1
+    curve.append(row)
+    return changed
+
+
+@pytest.mark.parametrize("cv_f1, word", [(0.600, "above"), (0.680, "below")])
+def test_recipe_verdict_compares_at_equal_compute(results, cv_f1, word):
+    """The leader's mark is set beside the runner-up's mark nearest in CPU-minutes."""
+    lead = results["pretrain_diffae_contrastive"]["curve"]
+    m101 = next(c for c in lead if c["crops_seen"] == 101_303)
+    changed = _plain_mark(results, 154_934, m101["train_cpu_minutes"] + 1, cv_f1)
+    verdict = render.fields(changed, "md")["ptc_verdict"]
+    assert f"At about equal compute, plain reaches CV macro F1 {cv_f1:.3f}" in verdict
+    assert "(154,934 crops), so `encoder_noise` + contrastive at" in verdict
+    assert f"is {word} it" in verdict

@@ -90,7 +90,7 @@ def _pretraining(r: dict, fmt: str) -> dict:
             diff = best[1]["cv_train"]["macro_f1"] - near["cv_train"]["macro_f1"]
             word = "above" if diff > 0.005 else "below" if diff < -0.005 else "level with"
             verdict += (
-                f" Per unit of compute the gap is smaller: {RECIPE_NAMES[second[0]]} reaches "
+                f" At about equal compute, {RECIPE_NAMES[second[0]]} reaches "
                 f"CV macro F1 {_f(near['cv_train']['macro_f1'])} after "
                 f"{near['train_cpu_minutes']:.0f} CPU-minutes "
                 f"({_thousands(near['crops_seen'])} crops), so {RECIPE_NAMES[best[0]]} at "
