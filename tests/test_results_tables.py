@@ -110,9 +110,10 @@ def test_run_metadata_of_a_new_run():
 
 
 def _plain_mark(results, crops, cpu_minutes, cv_macro_f1):
-    """A copy of the results with a mark of the plain recipe added past the shared one."""
+    """A copy of the results whose plain run stops at 101,303 crops, then one made-up mark."""
     changed = copy.deepcopy(results)
     curve = changed["pretrain_diffae_plain"]["curve"]
+    curve[:] = [c for c in curve if c["crops_seen"] <= 101_303]
     row = copy.deepcopy(curve[-1])
     row.update(crops_seen=crops, train_cpu_minutes=cpu_minutes)
     row["cv_train"]["macro_f1"] = cv_macro_f1
@@ -120,13 +121,27 @@ def _plain_mark(results, crops, cpu_minutes, cv_macro_f1):
     return changed
 
 
-@pytest.mark.parametrize("cv_f1, word", [(0.600, "above"), (0.680, "below")])
-def test_recipe_verdict_compares_at_equal_compute(results, cv_f1, word):
-    """The leader's mark is set beside the runner-up's mark nearest in CPU-minutes."""
+@pytest.mark.parametrize("cv_f1, word, ahead", [(0.600, "above", "1 of the 2"),
+                                                (0.680, "below", "0 of the 2")])
+def test_recipe_verdict_compares_at_equal_compute(results, cv_f1, word, ahead):
+    """Each mark of the leader is set beside the runner-up's mark nearest in CPU-minutes."""
     lead = results["pretrain_diffae_contrastive"]["curve"]
     m101 = next(c for c in lead if c["crops_seen"] == 101_303)
-    changed = _plain_mark(results, 154_934, m101["train_cpu_minutes"] + 1, cv_f1)
+    changed = _plain_mark(results, 160_000, m101["train_cpu_minutes"] + 1, cv_f1)
     verdict = render.fields(changed, "md")["ptc_verdict"]
-    assert f"At about equal compute, plain reaches CV macro F1 {cv_f1:.3f}" in verdict
-    assert "(154,934 crops), so `encoder_noise` + contrastive at" in verdict
-    assert f"is {word} it" in verdict
+    assert (f"({_thousands(101_303)} crops) `encoder_noise` + contrastive has CV macro F1 "
+            f"{m101['cv_train']['macro_f1']:.3f}, {word} plain after "
+            f"{m101['train_cpu_minutes'] + 1:.0f} (160,000 crops, {cv_f1:.3f}") in verdict
+    assert f"is ahead at {ahead} budgets compared" in verdict
+
+
+def test_recipe_verdict_without_marks_at_equal_compute(results):
+    changed = copy.deepcopy(results)
+    for c in changed["pretrain_diffae_plain"]["curve"]:
+        c["train_cpu_minutes"] *= 10
+    verdict = render.fields(changed, "md")["ptc_verdict"]
+    assert "so per unit of compute they are not compared" in verdict
+
+
+def _thousands(x):
+    return f"{x:,}"

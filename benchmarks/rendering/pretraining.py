@@ -83,36 +83,8 @@ def _pretraining(r: dict, fmt: str) -> dict:
             verdict += (f" CV macro F1 of every recipe at {_thousands(m)} crops: "
                         + ", ".join(f"{RECIPE_NAMES[k]} {_f(v['cv_train']['macro_f1'])}"
                                     for k, v in by) + ".")
-        # per unit of compute: the other recipe's mark nearest in training CPU-minutes
-        near = min((c for c in runs[second[0]]["curve"] if not c["random_init"]),
-                   key=lambda c: abs(c["train_cpu_minutes"] - cpu[best[0]]))
-        if near["crops_seen"] != m:
-            diff = best[1]["cv_train"]["macro_f1"] - near["cv_train"]["macro_f1"]
-            word = "above" if diff > 0.005 else "below" if diff < -0.005 else "level with"
-            verdict += (
-                f" At about equal compute, {RECIPE_NAMES[second[0]]} reaches "
-                f"CV macro F1 {_f(near['cv_train']['macro_f1'])} after "
-                f"{near['train_cpu_minutes']:.0f} CPU-minutes "
-                f"({_thousands(near['crops_seen'])} crops), so {RECIPE_NAMES[best[0]]} at "
-                f"{cpu[best[0]]:.0f} CPU-minutes is {word} it ({diff:+.3f}; within 0.005 "
-                "counts as level).")
-        elif cpu[second[0]] < cpu[best[0]]:
-            # the runner-up was cheaper per crop: the leader's mark nearest to its budget
-            own = min((c for c in runs[best[0]]["curve"] if not c["random_init"]),
-                      key=lambda c: abs(c["train_cpu_minutes"] - cpu[second[0]]))
-            if own["crops_seen"] != m:
-                diff = own["cv_train"]["macro_f1"] - second[1]["cv_train"]["macro_f1"]
-                word = ("above" if diff > 0.005 else "below" if diff < -0.005
-                        else "level with")
-                verdict += (
-                    f" Per unit of compute it is not shown to lead: at "
-                    f"{own['train_cpu_minutes']:.0f} CPU-minutes "
-                    f"({_thousands(own['crops_seen'])} crops) {RECIPE_NAMES[best[0]]} has "
-                    f"CV macro F1 {_f(own['cv_train']['macro_f1'])}, {word} "
-                    f"{RECIPE_NAMES[second[0]]} after {cpu[second[0]]:.0f} CPU-minutes "
-                    f"({diff:+.3f}; within 0.005 counts as level); how "
-                    f"{RECIPE_NAMES[second[0]]} goes on past {_thousands(m)} crops is not "
-                    "measured.")
+        verdict += _equal_compute(runs[best[0]]["curve"], runs[second[0]]["curve"],
+                                  RECIPE_NAMES[best[0]], RECIPE_NAMES[second[0]])
     else:
         verdict = ("Only one recipe has been trained so far, so there is no comparison at "
                    "equal crops yet.")
@@ -160,3 +132,46 @@ def _pretraining(r: dict, fmt: str) -> dict:
             "ptc_shipped": " ".join(shipped),
             "ptc_n_train": _thousands(first["n_train_used_for_embedder"]),
             "ptc_n_test": _thousands(first["n_test"])}
+
+
+#: two marks are "about equal compute" when their training CPU-minutes differ by at most
+#: this fraction of the leader's
+EQUAL_COMPUTE = 0.15
+
+
+def _equal_compute(lead: list[dict], other: list[dict], lead_name: str,
+                   other_name: str) -> str:
+    """Each mark of the leading recipe beside the other recipe's mark nearest in training
+    CPU-minutes (pairs further apart than :data:`EQUAL_COMPUTE` are left out)."""
+    trained = [c for c in other if not c["random_init"]]
+    pairs = []
+    for c in (c for c in lead if not c["random_init"]):
+        near = min(trained, key=lambda o: abs(o["train_cpu_minutes"] - c["train_cpu_minutes"]))
+        if abs(near["train_cpu_minutes"] - c["train_cpu_minutes"]) <= (
+                EQUAL_COMPUTE * c["train_cpu_minutes"]):
+            pairs.append((c, near))
+    if not pairs:
+        return (f" No mark of {other_name} is within {EQUAL_COMPUTE:.0%} of a mark of "
+                f"{lead_name} in training CPU-minutes, so per unit of compute they are not "
+                "compared.")
+    parts, words = [], []
+    for c, o in pairs:
+        diff = c["cv_train"]["macro_f1"] - o["cv_train"]["macro_f1"]
+        word = "above" if diff > 0.005 else "below" if diff < -0.005 else "level with"
+        words.append(word)
+        parts.append(f"after {c['train_cpu_minutes']:.0f} CPU-minutes "
+                     f"({_thousands(c['crops_seen'])} crops) {lead_name} has CV macro F1 "
+                     f"{_f(c['cv_train']['macro_f1'])}, {word} {other_name} after "
+                     f"{o['train_cpu_minutes']:.0f} ({_thousands(o['crops_seen'])} crops, "
+                     f"{_f(o['cv_train']['macro_f1'])}; {diff:+.3f})")
+    ahead = sum(w == "above" for w in words)
+    if ahead == len(words):
+        summary = f"{lead_name} is ahead at every budget compared"
+    else:
+        summary = (f"{lead_name} is ahead at {ahead} of the {len(words)} budgets compared, "
+                   "so it is not shown to lead per unit of compute at every budget")
+    summary += (f"; {other_name} was not run past "
+                f"{max(o['train_cpu_minutes'] for o in trained):.0f} CPU-minutes")
+    return (" Per unit of compute (each mark beside the other recipe's mark nearest in "
+            "training CPU-minutes; within 0.005 counts as level): " + "; ".join(parts)
+            + f". {summary[0].upper()}{summary[1:]}.")
