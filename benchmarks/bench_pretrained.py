@@ -19,7 +19,9 @@ Readout rows per checkpoint: the same frozen weights with
 ``readout="attention+stats"`` (``z`` plus the mean and standard deviation over time
 of the encoder's last features), alone and beside the scattering features, through
 the same probe; computed from the same transform (its first ``embedding_dim``
-columns are ``z``).
+columns are ``z``). ``readout="attention+stats+blocks"`` (the same statistics of every
+LRU block's output added) is scored alone, from that transform too (its first
+``embedding_dim + 2 * encoder_width`` columns are the ``"attention+stats"`` ones).
 JSON: ``results/bench_pretrained.json``.
 
 Run: ``python benchmarks/bench_pretrained.py`` (needs the CinC 2017 archive).
@@ -62,8 +64,10 @@ def main(argv=None) -> dict:
         card = load_checkpoint(name)[0]["card"]
         t0 = time.perf_counter()
         emb = DiffAEEmbedder.from_pretrained(name, n_threads=args.threads,
-                                             readout="attention+stats").fit(X_tr[:2])
-        S_tr, S_te = emb.transform(X_tr), emb.transform(X_te)
+                                             readout="attention+stats+blocks").fit(X_tr[:2])
+        B_tr, B_te = emb.transform(X_tr), emb.transform(X_te)
+        n_stats = emb.embedding_dim + 2 * emb.encoder_width
+        S_tr, S_te = B_tr[:, :n_stats], B_te[:, :n_stats]
         Z_tr, Z_te = S_tr[:, : emb.embedding_dim], S_te[:, : emb.embedding_dim]
         scores = pre.probe_scores(Z_tr, y_tr, Z_te, y_te)
         expected = card["metrics"]["test (shipped weights)"]
@@ -72,6 +76,7 @@ def main(argv=None) -> dict:
         stats = pre.probe_scores(S_tr, y_tr, S_te, y_te)
         stats_hybrid = pre.probe_scores(np.hstack([F_tr, S_tr]), y_tr, np.hstack([F_te, S_te]),
                                         y_te)
+        blocks = pre.probe_scores(B_tr, y_tr, B_te, y_te)
         report["checkpoints"][name] = {
             "test": scores["test"], "cv_train": scores["cv_train"],
             "probe_C": scores["probe_C"], "card_test": expected,
@@ -89,7 +94,11 @@ def main(argv=None) -> dict:
                 "hybrid_with_scattering": {
                     **stats_hybrid, "n_features": int(F_tr.shape[1] + S_tr.shape[1]),
                     "ratio_to_scattering": {k: v / peer["test"][k]
-                                            for k, v in stats_hybrid["test"].items()}}}}
+                                            for k, v in stats_hybrid["test"].items()}}},
+            "readout_attention_stats_blocks": {
+                **blocks, "n_features": int(B_tr.shape[1]),
+                "ratio_to_scattering": {k: v / peer["test"][k]
+                                        for k, v in blocks["test"].items()}}}
         print(name, report["checkpoints"][name], flush=True)
     write_json("bench_pretrained", report, seeds=[0])
     return report

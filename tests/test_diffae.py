@@ -401,9 +401,10 @@ def test_stats_readout_is_z_then_the_frame_mean_and_std():
                                atol=1e-5)
 
 
-def test_stats_readout_ignores_the_padding_of_longer_records_in_the_batch():
+@pytest.mark.parametrize("readout", ["attention+stats", "attention+stats+blocks"])
+def test_stats_readout_ignores_the_padding_of_longer_records_in_the_batch(readout):
     X = _records()
-    emb = DiffAEEmbedder(**TINY, readout="attention+stats").fit(X)
+    emb = DiffAEEmbedder(**{**TINY, "encoder_layers": 2}, readout=readout).fit(X)
     together = emb.transform(X)  # padded to the longest record of each batch
     alone = np.vstack([emb.transform([x]) for x in X])
     np.testing.assert_allclose(together, alone, rtol=1e-4, atol=1e-5)
@@ -418,6 +419,33 @@ def test_stats_readout_feature_names():
     assert names[8] == "diffaeembedder_frame_mean0" and names[-1] == "diffaeembedder_frame_std7"
     with pytest.raises(NotFittedError):
         DiffAEEmbedder(readout="attention+stats").get_feature_names_out()
+
+
+def test_blocks_readout_adds_each_lru_block_statistics_in_order():
+    X = _records()
+    emb = DiffAEEmbedder(**{**TINY, "encoder_layers": 2}).fit(X)
+    stats = emb.set_params(readout="attention+stats").transform(X)
+    blocks = emb.set_params(readout="attention+stats+blocks").transform(X)
+    width = TINY["encoder_width"]
+    assert blocks.shape == (len(X), stats.shape[1] + 2 * 2 * width)
+    np.testing.assert_array_equal(blocks[:, : stats.shape[1]], stats)
+    # one record alone, by hand: each block's output caught by a hook on the encoder's
+    # ordinary forward pass (not through block_frames)
+    records = emb._check_inference_input(X[2:3])[1]
+    module = emb._module().eval()
+    outs = []
+    hooks = [b.register_forward_hook(lambda m, i, o: outs.append(o[0].numpy()))
+             for b in module.encoder.blocks]
+    with torch.no_grad():
+        module.encoder(torch.as_tensor(records[0][None], dtype=torch.float32))
+    for h in hooks:
+        h.remove()
+    expected = np.concatenate([np.concatenate([h.mean(axis=0), h.std(axis=0)]) for h in outs])
+    np.testing.assert_allclose(blocks[2, stats.shape[1]:], expected, rtol=1e-4, atol=1e-5)
+    names = emb.get_feature_names_out()
+    assert len(names) == blocks.shape[1]
+    assert names[stats.shape[1]] == "diffaeembedder_block0_mean0"
+    assert names[-1] == f"diffaeembedder_block1_std{width - 1}"
 
 
 def test_unknown_readout_is_refused_in_fit_and_in_transform():

@@ -48,7 +48,7 @@ __all__ = ["DiffAEEmbedder"]
 
 
 #: what ``DiffAEEmbedder.transform`` returns (the ``readout`` parameter)
-READOUTS = ("attention", "attention+stats")
+READOUTS = ("attention", "attention+stats", "attention+stats+blocks")
 
 
 class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, TransformerMixin,
@@ -188,14 +188,19 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     on_divergence : {"raise", "warn"}, default="raise"
         As in :class:`VAELatent`; the embedding checked is that of the first
         ``transform_batch_size`` training records.
-    readout : {"attention", "attention+stats"}, default="attention"
+    readout : {"attention", "attention+stats", "attention+stats+blocks"}, \
+default="attention"
         What ``transform`` returns. ``"attention"``: ``z``, the Attention
         Reducer's vector (``embedding_dim`` columns), the paper's embedding.
         ``"attention+stats"``: ``z``, then the mean and the standard deviation
         over time of each of the encoder's last features, the ones the reducer
-        pools (``embedding_dim + 2 * encoder_width`` columns); with a frozen
-        encoder and a linear probe it scored higher in cross-validation on CinC
-        2017 (``sklearn_biodiff.pretrained.DEFAULT_READOUT``; figures in the
+        pools (``embedding_dim + 2 * encoder_width`` columns).
+        ``"attention+stats+blocks"``: those, then the same two statistics of
+        each LRU block's output in order (``embedding_dim + 2 * encoder_width *
+        (encoder_layers + 1)`` columns): earlier blocks keep more of the
+        waveform's shape. With a frozen encoder and a linear probe the
+        statistics scored higher in cross-validation on CinC 2017
+        (``sklearn_biodiff.pretrained.DEFAULT_READOUT``; figures in the
         "Pretrained models" page). Only ``transform`` reads it (training does
         not depend on it), so it can be changed on a fitted estimator.
 
@@ -646,20 +651,23 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
     def _module(self):
         return getattr(self, "ema_module_", None) or self.net_.module_
 
-    def _encode(self, records, keep_attention: bool = False, with_stats: bool = False):
+    def _encode(self, records, keep_attention: bool = False, readout: str = "attention"):
         """z (n, embedding_dim), attention arrays (frames, C) and frame statistics.
 
         The attention weights are ``frames x embedding_dim`` floats per record
         (about 0.6 MB for a 32-s record), so they are only kept when asked for
-        (else None); so are the means and standard deviations over time of the
-        encoder's last features, (n, 2 * encoder_width) (else None).
+        (else None). The statistics are the columns ``readout`` adds after ``z``:
+        the means and standard deviations over time of the encoder's last
+        features (``"attention+stats"``), then of each LRU block's output
+        (``"attention+stats+blocks"``), (n, 2 * encoder_width * n_sets); None for
+        ``"attention"``.
         """
         module = self._module().eval()
         order = np.argsort([r.shape[-1] for r in records], kind="stable")
         z = np.empty((len(records), self.embedding_dim), dtype=np.float32)
         attn = [None] * len(records) if keep_attention else None
-        stats = (np.empty((len(records), 2 * self.encoder_width), dtype=np.float32)
-                 if with_stats else None)
+        n_extra = self._n_features_out_for(readout) - self.embedding_dim
+        stats = np.empty((len(records), n_extra), dtype=np.float32) if n_extra else None
         bs = self.transform_batch_size
         n_ch = records[0].shape[0]  # records are (n_leads, n_samples)
         with torch.no_grad(), limit_torch_threads(self.n_threads):
@@ -671,10 +679,13 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                     batch[row, :, : lengths[row]] = records[i]
                 xb = torch.as_tensor(batch, device=self.device_)
                 lt = torch.as_tensor(lengths, device=self.device_)
-                h, mask = module.encoder.frames(xb, lt)
+                hs, mask = module.encoder.block_frames(xb, lt)
+                h = hs[-1]  # the features the reducer pools
                 zb, sb = module.encoder.reducer(h, mask)
-                if with_stats:
-                    stats[idx] = masked_mean_std(h, mask).cpu().numpy()
+                if stats is not None:
+                    pooled = [h, *hs[:-1]] if readout == "attention+stats+blocks" else [h]
+                    stats[idx] = torch.cat([masked_mean_std(f, mask) for f in pooled],
+                                           dim=1).cpu().numpy()
                 frames = module.encoder.n_frames(lt).cpu().numpy()
                 z[idx] = zb.cpu().numpy()
                 if keep_attention:
@@ -702,22 +713,27 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         -------
         Z : ndarray of shape (n_records, n_features_out), float32
             ``n_features_out`` is ``embedding_dim``, plus ``2 * encoder_width``
-            with ``readout="attention+stats"``.
+            with ``readout="attention+stats"``, plus ``2 * encoder_width *
+            (encoder_layers + 1)`` with ``readout="attention+stats+blocks"``.
         """
         _, records, _ = self._check_inference_input(X)
         if self.readout not in READOUTS:  # set_params after fit is not validated
             raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}.")
-        with_stats = self.readout == "attention+stats"
-        z, _, stats = self._encode(records, with_stats=with_stats)
-        return np.hstack([z, stats]) if with_stats else z
+        z, _, stats = self._encode(records, readout=self.readout)
+        return z if stats is None else np.hstack([z, stats])
 
     @property
     def _n_features_out(self) -> int:
         """Columns of ``transform`` (fitted estimators only, for the feature names)."""
         if not hasattr(self, "net_"):
             raise AttributeError("_n_features_out")  # unfitted: check_is_fitted fails
-        return self.embedding_dim + (2 * self.encoder_width
-                                     if self.readout == "attention+stats" else 0)
+        return self._n_features_out_for(self.readout)
+
+    def _n_features_out_for(self, readout: str) -> int:
+        """Columns of ``transform`` with ``readout``."""
+        n_sets = {"attention": 0, "attention+stats": 1,
+                  "attention+stats+blocks": 1 + self.encoder_layers}[readout]
+        return self.embedding_dim + 2 * self.encoder_width * n_sets
 
     def get_feature_names_out(self, input_features=None):
         """Names of the ``transform`` columns.
@@ -725,19 +741,25 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         ``"<prefix>0"`` ... for ``z``; with ``readout="attention+stats"`` then
         ``"<prefix>_frame_mean0"`` ... and ``"<prefix>_frame_std0"`` ... for the
         encoder features' statistics over time (``<prefix>`` is
-        ``"diffaeembedder"``).
+        ``"diffaeembedder"``); with ``readout="attention+stats+blocks"`` then
+        ``"<prefix>_block<k>_mean0"`` ... and ``"<prefix>_block<k>_std0"`` ...
+        for LRU block ``k`` (from 0).
 
         Returns
         -------
         ndarray of str objects
         """
         names = super().get_feature_names_out(input_features)
-        if self.readout != "attention+stats":
+        if self.readout == "attention":
             return names
         prefix = type(self).__name__.lower()
+        sets = ["frame"]
+        if self.readout == "attention+stats+blocks":
+            sets += [f"block{k}" for k in range(self.encoder_layers)]
         return np.asarray([*names[: self.embedding_dim],
-                           *(f"{prefix}_frame_{what}{i}" for what in ("mean", "std")
-                             for i in range(self.encoder_width))], dtype=object)
+                           *(f"{prefix}_{where}_{what}{i}" for where in sets
+                             for what in ("mean", "std") for i in range(self.encoder_width))],
+                          dtype=object)
 
     def attention_weights(self, X, feature: int | None = None) -> list[np.ndarray]:
         """The attention reducer's weights ``S`` over time, per record.

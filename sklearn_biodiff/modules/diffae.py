@@ -102,6 +102,20 @@ class SemanticEncoder(nn.Module):
         ``mask`` marks the frames of each record's own samples (None without
         ``lengths``: every frame is valid).
         """
+        hs, mask = self.block_frames(x, lengths)
+        return hs[-1], mask
+
+    def block_frames(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
+        """Every LRU block's output, then the features the reducer pools, and ``mask``.
+
+        Returns
+        -------
+        hs : list of ``n_layers + 1`` tensors of shape (B, L', width)
+            The output of each LRU block in order, then the layer-normalised output
+            of the last one (what :meth:`frames` returns).
+        mask : bool tensor of shape (B, L') or None
+            As in :meth:`frames`.
+        """
         h = nn.functional.gelu(self.conv1(x[:, None, :] if x.dim() == 2 else x))
         mask = None
         if lengths is not None:  # zero the padded tail so it looks like the conv's padding
@@ -111,7 +125,11 @@ class SemanticEncoder(nn.Module):
         if lengths is not None:
             frames = self.n_frames(lengths)
             mask = torch.arange(h.shape[1], device=h.device)[None, :] < frames[:, None]
-        return self.norm(self.blocks(h)), mask
+        hs = []
+        for block in self.blocks:
+            h = block(h)
+            hs.append(h)
+        return [*hs, self.norm(h)], mask
 
 
 def masked_mean_std(h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
