@@ -25,7 +25,7 @@ WEIGHTS_NAME = "model.safetensors"
 #: what ``config["model_type"]`` must say for a DiffAEEmbedder checkpoint
 MODEL_TYPE = "sklearn_biodiff.DiffAEEmbedder"
 #: the checkpoint the demo and the quickstart use
-DEFAULT_PRETRAINED = "diffae-cinc2017-v2"
+DEFAULT_PRETRAINED = "diffae-cinc2017-v3"
 #: the ``DiffAEEmbedder(readout=...)`` the demo and the quickstart embed a frozen
 #: checkpoint with: the one with the higher 3-fold CV macro F1 on the README training
 #: part for ``DEFAULT_PRETRAINED`` (``benchmarks/bench_pretrained.py``)
