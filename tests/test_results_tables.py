@@ -145,3 +145,18 @@ def test_recipe_verdict_without_marks_at_equal_compute(results):
 
 def _thousands(x):
     return f"{x:,}"
+
+
+def test_robustness_of_an_unscored_default_names_its_stand_in(results):
+    """v3 has no robustness rows: the text says so and quotes v2, labelled as v2."""
+    from rendering.pretrained import _pretrained_robustness
+
+    text = _pretrained_robustness(results, "diffae-cinc2017-v3")
+    assert text.startswith("Under noise, `diffae-cinc2017-v3` has not been scored yet")
+    assert "stands in below; its figures are not `diffae-cinc2017-v3`'s" in text
+    assert "`diffae-cinc2017-v2`: alone (`z`) mean area" in text
+    changed = copy.deepcopy(results)
+    del changed["bench_robustness"]["models"]["pretrained_stats:diffae-cinc2017-v2"]
+    partial = _pretrained_robustness(changed, "diffae-cinc2017-v2")
+    assert "Not scored yet for `diffae-cinc2017-v2`: alone with" in partial
+    assert "has not been scored yet" not in partial

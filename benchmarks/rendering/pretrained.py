@@ -48,6 +48,9 @@ def _pretrained(r: dict, fmt: str) -> dict:
     stats = {k: c[READOUT_KEY] for k, c in checkpoints.items() if READOUT_KEY in c}
     rows = [[f"`{k}` (frozen)", *cells(c)] for k, c in checkpoints.items()]
     rows += [[f"`{k}` (frozen), {READOUT_LABEL}", *cells(c)] for k, c in stats.items()]
+    blocks = {k: c[BLOCKS_KEY] for k, c in checkpoints.items() if BLOCKS_KEY in c}
+    if name in blocks:  # the default checkpoint only: the other rows are in the sentence
+        rows.append([f"`{name}` (frozen), {BLOCKS_LABEL}", *cells(blocks[name])])
     rows.append(["`ScatteringFeatures()`", *cells(peer)])
     rows += [[f"`ScatteringFeatures()` + `{k}` side by side",
               *cells(c["hybrid_with_scattering"])] for k, c in checkpoints.items()]
@@ -103,7 +106,8 @@ def _pretrained(r: dict, fmt: str) -> dict:
         "pt_threads": _pretrained_threads(b),
         "pt_verdict": " ".join([alone, side, reach]),
         "pt_robust": _pretrained_robustness(r, name),
-        "pt_readout": _pretrained_readout(checkpoints, stats, name, peer),
+        "pt_readout": _pretrained_readout(checkpoints, stats, name, peer)
+                      + _blocks_readout(stats, blocks, name),
         "pt_speed": _transform_speed(r, name),
     }
 
@@ -126,6 +130,9 @@ READOUT_KEY = "readout_attention_stats"
 
 
 READOUT_LABEL = '`readout="attention+stats"`'
+#: the same for the readout="attention+stats+blocks" rows (scored alone)
+BLOCKS_KEY = "readout_attention_stats_blocks"
+BLOCKS_LABEL = '`readout="attention+stats+blocks"`'
 
 
 def _pretrained_readout(checkpoints: dict, stats: dict, name: str, peer: dict) -> str:
@@ -178,6 +185,36 @@ def _pretrained_readout(checkpoints: dict, stats: dict, name: str, peer: dict) -
         + "; of the clean-data targets it meets " + (_and(met) or "none")
         + (f" and misses {_and(missed)}" if missed else "") + ". "
         "One seed, one split: a difference of about 0.01 is not resolved.")
+
+
+def _blocks_readout(stats: dict, blocks: dict, name: str) -> str:
+    """readout="attention+stats+blocks" against "attention+stats", in CV, per checkpoint."""
+    if name not in blocks:
+        return ""
+    from sklearn_biodiff.pretrained import DEFAULT_READOUT
+
+    both = [k for k in blocks if k in stats]
+    higher = [k for k in both if blocks[k]["cv_train"]["macro_f1"]
+              > stats[k]["cv_train"]["macro_f1"]]
+    b, s = blocks[name], stats[name]
+    _claim(DEFAULT_READOUT != "attention+stats+blocks" or name in higher,
+           "DEFAULT_READOUT attention+stats+blocks has the higher CV macro F1")
+    text = (f" With {BLOCKS_LABEL} ({b['n_features']} columns: those, then the same two "
+            "statistics of each LRU block's output), scored alone in the same run, CV macro "
+            "F1 on the training part against " + READOUT_LABEL + ": "
+            + "; ".join(f"`{k}` {_f(blocks[k]['cv_train']['macro_f1'])} against "
+                        f"{_f(stats[k]['cv_train']['macro_f1'])}" for k in both)
+            + f" (normal vs abnormal AUROC for `{name}`: "
+            f"{_f(b['cv_train']['auroc_normal_vs_abnormal'])} against "
+            f"{_f(s['cv_train']['auroc_normal_vs_abnormal'])}).")
+    if DEFAULT_READOUT == "attention+stats+blocks":
+        return text + " It is `DEFAULT_READOUT`."
+    if name in higher:
+        return (text + " It is higher in CV for the default checkpoint"
+                + (" and for every other one scored" if len(higher) == len(both) else "")
+                + ", but it is not the default yet: its noise robustness and speed have not "
+                "been measured.")
+    return text + " It is not higher in CV for the default checkpoint, so it stays an option."
 
 
 def _above_below(ours: dict, theirs: dict) -> str:
@@ -268,55 +305,73 @@ def _transform_speed(r: dict, name: str) -> str:
 
 
 def _pretrained_robustness(r: dict, name: str) -> str:
-    """The default checkpoint's rows of bench_robustness, against the roadmap's targets."""
+    """The default checkpoint's rows of bench_robustness, against the roadmap's targets.
+
+    Rows: ``z`` alone (``pretrained:NAME``), beside the ST features
+    (``st_and_pretrained:NAME``) and with readout="attention+stats"
+    (``pretrained_stats:NAME``); each one that is missing is named with the command that
+    scores it.
+    """
     models = r.get("bench_robustness", {}).get("models", {})
-    alone, both = models.get(f"pretrained:{name}"), models.get(f"st_and_pretrained:{name}")
-    if alone is None or both is None:
-        return (f"Under noise, `{name}` has not been scored yet (`bench_robustness.py "
+    rows = {"alone": (f"pretrained:{name}", "alone (`z`)",
+                      f"--pretrained {name} --only pretrained:{name}"),
+            "both": (f"st_and_pretrained:{name}", "beside the ST features",
+                     f"--pretrained {name} --only st_and_pretrained:{name}"),
+            "stats": (f"pretrained_stats:{name}", f"alone with {READOUT_LABEL}",
+                      f"--pretrained {name} --readout attention+stats "
+                      f"--only pretrained_stats:{name}")}
+    found = {k: models[key] for k, (key, _, _) in rows.items() if key in models}
+    missing = [f"{label} (`bench_robustness.py {cmd} --merge`)"
+               for k, (_, label, cmd) in rows.items() if k not in found]
+    if not found:
+        text = (f"Under noise, `{name}` has not been scored yet (`bench_robustness.py "
                 f"--pretrained {name}`).")
-    white = {k: m["kinds"]["gaussian"]["area_normalised"] for k, m in
-             (("alone", alone), ("both", both), ("st", models["st_features"]),
-              ("en", models["diffae_encoder_noise"]))}
+        earlier = _earlier_of_same_run(name, models)
+        if earlier is None:
+            return text
+        return (text + f" The last checkpoint of its training run that was scored, `{earlier}` "
+                "(fewer crops, same recipe and seed), stands in below; its figures are not "
+                f"`{name}`'s. " + _pretrained_robustness(r, earlier))
+
+    def white(m):
+        return m["kinds"]["gaussian"]["area_normalised"]
+
+    st, en = models["st_features"], models["diffae_encoder_noise"]
+    scored = "; ".join(
+        f"{rows[k][1]} mean area {_f(m['mean_area_over_kinds'])}, white-noise area "
+        f"{_f(white(m))}, clean AUROC {_f(m['clean'])}, mean drop from clean to 6 dB "
+        f"{_f(m['mean_drop_to_6db'])}" for k, m in found.items())
+    met = [rows[k][1] for k, m in found.items()
+           if _meets_robust_targets(m["mean_area_over_kinds"], white(m))]
     return (
         f"Under noise (the \"Noise robustness\" protocol and test records, normal vs "
         f"abnormal, frozen as shipped, probe C by 3-fold CV on the training part; area = "
-        f"mean AUROC over 24-0 dB, one draw per cell): `{name}` alone has mean area "
-        f"{_f(alone['mean_area_over_kinds'])} and white-noise area {_f(white['alone'])} "
-        f"(clean AUROC {_f(alone['clean'])}); beside the ST features "
-        f"{_f(both['mean_area_over_kinds'])} and {_f(white['both'])} (clean "
-        f"{_f(both['clean'])}); the ST features alone "
-        f"{_f(models['st_features']['mean_area_over_kinds'])} and {_f(white['st'])}; "
-        "the DiffAE fine-tuned with `encoder_noise` in that benchmark "
-        f"{_f(models['diffae_encoder_noise']['mean_area_over_kinds'])} and {_f(white['en'])}. "
-        f"Roadmap target: mean area >= {ROBUST_TARGETS['mean_area']:.2f} with white-noise "
-        f"area >= {ROBUST_TARGETS['white_area']:.2f}; met by "
-        + (", ".join(lbl for lbl, m, w in (("the checkpoint alone", alone, white["alone"]),
-                                           ("the side-by-side embedding", both, white["both"]))
-                     if _meets_robust_targets(m["mean_area_over_kinds"], w)) or "neither")
-        + "."
-        + _stats_readout_robustness(models, name)
+        f"mean AUROC over 24-0 dB, one draw per cell; rows added to that benchmark's run "
+        f"on the same corrupted records), `{name}`: {scored}. The ST features alone: "
+        f"{_f(st['mean_area_over_kinds'])} and {_f(white(st))}; the DiffAE fine-tuned "
+        f"with `encoder_noise` in that benchmark {_f(en['mean_area_over_kinds'])} and "
+        f"{_f(white(en))}. Roadmap target: mean area >= {ROBUST_TARGETS['mean_area']:.2f} "
+        f"with white-noise area >= {ROBUST_TARGETS['white_area']:.2f}; met "
+        + (f"by `{name}` {_and(met)}" if met else "by none of its rows scored") + "."
+        + (f" Not scored yet for `{name}`: {_and(missing)}." if missing else "")
         + _encoder_noise_runs(models))
+
+
+def _earlier_of_same_run(name: str, models: dict) -> str | None:
+    """The shipped checkpoint of ``name``'s training run (same source JSON, fewer crops)
+    with the most crops among those bench_robustness scored, or None."""
+    cards = {n: c["card"] for n, c in _shipped_configs().items()}
+    run = cards[name]["source_run"]["json"]
+    scored = [n for n in cards if n != name and cards[n]["source_run"]["json"] == run
+              and cards[n]["crops_seen"] < cards[name]["crops_seen"]
+              and any(k.endswith(f":{n}") for k in models)]
+    return max(scored, key=lambda n: cards[n]["crops_seen"], default=None)
 
 
 def _meets_robust_targets(mean_area: float, white_area: float) -> bool:
     """The roadmap's robustness target: mean area and white-noise area both reached."""
     return (mean_area >= ROBUST_TARGETS["mean_area"]
             and white_area >= ROBUST_TARGETS["white_area"])
-
-
-def _stats_readout_robustness(models: dict, name: str) -> str:
-    """The default checkpoint under noise with readout="attention+stats", if scored."""
-    m = models.get(f"pretrained_stats:{name}")
-    if m is None:
-        return (f" With {READOUT_LABEL} `{name}` has not been scored under noise yet "
-                f"(`bench_robustness.py --pretrained {name} --readout attention+stats`).")
-    white = m["kinds"]["gaussian"]["area_normalised"]
-    met = _meets_robust_targets(m["mean_area_over_kinds"], white)
-    return (f" With {READOUT_LABEL} (same run protocol, scored later on the same corrupted "
-            f"records), `{name}` alone has mean area {_f(m['mean_area_over_kinds'])}, "
-            f"white-noise area {_f(white)}, clean AUROC {_f(m['clean'])} and a mean drop "
-            f"from clean to 6 dB of {_f(m['mean_drop_to_6db'])}: the target is "
-            + ("met" if met else "not met") + ".")
 
 
 def _encoder_noise_runs(models: dict) -> str:
