@@ -23,7 +23,8 @@ training here), alone ("pretrained:NAME") and beside the ST features
 ("st_and_pretrained:NAME", ``make_union``), each with the DiffAE rows' probe;
 with ``--readout attention+stats`` the checkpoints embed with that readout
 (``DiffAEEmbedder(readout=...)``) and the models are "pretrained_stats:NAME" and
-"st_and_pretrained_stats:NAME".
+"st_and_pretrained_stats:NAME" (``--readout attention+stats+blocks``:
+"pretrained_blocks:NAME" and "st_and_pretrained_blocks:NAME").
 ``--only NAME ...`` runs some models; with ``--merge`` their rows are added to the
 existing JSON (the corrupted test sets depend only on the seed, so every model is
 scored on the same records) and the figure is redrawn. ``--heldout-noise``: the
@@ -172,7 +173,8 @@ def _pretrained_builders(name, memory, X_tr, y_tr, readout="attention"):
         return make_pipeline(union, StandardScaler(), LogisticRegressionCV(
             Cs=[0.01, 0.1, 1.0], cv=3, max_iter=3000)).fit(X_tr, y_tr)
 
-    tag = "" if readout == "attention" else "_stats"
+    tag = {"attention": "", "attention+stats": "_stats",
+           "attention+stats+blocks": "_blocks"}[readout]
     return {f"pretrained{tag}:{name}": alone, f"st_and_pretrained{tag}:{name}": beside_st}
 
 
@@ -238,7 +240,8 @@ def main(argv=None):
     ap.add_argument("--pretrained", nargs="+", default=None, metavar="NAME",
                     help="shipped checkpoints to score frozen, alone and beside the ST "
                          "features (models 'pretrained:NAME', 'st_and_pretrained:NAME')")
-    ap.add_argument("--readout", choices=["attention", "attention+stats"],
+    ap.add_argument("--readout", choices=["attention", "attention+stats",
+                                          "attention+stats+blocks"],
                     default="attention", help="readout of the --pretrained checkpoints")
     ap.add_argument("--only", nargs="+", default=None,
                     help="run only these models (default: all)")

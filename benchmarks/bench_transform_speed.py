@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--name", nargs="*", default=None, help="checkpoints (default: all)")
     ap.add_argument("--readout", nargs="+", default=["attention"],
-                    choices=["attention", "attention+stats"])
+                    choices=["attention", "attention+stats", "attention+stats+blocks"])
     ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
     args = ap.parse_args(argv)
     pre = pretrain_script()
