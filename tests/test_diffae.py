@@ -455,3 +455,5 @@ def test_unknown_readout_is_refused_in_fit_and_in_transform():
     emb = DiffAEEmbedder(**TINY).fit(X).set_params(readout="mean")
     with pytest.raises(ValueError, match="readout must be one of"):
         emb.transform(X)
+    with pytest.raises(ValueError, match="readout must be one of"):
+        emb.get_feature_names_out()

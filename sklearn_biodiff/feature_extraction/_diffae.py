@@ -717,8 +717,6 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             (encoder_layers + 1)`` with ``readout="attention+stats+blocks"``.
         """
         _, records, _ = self._check_inference_input(X)
-        if self.readout not in READOUTS:  # set_params after fit is not validated
-            raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}.")
         z, _, stats = self._encode(records, readout=self.readout)
         return z if stats is None else np.hstack([z, stats])
 
@@ -732,7 +730,9 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
     def _n_features_out_for(self, readout: str) -> int:
         """Columns of ``transform`` with ``readout``."""
         n_sets = {"attention": 0, "attention+stats": 1,
-                  "attention+stats+blocks": 1 + self.encoder_layers}[readout]
+                  "attention+stats+blocks": 1 + self.encoder_layers}.get(readout)
+        if n_sets is None:  # set_params after fit is not validated
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}.")
         return self.embedding_dim + 2 * self.encoder_width * n_sets
 
     def get_feature_names_out(self, input_features=None):
