@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import platform
@@ -125,6 +127,23 @@ def write_json(name: str, payload: dict, *, seeds: list[int]) -> Path:
     path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     print(json.dumps(payload, indent=2, default=float))
     return path
+
+
+@contextlib.contextmanager
+def results_lock(name: str):
+    """Hold an exclusive lock on ``results/<name>.json`` while a run reads and rewrites it.
+
+    Runs that ``--merge`` into the same JSON read it when they finish, under this lock,
+    so two of them may run at once without one dropping the other's rows.
+    """
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    lock_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"sklearn_biodiff_{name}.lock"
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield RESULTS / f"{name}.json"
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def croppable(embedder, records):

@@ -27,7 +27,8 @@ with ``--readout attention+stats`` the checkpoints embed with that readout
 "pretrained_blocks:NAME" and "st_and_pretrained_blocks:NAME").
 ``--only NAME ...`` runs some models; with ``--merge`` their rows are added to the
 existing JSON (the corrupted test sets depend only on the seed, so every model is
-scored on the same records) and the figure is redrawn. ``--heldout-noise``: the
+scored on the same records) and the figure is redrawn; the JSON is read when the run
+ends, under a lock, so several ``--merge`` runs may go at once. ``--heldout-noise``: the
 augmentation draws real noise from the first half of each NSTDB recording and the
 test corruption from the second half (``AddNoise(source_span=...)``), so no stretch of
 noise is seen in training and test; written to ``bench_robustness_heldout_noise.json``.
@@ -57,7 +58,15 @@ from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, croppable, find_archive, machine, readme_split, write_json  # noqa: E402
+from _common import (  # noqa: E402
+    RESULTS,
+    croppable,
+    find_archive,
+    machine,
+    readme_split,
+    results_lock,
+    write_json,
+)
 
 from sklearn_biodiff.datasets import (  # noqa: E402
     binary_task,
@@ -274,9 +283,6 @@ def main(argv=None):
     y_tr, y_te = y[tr], y[te]
     name = ("bench_robustness" + ("_heldout_noise" if args.heldout_noise else "")
             + ("_quick" if args.quick else ""))
-    previous = {}
-    if args.merge and (RESULTS / f"{name}.json").exists():
-        previous = json.loads((RESULTS / f"{name}.json").read_text())
 
     with tempfile.TemporaryDirectory(prefix="bench_rob_") as tmp:
         memory = Memory(tmp, verbose=0)
@@ -298,13 +304,37 @@ def main(argv=None):
                                random_state=0, verbose=1)
         curve_seconds = time.perf_counter() - t0
 
-    if previous:
-        old = {k: np.asarray(v) for k, v in previous["rows"].items()}
-        kept = ~np.isin(old["estimator"], list(models))
-        res = {k: np.concatenate([old[k][kept], np.asarray(res[k])]) for k in res}
-        fit_seconds = {**{k: v for k, v in previous["fit_seconds"].items()
-                          if k not in models}, **fit_seconds}
-        curve_seconds = {"earlier run": previous["curve_seconds"], "this run": curve_seconds}
+    # The JSON is read now, not when the run started, and under a lock, so that runs
+    # merging into it at the same time keep each other's rows.
+    with results_lock(name) as path:
+        previous = json.loads(path.read_text()) if args.merge and path.exists() else {}
+        res, fit_seconds, curve_seconds = merge_rows(previous, res, fit_seconds,
+                                                     curve_seconds)
+        _write_report(args, name, source, tr, te, t_start, previous, res, fit_seconds,
+                      curve_seconds)
+
+
+def merge_rows(previous: dict, res: dict, fit_seconds: dict, curve_seconds: float):
+    """This run's rows added to ``previous`` (a run's JSON, or ``{}``).
+
+    A model run again replaces its earlier rows; every other model's rows, fit time and
+    earlier curve time are kept.
+    """
+    if not previous:
+        return res, fit_seconds, curve_seconds
+    models = set(np.asarray(res["estimator"]).tolist())
+    old = {k: np.asarray(v) for k, v in previous["rows"].items()}
+    kept = ~np.isin(old["estimator"], list(models))
+    res = {k: np.concatenate([old[k][kept], np.asarray(res[k])]) for k in res}
+    fit_seconds = {**{k: v for k, v in previous["fit_seconds"].items()
+                      if k not in models}, **fit_seconds}
+    return res, fit_seconds, {"earlier run": previous["curve_seconds"],
+                              "this run": curve_seconds}
+
+
+def _write_report(args, name, source, tr, te, t_start, previous, res, fit_seconds,
+                  curve_seconds):
+    """Summarise the rows, write ``results/<name>.json`` and redraw the figure."""
     summary = summarize_robustness(res, drop_at_db=6.0)
     by_model = {}
     for row in summary:

@@ -1,0 +1,74 @@
+"""``bench_robustness --merge``: rows of other runs survive, concurrent runs serialise."""
+
+import fcntl
+import importlib.util
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("bench_robustness_under_test",
+                                               REPO / "benchmarks" / "bench_robustness.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)  # puts benchmarks/ on sys.path for _common
+import _common  # noqa: E402
+
+
+def _rows(estimators, score):
+    n = len(estimators)
+    return {"estimator": list(estimators), "kind": ["gaussian"] * n,
+            "snr_db": [24.0] * n, "score": [score] * n}
+
+
+def test_merge_keeps_other_models_and_replaces_the_rerun_one():
+    previous = {"rows": _rows(["a", "a", "b"], 0.5),
+                "fit_seconds": {"a": 1.0, "b": 2.0}, "curve_seconds": 10.0}
+    res, fit, curve = bench.merge_rows(previous, _rows(["b", "c"], 0.9),
+                                       {"b": 3.0, "c": 4.0}, 5.0)
+    assert list(res["estimator"]) == ["a", "a", "b", "c"]
+    assert np.allclose(res["score"], [0.5, 0.5, 0.9, 0.9])  # b's old row is gone
+    assert fit == {"a": 1.0, "b": 3.0, "c": 4.0}
+    assert curve == {"earlier run": 10.0, "this run": 5.0}
+
+
+def test_merge_without_previous_returns_this_run_unchanged():
+    res = _rows(["a"], 0.7)
+    assert bench.merge_rows({}, res, {"a": 1.0}, 2.0) == (res, {"a": 1.0}, 2.0)
+
+
+def test_two_runs_merging_at_once_keep_both_rows(tmp_path, monkeypatch):
+    """The read-merge-write of one run waits for the other's, so neither row is lost."""
+    monkeypatch.setattr(_common, "RESULTS", tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    path = tmp_path / "bench_x.json"
+    path.write_text('{"models": []}')
+    inside = threading.Event()
+
+    def slow_merge(model):
+        with _common.results_lock("bench_x") as p:
+            inside.set()
+            data = json.loads(p.read_text())
+            time.sleep(0.3)  # the other run reads in this window without the lock
+            p.write_text(json.dumps({"models": data["models"] + [model]}))
+
+    first = threading.Thread(target=slow_merge, args=("first",))
+    first.start()
+    inside.wait(5)
+    slow_merge("second")
+    first.join()
+    assert sorted(json.loads(path.read_text())["models"]) == ["first", "second"]
+
+
+def test_lock_is_released_after_an_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(_common, "RESULTS", tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    try:
+        with _common.results_lock("bench_y"):
+            raise RuntimeError("run failed while writing")
+    except RuntimeError:
+        pass
+    with open(tmp_path / "sklearn_biodiff_bench_y.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if still held
