@@ -110,14 +110,17 @@ def main(argv=None) -> Path:
         "test (float32 weights, same run)": {k: round(v, 4) for k, v in
                                              full["test"].items()},
         "transform_records_per_s": round(scores["transform_records_per_s"], 1),
+        "transform_readout": scores.get("transform_readout", "attention+stats"),
     }
-    stats = scores.get("readout_attention_stats")
-    if stats is not None:  # DiffAEEmbedder(readout="attention+stats"), same weights
-        card["metrics"]["readout attention+stats"] = {
-            "test (shipped weights)": {k: round(v, 4) for k, v in stats["test"].items()},
-            "cv_train (shipped weights)": {k: round(v, 4)
-                                           for k, v in stats["cv_train"].items()},
-            "probe_C": stats["probe_C"]}
+    for key, readout in (("readout_attention_stats", "attention+stats"),
+                         ("readout_attention_stats_blocks", "attention+stats+blocks")):
+        wider = scores.get(key)
+        if wider is not None:  # DiffAEEmbedder(readout=readout), the same weights
+            card["metrics"][f"readout {readout}"] = {
+                "test (shipped weights)": {k: round(v, 4) for k, v in wider["test"].items()},
+                "cv_train (shipped weights)": {k: round(v, 4)
+                                               for k, v in wider["cv_train"].items()},
+                "probe_C": wider["probe_C"]}
     card["evaluated_in_seconds"] = round(time.perf_counter() - t0, 1)
     emb.save_pretrained(out, dtype=args.dtype, card=card)
     print(json.dumps(card, indent=2))

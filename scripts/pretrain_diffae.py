@@ -131,23 +131,27 @@ def probe_scores(Z_tr, y_tr, Z_te, y_te) -> dict:
 
 
 def evaluate(emb, X_tr, y_tr, X_te, y_te) -> dict:
-    """Probe scores of ``z`` and, under ``"readout_attention_stats"``, of that readout.
+    """Probe scores of ``z``, and of the wider readouts under their own keys.
 
-    One transform with ``readout="attention+stats"`` serves both (``z`` is its first
-    ``embedding_dim`` columns); the embedder's own ``readout`` is left as it was.
+    ``"readout_attention_stats"`` and ``"readout_attention_stats_blocks"``: one
+    transform with ``readout="attention+stats+blocks"`` serves all three, because each
+    readout's columns start with the narrower one's (``z`` is the first
+    ``embedding_dim``). The embedder's own ``readout`` is left as it was.
     """
     readout = emb.readout
     try:
-        emb.set_params(readout="attention+stats")
+        emb.set_params(readout="attention+stats+blocks")
         t0 = time.perf_counter()
         S_tr, S_te = emb.transform(X_tr), emb.transform(X_te)
         seconds = time.perf_counter() - t0
     finally:
         emb.set_params(readout=readout)
-    d = emb.embedding_dim
+    d, w = emb.embedding_dim, emb._n_features_out_for("attention+stats")
     return {"transform_records_per_s": (len(X_tr) + len(X_te)) / seconds,
+            "transform_readout": "attention+stats+blocks",
             **probe_scores(S_tr[:, :d], y_tr, S_te[:, :d], y_te),
-            "readout_attention_stats": probe_scores(S_tr, y_tr, S_te, y_te)}
+            "readout_attention_stats": probe_scores(S_tr[:, :w], y_tr, S_te[:, :w], y_te),
+            "readout_attention_stats_blocks": probe_scores(S_tr, y_tr, S_te, y_te)}
 
 
 def random_init(recipe, seed, quick, n_threads, X_fit):

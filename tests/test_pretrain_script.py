@@ -41,10 +41,11 @@ def test_a_stopped_and_resumed_run_ends_with_the_same_weights(pretrain, tmp_path
     for row_a, row_b in zip(straight["curve"], resumed["curve"], strict=True):
         assert row_a["crops_seen"] == row_b["crops_seen"]
         assert row_a["test"] == row_b["test"] and row_a["cv_train"] == row_b["cv_train"]
-        # each mark also scores readout="attention+stats" from the same transform
-        stats = row_b["readout_attention_stats"]
-        assert stats["test"] == row_a["readout_attention_stats"]["test"]
-        assert set(stats["cv_train"]) == set(row_b["cv_train"])
+        # each mark also scores the wider readouts from the same transform
+        for key in ("readout_attention_stats", "readout_attention_stats_blocks"):
+            assert row_b[key]["test"] == row_a[key]["test"]
+            assert set(row_b[key]["cv_train"]) == set(row_b["cv_train"])
+        assert row_b["readout_attention_stats"] != row_b["readout_attention_stats_blocks"]
     assert resumed["embedder"].readout == "attention"  # evaluation leaves it as it was
     report = json.loads((tmp_path / "b.json").read_text())
     assert report["crops_seen"] == 588 and report["run"]["commit"] and report["protocol"]
@@ -74,8 +75,11 @@ def test_export_ships_the_checkpoint_it_scores(pretrain, tmp_path, sample):
     assert card["crops_seen"] == 196 and config["weights_dtype"] == "float16"
     assert set(card["metrics"]["test (shipped weights)"]) == {
         "macro_f1", "mean_f1_NAO", "auroc_normal_vs_abnormal", "auroc_af_vs_rest"}
-    stats = card["metrics"]["readout attention+stats"]  # the same weights, other readout
-    assert set(stats["test (shipped weights)"]) == set(card["metrics"]["test (shipped weights)"])
+    for readout in ("attention+stats", "attention+stats+blocks"):  # same weights
+        wider = card["metrics"][f"readout {readout}"]
+        assert set(wider["test (shipped weights)"]) == set(
+            card["metrics"]["test (shipped weights)"])
+    assert card["metrics"]["transform_readout"] == "attention+stats+blocks"
     from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 
     X = list(sample.signals[:8])
