@@ -160,3 +160,64 @@ def test_robustness_of_an_unscored_default_names_its_stand_in(results):
     partial = _pretrained_robustness(changed, "diffae-cinc2017-v2")
     assert "Not scored yet for `diffae-cinc2017-v2`: alone with" in partial
     assert "has not been scored yet" not in partial
+
+
+def _measured_readouts(results, name, blocks_white_area):
+    """The results with robustness and speed rows of every readout of ``name``.
+
+    The rows are copies of real ones with the blocks readout's white-noise area set.
+    """
+    changed = copy.deepcopy(results)
+    models = changed["bench_robustness"]["models"]
+    template = next(m for k, m in models.items() if k.startswith("pretrained_stats:"))
+    for prefix in ("pretrained", "pretrained_stats", "pretrained_blocks"):
+        models[f"{prefix}:{name}"] = copy.deepcopy(template)
+    models[f"pretrained_blocks:{name}"]["kinds"]["gaussian"]["area_normalised"] = \
+        blocks_white_area
+    speed = changed["bench_transform_speed"]["estimators"]
+    fast = copy.deepcopy(next(e for k, e in speed.items() if k.startswith("diffae")))
+    for key in (name, f"{name}, readout=attention+stats",
+                f"{name}, readout=attention+stats+blocks"):
+        speed[key] = copy.deepcopy(fast)
+    return changed
+
+
+def _readout_text(results, monkeypatch, default):
+    import sklearn_biodiff.pretrained as pretrained
+
+    monkeypatch.setattr(pretrained, "DEFAULT_READOUT", default)
+    return render.fields(results, "md")["pt_readout"]
+
+
+def test_default_readout_is_the_cv_best_of_those_meeting_the_targets(results, monkeypatch):
+    """Blocks (highest CV) qualifies: it must be the default, and stats is refused."""
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    ok = _measured_readouts(results, DEFAULT_PRETRAINED, 0.9)
+    text = _readout_text(ok, monkeypatch, "attention+stats+blocks")
+    assert 'embed with `DEFAULT_READOUT = "attention+stats+blocks"`: of the readouts' in text
+    assert "Not eligible" not in text and "Not yet eligible" not in text
+    with pytest.raises(render.ClaimError, match="DEFAULT_READOUT follows the stated rule"):
+        _readout_text(ok, monkeypatch, "attention+stats")
+
+
+def test_a_readout_below_the_robustness_target_is_not_the_default(results, monkeypatch):
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    weak = _measured_readouts(results, DEFAULT_PRETRAINED, 0.5)
+    text = _readout_text(weak, monkeypatch, "attention+stats")
+    assert ('Not eligible: `readout="attention+stats+blocks"` (noise robustness below '
+            "target).") in text
+    with pytest.raises(render.ClaimError, match="DEFAULT_READOUT follows the stated rule"):
+        _readout_text(weak, monkeypatch, "attention+stats+blocks")
+
+
+def test_unmeasured_readouts_are_named(results, monkeypatch):
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    partial = _measured_readouts(results, DEFAULT_PRETRAINED, 0.9)
+    del partial["bench_transform_speed"]["estimators"][
+        f"{DEFAULT_PRETRAINED}, readout=attention+stats+blocks"]
+    text = _readout_text(partial, monkeypatch, "attention+stats")
+    assert ('Not yet eligible: `readout="attention+stats+blocks"` (transform speed not '
+            "measured).") in text

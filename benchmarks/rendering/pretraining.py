@@ -123,7 +123,8 @@ def _pretraining(r: dict, fmt: str) -> dict:
             f"probe C=0.01) scores macro F1 {_f(q['macro_f1_4class'])} and normal vs abnormal "
             f"AUROC {_f(q['auroc_normal_vs_abnormal'])}: with the paper's readout (`z`, "
             "above), no shipped checkpoint reaches the training-free features on clean data "
-            "yet; with `readout=\"attention+stats\"` see \"Readout\" below.")
+            "yet; with the wider readouts (`DEFAULT_READOUT` among them) see \"Readout\" "
+            "below.")
     first = next(iter(runs.values()))
     header = ["recipe", "crops seen", "training CPU-minutes", "CV macro F1",
               "CV normal vs abnormal AUROC", "CV AF vs rest AUROC", "test macro F1",
