@@ -70,6 +70,9 @@ CASES = {
     # transform returns z and the encoder frames' mean and std
     "DiffAE-stats-readout": (lambda **kw: DiffAEEmbedder(
         **_DIFFAE, readout="attention+stats", **kw), X_SIG, None),
+    # ... and the same statistics of every encoder block (DEFAULT_READOUT)
+    "DiffAE-blocks-readout": (lambda **kw: DiffAEEmbedder(
+        **_DIFFAE, readout="attention+stats+blocks", **kw), X_SIG, None),
 }
 
 
