@@ -221,3 +221,18 @@ def test_unmeasured_readouts_are_named(results, monkeypatch):
     text = _readout_text(partial, monkeypatch, "attention+stats")
     assert ('Not yet eligible: `readout="attention+stats+blocks"` (transform speed not '
             "measured).") in text
+
+
+def test_a_card_figure_of_a_wider_readout_is_checked_against_the_run(results, monkeypatch):
+    """The card's blocks-readout figures must match bench_pretrained's within tolerance."""
+    import rendering.pretrained as rp
+
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    configs = rp._shipped_configs()
+    card = configs[DEFAULT_PRETRAINED]["card"]["metrics"]
+    assert "readout attention+stats+blocks" in card  # the default readout has its figures
+    card["readout attention+stats+blocks"]["test (shipped weights)"]["macro_f1"] += 0.05
+    monkeypatch.setattr(rp, "_shipped_configs", lambda: configs)
+    with pytest.raises(render.ClaimError, match="reproduces its card with readout"):
+        render.fields(results, "md")

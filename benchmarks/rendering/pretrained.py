@@ -37,9 +37,17 @@ def _pretrained(r: dict, fmt: str) -> dict:
     row = checkpoints[name]
     peer = b["peer_scattering"]
     hybrid = row["hybrid_with_scattering"]
+    cards = {k: c["card"]["metrics"] for k, c in _shipped_configs().items()}
     for k, c in checkpoints.items():
         _claim(all(abs(d) <= b["tolerance"] for d in c["abs_diff"].values()),
                f"the shipped checkpoint {k} reproduces its model card")
+        # the card's figures of the wider readouts, against the same readouts in this run
+        for readout, (key, _, _) in READOUT_ROWS.items():
+            card = cards.get(k, {}).get(f"readout {readout}", {}).get("test (shipped weights)")
+            if key is not None and card is not None and key in c:
+                _claim(all(abs(c[key]["test"][m] - v) <= b["tolerance"]
+                           for m, v in card.items()),
+                       f"the shipped checkpoint {k} reproduces its card with readout {readout}")
 
     def cells(res):
         return [f"{res['probe_C']:g}" if "probe_C" in res else "not recorded",
