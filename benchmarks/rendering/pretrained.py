@@ -71,13 +71,15 @@ def _pretrained(r: dict, fmt: str) -> dict:
         return [PROBE_METRICS[k] for k in PROBE_METRICS if row[part][k] < peer[part][k]]
 
     if below("test") == below("cv_train") == list(PROBE_METRICS.values()):
-        alone = (f"Alone, `{name}` is below the training-free features on every metric, "
+        alone = (f"Alone with `z` (the paper's readout), `{name}` is below the "
+                 "training-free features on every metric, "
                  "in CV and on the test part.")
     else:
         above = [v for v in PROBE_METRICS.values() if v not in below("cv_train")]
         close = [PROBE_METRICS[k] for k in PROBE_METRICS
                  if 0 <= row["test"][k] - peer["test"][k] < 0.01]
-        alone = (f"Alone, `{name}` is below the training-free features on "
+        alone = (f"Alone with `z` (the paper's readout), `{name}` is below the "
+                 "training-free features on "
                  + ("every metric" if len(below("test")) == len(PROBE_METRICS)
                     else _and(below("test")) or "no metric") + " of the test part"
                  + (f" (in CV it is above them on {_and(above)})" if above else "")
@@ -87,7 +89,7 @@ def _pretrained(r: dict, fmt: str) -> dict:
     test_up = all(hybrid["test"][k] > peer["test"][k] for k in PROBE_METRICS)
     if cv_up and test_up:
         gain = min(hybrid["cv_train"][k] - peer["cv_train"][k] for k in PROBE_METRICS)
-        side = ("Side by side with them it adds to them: above the features alone on every "
+        side = ("Side by side with them (`z`) it adds to them: above the features alone on every "
                 f"metric, in CV on the training part (by {gain:.3f} at least) and on the "
                 "test part.")
     else:
@@ -100,9 +102,10 @@ def _pretrained(r: dict, fmt: str) -> dict:
              "side-by-side embedding meets "
              + ("all of them" if len(met_h) == len(PRETRAINED_TARGETS)
                 else ", ".join(PROBE_METRICS[k] for k in met_h) or "none")
-             + f"; `{name}` alone meets "
+             + f"; `{name}` alone with `z` meets "
              + ("all of them" if len(met_a) == len(PRETRAINED_TARGETS)
-                else ", ".join(PROBE_METRICS[k] for k in met_a) or "none") + ".")
+                else ", ".join(PROBE_METRICS[k] for k in met_a) or "none")
+             + " (with `DEFAULT_READOUT`: \"Readout\" below).")
     return {
         "pt_table": _table(["embedding", "probe C (CV)",
                             *(f"{v}, CV / test" for v in PROBE_METRICS.values())], rows, fmt),
