@@ -119,9 +119,25 @@ def _minirocket(args):
         StandardScaler(), LogisticRegression(C=0.01, max_iter=3000))
 
 
+def _cv_probe():
+    """``LogisticRegressionCV``, C in {0.01, 0.1, 1} by 3-fold CV: the probe of the rows
+    of frozen or fine-tuned embedders.
+
+    scikit-learn 1.9 warns that three of its defaults will change; where those
+    parameters exist they are set to the values every published row was scored with
+    (accuracy to choose C, L2 only, the legacy fitted attributes), so the figures stay
+    the same and the warnings go.
+    """
+    import inspect
+
+    pinned = {}
+    if "use_legacy_attributes" in inspect.signature(LogisticRegressionCV).parameters:
+        pinned = {"l1_ratios": (0.0,), "scoring": None, "use_legacy_attributes": True}
+    return LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, max_iter=3000, **pinned)
+
+
 def _diffae_probe(embedder):
-    return make_pipeline(FrozenEstimator(embedder), StandardScaler(),
-                         LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, max_iter=3000))
+    return make_pipeline(FrozenEstimator(embedder), StandardScaler(), _cv_probe())
 
 
 def _finetuned(embedder, X, epochs, **params):
@@ -179,8 +195,7 @@ def _pretrained_builders(name, memory, X_tr, y_tr, readout="attention"):
 
     def beside_st():
         union = make_union(ScatteringFeatures(memory=memory), FrozenEstimator(frozen()))
-        return make_pipeline(union, StandardScaler(), LogisticRegressionCV(
-            Cs=[0.01, 0.1, 1.0], cv=3, max_iter=3000)).fit(X_tr, y_tr)
+        return make_pipeline(union, StandardScaler(), _cv_probe()).fit(X_tr, y_tr)
 
     tag = {"attention": "", "attention+stats": "_stats",
            "attention+stats+blocks": "_blocks"}[readout]

@@ -1,4 +1,4 @@
-"""``bench_robustness --merge``: rows of other runs survive, concurrent runs serialise."""
+"""bench_robustness: `--merge` keeps other runs' rows (concurrent runs serialise) and its probe."""
 
 import fcntl
 import importlib.util
@@ -72,3 +72,20 @@ def test_lock_is_released_after_an_error(tmp_path, monkeypatch):
         pass
     with open(tmp_path / "sklearn_biodiff_bench_y.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if still held
+
+
+def test_the_cv_probe_scores_as_the_published_rows_without_future_warnings():
+    """The pinned probe gives the probabilities of scikit-learn's old defaults."""
+    import warnings
+
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegressionCV
+
+    X, y = make_classification(300, 20, n_informative=6, n_classes=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, max_iter=3000).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        pinned = bench._cv_probe().fit(X, y)
+    np.testing.assert_array_equal(pinned.predict_proba(X), old.predict_proba(X))
