@@ -124,21 +124,25 @@ def write_json(name: str, payload: dict, *, seeds: list[int]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {**payload, "run": run_metadata(seeds)}
-    path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    tmp = path.with_name(f".{path.name}.tmp")  # a reader never sees half a file
+    tmp.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    os.replace(tmp, path)
     print(json.dumps(payload, indent=2, default=float))
     return path
 
 
 @contextlib.contextmanager
 def results_lock(name: str):
-    """Hold an exclusive lock on ``results/<name>.json`` while a run reads and rewrites it.
+    """Hold an exclusive lock for ``results/<name>.json`` while a run reads and rewrites it.
+
+    The lock is ``fcntl.flock`` on ``results/.<name>.lock``, so every run of one
+    checkout takes the same one.
 
     Runs that ``--merge`` into the same JSON read it when they finish, under this lock,
     so two of them may run at once without one dropping the other's rows.
     """
     RESULTS.mkdir(parents=True, exist_ok=True)
-    lock_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"sklearn_biodiff_{name}.lock"
-    with open(lock_path, "w") as handle:
+    with open(RESULTS / f".{name}.lock", "w") as handle:  # beside the JSON it guards
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield RESULTS / f"{name}.json"

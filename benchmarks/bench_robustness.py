@@ -130,9 +130,10 @@ def _cv_probe():
     """
     import inspect
 
-    pinned = {}
-    if "use_legacy_attributes" in inspect.signature(LogisticRegressionCV).parameters:
-        pinned = {"l1_ratios": (0.0,), "scoring": None, "use_legacy_attributes": True}
+    old_defaults = {"l1_ratios": (0.0,), "scoring": None, "use_legacy_attributes": True}
+    params = inspect.signature(LogisticRegressionCV).parameters
+    pinned = {k: v for k, v in old_defaults.items()
+              if k in params and params[k].default == "warn"}
     return LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, max_iter=3000, **pinned)
 
 
@@ -298,6 +299,8 @@ def main(argv=None):
     y_tr, y_te = y[tr], y[te]
     name = ("bench_robustness" + ("_heldout_noise" if args.heldout_noise else "")
             + ("_quick" if args.quick else ""))
+    if args.merge:  # read again when the run ends; refuse now what could not be merged
+        mergeable(RESULTS / f"{name}.json")
 
     with tempfile.TemporaryDirectory(prefix="bench_rob_") as tmp:
         memory = Memory(tmp, verbose=0)
@@ -322,11 +325,31 @@ def main(argv=None):
     # The JSON is read now, not when the run started, and under a lock, so that runs
     # merging into it at the same time keep each other's rows.
     with results_lock(name) as path:
-        previous = json.loads(path.read_text()) if args.merge and path.exists() else {}
+        previous = mergeable(path) if args.merge else {}
         res, fit_seconds, curve_seconds = merge_rows(previous, res, fit_seconds,
                                                      curve_seconds)
         _write_report(args, name, source, tr, te, t_start, previous, res, fit_seconds,
                       curve_seconds)
+
+
+#: what a results JSON needs for ``--merge``
+MERGE_KEYS = ("rows", "fit_seconds", "curve_seconds")
+
+
+def mergeable(path: Path) -> dict:
+    """The run in ``path`` (``{}`` when there is none), or SystemExit naming the problem."""
+    if not path.exists():
+        return {}
+    try:
+        previous = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"--merge: {path} is not valid JSON ({exc}); restore it from git "
+                         "or run without --merge") from None
+    missing = [k for k in MERGE_KEYS if k not in previous]
+    if missing:
+        raise SystemExit(f"--merge: {path} lacks {missing}, so this run's rows cannot be "
+                         "added to it; run without --merge to write a new one")
+    return previous
 
 
 def merge_rows(previous: dict, res: dict, fit_seconds: dict, curve_seconds: float):
