@@ -189,16 +189,45 @@ def _readout_text(results, monkeypatch, default):
     return render.fields(results, "md")["pt_readout"]
 
 
+def _resolved(results, metric_gap):
+    """The paired CV with the blocks readout ahead of stats by ``metric_gap`` macro F1,
+    at a fold standard deviation of 0.005."""
+    changed = copy.deepcopy(results)
+    pair = changed["bench_readout_cv"]["pairs"]["attention+stats+blocks - attention+stats"]
+    pair["macro_f1"].update(diff_mean=metric_gap, diff_std=0.005)
+    return changed
+
+
 def test_default_readout_is_the_cv_best_of_those_meeting_the_targets(results, monkeypatch):
-    """Blocks (highest CV) qualifies: it must be the default, and stats is refused."""
+    """Blocks (highest CV, resolved in the paired CV) qualifies: it must be the default."""
     from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
 
-    ok = _measured_readouts(results, DEFAULT_PRETRAINED, 0.9)
+    ok = _resolved(_measured_readouts(results, DEFAULT_PRETRAINED, 0.9), 0.02)
     text = _readout_text(ok, monkeypatch, "attention+stats+blocks")
     assert 'embed with `DEFAULT_READOUT = "attention+stats+blocks"`: of the readouts' in text
     assert "Not eligible" not in text and "Not yet eligible" not in text
     with pytest.raises(render.ClaimError, match="DEFAULT_READOUT follows the stated rule"):
         _readout_text(ok, monkeypatch, "attention+stats")
+
+
+def test_a_tie_in_the_paired_cv_makes_the_narrower_readout_the_default(results, monkeypatch):
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    tied = _resolved(_measured_readouts(results, DEFAULT_PRETRAINED, 0.9), 0.004)
+    text = _readout_text(tied, monkeypatch, "attention+stats")
+    assert "macro F1 +0.0040 (fold standard deviation 0.0050; higher in" in text
+    assert "a tie, so the narrower readout is the default" in text
+    with pytest.raises(render.ClaimError, match="DEFAULT_READOUT follows the stated rule"):
+        _readout_text(tied, monkeypatch, "attention+stats+blocks")
+
+
+def test_without_a_paired_cv_the_cv_best_readout_is_the_default(results, monkeypatch):
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    unpaired = _measured_readouts(results, DEFAULT_PRETRAINED, 0.9)
+    del unpaired["bench_readout_cv"]
+    text = _readout_text(unpaired, monkeypatch, "attention+stats+blocks")
+    assert "No paired repeated CV of the readouts" in text
 
 
 def test_a_readout_below_the_robustness_target_is_not_the_default(results, monkeypatch):

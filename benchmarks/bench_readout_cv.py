@@ -1,0 +1,135 @@
+"""Are the readouts of a shipped checkpoint resolved apart? Paired repeated CV (issue 16).
+
+``bench_pretrained`` gives one 3-fold out-of-fold macro F1 per readout; a gap of a
+few thousandths between two readouts may be noise of that one split. Here the
+frozen checkpoint (``DiffAEEmbedder.from_pretrained(NAME)``) embeds the README
+training part once with ``readout="attention+stats+blocks"`` (its first
+``embedding_dim`` columns are ``z``, its first ``embedding_dim + 2 * encoder_width``
+the ``"attention+stats"`` ones), and every readout goes through the same
+``StandardScaler -> LogisticRegression`` probe on the same folds of
+``RepeatedStratifiedKFold(n_splits=3, n_repeats=--repeats, random_state=0)``; C is
+chosen per readout by the README protocol's 3-fold grid on the whole training part
+(the same for every fold, so each readout gets the same small optimism).
+
+For each pair of readouts, for macro F1 and normal vs abnormal AUROC: the per-fold
+differences, wider minus narrower (mean, standard deviation over folds, how many
+folds the wider readout wins). The test part of the README split is not read.
+
+JSON: ``results/bench_readout_cv.json``.
+Run: ``python benchmarks/bench_readout_cv.py [--name NAME] [--threads 1]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import pretrain_script, write_json  # noqa: E402
+
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED  # noqa: E402
+
+READOUTS = ("attention", "attention+stats", "attention+stats+blocks")
+
+
+def fold_scores(Z, y, folds, C):
+    """Macro F1 and normal vs abnormal AUROC of the probe on each (train, test) fold."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score, roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    f1, auroc = [], []
+    for tr, te in folds:
+        probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
+        probe.fit(Z[tr], y[tr])
+        proba = probe.predict_proba(Z[te])
+        classes = list(probe.classes_)
+        pred = np.asarray(classes)[proba.argmax(axis=1)]
+        f1.append(float(f1_score(y[te], pred, labels=["N", "A", "O", "~"],
+                                 average="macro")))
+        keep = y[te] != "~"
+        abnormal = proba[:, classes.index("A")] + proba[:, classes.index("O")]
+        auroc.append(float(roc_auc_score(np.isin(y[te][keep], ["A", "O"]).astype(int),
+                                         abnormal[keep])))
+    return f1, auroc
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--name", default=DEFAULT_PRETRAINED)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args(argv)
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    t_start = time.perf_counter()
+    pre = pretrain_script()
+    source, X_tr, y_tr, _, _ = pre.load_data(quick=False)
+    y = np.asarray(y_tr)
+    emb = DiffAEEmbedder.from_pretrained(args.name, n_threads=args.threads,
+                                         readout="attention+stats+blocks").fit(X_tr[:2])
+    B = emb.transform(X_tr)
+    width = {"attention": emb.embedding_dim,
+             "attention+stats": emb._n_features_out_for("attention+stats"),
+             "attention+stats+blocks": B.shape[1]}
+    folds = list(RepeatedStratifiedKFold(n_splits=3, n_repeats=args.repeats,
+                                         random_state=0).split(B, y))
+    per = {}
+    for readout in READOUTS:
+        Z = B[:, : width[readout]]
+        C = _grid_C(Z, y)
+        f1, auroc = fold_scores(Z, y, folds, C)
+        per[readout] = {"n_features": width[readout], "probe_C": C, "macro_f1_folds": f1,
+                        "macro_f1_mean": float(np.mean(f1)),
+                        "macro_f1_std": float(np.std(f1, ddof=1)),
+                        "auroc_normal_vs_abnormal_folds": auroc,
+                        "auroc_normal_vs_abnormal_mean": float(np.mean(auroc))}
+        print(readout, C, round(np.mean(f1), 4), round(np.std(f1, ddof=1), 4), flush=True)
+    pairs = {}
+    for narrow, wide in combinations(READOUTS, 2):
+        pair = {"n_folds": len(folds)}
+        for metric in ("macro_f1", "auroc_normal_vs_abnormal"):
+            d = (np.asarray(per[wide][f"{metric}_folds"])
+                 - np.asarray(per[narrow][f"{metric}_folds"]))
+            pair[metric] = {"diff_mean": float(d.mean()), "diff_std": float(d.std(ddof=1)),
+                            "wider_wins": int((d > 0).sum())}
+        pairs[f"{wide} - {narrow}"] = pair
+    report = {"source": source, "checkpoint": args.name, "n_train": len(X_tr),
+              "threads": args.threads,
+              "protocol": "README 70/30 split, training part only (test part not read); "
+                          "frozen checkpoint, one transform with readout="
+                          "attention+stats+blocks, each readout its leading columns; "
+                          "StandardScaler + LogisticRegression, C per readout by 3-fold "
+                          "stratified CV (macro F1) on the whole training part, then "
+                          f"RepeatedStratifiedKFold(3, {args.repeats}, random_state=0), the "
+                          "same folds for every readout; paired differences per fold",
+              "folds": {"n_splits": 3, "n_repeats": args.repeats, "random_state": 0},
+              "readouts": per, "pairs": pairs,
+              "seconds": time.perf_counter() - t_start}
+    write_json("bench_readout_cv", report, seeds=[0])
+    return report
+
+
+def _grid_C(Z, y) -> float:
+    """C in {0.01, 0.1, 1} by the README protocol's 3-fold grid on (Z, y)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    grid = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)),
+                        {"logisticregression__C": [0.01, 0.1, 1.0]},
+                        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+                        scoring="f1_macro").fit(Z, y)
+    return float(grid.best_params_["logisticregression__C"])
+
+
+if __name__ == "__main__":
+    main()
