@@ -33,31 +33,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import pretrain_script, write_json  # noqa: E402
 
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
+from sklearn_biodiff.feature_extraction._diffae import READOUTS  # noqa: E402
 from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED  # noqa: E402
 
-READOUTS = ("attention", "attention+stats", "attention+stats+blocks")
 
-
-def fold_scores(Z, y, folds, C):
+def fold_scores(pre, Z, y, folds, C):
     """Macro F1 and normal vs abnormal AUROC of the probe on each (train, test) fold."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score, roc_auc_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.base import clone
 
     f1, auroc = [], []
     for tr, te in folds:
-        probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
+        probe = clone(pre.probe_grid().estimator).set_params(logisticregression__C=C)
         probe.fit(Z[tr], y[tr])
         proba = probe.predict_proba(Z[te])
         classes = list(probe.classes_)
-        pred = np.asarray(classes)[proba.argmax(axis=1)]
-        f1.append(float(f1_score(y[te], pred, labels=["N", "A", "O", "~"],
-                                 average="macro")))
-        keep = y[te] != "~"
-        abnormal = proba[:, classes.index("A")] + proba[:, classes.index("O")]
-        auroc.append(float(roc_auc_score(np.isin(y[te][keep], ["A", "O"]).astype(int),
-                                         abnormal[keep])))
+        scores = pre.class_scores(y[te], np.asarray(classes)[proba.argmax(axis=1)], proba,
+                                  classes)
+        f1.append(scores["macro_f1"])
+        auroc.append(scores["auroc_normal_vs_abnormal"])
     return f1, auroc
 
 
@@ -76,16 +69,14 @@ def main(argv=None) -> dict:
     emb = DiffAEEmbedder.from_pretrained(args.name, n_threads=args.threads,
                                          readout="attention+stats+blocks").fit(X_tr[:2])
     B = emb.transform(X_tr)
-    width = {"attention": emb.embedding_dim,
-             "attention+stats": emb._n_features_out_for("attention+stats"),
-             "attention+stats+blocks": B.shape[1]}
+    width = {readout: emb._n_features_out_for(readout) for readout in READOUTS}
     folds = list(RepeatedStratifiedKFold(n_splits=3, n_repeats=args.repeats,
                                          random_state=0).split(B, y))
     per = {}
     for readout in READOUTS:
         Z = B[:, : width[readout]]
-        C = _grid_C(Z, y)
-        f1, auroc = fold_scores(Z, y, folds, C)
+        C = float(pre.probe_grid().fit(Z, y).best_params_["logisticregression__C"])
+        f1, auroc = fold_scores(pre, Z, y, folds, C)
         per[readout] = {"n_features": width[readout], "probe_C": C, "macro_f1_folds": f1,
                         "macro_f1_mean": float(np.mean(f1)),
                         "macro_f1_std": float(np.std(f1, ddof=1)),
@@ -115,20 +106,6 @@ def main(argv=None) -> dict:
               "seconds": time.perf_counter() - t_start}
     write_json("bench_readout_cv", report, seeds=[0])
     return report
-
-
-def _grid_C(Z, y) -> float:
-    """C in {0.01, 0.1, 1} by the README protocol's 3-fold grid on (Z, y)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    grid = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)),
-                        {"logisticregression__C": [0.01, 0.1, 1.0]},
-                        cv=StratifiedKFold(3, shuffle=True, random_state=0),
-                        scoring="f1_macro").fit(Z, y)
-    return float(grid.best_params_["logisticregression__C"])
 
 
 if __name__ == "__main__":

@@ -98,36 +98,47 @@ def make_embedder(recipe: str, seed: int, quick: bool, n_threads: int | None):
     return DiffAEEmbedder(random_state=seed, n_threads=n_threads, **params)
 
 
-def probe_scores(Z_tr, y_tr, Z_te, y_te) -> dict:
-    """Probe with C by 3-fold CV on the training part; CV and test scores."""
+def probe_grid():
+    """The README probe, unfitted: scaler + logistic regression, C in {0.01, 0.1, 1} by
+    3-fold stratified CV (macro F1)."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score, roc_auc_score
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    cv = StratifiedKFold(3, shuffle=True, random_state=0)
-    grid = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)),
-                        {"logisticregression__C": [0.01, 0.1, 1.0]}, cv=cv,
-                        scoring="f1_macro").fit(Z_tr, y_tr)
+    return GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)),
+                        {"logisticregression__C": [0.01, 0.1, 1.0]},
+                        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+                        scoring="f1_macro")
 
-    def scores(y, pred, proba, classes):
-        keep = y != "~"
-        f1 = f1_score(y, pred, labels=["N", "A", "O", "~"], average=None)
-        abnormal = proba[:, classes.index("A")] + proba[:, classes.index("O")]
-        return {"macro_f1": float(f1.mean()), "mean_f1_NAO": float(f1[:3].mean()),
-                "auroc_normal_vs_abnormal": float(roc_auc_score(
-                    np.isin(y[keep], ["A", "O"]).astype(int), abnormal[keep])),
-                "auroc_af_vs_rest": float(roc_auc_score(
-                    (y == "A").astype(int), proba[:, classes.index("A")]))}
 
+def class_scores(y, pred, proba, classes) -> dict:
+    """4-class macro F1, mean F1 of N, A, O, normal vs abnormal and AF vs rest AUROC."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    keep = y != "~"
+    f1 = f1_score(y, pred, labels=["N", "A", "O", "~"], average=None)
+    abnormal = proba[:, classes.index("A")] + proba[:, classes.index("O")]
+    return {"macro_f1": float(f1.mean()), "mean_f1_NAO": float(f1[:3].mean()),
+            "auroc_normal_vs_abnormal": float(roc_auc_score(
+                np.isin(y[keep], ["A", "O"]).astype(int), abnormal[keep])),
+            "auroc_af_vs_rest": float(roc_auc_score(
+                (y == "A").astype(int), proba[:, classes.index("A")]))}
+
+
+def probe_scores(Z_tr, y_tr, Z_te, y_te) -> dict:
+    """Probe with C by 3-fold CV on the training part; CV and test scores."""
+    from sklearn.model_selection import cross_val_predict
+
+    grid = probe_grid().fit(Z_tr, y_tr)
     classes = list(grid.classes_)
-    cv_proba = cross_val_predict(grid.best_estimator_, Z_tr, y_tr, cv=cv,
+    cv_proba = cross_val_predict(grid.best_estimator_, Z_tr, y_tr, cv=grid.cv,
                                  method="predict_proba")
     cv_pred = np.asarray(classes)[cv_proba.argmax(axis=1)]
     return {"probe_C": grid.best_params_["logisticregression__C"],
-            "cv_train": scores(y_tr, cv_pred, cv_proba, classes),
-            "test": scores(y_te, grid.predict(Z_te), grid.predict_proba(Z_te), classes)}
+            "cv_train": class_scores(y_tr, cv_pred, cv_proba, classes),
+            "test": class_scores(y_te, grid.predict(Z_te), grid.predict_proba(Z_te),
+                                 classes)}
 
 
 def evaluate(emb, X_tr, y_tr, X_te, y_te) -> dict:
