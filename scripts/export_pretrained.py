@@ -10,8 +10,8 @@ so the cost of half precision is on record.
 
 Example::
 
-    python scripts/export_pretrained.py pretraining/diffae_encoder_noise.state \\
-        --name diffae-cinc2017-v0 --json benchmarks/results/pretrain_diffae_encoder_noise.json
+    python scripts/export_pretrained.py pretraining/diffae_contrastive.state \\
+        --name diffae-cinc2017-v4 --json benchmarks/results/pretrain_diffae_contrastive.json
 """
 
 from __future__ import annotations

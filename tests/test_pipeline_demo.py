@@ -42,9 +42,10 @@ def test_demo_runs_in_quick_mode(tmp_path, capsys):
     assert cli.main(["demo", "--quick", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "demo.json").read_text())
     # 74 real test records (the sample's records in the README split's test part),
-    # seeded: ST 0.824, DACL probe 0.710, prototype 0.662, pretrained DiffAE (v3, readout
-    # "attention+stats") 0.766, ST and DiffAE side by side 0.826 (DACL probe 0.61-0.71 and
-    # prototype 0.58-0.66 over seeds 0-2; the other rows do not depend on the seed). Chance
+    # seeded: ST 0.824, DACL probe 0.710, prototype 0.662, pretrained DiffAE (v4,
+    # readout "attention+stats+blocks") 0.761, ST and DiffAE side by side 0.824 (DACL
+    # probe 0.61-0.71 and prototype 0.58-0.66 over seeds 0-2; the other rows do not
+    # depend on the seed). Chance
     # is 0.5 and one AUROC's standard error here is about 0.06: each floor sits about two
     # below its value
     floors = {"st_features_linear_probe": 0.7, "dacl_linear_probe": 0.58,
@@ -53,8 +54,8 @@ def test_demo_runs_in_quick_mode(tmp_path, capsys):
     for key, floor in floors.items():
         assert floor < result[key] <= 1.0, (key, result[key])
     assert result["n_test"] == 74 and result["quick"] is True
-    assert result["pretrained"] == DEFAULT_PRETRAINED == "diffae-cinc2017-v3"
-    assert result["readout"] == DEFAULT_READOUT == "attention+stats"
+    assert result["pretrained"] == DEFAULT_PRETRAINED == "diffae-cinc2017-v4"
+    assert result["readout"] == DEFAULT_READOUT == "attention+stats+blocks"
     assert (tmp_path / "roc.png").stat().st_size > 1000
     assert "test AUROC" in capsys.readouterr().out
 

@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import re
 import socket
 
 import numpy as np
@@ -152,6 +153,20 @@ def test_wrong_model_type_and_normalisation_are_refused(saved, tmp_path):
 def test_unknown_name_lists_the_available_ones():
     with pytest.raises(CheckpointError, match="unknown pretrained checkpoint 'nope'.*available"):
         DiffAEEmbedder(pretrained="nope", max_epochs=0).fit(X)
+
+
+def test_retired_name_says_it_was_removed_and_what_to_use_instead():
+    from sklearn_biodiff.pretrained import RETIRED
+
+    assert RETIRED, "no retired checkpoint to test"
+    for name in RETIRED:
+        assert name not in list_pretrained()
+        message = (rf"'{re.escape(name)}' was removed in .* use the default, "
+                   rf"'{re.escape(DEFAULT_PRETRAINED)}', or another shipped one .*retrains")
+        with pytest.raises(CheckpointError, match=message):
+            DiffAEEmbedder(pretrained=name, max_epochs=0).fit(X)
+        with pytest.raises(TypeError):  # the record cannot be edited in place
+            RETIRED[name]["crops_seen"] = 0
 
 
 def test_hub_id_needs_the_optional_extra_or_says_why_it_failed(monkeypatch):

@@ -209,8 +209,53 @@ def test_default_readout_is_the_cv_best_of_those_meeting_the_targets(results, mo
     text = _readout_text(ok, monkeypatch, "attention+stats+blocks")
     assert 'embed with `DEFAULT_READOUT = "attention+stats+blocks"`: of the readouts' in text
     assert "Not eligible" not in text and "Not yet eligible" not in text
+    assert ("`attention+stats+blocks` minus `attention+stats`: macro F1 +0.0200 (fold "
+            "standard deviation 0.0050;") in text
+    assert "Each gap is more than one fold standard deviation, so" in text
+    assert "just beyond the tie threshold" not in text
     with pytest.raises(render.ClaimError, match="DEFAULT_READOUT follows the stated rule"):
         _readout_text(ok, monkeypatch, "attention+stats")
+
+
+def _pair(results, narrower, gap, std=0.005):
+    """The blocks readout ahead of ``narrower`` by ``gap`` macro F1 in the paired CV."""
+    pair = results["bench_readout_cv"]["pairs"][f"attention+stats+blocks - {narrower}"]
+    pair["macro_f1"].update(diff_mean=gap, diff_std=std)
+    return results
+
+
+def test_a_gap_just_beyond_one_fold_std_says_so_for_the_smallest_margin(results, monkeypatch):
+    """The smallest margin in fold standard deviations is named, not the narrowest width."""
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    close = _resolved(_measured_readouts(results, DEFAULT_PRETRAINED, 0.9), 0.006)
+    text = _readout_text(close, monkeypatch, "attention+stats+blocks")
+    assert ("the smallest, to `attention+stats`, is 1.20 fold standard deviations, just "
+            "beyond the tie threshold") in text
+    _pair(close, "attention+stats", 0.04)
+    _pair(close, "attention", 0.007)  # z is nearer in fold standard deviations
+    text = _readout_text(close, monkeypatch, "attention+stats+blocks")
+    assert "the smallest, to `attention`, is 1.40 fold standard deviations" in text
+
+
+def test_a_narrower_readout_ahead_in_the_paired_cv_is_the_default(results, monkeypatch):
+    """A negative gap is not "resolved" for the wider readout: the narrower one wins."""
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    behind = _resolved(_measured_readouts(results, DEFAULT_PRETRAINED, 0.9), -0.02)
+    text = _readout_text(behind, monkeypatch, "attention+stats")
+    assert "macro F1 -0.0200 (fold standard deviation 0.0050;" in text
+    with pytest.raises(render.ClaimError, match="DEFAULT_READOUT follows the stated rule"):
+        _readout_text(behind, monkeypatch, "attention+stats+blocks")
+
+
+def test_a_missing_pair_in_the_paired_cv_stops_the_rendering(results, monkeypatch):
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    partial = _measured_readouts(results, DEFAULT_PRETRAINED, 0.9)
+    del partial["bench_readout_cv"]["pairs"]["attention+stats+blocks - attention+stats"]
+    with pytest.raises(render.ClaimError, match="paired the CV-best readout with each"):
+        _readout_text(partial, monkeypatch, "attention+stats+blocks")
 
 
 def test_a_tie_in_the_paired_cv_makes_the_narrower_readout_the_default(results, monkeypatch):
@@ -220,6 +265,7 @@ def test_a_tie_in_the_paired_cv_makes_the_narrower_readout_the_default(results, 
     text = _readout_text(tied, monkeypatch, "attention+stats")
     assert "macro F1 +0.0040 (fold standard deviation 0.0050; higher in" in text
     assert "a tie, so the narrower readout is the default" in text
+    assert "Each gap is more than one fold standard deviation" not in text
     with pytest.raises(render.ClaimError, match="DEFAULT_READOUT follows the stated rule"):
         _readout_text(tied, monkeypatch, "attention+stats+blocks")
 
@@ -268,3 +314,37 @@ def test_a_card_figure_of_a_wider_readout_is_checked_against_the_run(results, mo
     monkeypatch.setattr(rp, "_shipped_configs", lambda: configs)
     with pytest.raises(render.ClaimError, match="reproduces its card with readout"):
         render.fields(results, "md")
+
+
+def test_robustness_row_of_a_removed_checkpoint_keeps_its_training_run(results):
+    """A removed checkpoint's row counts as its own run (from RETIRED) and says so; a row
+    of a checkpoint with neither a card nor a RETIRED entry stops the rendering."""
+    from rendering.pretrained import _encoder_noise_runs
+
+    from sklearn_biodiff.pretrained import RETIRED, list_pretrained
+
+    models = copy.deepcopy(results["bench_robustness"]["models"])
+    template = next(m for k, m in models.items() if k.startswith("pretrained:"))
+    for name in list(RETIRED) + list_pretrained():
+        models[f"pretrained:{name}"] = copy.deepcopy(template)
+    text = _encoder_noise_runs(models)
+    for name in RETIRED:
+        assert f"`{name}` (since removed from the package)" in text
+    # of the shipped ones, one per training run: the longest of the contrastive run
+    assert "`diffae-cinc2017-v4`" in text and "`diffae-cinc2017-v3`" not in text
+    models["pretrained:diffae-cinc2017-nowhere"] = copy.deepcopy(template)
+    with pytest.raises(render.ClaimError, match="nowhere has a model card or a RETIRED"):
+        _encoder_noise_runs(models)
+
+
+def test_the_training_noise_sentence_matches_the_pretraining_recipes():
+    """The render says which recipes train on AddNoise("mixture") over whole NSTDB
+    recordings; that must be what scripts/pretrain_diffae.py does."""
+    from _common import pretrain_script
+    from rendering.pretrained import NOISY_RECIPES
+
+    recipes = pretrain_script().RECIPES
+    assert set(NOISY_RECIPES) == {k for k, v in recipes.items() if "encoder_noise" in v}
+    for k in NOISY_RECIPES:
+        noise = recipes[k]["encoder_noise"]
+        assert noise.kind == "mixture" and tuple(noise.source_span) == (0.0, 1.0)

@@ -200,8 +200,8 @@ default="attention"
         (encoder_layers + 1)`` columns): earlier blocks keep more of the
         waveform's shape. With a frozen encoder and a linear probe the
         statistics scored higher in cross-validation on CinC 2017 than ``z``
-        alone; the two wider readouts tie on macro F1
-        (``sklearn_biodiff.pretrained.DEFAULT_READOUT``; figures in the
+        alone; ``sklearn_biodiff.pretrained.DEFAULT_READOUT`` is the one chosen
+        for the default checkpoint (the rule and the figures are in the
         "Pretrained models" page). Only ``transform`` reads it (training does
         not depend on it), so it can be changed on a fitted estimator.
 

@@ -10,6 +10,7 @@ the layout Hugging Face's and braindecode's ``save_pretrained`` write. Load one 
 from ._checkpoint import (
     DEFAULT_PRETRAINED,
     DEFAULT_READOUT,
+    RETIRED,
     CheckpointError,
     list_pretrained,
     load_checkpoint,
@@ -17,6 +18,7 @@ from ._checkpoint import (
     resolve_checkpoint,
 )
 
-__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "CheckpointError", "list_pretrained",
+__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "RETIRED", "CheckpointError",
+           "list_pretrained",
            "load_checkpoint", "model_card",
            "resolve_checkpoint"]
