@@ -526,8 +526,8 @@ def _training_noise(name: str) -> str:
     return (f" Its training noise (`AddNoise(\"mixture\")` on the encoder's input, recipe "
             f"`{recipe}`) draws baseline wander and muscle from the same NSTDB recordings "
             "as the test noise and powerline from the same generator, so of the five kinds "
-            "only white noise is out of its training distribution: hence the white-noise "
-            "part of the target.")
+            "only white noise is out of its training distribution: the white-noise area "
+            "is the out-of-distribution part of this check.")
 
 
 def _earlier_of_same_run(name: str, models: dict) -> str | None:
