@@ -348,3 +348,13 @@ def test_the_training_noise_sentence_matches_the_pretraining_recipes():
     for k in NOISY_RECIPES:
         noise = recipes[k]["encoder_noise"]
         assert noise.kind == "mixture" and tuple(noise.source_span) == (0.0, 1.0)
+
+
+def test_the_render_knows_every_readout_of_the_estimator_narrowest_first():
+    """The default-readout rule walks READOUT_ROWS from the narrowest readout: it must list
+    the estimator's readouts, in the estimator's order (narrowest first)."""
+    from rendering.pretrained import READOUT_ROWS
+
+    from sklearn_biodiff.feature_extraction._diffae import READOUTS
+
+    assert tuple(READOUT_ROWS) == READOUTS
