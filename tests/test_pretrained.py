@@ -273,6 +273,35 @@ def test_all_shipped_weights_fit_the_8_mb_budget():
 
 
 @pytest.mark.parametrize("name", SHIPPED)
+def test_model_card_tabulates_every_readouts_figures(name):
+    """One table row per readout and part, with the card's figures to 4 decimals."""
+    metrics = load_checkpoint(name)[0]["card"]["metrics"]
+    card = model_card(name)
+    test = metrics["test (shipped weights)"]
+    assert ("| attention | test (shipped weights) | "
+            + " | ".join(f"{test[k]:.4f}" for k in ("macro_f1", "mean_f1_NAO",
+                                                     "auroc_normal_vs_abnormal",
+                                                     "auroc_af_vs_rest"))
+            + f" | {metrics['probe_C']:g} |") in card
+    for key, parts in metrics.items():
+        if key.startswith("readout "):
+            f1 = parts["cv_train (shipped weights)"]["macro_f1"]
+            assert f"| {key[len('readout '):]} | cv_train (shipped weights) | {f1:.4f} |" in card
+    assert "{'macro_f1'" not in card  # no dict reprs left
+
+
+def test_model_card_lists_metrics_entries_it_cannot_tabulate():
+    from sklearn_biodiff.pretrained._checkpoint import _metrics_lines
+
+    lines = "\n".join(_metrics_lines({"probe_C": 1, "mine": {"a": 1}, "note": "x",
+                                      "readout r": {"probe_C": 0.1, "other": 3}}))
+    for text in ("probe C: 1", "mine: {'a': 1}", "note: x", "readout r, probe C: 0.1",
+                 "readout r, other: 3"):
+        assert text in lines
+    assert _metrics_lines({}) == ["- **metrics**: none recorded"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_checkpoint_card_size_and_offline_load(name, monkeypatch, sample):
     config, state = load_checkpoint(name)
     for field in CARD_FIELDS:

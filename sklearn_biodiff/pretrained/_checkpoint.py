@@ -249,6 +249,48 @@ def _json_default(obj):
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+#: column labels of the card's metrics table, in order
+CARD_METRICS = {"macro_f1": "macro F1", "mean_f1_NAO": "mean F1 N, A, O",
+                "auroc_normal_vs_abnormal": "N vs A AUROC",
+                "auroc_af_vs_rest": "AF vs rest AUROC"}
+
+
+def _metrics_lines(metrics: dict) -> list[str]:
+    """The card's metrics: a Markdown table with a row per readout and part, then every
+    other entry (transform speed, ...) as a bullet, so nothing is left out.
+
+    ``metrics`` holds the ``z`` readout's parts (``"test (shipped weights)"`` ->
+    {metric: value}, ...) and ``"readout NAME"`` entries with the same parts for the
+    wider readouts; ``probe_C`` (top level or per readout) becomes a column.
+    """
+    def is_row(figures):
+        return isinstance(figures, dict) and all(k in figures for k in CARD_METRICS)
+
+    readouts = {"attention": metrics}
+    readouts.update({k[len("readout "):]: v for k, v in metrics.items()
+                     if k.startswith("readout ") and isinstance(v, dict)})
+    rows, rest, probes = [], [], []
+    for readout, parts in readouts.items():
+        prefix = "" if readout == "attention" else f"readout {readout}, "
+        for part, figures in parts.items():
+            if is_row(figures):
+                rows.append([readout, part, *(f"{figures[k]:.4f}" for k in CARD_METRICS),
+                             f"{parts['probe_C']:g}" if "probe_C" in parts else ""])
+            elif part == "probe_C":
+                probes.append(f"  - {prefix}probe C: {figures}")
+            elif not (readout == "attention" and part[len("readout "):] in readouts):
+                rest.append(f"  - {prefix}{part.replace('_', ' ')}: {figures}")
+    if not rows:  # no table for the probe C column: list it
+        return ["- **metrics**:" + ("" if probes or rest else " none recorded"),
+                *probes, *rest]
+    header = ["readout", "part", *CARD_METRICS.values(), "probe C"]
+    return ["- **metrics** (readout `attention` is the paper's `z`):", "",
+            "  | " + " | ".join(header) + " |",
+            "  | " + " | ".join("---" for _ in header) + " |",
+            *("  | " + " | ".join(row) + " |" for row in rows),
+            *([""] + rest if rest else [])]
+
+
 def model_card(pretrained: str | os.PathLike) -> str:
     """The model card of a checkpoint as Markdown text.
 
@@ -271,6 +313,8 @@ def model_card(pretrained: str | os.PathLike) -> str:
         label = key.replace("_", " ")
         if isinstance(value, list) and len(value) > 20:
             lines.append(f"- **{label}**: {len(value)} entries (listed in {CONFIG_NAME})")
+        elif key == "metrics" and isinstance(value, dict):
+            lines.extend(_metrics_lines(value))
         elif isinstance(value, dict):
             lines.append(f"- **{label}**:")
             lines.extend(f"  - {k}: {v}" for k, v in value.items())
