@@ -285,8 +285,10 @@ def test_model_card_tabulates_every_readouts_figures(name):
             + f" | {metrics['probe_C']:g} |") in card
     for key, parts in metrics.items():
         if key.startswith("readout "):
-            f1 = parts["cv_train (shipped weights)"]["macro_f1"]
-            assert f"| {key[len('readout '):]} | cv_train (shipped weights) | {f1:.4f} |" in card
+            for part in ("test (shipped weights)", "cv_train (shipped weights)"):
+                f1, auc = parts[part]["macro_f1"], parts[part]["auroc_af_vs_rest"]
+                row = f"| {key[len('readout '):]} | {part} | {f1:.4f} |"
+                assert row in card and f"| {auc:.4f} | {parts['probe_C']:g} |" in card
     assert "{'macro_f1'" not in card  # no dict reprs left
 
 
@@ -299,6 +301,34 @@ def test_model_card_lists_metrics_entries_it_cannot_tabulate():
                  "readout r, other: 3"):
         assert text in lines
     assert _metrics_lines({}) == ["- **metrics**: none recorded"]
+    # beside a table: values that are not numbers, extra keys, a readout named like z's
+    # group, and a probe C of a readout without a row are all shown, none raises
+    four = {"macro_f1": None, "mean_f1_NAO": "0.6", "auroc_normal_vs_abnormal": 0.8,
+            "auroc_af_vs_rest": 0.9, "accuracy": 0.7}
+    lines = "\n".join(_metrics_lines({"test": four, "probe_C": "auto", "readout x": 5,
+                                      "readout attention": {"probe_C": [0.1, 1]}}))
+    assert "| attention | test | None | 0.6 | 0.8000 | 0.9000 | auto |" in lines
+    for text in ("test, accuracy: 0.7", "readout x: 5", "readout attention, probe C: [0.1, 1]"):
+        assert text in lines
+
+
+def test_save_pretrained_keeps_the_card_of_unchanged_weights_and_the_terms_after_tuning(
+        tmp_path, sample):
+    name = DEFAULT_PRETRAINED
+    card = load_checkpoint(name)[0]["card"]
+    records = [r for r in sample.signals if len(r) >= 3000][:4]  # one 10-s crop each
+    frozen = DiffAEEmbedder.from_pretrained(name, fs=300.0).fit(records)
+    copy_ = load_checkpoint(frozen.save_pretrained(tmp_path / "pinned"))[0]
+    assert copy_["card"] == card
+    np.testing.assert_array_equal(
+        DiffAEEmbedder.from_pretrained(tmp_path / "pinned", fs=300.0).fit(records)
+        .transform(records), frozen.transform(records))
+    tuned = clone(frozen).set_params(max_epochs=1, batch_size=4, random_state=0).fit(records)
+    terms = load_checkpoint(tuned.save_pretrained(tmp_path / "tuned"))[0]["card"]
+    assert terms == {"fine_tuned_from": name, "license": card["license"],
+                     "attribution": card["attribution"]}
+    explicit = load_checkpoint(frozen.save_pretrained(tmp_path / "own", card={"a": 1}))[0]
+    assert explicit["card"] == {"a": 1}
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -245,6 +245,8 @@ def test_a_narrower_readout_ahead_in_the_paired_cv_is_the_default(results, monke
     behind = _resolved(_measured_readouts(results, DEFAULT_PRETRAINED, 0.9), -0.02)
     text = _readout_text(behind, monkeypatch, "attention+stats")
     assert "macro F1 -0.0200 (fold standard deviation 0.0050;" in text
+    assert "`attention+stats` is ahead by more than one fold standard deviation" in text
+    assert "a tie, so the narrower readout" not in text
     with pytest.raises(render.ClaimError, match="DEFAULT_READOUT follows the stated rule"):
         _readout_text(behind, monkeypatch, "attention+stats+blocks")
 
@@ -348,6 +350,13 @@ def test_the_training_noise_sentence_matches_the_pretraining_recipes():
     for k in NOISY_RECIPES:
         noise = recipes[k]["encoder_noise"]
         assert noise.kind == "mixture" and tuple(noise.source_span) == (0.0, 1.0)
+        assert tuple(noise.snr_db) == (0.0, 24.0)  # "0-24 dB" in the sentence
+    # "an equal-power mix of baseline wander and muscle ... and powerline", and white
+    # noise is the one benchmark kind outside it
+    from sklearn_biodiff.noise._sources import MIXTURE, NOISE_KINDS
+
+    assert set(MIXTURE) == {"baseline_wander", "muscle", "powerline"}
+    assert set(NOISE_KINDS) - set(MIXTURE) - {"mixture"} == {"gaussian"}
 
 
 def test_the_render_knows_every_readout_of_the_estimator_narrowest_first():

@@ -326,13 +326,14 @@ def _paired_readouts(paired: dict, pairs: dict, best: str, chosen: str,
             f"{f['n_splits']}-fold stratified, {f['n_repeats']} repeats, the same folds for "
             "each readout, C per readout by the 3-fold grid).")
     if best != chosen:
-        return (head + f" `{best}` minus `{chosen}`: macro F1 {cell(chosen, 'macro_f1')}, "
-                "not ahead by more than one fold standard deviation, a tie, so the narrower "
-                f"readout is the default. Normal vs abnormal AUROC "
-                f"{cell(chosen, 'auroc_normal_vs_abnormal')}.")
+        ahead = _paired_margin(pairs[f"{best} - {chosen}"]["macro_f1"]) < -1
+        return (head + f" `{best}` minus `{chosen}`: macro F1 {cell(chosen, 'macro_f1')}: "
+                + (f"`{chosen}` is ahead by more than one fold standard deviation, so this "
+                   "narrower readout is the default" if ahead else
+                   "not ahead by more than one fold standard deviation, a tie, so the "
+                   "narrower readout is the default")
+                + f". Normal vs abnormal AUROC {cell(chosen, 'auroc_normal_vs_abnormal')}.")
     margins = {ro: _paired_margin(pairs[f"{best} - {ro}"]["macro_f1"]) for ro in narrower}
-    _claim(min(margins.values()) > 1, "the chosen widest readout is resolved ahead of each "
-                                      "narrower eligible one")
     closest = min(margins, key=margins.get)
     return (head + "".join(f" `{best}` minus `{ro}`: macro F1 {cell(ro, 'macro_f1')}."
                            for ro in narrower)
@@ -523,11 +524,13 @@ def _training_noise(name: str) -> str:
     if recipe not in NOISY_RECIPES:
         return (f" `{name}` was trained on clean records: every noise kind is out of its "
                 "training distribution.")
-    return (f" Its training noise (`AddNoise(\"mixture\")` on the encoder's input, recipe "
-            f"`{recipe}`) draws baseline wander and muscle from the same NSTDB recordings "
-            "as the test noise and powerline from the same generator, so of the five kinds "
-            "only white noise is out of its training distribution: the white-noise area "
-            "is the out-of-distribution part of this check.")
+    return (f" Its training noise (recipe `{recipe}`, `AddNoise(\"mixture\")` on the "
+            "encoder's input, 0-24 dB) is an equal-power mix of baseline wander and muscle "
+            "from the same NSTDB recordings as the test noise and powerline from the same "
+            "generator: each of those kinds alone at a given SNR has about 4.8 dB more of "
+            "it than the mix had, so their low-SNR cells reach past the training range, "
+            "and white noise was never in training: the white-noise area is the "
+            "out-of-distribution part of this check.")
 
 
 def _earlier_of_same_run(name: str, models: dict) -> str | None:

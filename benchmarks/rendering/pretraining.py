@@ -114,16 +114,21 @@ def _pretraining(r: dict, fmt: str) -> dict:
             + "), not by the test part." + _default_tie(cards, cv))
     if shipped and "bench_scattering" in r:
         q = r["bench_scattering"]["quality"]["contextualize_true"]
-        best_f1 = max(c["metrics"]["test (shipped weights)"]["macro_f1"]
-                      for c in cards.values())
-        _claim(best_f1 < q["macro_f1_4class"],
-               "no shipped checkpoint reaches the macro F1 of the training-free features")
+        best_name, best_f1 = max(
+            ((k, c["metrics"]["test (shipped weights)"]["macro_f1"]) for k, c in cards.items()),
+            key=lambda kv: kv[1])
+        gap = best_f1 - q["macro_f1_4class"]
+        _claim(gap < CV_TIE, "no shipped checkpoint is above the macro F1 of the training-free "
+                             "features by 0.01 or more with z")
         shipped.append(
             f"`ScatteringFeatures()` on the same split (`benchmarks/bench_scattering.py`, "
             f"probe C=0.01) scores macro F1 {_f(q['macro_f1_4class'])} and normal vs abnormal "
             f"AUROC {_f(q['auroc_normal_vs_abnormal'])}: with the paper's readout (`z`, "
-            "above), no shipped checkpoint reaches the training-free features on clean data "
-            "yet; with the wider readouts (`DEFAULT_READOUT` among them) see \"Readout\" "
+            "above), no shipped checkpoint is above the training-free features' test macro "
+            f"F1 by {CV_TIE} or more ("
+            + (f"the best, `{best_name}` with {_f(best_f1)}, is within {CV_TIE}: a tie"
+               if gap > -CV_TIE else f"all are below by {CV_TIE} or more")
+            + "); with the wider readouts (`DEFAULT_READOUT` among them) see \"Readout\" "
             "below.")
     first = next(iter(runs.values()))
     header = ["recipe", "crops seen", "training CPU-minutes", "CV macro F1",
@@ -161,7 +166,9 @@ def _default_tie(cards: dict, cv: dict) -> str:
     return (text + "; with the wider readouts, CV macro F1 from their model cards: "
             + "; ".join(f"`{ro}` {_f(a)} against {_f(b)}" for ro, (a, b) in both.items())
             + (f". `{top}` is ahead by {CV_TIE} or more with {_and(ahead)} and within "
-               f"{CV_TIE} with the others." if ahead and len(ahead) < len(both) else
+               f"{CV_TIE} with "
+               + _and([f"`{ro}`" for ro in both if f"`{ro}`" not in ahead]) + "."
+               if ahead and len(ahead) < len(both) else
                f". `{top}` is ahead by {CV_TIE} or more with each." if ahead else
                ". They tie with these readouts too; the choice rests on the ranking "
                "with `z` alone.")

@@ -566,7 +566,11 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             Storage precision of the weights.
         card : dict or None, default=None
             Model-card fields (training data, recipe, metrics with protocol,
-            licence) stored under ``"card"`` in ``config.json``.
+            licence) stored under ``"card"`` in ``config.json``. None keeps the
+            card of the loaded ``pretrained`` checkpoint when ``fit`` did not
+            train (``max_epochs=0``: the same weights); after fine-tuning it
+            keeps only its licence and attribution, with ``fine_tuned_from``;
+            without a ``pretrained`` checkpoint the card is empty.
 
         Returns
         -------
@@ -579,10 +583,21 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         config = {"architecture": self._architecture(), "model_fs": float(self.model_fs),
                   "snippet_seconds": float(self.snippet_seconds),
                   "normalization": NORMALIZATION, "library_version": __version__,
-                  "card": dict(card or {})}
+                  "card": dict(card) if card is not None else self._inherited_card()}
         weights = {k: v for k, v in self._module().state_dict().items()
                    if not k.startswith("projector.")}
         return write_checkpoint(path, weights, config, dtype=dtype)
+
+    def _inherited_card(self) -> dict:
+        """The loaded checkpoint's card if the weights are its own, else its terms."""
+        loaded = getattr(self, "pretrained_config_", None)
+        if loaded is None:
+            return {}
+        card = dict(loaded.get("card", {}))
+        if self.max_epochs == 0:
+            return card
+        return {"fine_tuned_from": os.fspath(self.pretrained),
+                **{k: card[k] for k in ("license", "attribution") if k in card}}
 
     def _encoder_noise_model(self):
         """``encoder_noise`` at ``model_fs``, checked before training, or None."""

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 from importlib import resources
+from numbers import Real
 from pathlib import Path
 from types import MappingProxyType
 
@@ -46,6 +47,9 @@ RETIRED = MappingProxyType({
         "recipe": "encoder_noise",
         "crops_seen": 107262,
         "source_run": "benchmarks/results/pretrain_diffae_encoder_noise.json",
+        # the commit whose model card (config.json) shipped it: its full card is there
+        "card_commit": "5b1bdb9d063d7908c9bc177afc9509e3cd7826a2",
+        "source_commit": "617271e8b3292348036be065b92125e78e0050f9",
         "instead": "scripts/pretrain_diffae.py --recipe encoder_noise --max-crops 107262 "
                    "retrains it",
     }),
@@ -255,34 +259,50 @@ CARD_METRICS = {"macro_f1": "macro F1", "mean_f1_NAO": "mean F1 N, A, O",
                 "auroc_af_vs_rest": "AF vs rest AUROC"}
 
 
+def _number(value, spec: str) -> str:
+    """``value`` formatted with ``spec`` when it is a real number, else ``str(value)``."""
+    if isinstance(value, Real) and not isinstance(value, bool):
+        return format(value, spec)
+    return str(value)
+
+
 def _metrics_lines(metrics: dict) -> list[str]:
     """The card's metrics: a Markdown table with a row per readout and part, then every
-    other entry (transform speed, ...) as a bullet, so nothing is left out.
+    other entry as a bullet, so nothing is left out.
 
     ``metrics`` holds the ``z`` readout's parts (``"test (shipped weights)"`` ->
     {metric: value}, ...) and ``"readout NAME"`` entries with the same parts for the
-    wider readouts; ``probe_C`` (top level or per readout) becomes a column.
+    wider readouts. A part is a row when it has the four ``CARD_METRICS``; its other
+    keys become bullets. ``probe_C`` is the row's last column, or a bullet when its
+    readout has no row.
     """
-    def is_row(figures):
-        return isinstance(figures, dict) and all(k in figures for k in CARD_METRICS)
-
-    readouts = {"attention": metrics}
-    readouts.update({k[len("readout "):]: v for k, v in metrics.items()
-                     if k.startswith("readout ") and isinstance(v, dict)})
-    rows, rest, probes = [], [], []
-    for readout, parts in readouts.items():
-        prefix = "" if readout == "attention" else f"readout {readout}, "
+    groups = [("attention", "", {k: v for k, v in metrics.items()
+                                 if not k.startswith("readout ")})]
+    rest: list[str] = []
+    for key, value in metrics.items():
+        if key.startswith("readout "):
+            if isinstance(value, dict):
+                groups.append((key[len("readout "):], f"{key}, ", value))
+            else:
+                rest.append(f"  - {key}: {value}")
+    rows = []
+    for label, prefix, parts in groups:
+        probe = parts.get("probe_C")
+        n_rows = len(rows)
         for part, figures in parts.items():
-            if is_row(figures):
-                rows.append([readout, part, *(f"{figures[k]:.4f}" for k in CARD_METRICS),
-                             f"{parts['probe_C']:g}" if "probe_C" in parts else ""])
-            elif part == "probe_C":
-                probes.append(f"  - {prefix}probe C: {figures}")
-            elif not (readout == "attention" and part[len("readout "):] in readouts):
+            if part == "probe_C":
+                continue
+            if isinstance(figures, dict) and all(k in figures for k in CARD_METRICS):
+                rows.append([label, part, *(_number(figures[k], ".4f") for k in CARD_METRICS),
+                             "" if probe is None else _number(probe, "g")])
+                rest += [f"  - {prefix}{part}, {k.replace('_', ' ')}: {v}"
+                         for k, v in figures.items() if k not in CARD_METRICS]
+            else:
                 rest.append(f"  - {prefix}{part.replace('_', ' ')}: {figures}")
-    if not rows:  # no table for the probe C column: list it
-        return ["- **metrics**:" + ("" if probes or rest else " none recorded"),
-                *probes, *rest]
+        if probe is not None and len(rows) == n_rows:
+            rest.append(f"  - {prefix}probe C: {probe}")
+    if not rows:
+        return ["- **metrics**:" + ("" if rest else " none recorded"), *rest]
     header = ["readout", "part", *CARD_METRICS.values(), "probe C"]
     return ["- **metrics** (readout `attention` is the paper's `z`):", "",
             "  | " + " | ".join(header) + " |",
