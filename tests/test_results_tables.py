@@ -238,17 +238,24 @@ def test_a_gap_just_beyond_one_fold_std_says_so_for_the_smallest_margin(results,
     assert "the smallest, to `attention`, is 1.40 fold standard deviations" in text
 
 
-def test_a_narrower_readout_ahead_in_the_paired_cv_is_the_default(results, monkeypatch):
-    """A negative gap is not "resolved" for the wider readout: the narrower one wins."""
+@pytest.mark.parametrize("gap, cell, says, not_says", [
+    (0.004, "macro F1 +0.0040 (fold standard deviation 0.0050; higher in",
+     "a tie, so the narrower readout is the default",
+     "Each gap is more than one fold standard deviation"),
+    # a negative gap is not "resolved" for the wider readout: the narrower one is ahead
+    (-0.02, "macro F1 -0.0200 (fold standard deviation 0.0050;",
+     "`attention+stats` is ahead by more than one fold standard deviation",
+     "a tie, so the narrower readout"),
+])
+def test_a_tie_or_a_narrower_lead_in_the_paired_cv_makes_the_narrower_readout_the_default(
+        results, monkeypatch, gap, cell, says, not_says):
     from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
 
-    behind = _resolved(_measured_readouts(results, DEFAULT_PRETRAINED, 0.9), -0.02)
-    text = _readout_text(behind, monkeypatch, "attention+stats")
-    assert "macro F1 -0.0200 (fold standard deviation 0.0050;" in text
-    assert "`attention+stats` is ahead by more than one fold standard deviation" in text
-    assert "a tie, so the narrower readout" not in text
+    changed = _resolved(_measured_readouts(results, DEFAULT_PRETRAINED, 0.9), gap)
+    text = _readout_text(changed, monkeypatch, "attention+stats")
+    assert cell in text and says in text and not_says not in text
     with pytest.raises(render.ClaimError, match="DEFAULT_READOUT follows the stated rule"):
-        _readout_text(behind, monkeypatch, "attention+stats+blocks")
+        _readout_text(changed, monkeypatch, "attention+stats+blocks")
 
 
 def test_a_missing_pair_in_the_paired_cv_stops_the_rendering(results, monkeypatch):
@@ -258,18 +265,6 @@ def test_a_missing_pair_in_the_paired_cv_stops_the_rendering(results, monkeypatc
     del partial["bench_readout_cv"]["pairs"]["attention+stats+blocks - attention+stats"]
     with pytest.raises(render.ClaimError, match="paired the CV-best readout with each"):
         _readout_text(partial, monkeypatch, "attention+stats+blocks")
-
-
-def test_a_tie_in_the_paired_cv_makes_the_narrower_readout_the_default(results, monkeypatch):
-    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
-
-    tied = _resolved(_measured_readouts(results, DEFAULT_PRETRAINED, 0.9), 0.004)
-    text = _readout_text(tied, monkeypatch, "attention+stats")
-    assert "macro F1 +0.0040 (fold standard deviation 0.0050; higher in" in text
-    assert "a tie, so the narrower readout is the default" in text
-    assert "Each gap is more than one fold standard deviation" not in text
-    with pytest.raises(render.ClaimError, match="DEFAULT_READOUT follows the stated rule"):
-        _readout_text(tied, monkeypatch, "attention+stats+blocks")
 
 
 def test_without_a_paired_cv_the_cv_best_readout_is_the_default(results, monkeypatch):
