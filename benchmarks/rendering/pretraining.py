@@ -6,7 +6,7 @@ From ``bench_diffae`` and ``pretrain_diffae_<recipe>``.
 from __future__ import annotations
 
 from ._text import _and, _claim, _f, _table, _thousands
-from .pretrained import _shipped_configs
+from .pretrained import TEST_TIE, _shipped_configs
 
 
 def _diffae(r: dict, fmt: str) -> dict:
@@ -118,16 +118,16 @@ def _pretraining(r: dict, fmt: str) -> dict:
             ((k, c["metrics"]["test (shipped weights)"]["macro_f1"]) for k, c in cards.items()),
             key=lambda kv: kv[1])
         gap = best_f1 - q["macro_f1_4class"]
-        _claim(gap < CV_TIE, "no shipped checkpoint is above the macro F1 of the training-free "
+        _claim(gap < TEST_TIE, "no shipped checkpoint is above the macro F1 of the training-free "
                              "features by 0.01 or more with z")
         shipped.append(
             f"`ScatteringFeatures()` on the same split (`benchmarks/bench_scattering.py`, "
             f"probe C=0.01) scores macro F1 {_f(q['macro_f1_4class'])} and normal vs abnormal "
             f"AUROC {_f(q['auroc_normal_vs_abnormal'])}: with the paper's readout (`z`, "
             "above), no shipped checkpoint is above the training-free features' test macro "
-            f"F1 by {CV_TIE} or more ("
-            + (f"the best, `{best_name}` with {_f(best_f1)}, is within {CV_TIE}: a tie"
-               if gap > -CV_TIE else f"all are below by {CV_TIE} or more")
+            f"F1 by {TEST_TIE} or more ("
+            + (f"the best, `{best_name}` with {_f(best_f1)}, is within {TEST_TIE}: a tie"
+               if gap > -TEST_TIE else f"all are below by {TEST_TIE} or more")
             + "); with the wider readouts (`DEFAULT_READOUT` among them) see \"Readout\" "
             "below.")
     first = next(iter(runs.values()))
