@@ -198,6 +198,25 @@ def _same_in_every_process(seed: int) -> int:
     return int(value.item())
 
 
+def _check_saved_version(name: str, saved: str | None) -> None:
+    """Warn with :class:`~sklearn_biodiff.exceptions.PackageVersionWarning` when an
+    estimator pickled by another release of the package (or by one before version
+    stamps) is loaded."""
+    import warnings
+
+    from ._version import __version__
+    from .exceptions import PackageVersionWarning
+
+    if saved == __version__:
+        return
+    when = ("a release of sklearn_biodiff without version stamps (before 0.1.0)"
+            if saved is None else f"sklearn_biodiff {saved}")
+    warnings.warn(PackageVersionWarning(
+        f"{name} was saved with {when} and is loaded with {__version__}: its fitted "
+        "state may not mean the same thing here. Refit it, or load it with the release "
+        "that saved it.", saved, __version__), stacklevel=3)
+
+
 class NewParametersOnLoadMixin:
     """Unpickle models saved by an older version of the package.
 
@@ -206,9 +225,24 @@ class NewParametersOnLoadMixin:
     ``AttributeError``. New parameters default to the old behaviour, so their
     ``__init__`` defaults are what such a model was built with: ``__setstate__``
     sets them. Put this mixin before ``BaseEstimator`` in the bases.
+
+    Pickles also carry the package version; loading one saved by another release
+    warns with :class:`~sklearn_biodiff.exceptions.PackageVersionWarning`, as
+    scikit-learn does for its own version.
     """
 
+    #: the key of the package version in a pickled estimator's state
+    _VERSION_KEY = "_sklearn_biodiff_version"
+
+    def __getstate__(self):
+        from ._version import __version__
+
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else vars(self)
+        return {**state, self._VERSION_KEY: __version__}
+
     def __setstate__(self, state):
+        state = dict(state)
+        _check_saved_version(type(self).__name__, state.pop(self._VERSION_KEY, None))
         if hasattr(super(), "__setstate__"):
             super().__setstate__(state)  # BaseEstimator checks the sklearn version
         else:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["TrainingDivergedError", "TrainingDivergedWarning"]
+__all__ = ["CheckpointError", "PackageVersionWarning", "TrainingDivergedError",
+           "TrainingDivergedWarning"]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -39,3 +40,50 @@ class TrainingDivergedWarning(UserWarning):
     >>> issubclass(TrainingDivergedWarning, UserWarning)
     True
     """
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be found, is corrupted, or does not fit the model.
+
+    Raised by ``DiffAEEmbedder(pretrained=...)``, ``DiffAEEmbedder.from_pretrained``,
+    :func:`~sklearn_biodiff.pretrained.load_checkpoint` and
+    :func:`~sklearn_biodiff.pretrained.model_card` with a message that names the
+    file, the field and what to do; also re-exported as
+    ``sklearn_biodiff.pretrained.CheckpointError``.
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.exceptions import CheckpointError
+    >>> issubclass(CheckpointError, ValueError)
+    True
+    """
+
+
+class PackageVersionWarning(UserWarning):
+    """An estimator pickled by another release of sklearn_biodiff was loaded.
+
+    The pickle still loads (parameters added since take their defaults), but
+    fitted state may not mean the same thing across releases: refit, or load it
+    with the release that saved it. Raise it as an error with
+    ``warnings.simplefilter("error", PackageVersionWarning)``.
+
+    Attributes
+    ----------
+    saved_version : str or None
+        The release that wrote the pickle (None: a release before version
+        stamps).
+    current_version : str
+        The release that loads it.
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.exceptions import PackageVersionWarning
+    >>> issubclass(PackageVersionWarning, UserWarning)
+    True
+    """
+
+    def __init__(self, message: str = "", saved_version: str | None = None,
+                 current_version: str = ""):
+        super().__init__(message)
+        self.saved_version = saved_version
+        self.current_version = current_version

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from importlib import resources
 from numbers import Real
 from pathlib import Path
@@ -18,15 +19,29 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .._atomic import (
+    current_umask,
+    fsync_folder,
+    remove_stale_temporaries,
+    replace_folder,
+    temporary_name,
+)
+from ..exceptions import CheckpointError
+from ._config import (
+    CONFIG_NAME,
+    MODEL_TYPE,
+    WEIGHTS_NAME,
+    check_config,
+    check_weights_header,
+    expected_tensors,
+    read_config,
+)
+
 __all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "RETIRED", "CheckpointError",
            "list_pretrained",
            "load_checkpoint", "model_card",
            "resolve_checkpoint", "write_checkpoint"]
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-#: what ``config["model_type"]`` must say for a DiffAEEmbedder checkpoint
-MODEL_TYPE = "sklearn_biodiff.DiffAEEmbedder"
 #: the checkpoint the demo and the quickstart use
 DEFAULT_PRETRAINED = "diffae-cinc2017-v4"
 #: the ``DiffAEEmbedder(readout=...)`` the demo and the quickstart embed a frozen
@@ -56,10 +71,6 @@ RETIRED = MappingProxyType({
 })
 #: the per-record preprocessing contract every DiffAE checkpoint is trained under
 NORMALIZATION = "per-record z-score (mean 0, std 1) after resampling to model_fs"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint cannot be found, is corrupted, or does not fit the model."""
 
 
 def _shipped_root() -> Path:
@@ -94,15 +105,26 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: a Hugging Face Hub repository id: owner/name
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+
+
 def _from_hub(repo_id: str) -> Path:
+    if not _HUB_ID.match(repo_id):
+        raise CheckpointError(
+            f"'hf://{repo_id}' is not a Hugging Face Hub repository id: write "
+            "'hf://owner/name'.")
     try:
         from huggingface_hub import snapshot_download
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        if exc.name != "huggingface_hub":
+            raise CheckpointError(_broken_hub(exc)) from exc
         raise CheckpointError(
-            f"pretrained={repo_id!r} is neither a shipped checkpoint "
-            f"({', '.join(list_pretrained()) or 'none'}) nor a local folder; loading a "
-            "Hugging Face Hub id needs the optional extra: pip install "
-            "'sklearn-biodiff[hub]'.") from exc
+            f"pretrained='hf://{repo_id}' is a Hugging Face Hub id; loading one needs the "
+            "optional extra: pip install 'sklearn-biodiff[hub]'. Shipped checkpoints "
+            f"load without it: {', '.join(list_pretrained()) or 'none'}.") from exc
+    except Exception as exc:  # installed, but broken (a missing dependency, a bad build)
+        raise CheckpointError(_broken_hub(exc)) from exc
     try:
         return Path(snapshot_download(repo_id, allow_patterns=[CONFIG_NAME, WEIGHTS_NAME]))
     except Exception as exc:  # offline, unknown repo, no access: say which
@@ -113,28 +135,45 @@ def _from_hub(repo_id: str) -> Path:
             f"{', '.join(list_pretrained()) or 'none'}.") from exc
 
 
+def _broken_hub(exc: BaseException) -> str:
+    return (f"huggingface_hub is installed but fails to import ({type(exc).__name__}: "
+            f"{exc}); repair or reinstall it (pip install --force-reinstall "
+            "huggingface_hub), or load a shipped checkpoint or a local folder.")
+
+
 def resolve_checkpoint(pretrained: str | os.PathLike) -> Path:
-    """The folder of a shipped name, a local folder, or a Hub id (optional extra).
+    """The folder of a shipped name, a local folder, or an explicit Hub id.
+
+    Nothing is fetched unless asked for with the ``hf://`` prefix: every other
+    string is a shipped name or a path, and a path that does not exist is an
+    error, never a download.
 
     Parameters
     ----------
     pretrained : str or path-like
         A name from :func:`list_pretrained`; a folder holding ``config.json`` and
         ``model.safetensors`` (as written by ``DiffAEEmbedder.save_pretrained``);
-        or ``"hf://owner/repo"`` / ``"owner/repo"`` on the Hugging Face Hub when
-        ``huggingface_hub`` is installed.
+        or ``"hf://owner/repo"`` on the Hugging Face Hub (needs ``huggingface_hub``).
 
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    CheckpointError
+        Not a shipped name, not an existing checkpoint folder, not an ``hf://`` id.
     """
     if not isinstance(pretrained, str | os.PathLike):
         raise CheckpointError(
-            f"pretrained must be a checkpoint name, a folder or a hub id, got "
-            f"{type(pretrained).__name__}.")
+            f"pretrained must be a checkpoint name, a folder or an 'hf://owner/repo' id, "
+            f"got {type(pretrained).__name__}.")
     text = os.fspath(pretrained)
-    if text in list_pretrained():
+    shipped = list_pretrained()
+    if isinstance(pretrained, str) and text in shipped:
         return _shipped_root() / text
+    if isinstance(pretrained, str) and text.startswith("hf://"):
+        return _from_hub(text[len("hf://"):])
     path = Path(text).expanduser()
     if path.is_dir():
         if not (path / CONFIG_NAME).is_file() or not (path / WEIGHTS_NAME).is_file():
@@ -142,25 +181,44 @@ def resolve_checkpoint(pretrained: str | os.PathLike) -> Path:
                 f"{path} is not a checkpoint folder: it needs {CONFIG_NAME} and "
                 f"{WEIGHTS_NAME} (write one with DiffAEEmbedder.save_pretrained).")
         return path
-    if text.startswith("hf://"):
-        return _from_hub(text[len("hf://"):])
-    if text.count("/") == 1 and not path.exists() and not text.startswith((".", "/", "~")):
-        return _from_hub(text)
+    if path.exists():
+        raise CheckpointError(
+            f"{path} is a file; pretrained= takes the folder that holds {CONFIG_NAME} and "
+            f"{WEIGHTS_NAME}.")
     if text in RETIRED:
         gone = RETIRED[text]
         raise CheckpointError(
             f"pretrained checkpoint {text!r} was removed in sklearn_biodiff "
             f"{gone['removed_in']} (the {gone['recipe']} run after {gone['crops_seen']} "
             f"crops); use the default, {DEFAULT_PRETRAINED!r}, or another shipped one ("
-            f"{', '.join(list_pretrained()) or 'none'}); {gone['instead']}.")
+            f"{', '.join(shipped) or 'none'}); {gone['instead']}.")
+    bare = text.rstrip("/\\")
+    if bare != text and bare in shipped:
+        raise CheckpointError(
+            f"no folder {text!r} (looked in {Path.cwd()}); the shipped checkpoint is "
+            f"named {bare!r}, without the trailing slash.")
+    hint = (f" A Hugging Face Hub repository is loaded only when asked for: "
+            f"pretrained='hf://{text}'." if _HUB_ID.match(text) else "")
     raise CheckpointError(
         f"unknown pretrained checkpoint {text!r}: not a shipped name (available: "
-        f"{', '.join(list_pretrained()) or 'none'}), not a checkpoint folder, not a "
-        "hub id ('hf://owner/repo').")
+        f"{', '.join(shipped) or 'none'}) and no such folder (looked for {path.absolute()})."
+        + hint)
+
+
+def _read_checked(folder: Path) -> tuple[dict, dict]:
+    """``(config, architecture)`` of ``folder``, every field checked (no weights read)."""
+    config = read_config(folder)
+    return config, check_config(config, str(folder / CONFIG_NAME))
 
 
 def load_checkpoint(pretrained: str | os.PathLike) -> tuple[dict, dict]:
     """Resolve, verify and read a checkpoint.
+
+    Everything is checked before memory is committed to it, in this order: the
+    config (size, JSON object, every field's type and range), the architecture's
+    parameter count (built on the ``meta`` device), the weights file's header
+    (names, shapes, dtypes) against that architecture, the sha256; only then
+    are the tensors read.
 
     Parameters
     ----------
@@ -178,42 +236,46 @@ def load_checkpoint(pretrained: str | os.PathLike) -> tuple[dict, dict]:
     Raises
     ------
     CheckpointError
-        Unknown name, missing file, checksum mismatch (a corrupted or swapped
-        weights file), or a config of another model type.
+        Unknown name, missing file, a config that is not a checkpoint's (another
+        model type, a missing or out-of-range field), weights that do not fit the
+        architecture, or a checksum mismatch (a corrupted or swapped weights file).
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     folder = resolve_checkpoint(pretrained)
-    try:
-        config = json.loads((folder / CONFIG_NAME).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{folder / CONFIG_NAME} cannot be read: {exc}") from exc
-    if config.get("model_type") != MODEL_TYPE:
-        raise CheckpointError(
-            f"{folder} holds a {config.get('model_type')!r} checkpoint, not a "
-            f"{MODEL_TYPE!r} one.")
-    expected = config.get("sha256")
-    actual = _sha256(folder / WEIGHTS_NAME)
+    config, arch = _read_checked(folder)
+    weights = folder / WEIGHTS_NAME
+    check_weights_header(weights, expected_tensors(arch, str(folder / CONFIG_NAME)))
+    expected = config["sha256"]
+    actual = _sha256(weights)
     if expected != actual:
         raise CheckpointError(
-            f"{folder / WEIGHTS_NAME} is corrupted or was replaced: its sha256 is {actual}, "
+            f"{weights} is corrupted or was replaced: its sha256 is {actual}, "
             f"{CONFIG_NAME} says {expected}. Re-install the package or re-save the model.")
     try:
-        state = load_file(folder / WEIGHTS_NAME, device="cpu")
+        state = load_file(weights, device="cpu")
     except (SafetensorError, OSError) as exc:
-        raise CheckpointError(f"{folder / WEIGHTS_NAME} cannot be read: {exc}") from exc
+        raise CheckpointError(f"{weights} cannot be read: {exc}") from exc
     return config, {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
 def write_checkpoint(folder: str | os.PathLike, state_dict: dict, config: dict, *,
                      dtype: str = "float32") -> Path:
-    """Write ``config.json`` + ``model.safetensors`` (with its sha256) to ``folder``.
+    """Write ``config.json`` + ``model.safetensors`` (with its sha256) to ``folder``,
+    all or nothing.
+
+    Both files are written into a temporary folder beside ``folder``, flushed to
+    disk, and swapped in as one step (:func:`sklearn_biodiff._atomic.replace_folder`):
+    a process killed at any moment leaves the previous checkpoint or the new one,
+    both loadable. Temporaries left by killed processes are removed.
 
     Parameters
     ----------
     folder : str or path-like
-        Created if missing; existing checkpoint files are overwritten.
+        Created if missing; an existing checkpoint there is replaced. A symbolic
+        link at ``folder`` is replaced by the new folder (what it points to is not
+        written). A folder holding other files than a checkpoint's is refused.
     state_dict : dict of str to torch.Tensor
     config : dict
         JSON-serialisable; ``model_type`` and ``sha256`` are filled in.
@@ -231,17 +293,41 @@ def write_checkpoint(folder: str | os.PathLike, state_dict: dict, config: dict, 
     if dtype not in ("float32", "float16"):
         raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}.")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(folder) and not folder.is_symlink():
+        if not folder.is_dir():
+            raise CheckpointError(f"{folder} is a file; save_pretrained writes a folder.")
+        others = sorted(p.name for p in folder.iterdir()
+                        if p.name not in (CONFIG_NAME, WEIGHTS_NAME))
+        if others:
+            raise CheckpointError(
+                f"{folder} holds other files than a checkpoint ({others[:5]}); the save "
+                "replaces the whole folder, so pass a new or a checkpoint folder.")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folder)
     cast = getattr(torch, dtype)
     tensors = {k: (v.detach().cpu().to(cast) if v.is_floating_point() else v.detach().cpu())
                .contiguous() for k, v in state_dict.items()}
-    save_file(tensors, folder / WEIGHTS_NAME, metadata={"format": "pt"})
-    full = {**config, "model_type": MODEL_TYPE, "weights_dtype": dtype,
-            "sha256": _sha256(folder / WEIGHTS_NAME)}
-    (folder / CONFIG_NAME).write_text(json.dumps(full, indent=2, default=_json_default) + "\n")
-    # safetensors writes owner-only (0600): give the weights config.json's permissions
-    # (those of any file the user creates), so a shared folder stays readable
-    (folder / WEIGHTS_NAME).chmod((folder / CONFIG_NAME).stat().st_mode & 0o777)
+    tmp = temporary_name(folder)
+    tmp.mkdir()
+    try:
+        save_file(tensors, tmp / WEIGHTS_NAME, metadata={"format": "pt"})
+        full = {**config, "model_type": MODEL_TYPE, "weights_dtype": dtype,
+                "sha256": _sha256(tmp / WEIGHTS_NAME)}
+        (tmp / CONFIG_NAME).write_text(
+            json.dumps(full, indent=2, default=_json_default) + "\n", encoding="utf-8")
+        mode = 0o666 & ~current_umask()  # safetensors writes owner-only (0600): the user's umask
+        for name in (WEIGHTS_NAME, CONFIG_NAME):
+            (tmp / name).chmod(mode)
+            with open(tmp / name, "rb") as f:
+                os.fsync(f.fileno())
+        tmp.chmod(0o777 & ~current_umask())
+        fsync_folder(tmp)
+        replace_folder(tmp, folder)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return folder
 
 
@@ -322,9 +408,14 @@ def model_card(pretrained: str | os.PathLike) -> str:
     Returns
     -------
     str
+
+    Raises
+    ------
+    CheckpointError
+        As :func:`load_checkpoint`, for the config (the weights are not read).
     """
     folder = resolve_checkpoint(pretrained)
-    config = json.loads((folder / CONFIG_NAME).read_text())
+    config, _ = _read_checked(folder)
     card = config.get("card", {})
     lines = [f"# {card.get('title', folder.name)}", ""]
     for key, value in card.items():
