@@ -42,9 +42,48 @@ __all__ = ["load_wfdb_database"]
 #: samples x leads read by one ``wfdb.rdrecord`` call (8 MB of float64)
 _CHUNK_VALUES = 1 << 20
 
+#: the largest up- or down-sampling factor between a record's rate and ``fs``
+_MAX_RESAMPLE_FACTOR = 1000
+
 _INVALID = "holds invalid samples (NaN: a signal gap)"
 _SKIP_HINT = (" To leave such records out instead, pass on_error='skip' (they are then "
               "reported in DESCR and .skipped).")
+
+
+# ---------------------------------------------------------------- bounds
+def _physical_memory() -> int | None:
+    """Bytes of RAM of this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_allocation(n_windows: int, n_leads: int, w_out: int, fs: float,
+                      window_s: float) -> None:
+    """A ValueError, before any array is made, when the windows cannot fit in memory."""
+    need = n_windows * n_leads * w_out * 4
+    ram = _physical_memory()
+    if ram is not None and need > ram:
+        raise ValueError(
+            f"the windows would take {need / 2**30:,.1f} GiB ({n_windows:,} window(s) x "
+            f"{n_leads} lead(s) x {w_out:,} samples: window_s={window_s:g} s at "
+            f"fs={fs:g} Hz, float32), more than this machine's {ram / 2**30:,.1f} GiB of "
+            "memory. Lower fs or window_s, raise step_s, or load fewer records (records=).")
+
+
+def _rate_problem(rec: _Record, fs: float, window_s: float, step_s: float) -> str | None:
+    """Why ``rec`` cannot be cut into windows at ``fs`` Hz, or None."""
+    if window_s * rec.fs < 1 or step_s * rec.fs < 1:
+        return (f"record {rec.name}: at its rate of {rec.fs:g} Hz window_s={window_s:g} s "
+                f"and step_s={step_s:g} s must each hold at least one sample")
+    if not np.isclose(rec.fs, fs):
+        up, down = resample_ratio(rec.fs, fs)
+        if max(up, down) > _MAX_RESAMPLE_FACTOR:
+            return (f"record {rec.name}: its rate of {rec.fs:g} Hz cannot be resampled to "
+                    f"fs={fs:g} Hz (ratio {up}:{down}, beyond {_MAX_RESAMPLE_FACTOR}:1); pass "
+                    "an fs= close to the records' rates")
+    return None
 
 
 # ---------------------------------------------------------------- signals
@@ -120,7 +159,7 @@ def _missing_annotation(rec: _Record, annotator: str) -> str:
 # ---------------------------------------------------------------- description
 def _descr(*, source, n_listed, recs, skipped, lead_names, by_position, fs, rates, window_s, step_s,
            annotator, label, n_candidates, n_kept, n_short, drops, target, unknown_labels,
-           unknown_symbols, group_sources, n_groups) -> str:
+           unknown_symbols, group_sources, n_groups, past_end=None) -> str:
     lines = [
         "WFDB database windows",
         "=====================",
@@ -158,6 +197,11 @@ def _descr(*, source, n_listed, recs, skipped, lead_names, by_position, fs, rate
         if unknown_labels:
             lines.append("Unknown rhythm codes (kept as their text): " + ", ".join(
                 f"{k} {v} window(s)" for k, v in sorted(unknown_labels.items())))
+        if past_end:
+            lines.append(
+                f"Annotations past the end of their record (ignored): "
+                f"{sum(past_end.values())} in {len(past_end)} record(s), e.g. "
+                + ", ".join(f"{k} ({v})" for k, v in list(past_end.items())[:3]) + ".")
         if unknown_symbols:
             lines.append("Annotation symbols wfdb does not know (not treated as beats): "
                          + ", ".join(f"{k!r} {v}" for k, v in sorted(unknown_symbols.items())))
@@ -429,10 +473,14 @@ def load_wfdb_database(
     lead_names = [w if isinstance(w, str) else recs[0].sig_names[w]
                   if w < len(recs[0].sig_names) else str(w) for w in wanted]
     w_out = max(1, round(window_s * fs_out))
+    _check_allocation(1, len(wanted), w_out, fs_out, window_s)
     usable = []
     for rec in recs:
         try:
             rec.channels = _match_leads(rec, wanted, common)
+            problem = _rate_problem(rec, fs_out, window_s, step_s)
+            if problem:
+                raise _RecordProblem(rec.name, problem)
         except _RecordProblem as problem:
             handle(problem)
             continue
@@ -443,6 +491,7 @@ def load_wfdb_database(
     # 2. annotations: a label or a drop reason per candidate window
     drops: Counter = Counter()
     unknown_symbols: Counter = Counter()
+    past_end: dict[str, int] = {}  # record -> annotations after its last sample
     n_candidates, n_short, any_rhythm = 0, 0, False
     usable = []
     for rec in recs:
@@ -453,6 +502,11 @@ def load_wfdb_database(
         if annotator is None:
             rec.starts, rec.labels = starts, None
             usable.append(rec)
+            continue
+        ann_file = Path(f"{rec.path}.{annotator}")
+        if ann_file.is_file() and ann_file.stat().st_size == 0:
+            handle(_RecordProblem(rec.name, f"record {rec.name}: annotation file "
+                                            f"{rec.name}.{annotator} is empty (0 bytes)"))
             continue
         try:
             ann = read_annotations(rec.path, annotator, rec.fs)
@@ -467,6 +521,10 @@ def load_wfdb_database(
             continue
         any_rhythm |= any(lab is not None for lab in ann.rhythm_labels)
         unknown_symbols.update(ann.unknown_symbols)
+        beyond = int((ann.beat_samples >= rec.sig_len).sum()
+                     + (ann.rhythm_samples >= rec.sig_len).sum())
+        if beyond:
+            past_end[rec.name] = beyond
         labels, reasons = label_windows(starts, w_nat, ann, label)
         drops.update(r for r in reasons if r is not None)
         keep = np.fromiter((lab is not None for lab in labels), dtype=bool,
@@ -478,6 +536,7 @@ def load_wfdb_database(
 
     # 3. signals of the kept windows, chunk by chunk, into one array
     n_alloc = sum(len(r.starts) for r in recs)
+    _check_allocation(n_alloc, len(wanted), w_out, fs_out, window_s)
     out = np.empty((n_alloc, len(wanted), w_out), dtype=np.float32)
     cursor = 0
     rec_col, start_col, group_col, target_col = [], [], [], []
@@ -511,6 +570,13 @@ def load_wfdb_database(
             f"{len(skipped)} record(s) skipped (on_error='skip'), e.g. "
             f"{next(iter(skipped.values()))}; see DESCR and .skipped.",
             UserWarning, stacklevel=2)
+    if past_end:
+        warnings.warn(
+            f"{sum(past_end.values())} annotation(s) in {len(past_end)} record(s) lie past "
+            f"the end of their record and were ignored, e.g. "
+            f"{next(iter(past_end))} ({next(iter(past_end.values()))}); the annotation "
+            "file may belong to a longer version of the record. See DESCR.",
+            UserWarning, stacklevel=2)
     if return_X_y:
         return signals, target
     record = np.concatenate(rec_col).astype(str)
@@ -528,7 +594,7 @@ def load_wfdb_database(
         window_s=window_s, step_s=step_s,
         annotator=annotator, label=label, n_candidates=n_candidates, drops=drops,
         n_kept=cursor, n_short=n_short, target=target, unknown_labels=unknown_labels,
-        unknown_symbols=unknown_symbols,
+        unknown_symbols=unknown_symbols, past_end=past_end,
         group_sources=Counter(r.group_source for r in kept_recs), n_groups=len(set(group_col)),
     )
     return Bunch(

@@ -27,6 +27,10 @@ from ._archive import _is_archive, unpack_archive_once
 _BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2,
                      "212": 1.5, "310": 4 / 3, "311": 4 / 3}
 
+#: samples (all signals of a file together) one byte of a file in a compressed format
+#: (FLAC: 508, 516, 524) may claim; real ECG compresses 2-4x, a flat line far more
+_MAX_SAMPLES_PER_COMPRESSED_BYTE = 4096
+
 #: a header comment that names the patient, e.g. "# patient: 17" or "# subject_id=4"
 _PATIENT_RE = re.compile(r"^\s*(?:patient|subject)(?:[ _-]?id)?\s*[:=]\s*(\S+)", re.I)
 
@@ -143,9 +147,14 @@ def _list_records(root: Path, records) -> tuple[list[str], bool]:
 
 
 # ---------------------------------------------------------------- headers
-def _signal_file_problem(root: Path, name: str, h) -> str | None:
-    """Why the signal files of a single-segment header cannot hold its samples."""
-    base = (root / name).parent
+def _signal_file_problem(base: Path, h) -> str | None:
+    """Why the signal files of the single-segment header ``h`` (its files in ``base``)
+    cannot hold the samples it claims.
+
+    Formats of fixed size must hold ``sig_len`` samples of every signal; a compressed
+    format may claim at most ``_MAX_SAMPLES_PER_COMPRESSED_BYTE`` samples per byte,
+    so a header of a few bytes never drives an allocation larger than the files.
+    """
     for fname in dict.fromkeys(h.file_name or []):
         if fname == "~":  # a layout header: no signal file
             continue
@@ -154,37 +163,133 @@ def _signal_file_problem(root: Path, name: str, h) -> str | None:
             return f"its signal file {fname} is missing"
         in_file = [i for i, f in enumerate(h.file_name) if f == fname]
         fmt = h.fmt[in_file[0]]
-        if fmt not in _BYTES_PER_SAMPLE or not h.sig_len:
+        if not h.sig_len:
             continue
         spf = sum((h.samps_per_frame[i] if h.samps_per_frame else 1) or 1 for i in in_file)
+        size = fpath.stat().st_size
+        if fmt not in _BYTES_PER_SAMPLE:
+            if h.sig_len * spf > _MAX_SAMPLES_PER_COMPRESSED_BYTE * size:
+                return (f"its header claims {h.sig_len:,} samples x {spf} signal(s) in "
+                        f"{fname} (format {fmt}), far more than its {size:,} bytes can "
+                        "hold (field 'sig_len')")
+            continue
         offset = (h.byte_offset[in_file[0]] if h.byte_offset else 0) or 0
         need = offset + math.floor(h.sig_len * spf * _BYTES_PER_SAMPLE[fmt])
-        size = fpath.stat().st_size
         if size < need:
             return (f"its signal file {fname} is truncated or corrupted: {size} bytes, "
                     f"the header needs {need}")
     return None
 
 
+def _rate_problem(fs) -> str | None:
+    """Why ``fs`` (a header's sampling rate) cannot be used, or None."""
+    try:
+        ok = math.isfinite(float(fs)) and float(fs) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        return (f"its header gives the sampling rate fs={fs!r} (field 'fs'); it must be a "
+                "positive finite number of Hz")
+    return None
+
+
+def _header_rate_problem(hea: Path) -> str | None:
+    """Why the rate written in the record line of ``hea`` is unusable, or None.
+
+    Read from the text itself: wfdb silently takes its default of 250 Hz when the
+    field does not parse (``nan``, ``inf``), shifting the length into its place.
+    """
+    try:
+        with open(hea, "rb") as f:
+            head = f.read(1 << 16).decode("latin-1")
+    except OSError:
+        return None  # reported when wfdb reads it
+    for line in head.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        tokens = line.split()
+        if len(tokens) < 3:
+            return None  # no rate: wfdb's default
+        raw = tokens[2].split("/")[0].split("(")[0]
+        try:
+            value = float(raw)
+        except ValueError:
+            return _rate_problem(raw)
+        return _rate_problem(value)
+    return None
+
+
+def _segments_problem(root: Path, name: str, h) -> str | None:
+    """Why the segments of the multi-segment header ``h`` cannot hold its samples."""
+    base = (root / name).parent
+    segments = getattr(h, "segments", None) or []
+    lengths = list(h.seg_len or [])
+    if len(lengths) != len(h.seg_name or []):
+        return (f"its header lists {len(lengths)} segment length(s) for "
+                f"{len(h.seg_name or [])} segment(s)")
+    if any(int(n) < 0 for n in lengths) or (h.sig_len and sum(lengths) != h.sig_len):
+        return (f"its segment lengths ({sum(int(n) for n in lengths):,} samples in all) do "
+                f"not add up to its length (field 'sig_len' = {h.sig_len:,})")
+    for seg_name, seg, length in zip(h.seg_name, segments, lengths):
+        if seg is None or seg_name == "~":  # a gap or the layout: no samples
+            continue
+        if seg.sig_len != length:
+            return (f"its segment {seg_name} has {seg.sig_len:,} samples in its own header, "
+                    f"{length:,} in the record's (field 'seg_len')")
+        problem = _rate_problem(seg.fs)
+        if problem:
+            return f"its segment {seg_name}: {problem}"
+        problem = _signal_file_problem(base, seg)
+        if problem:
+            return f"its segment {seg_name}: {problem}"
+    return None
+
+
+def _outside_problem(name: str) -> str | None:
+    """Why a record name from RECORDS or ``records=`` leaves the database folder."""
+    parts = Path(name).parts
+    if Path(name).is_absolute() or name.startswith(("/", "\\", "~")) or ".." in parts or (
+            len(name) > 1 and name[1] == ":"):
+        return (f"record {name}: its name leads outside the database folder; record names "
+                "are paths relative to the folder that holds RECORDS")
+    return None
+
+
 def _read_header(root: Path, name: str) -> _Record:
     import wfdb
 
+    outside = _outside_problem(name)
+    if outside:
+        raise _RecordProblem(name, outside)
     path = str(root / name)
     if not Path(path + ".hea").is_file():
         raise _RecordProblem(name, f"record {name}: header file {name}.hea is missing",
                              FileNotFoundError)
+    problem = _header_rate_problem(Path(path + ".hea"))
+    if problem:
+        raise _RecordProblem(name, f"record {name}: {problem}")
     try:
         h = wfdb.rdheader(path)
         if hasattr(h, "seg_name"):  # multi-segment: signal names from its segments
             h = wfdb.rdheader(path, rd_segments=True)
-        fs, sig_len, sig_names = float(h.fs), h.sig_len, list(h.sig_name or [])
+        fs, sig_len, sig_names = h.fs, h.sig_len, list(h.sig_name or [])
     except Exception as exc:  # wfdb raises many types for broken headers
         raise _RecordProblem(
-            name, f"record {name}: header {name}.hea could not be read ({exc})") from exc
+            name, f"record {name}: header {name}.hea could not be read "
+                  f"({type(exc).__name__}: {exc})") from exc
+    problem = _rate_problem(fs)
+    if problem:
+        raise _RecordProblem(name, f"record {name}: {problem}")
+    fs = float(fs)
     if not sig_names:
         raise _RecordProblem(name, f"record {name}: its header lists no signals")
-    if not hasattr(h, "seg_name"):
-        problem = _signal_file_problem(root, name, h)
+    if hasattr(h, "seg_name"):
+        problem = _segments_problem(root, name, h)
+        if problem:
+            raise _RecordProblem(name, f"record {name}: {problem}")
+    else:
+        problem = _signal_file_problem((root / name).parent, h)
         if problem:
             raise _RecordProblem(name, f"record {name}: {problem}")
         if not sig_len:  # header without a length: infer it from the file size
