@@ -906,7 +906,7 @@ def test_study_creation_retries_eight_times_with_jittered_doubling_delays(tmp_pa
     monkeypatch.setattr(_study.time, "sleep", sleeps.append)
     with pytest.raises(RuntimeError, match=r"after 8 attempts: other processes kept the "
                                            r"database busy \(OperationalError: "):
-        _study.create_or_load_study(storage="sqlite:///x.db", study_name="s",
+        _study.create_or_load_study(storage=f"sqlite:///{tmp_path / 'x.db'}", study_name="s",
                                     load_if_exists=True)
     assert len(calls) == 8 and len(sleeps) == 7
     for k, s in enumerate(sleeps):
@@ -987,3 +987,41 @@ def test_grouped_split_without_stratify_ignores_the_labels():
     a = grouped_train_test_split(y, groups=groups, stratify=False, random_state=0)
     b = grouped_train_test_split(np.roll(y, 1), groups=groups, stratify=False, random_state=0)
     np.testing.assert_array_equal(a[1], b[1])
+
+
+# ------------------------------------------ hostile storages and budgets (issue 33)
+def test_optuna_search_refuses_a_budget_with_neither_n_trials_nor_timeout():
+    X, y, groups = _patients()
+    calls = []
+
+    def space(trial):  # bounds the test if the call ran on without a budget
+        calls.append(trial.number)
+        if len(calls) > 3:
+            raise RuntimeError("optuna_search ran on without a budget")
+        return _c_space(trial)
+
+    with pytest.raises(ValueError, match=r"n_trials=None and timeout=None.*would run until "
+                                         r"the process is killed.*n_trials=.*timeout="):
+        optuna_search(LogisticRegression(), X, y, space, groups=groups, cv=2,
+                      n_trials=None, timeout=None)
+    assert calls == []  # refused before the first trial
+    start = time.monotonic()
+    res = optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2,
+                        n_trials=None, timeout=0.5, random_state=0)  # a timeout alone is fine
+    assert len(res.study.trials) >= 1 and time.monotonic() - start < 30
+
+
+def test_a_read_only_sqlite_study_is_named_read_only(tmp_path):
+    X, y, groups = _patients()
+    db = tmp_path / "study.db"
+    optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2, n_trials=1,
+                  storage=f"sqlite:///{db}", study_name="s", random_state=0)
+    # SQLite's read-only mode: what a file without write permission gives a non-root user
+    url = f"sqlite:///file:{db}?mode=ro&uri=true"
+    with pytest.raises(PermissionError, match=r"Optuna storage sqlite:///file.*study\.db.* "
+                                              r"is read-only \(.*readonly database\).*"
+                                              r"writable") as info:
+        optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2,
+                      n_trials=1, storage=url, study_name="s", random_state=0)
+    assert "max length" not in str(info.value)
+    assert len(optuna.load_study(study_name="s", storage=f"sqlite:///{db}").trials) == 1

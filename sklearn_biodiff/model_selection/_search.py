@@ -22,6 +22,7 @@ from ._study import (
     import_optuna,
     is_shared_storage,
     optuna_verbosity,
+    storage_errors,
     worker_identity,
 )
 
@@ -327,15 +328,32 @@ class _NonFiniteScore(ValueError):
     """A fold scored NaN or infinity (e.g. ROC AUC of a test fold with one class)."""
 
 
-def _check_budget(n_trials, timeout) -> None:
-    if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(
-            n_trials, Integral) or n_trials < 1):
+def _is_positive_int(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
+
+
+def _check_budget(n_trials, timeout, heartbeat_interval) -> None:
+    """Refuse a malformed budget, and a call with no budget at all.
+
+    ``n_trials=None, timeout=None`` is Optuna's "until interrupted": refused, so that a
+    forgotten budget does not hold a machine (and a CI job) forever, and every call
+    returns its result. A long run is a large ``timeout``.
+    """
+    if n_trials is not None and not _is_positive_int(n_trials):
         raise ValueError(f"n_trials must be a positive integer or None (run until "
                          f"timeout), got {n_trials!r}.")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, Real)
                                 or not timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds or None, "
                          f"got {timeout!r}.")
+    if n_trials is None and timeout is None:
+        raise ValueError(
+            "optuna_search got n_trials=None and timeout=None: the study would run until "
+            "the process is killed, and return nothing. Pass n_trials=<number of trials> "
+            "or timeout=<seconds> (or both; e.g. timeout=8 * 3600 for a night).")
+    if heartbeat_interval is not None and not _is_positive_int(heartbeat_interval):
+        raise ValueError(f"heartbeat_interval must be a positive integer (seconds) or None "
+                         f"(no heartbeat), got {heartbeat_interval!r}.")
 
 
 def _make_pruner(optuna, pruner):
@@ -454,6 +472,7 @@ def optuna_search(
     storage=None,
     study_name: str | None = None,
     load_if_exists: bool = True,
+    heartbeat_interval: int | None = 60,
     sampler=None,
     pruner="median",
     refit: bool = False,
@@ -511,19 +530,33 @@ def optuna_search(
         Score patients (aggregated scores) instead of records.
     n_trials, timeout
         Budget of this call (added to any trials already in the study): a
-        positive integer and a positive number of seconds, or ``None``.
+        positive integer and a positive number of seconds, or ``None``; at least
+        one must be given (both ``None`` would run until the process is killed,
+        and is refused).
     storage : None, str or optuna.storages.BaseStorage, default=None
         ``None`` keeps the study in memory. An RDB URL (``"sqlite:///study.db"``,
         ``"postgresql://user:pw@host/db"``) persists it: call again with the same
         ``study_name`` to resume, or run this function in several processes or
         machines on one URL to share the study. Workers may start at the same
         moment on a fresh storage: the one that loses the race to create the
-        schema or the study retries and loads it. A
+        schema or the study retries and loads it. A bare ``postgresql://`` uses
+        the installed driver (psycopg2, from the ``postgres`` extra, or psycopg);
+        a PostgreSQL or MySQL server that does not answer within 10 s raises a
+        ``TimeoutError`` (``...?connect_timeout=60`` in the URL changes the
+        limit), and a read-only storage a ``PermissionError``. A
         ``optuna.storages.JournalStorage`` (a journal file on a shared file
-        system) works as well.
+        system) or an ``optuna.storages.RDBStorage`` of your own works as well,
+        used as given.
     study_name : str or None
     load_if_exists : bool, default=True
         Resume the study of that name in ``storage``.
+    heartbeat_interval : int or None, default=60
+        For an RDB URL ``storage``: each running trial records a heartbeat
+        every ``heartbeat_interval`` seconds (Optuna's heartbeat). A ``RUNNING``
+        trial whose heartbeat is older than twice that, because its worker was
+        killed, is marked failed when a worker of the study starts its next
+        trial, and queued again with the same parameters (at most 3 times), so
+        no trial stays ``RUNNING`` forever. ``None`` turns it off.
     sampler : optuna sampler or None
         ``None`` is TPE seeded from ``random_state``: in memory with
         ``random_state`` alone (reproducible), on a persistent ``storage`` with
@@ -594,7 +627,7 @@ def optuna_search(
         raise ValueError("a step of the estimator requested groups "
                          "(set_fit_request(groups=True)) but optuna_search got "
                          "groups=None: pass groups=<patient of each record>.")
-    _check_budget(n_trials, timeout)
+    _check_budget(n_trials, timeout, heartbeat_interval)
     worker_id, sampler_seed = worker_identity(random_state,
                                               shared=is_shared_storage(storage))
     if sampler is None:
@@ -637,10 +670,11 @@ def optuna_search(
                 raise optuna.TrialPruned()
         return float(np.mean(scores))
 
-    with optuna_verbosity(verbose):
+    with optuna_verbosity(verbose), storage_errors(storage):
         study = create_or_load_study(storage=storage, study_name=study_name,
                                      load_if_exists=load_if_exists, direction="maximize",
-                                     sampler=sampler, pruner=pruner)
+                                     sampler=sampler, pruner=pruner,
+                                     heartbeat_interval=heartbeat_interval)
         study.optimize(objective, n_trials=n_trials, timeout=timeout,
                        show_progress_bar=bool(verbose), catch=(_FoldFailed,))
     result = Bunch(study=study, best_params=None, best_score=None, best_estimator=None,
