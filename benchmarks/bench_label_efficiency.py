@@ -1,0 +1,364 @@
+"""Label efficiency: probe scores with 1 %, 10 % and 100 % of the labels (issue 35).
+
+The shared measuring stick for "new devices with minimal device data". Every row is
+a frozen embedding (or the training-free ``ScatteringFeatures``) of the records of
+the README 70/30 split, followed by the README probe
+(``StandardScaler -> LogisticRegression``, C by 3-fold stratified CV inside the
+labelled subset: ``scripts/pretrain_diffae.py``'s ``probe_grid``); the test part is
+scored once per (row, fraction, seed) and never used to choose anything.
+
+Labelled subsets: a stratified draw (``train_test_split(..., stratify=y)``) of
+``fraction`` of the README training part, one per seed (``--seeds``, 5 by default
+at 1 % and 10 %; 100 % is the whole training part, one draw). The embeddings do
+not depend on the labels, so each embedder embeds the train and test records once
+and the matrices are cached under ``artifacts/label_efficiency/`` (gitignored):
+reruns only refit probes.
+
+Rows (``ROWS``): each is a *source* (an embedder factory, embedded once) and a
+*view* of its columns (a readout's leading columns, or a projection fitted on the
+unlabelled training part). ``ScatteringFeatures()``; ``DEFAULT_PRETRAINED`` frozen
+with each readout (one transform with ``readout="attention+stats+blocks"`` serves
+all three, each readout being the leading columns of the wider one); the same
+architecture at its seeded random initialisation (seed 0), the same readouts, beside
+every pretrained row. A source whose embedding depends on the labels (the
+label-aware fine-tuned rows of the fine-tuning issue) declares
+``uses_labels=True`` and its factory then receives the labelled subset; none is
+defined yet.
+
+JSON: ``results/bench_label_efficiency.json``; plot:
+``results/bench_label_efficiency.png`` (mean F1 of N, A, O and AF vs rest AUROC
+against the number of labels, mean and seed range).
+
+Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_label_efficiency.py --threads 1``
+(needs the CinC 2017 archive; ~10 CPU-minutes to embed, then minutes per rerun);
+``--quick``: the bundled sample (280 records), fractions 10 %, 30 %, 100 %, two
+seeds, in well under a minute (``*_quick.json``, gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, RESULTS, croppable, pretrain_script, write_json  # noqa: E402
+
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures  # noqa: E402
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT  # noqa: E402
+
+CACHE = REPO / "artifacts" / "label_efficiency"
+FRACTIONS = (0.01, 0.10, 1.0)
+QUICK_FRACTIONS = (0.10, 0.30, 1.0)
+METRICS = ("mean_f1_NAO", "auroc_af_vs_rest", "macro_f1", "auroc_normal_vs_abnormal")
+#: the seed of the random-initialisation encoder
+RANDOM_INIT_SEED = 0
+
+
+# ---------------------------------------------------------------- sources (embedders)
+def _pretrained_frozen(X_fit, threads):
+    return DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, n_threads=threads,
+                                          readout="attention+stats+blocks").fit(X_fit[:2])
+
+
+def _random_init(X_fit, threads):
+    """The architecture of ``DEFAULT_PRETRAINED`` at its seeded initialisation.
+
+    ``pretrained=None`` and one step at lr 1e-12 without EMA: the weights stay those of
+    ``random_state=RANDOM_INIT_SEED`` (the same construction as the pretraining
+    script's crops-seen-0 mark).
+    """
+    params = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED).get_params()
+    params.update(pretrained=None, max_epochs=1, max_steps=1, lr=1e-12, ema_decay=None,
+                  random_state=RANDOM_INIT_SEED, n_threads=threads,
+                  readout="attention+stats+blocks")
+    emb = DiffAEEmbedder(**params)
+    return emb.fit(croppable(emb, X_fit)[: emb.batch_size])
+
+
+def _scattering(X_fit, threads):
+    return ScatteringFeatures(n_jobs=threads).fit(X_fit)
+
+
+@dataclass
+class Source:
+    """An embedder factory ``factory(X_fit, threads) -> fitted transformer``.
+
+    ``uses_labels``: the factory also needs the labelled subset (``factory(X_fit,
+    threads, X_labelled, y_labelled)``), so it is refitted per subset and never cached
+    (the fine-tuned rows; none yet).
+    """
+
+    factory: Callable
+    uses_labels: bool = False
+    description: str = ""
+
+
+SOURCES = {
+    "scattering": Source(_scattering, description="ScatteringFeatures() (defaults)"),
+    "pretrained": Source(_pretrained_frozen, description=(
+        f"DiffAEEmbedder.from_pretrained({DEFAULT_PRETRAINED!r}) frozen, one transform "
+        "with readout='attention+stats+blocks'")),
+    "random_init": Source(_random_init, description=(
+        f"the architecture of {DEFAULT_PRETRAINED!r}, pretrained=None, seeded "
+        f"initialisation random_state={RANDOM_INIT_SEED} (one step at lr 1e-12, no EMA)")),
+}
+
+
+def _readout_columns(readout):
+    """A view: the leading columns of ``readout`` in the widest readout's matrix."""
+    def view(Z_train, Z_other, meta):
+        n = meta["n_features_out"][readout]
+        return Z_train[:, :n], Z_other[:, :n]
+    view.__name__ = f"readout={readout}"
+    return view
+
+
+def _identity(Z_train, Z_other, meta):
+    return Z_train, Z_other
+
+
+@dataclass
+class Row:
+    """A benchmark row: a source's matrices seen through ``view``.
+
+    ``view(Z_train, Z_test, meta) -> (Z_train, Z_test)`` may fit on ``Z_train``, the
+    embeddings of the whole training part, but never reads labels nor the test part's
+    values beyond transforming them.
+    """
+
+    source: str
+    view: Callable = _identity
+    label: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _rows():
+    rows = {"ScatteringFeatures": Row("scattering", label="ScatteringFeatures()")}
+    for kind, name in (("pretrained", f"{DEFAULT_PRETRAINED} frozen"),
+                       ("random_init", "random init (same architecture)")):
+        for readout in ("attention", "attention+stats", "attention+stats+blocks"):
+            default = " (DEFAULT_READOUT)" if readout == DEFAULT_READOUT else ""
+            rows[f"{kind} readout={readout}"] = Row(
+                kind, _readout_columns(readout), label=f"{name}, {readout}{default}")
+    return rows
+
+
+ROWS = _rows()
+
+
+# ---------------------------------------------------------------- embedding cache
+def _fingerprint(y_tr, y_te, quick) -> str:
+    h = hashlib.sha256()
+    h.update(b"quick" if quick else b"full")
+    for y in (y_tr, y_te):
+        h.update("".join(map(str, y)).encode())
+    return h.hexdigest()[:12]
+
+
+def embed(name, source, X_tr, X_te, y_tr, y_te, quick, threads, refresh=False):
+    """``(Z_train, Z_test, meta)`` of ``source``, from the cache when it is there."""
+    path = CACHE / f"{name}_{_fingerprint(y_tr, y_te, quick)}.npz"
+    if path.exists() and not refresh:
+        with np.load(path, allow_pickle=False) as f:
+            meta = {"seconds": float(f["seconds"]), "cached": True,
+                    "n_features_out": dict(zip(f["readouts"].tolist(),
+                                               f["widths"].tolist()))}
+            return f["Z_train"], f["Z_test"], meta
+    t0 = time.perf_counter()
+    est = source.factory(X_tr, threads)
+    Z_tr, Z_te = est.transform(X_tr), est.transform(X_te)
+    seconds = time.perf_counter() - t0
+    widths = {}
+    if isinstance(est, DiffAEEmbedder):
+        widths = {r: est._n_features_out_for(r)
+                  for r in ("attention", "attention+stats", "attention+stats+blocks")}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, Z_train=Z_tr, Z_test=Z_te, seconds=seconds,
+             readouts=np.asarray(list(widths), dtype=str),
+             widths=np.asarray(list(widths.values()), dtype=int))
+    tmp.replace(path)
+    return Z_tr, Z_te, {"seconds": seconds, "cached": False, "n_features_out": widths}
+
+
+def load_split(pre, quick, refresh=False):
+    """``(source, X_train, y_train, X_test, y_test)``; the signals only when needed.
+
+    Once every source is cached, the labels come from ``labels_<quick|full>.npz`` of
+    the cache and the signals are not read (``X_train`` and ``X_test`` are None).
+    """
+    labels = CACHE / f"labels_{'quick' if quick else 'full'}.npz"
+    if labels.exists() and not refresh:
+        with np.load(labels, allow_pickle=False) as f:
+            y_tr, y_te, source = f["y_train"], f["y_test"], str(f["source"])
+        fp = _fingerprint(y_tr, y_te, quick)
+        if all((CACHE / f"{name}_{fp}.npz").exists() for name in SOURCES):
+            return source, None, y_tr, None, y_te
+    source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=quick)
+    y_tr, y_te = np.asarray(y_tr).astype(str), np.asarray(y_te).astype(str)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(labels, y_train=y_tr, y_test=y_te, source=source)
+    return source, X_tr, y_tr, X_te, y_te
+
+
+# ---------------------------------------------------------------- subsets and probe
+def labelled_subset(y_train, fraction, seed):
+    """Indices (into the training part) of a stratified ``fraction`` of it.
+
+    Reads only the training part's labels; ``fraction=1`` is the whole part.
+    """
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y_train))
+    if fraction >= 1.0:
+        return idx
+    sub, _ = train_test_split(idx, train_size=fraction, stratify=y_train,
+                              random_state=seed)
+    return np.sort(sub)
+
+
+def probe_test_scores(pre, Z_sub, y_sub, Z_te, y_te, make_probe=None):
+    """Fit the probe (C by CV inside the subset) and score the test part once."""
+    with warnings.catch_warnings():
+        # a class with fewer members than folds (the noisy class at 1 %) warns
+        warnings.simplefilter("ignore", UserWarning)
+        grid = (make_probe or pre.probe_grid)().fit(Z_sub, y_sub)
+    classes = list(grid.classes_)
+    scores = pre.class_scores(y_te, grid.predict(Z_te), grid.predict_proba(Z_te), classes)
+    return scores, grid.best_params_
+
+
+def summarise(values):
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+            "min": float(v.min()), "max": float(v.max()), "values": v.tolist()}
+
+
+def run_rows(pre, rows, mats, y_tr, y_te, fractions, seeds, make_probe=None):
+    out = {}
+    for name, row in rows.items():
+        Z_tr_all, Z_te_all, meta = mats[row.source]
+        Z_tr, Z_te = row.view(Z_tr_all, Z_te_all, meta)
+        per_fraction = {}
+        for fraction in fractions:
+            fseeds = seeds if fraction < 1.0 else [0]
+            runs = []
+            for seed in fseeds:
+                sub = labelled_subset(y_tr, fraction, seed)
+                scores, best = probe_test_scores(pre, Z_tr[sub], y_tr[sub], Z_te, y_te,
+                                                 make_probe)
+                runs.append({"seed": seed, "n_labelled": len(sub), "test": scores,
+                             "probe": {k: (v if isinstance(v, (int, float, str)) else
+                                           str(v)) for k, v in best.items()}})
+            per_fraction[f"{fraction:g}"] = {
+                "fraction": fraction, "n_labelled": runs[0]["n_labelled"],
+                "seeds": list(fseeds), "runs": runs,
+                "test": {m: summarise([r["test"][m] for r in runs]) for m in METRICS}}
+            t = per_fraction[f"{fraction:g}"]["test"]
+            print(f"{name:45s} {fraction:5.2f}  F1 {t['mean_f1_NAO']['mean']:.3f} "
+                  f"+-{t['mean_f1_NAO']['sd']:.3f}  AF {t['auroc_af_vs_rest']['mean']:.3f} "
+                  f"+-{t['auroc_af_vs_rest']['sd']:.3f}", flush=True)
+        out[name] = {"label": row.label or name, "source": row.source,
+                     "view": getattr(row.view, "__name__", str(row.view)),
+                     "n_features": int(Z_tr.shape[1]), **row.extra,
+                     "fractions": per_fraction}
+    return out
+
+
+# ---------------------------------------------------------------- plot
+def plot(report, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, metric, title in zip(axes, ("mean_f1_NAO", "auroc_af_vs_rest"),
+                                 ("mean F1 of N, A, O", "AF vs rest AUROC")):
+        for row in report["rows"].values():
+            fr = list(row["fractions"].values())
+            n = [f["n_labelled"] for f in fr]
+            mean = [f["test"][metric]["mean"] for f in fr]
+            lo = [f["test"][metric]["min"] for f in fr]
+            hi = [f["test"][metric]["max"] for f in fr]
+            style = "--" if row["source"] == "random_init" else "-"
+            line, = ax.plot(n, mean, style, marker="o", label=row["label"])
+            ax.fill_between(n, lo, hi, color=line.get_color(), alpha=0.12)
+        ax.set_xscale("log")
+        ax.set_xlabel("labelled training records (stratified subset)")
+        ax.set_title(f"{title}, test part (mean; band: seed range)")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- main
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="bundled sample, fractions 0.1/0.3/1, two seeds")
+    ap.add_argument("--seeds", type=int, default=5, help="subsets per fraction below 1")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--rows", nargs="*", default=None, help="row names (default: all)")
+    ap.add_argument("--embed-only", action="store_true",
+                    help="fill the embedding cache and stop")
+    ap.add_argument("--refresh", action="store_true", help="re-embed, ignoring the cache")
+    args = ap.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    pre = pretrain_script()
+    source, X_tr, y_tr, X_te, y_te = load_split(pre, args.quick, args.refresh)
+    fractions = QUICK_FRACTIONS if args.quick else FRACTIONS
+    seeds = list(range(2 if args.quick else args.seeds))
+    rows = {k: v for k, v in ROWS.items() if args.rows is None or k in args.rows}
+    mats, embed_meta = {}, {}
+    for name in dict.fromkeys(r.source for r in rows.values()):
+        if SOURCES[name].uses_labels:
+            raise NotImplementedError("label-aware sources are refitted per subset: "
+                                      "add them with their own loop")
+        mats[name] = embed(name, SOURCES[name], X_tr, X_te, y_tr, y_te, args.quick,
+                           args.threads, refresh=args.refresh)
+        embed_meta[name] = {"description": SOURCES[name].description,
+                            **{k: v for k, v in mats[name][2].items()}}
+        print(name, embed_meta[name], flush=True)
+    if args.embed_only:
+        return embed_meta
+    results = run_rows(pre, rows, mats, y_tr, y_te, fractions, seeds)
+    report = {
+        "source": source, "n_train": len(y_tr), "n_test": len(y_te),
+        "quick": args.quick, "threads": args.threads, "checkpoint": DEFAULT_PRETRAINED,
+        "default_readout": DEFAULT_READOUT, "fractions": list(fractions),
+        "seeds": seeds,
+        "protocol": (
+            "README 70/30 split (train_test_split(stratify=labels, random_state=0)); "
+            "labelled subsets: train_test_split(training part, train_size=fraction, "
+            "stratify=y, random_state=seed), the whole training part at fraction 1; "
+            "probe StandardScaler + LogisticRegression(max_iter=3000), C in "
+            "{0.01, 0.1, 1} by 3-fold StratifiedKFold(shuffle, random_state=0) inside "
+            "the labelled subset (macro F1); the test part scored once per row, "
+            "fraction and seed; embeddings do not depend on the labels (frozen), so "
+            "each source embeds once; spread: sample sd and range over seeds"),
+        "fine_tuned_rows": ("not yet: the label-aware fine-tuning issue is not built; a "
+                            "fine-tuned row is a Source with uses_labels=True"),
+        "embedding": embed_meta, "rows": results}
+    name = "bench_label_efficiency" + ("_quick" if args.quick else "")
+    plot(report, RESULTS / f"{name}.png")
+    report["plot"] = f"benchmarks/results/{name}.png"
+    write_json(name, report, seeds=seeds)
+    return report
+
+
+if __name__ == "__main__":
+    main()
