@@ -154,7 +154,10 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         switching gradient clipping, the EMA or the cosine schedule on or off
         between warm-started fits raises a ``ValueError``.
     n_threads : int or None, default=None
-        Torch threads used by ``fit``/``transform`` (``None`` keeps torch's).
+        Torch threads used by ``fit``/``transform``. ``None``: torch's setting,
+        lowered at each call to the cores no other process is busy on
+        (:func:`~sklearn_biodiff.base.auto_thread_count`), so a busy machine does
+        not make the threads spin; set it for runs that must use a fixed count.
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
     pretrained : str, path-like or None, default=None

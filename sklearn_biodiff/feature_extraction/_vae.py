@@ -51,7 +51,9 @@ class VAELatent(VectorTorchEstimator):
         ``max_epochs``, ``lr``, ``batch_size``, ``weight_decay`` and ``grad_clip``
         (switching gradient clipping on or off in between raises a ``ValueError``).
     n_threads : int or None, default=None
-        Torch threads during fit/transform (``None`` keeps torch's setting).
+        Torch threads during fit/transform. ``None``: torch's setting, lowered at
+        each call to the cores no other process is busy on
+        (:func:`~sklearn_biodiff.base.auto_thread_count`).
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling, the reparameterisation noise and the split.
@@ -77,6 +79,10 @@ class VAELatent(VectorTorchEstimator):
     history_ : list of dict
         skorch's per-epoch history (losses, durations).
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` in ``fit``, defined only when ``X`` was a DataFrame
+        with string column names. The other methods then check them, as
+        scikit-learn does: reordered or other columns raise, a plain array warns.
     device_ : torch.device
 
     Examples
@@ -141,7 +147,7 @@ class VAELatent(VectorTorchEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the VAE on ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
-        return self._fit(X, y)
+        return self._fit(self._validate_fit_X(X), y)
 
     def inverse_transform(self, X):
         """Decoder mean of latent codes.

@@ -1,0 +1,81 @@
+"""The default thread count (``n_threads=None``) leaves cores busy with other work alone."""
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from threadpoolctl import threadpool_limits
+
+from sklearn_biodiff import base
+from sklearn_biodiff.base import auto_thread_count, limit_torch_threads
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+
+
+@pytest.fixture
+def busy_cores():
+    """One busy process per usable core, for the duration of the test."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+             for _ in range(base._usable_cores())]
+    time.sleep(0.5)
+    yield
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_getaffinity"),
+                    reason="the runnable-task count is read from Linux's /proc")
+def test_the_default_uses_one_thread_when_every_core_is_busy(busy_cores):
+    assert base._other_runnable_tasks() >= base._usable_cores() - 1
+    before = torch.get_num_threads()
+    with limit_torch_threads(None):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_the_default_takes_the_free_cores_up_to_torchs_setting(monkeypatch):
+    monkeypatch.setattr(base, "_usable_cores", lambda: 8)
+    monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 3)
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(8)
+        assert auto_thread_count() == 5
+        torch.set_num_threads(2)  # OMP_NUM_THREADS, set_num_threads: an upper bound
+        assert auto_thread_count() == 2
+        monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 20)
+        assert auto_thread_count() == 1
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_the_default_honours_threadpoolctl_limits(monkeypatch):
+    monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 0)
+    with threadpool_limits(1):
+        assert auto_thread_count() == 1
+
+
+def test_an_explicit_count_is_used_as_given(monkeypatch):
+    monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 50)
+    with limit_torch_threads(3):
+        assert torch.get_num_threads() == 3
+
+
+def test_runnable_tasks_are_read_without_error():
+    assert base._other_runnable_tasks() >= 0 and base._usable_cores() >= 1
+
+
+def test_an_estimator_transforms_alike_whatever_thread_count_is_picked(monkeypatch):
+    rng = np.random.RandomState(0)
+    X = [rng.randn(400) for _ in range(6)]
+    emb = DiffAEEmbedder(snippet_seconds=0.5, fs=100.0, model_fs=100.0, embedding_dim=4,
+                         encoder_layers=1, encoder_width=4, encoder_stride=2,
+                         unet_channels=(4, 8), unet_stem_stride=1, n_timesteps=20,
+                         max_epochs=1, batch_size=4, random_state=0).fit(X)
+    picked = []
+    for free in (0, 50):
+        monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3, f=free: f)
+        picked.append(emb.transform(X))
+    np.testing.assert_allclose(picked[0], picked[1], rtol=1e-5, atol=1e-6)
