@@ -260,6 +260,17 @@ def test_two_leads_fit_transform_and_a_lead_count_change_is_refused(name, synthe
 
 
 @pytest.mark.parametrize("name", sorted(n for n in ESTIMATORS if _is_vector_estimator(n)))
+@pytest.mark.parametrize("check", ["check_dataframe_column_names_consistency",
+                                   "check_transformer_get_feature_names_out_pandas"])
+def test_vector_estimators_pass_the_dataframe_feature_name_checks(name, check):
+    # scikit-learn 1.9 does not yield these from parametrize_with_checks: run them here
+    pytest.importorskip("pandas")
+    from sklearn.utils import estimator_checks
+
+    getattr(estimator_checks, check)(name, make(name))
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ESTIMATORS if _is_vector_estimator(n)))
 def test_vector_estimators_say_how_to_embed_multi_lead_signals(name, synthetic):
     _, X3, y = _leads(synthetic)
     for X in (X3, list(X3)):

@@ -141,3 +141,66 @@ def test_vae_latent_and_inverse(separable):
     with pytest.raises(ValueError, match="latent_dim=4"):
         vae.inverse_transform(np.zeros((2, 3)))
     np.testing.assert_array_equal(vae.transform(X), Z)  # deterministic in eval mode
+
+
+# ------------------------------------------------------ feature names (issue 33)
+_VECTOR_ESTIMATORS = {
+    "DACLEmbedder": lambda: DACLEmbedder(max_epochs=2, random_state=0, **SMALL),
+    "DenoisingAEEmbedder": lambda: DenoisingAEEmbedder(max_epochs=2, random_state=0,
+                                                       **SMALL),
+    "VAELatent": lambda: VAELatent(latent_dim=4, hidden_dims=(16,), max_epochs=2,
+                                   batch_size=32, random_state=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_VECTOR_ESTIMATORS))
+def test_vector_estimators_keep_and_check_dataframe_column_names(name, separable):
+    pd = pytest.importorskip("pandas")
+    X, y = separable
+    columns = [f"st_{i}" for i in range(X.shape[1])]
+    df = pd.DataFrame(X, columns=columns)
+    est = _VECTOR_ESTIMATORS[name]().fit(df, y)
+    np.testing.assert_array_equal(est.feature_names_in_, columns)
+    assert est.n_features_in_ == X.shape[1]
+    Xt = est.transform(df)
+    # the same data, columns reordered: scikit-learn's error, not other embeddings
+    reordered = df[columns[::-1]]
+    with pytest.raises(ValueError, match="The feature names should match those that were "
+                                         "passed during fit.\nFeature names must be in the "
+                                         "same order"):
+        est.transform(reordered)
+    renamed = df.rename(columns={"st_0": "qrs_width"})
+    with pytest.raises(ValueError, match=r"Feature names unseen at fit time:\n- qrs_width"):
+        est.transform(renamed)
+    # a plain array after a DataFrame fit: scikit-learn's warning, the same embeddings
+    with pytest.warns(UserWarning, match=f"X does not have valid feature names, but {name} "
+                                         "was fitted with feature names"):
+        np.testing.assert_allclose(est.transform(X), Xt, rtol=1e-6)
+    if name == "DACLEmbedder":  # the other public methods check the names too
+        with pytest.raises(ValueError, match="must be in the same order"):
+            est.decision_function(reordered)
+
+
+@pytest.mark.parametrize("name", sorted(_VECTOR_ESTIMATORS))
+def test_vector_estimators_fitted_on_arrays_warn_on_a_dataframe(name, separable):
+    pd = pytest.importorskip("pandas")
+    X, y = separable
+    est = _VECTOR_ESTIMATORS[name]().fit(X, y)
+    assert not hasattr(est, "feature_names_in_")
+    with pytest.warns(UserWarning, match=f"X has feature names, but {name} was fitted "
+                                         "without feature names"):
+        est.transform(pd.DataFrame(X, columns=[f"st_{i}" for i in range(X.shape[1])]))
+
+
+def test_dacl_fit_on_a_dataframe_does_not_warn_about_its_own_names(separable):
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    X, y = separable
+    df = pd.DataFrame(X, columns=[f"st_{i}" for i in range(X.shape[1])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "X does not have valid feature names"
+        est = DACLEmbedder(max_epochs=2, random_state=0, **SMALL).fit(df, y)
+        est.decision_function(df)
+    ref = DACLEmbedder(max_epochs=2, random_state=0, **SMALL).fit(X, y)
+    np.testing.assert_allclose(est.prototype_, ref.prototype_, rtol=1e-6)

@@ -142,6 +142,10 @@ warm_start, n_threads, device, random_state, verbose, callbacks, on_divergence
         Mean training embedding of the normal class.
     history_ : list of dict
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` in ``fit``, defined only when ``X`` was a DataFrame
+        with string column names. The other methods then check them, as
+        scikit-learn does: reordered or other columns raise, a plain array warns.
     device_ : torch.device
 
     Notes
@@ -281,7 +285,7 @@ warm_start, n_threads, device, random_state, verbose, callbacks, on_divergence
         self : object
         """
         self._check_view_params()
-        X = self._validate_X(X, reset=not (self.warm_start and hasattr(self, "net_")))
+        X = self._validate_fit_X(X)
         y = check_labels(y, _num_samples(X), min_classes=2)
         if groups is not None:
             groups = np.asarray(groups)
@@ -298,9 +302,8 @@ warm_start, n_threads, device, random_state, verbose, callbacks, on_divergence
         self.normal_label_ = self._resolve_normal_label(self.classes_)
         self._patient_aware = groups is not None
         self._fit(X, y, groups=groups)
-        Xv = self._validate_X(X, reset=False)
-        normal = Xv[np.asarray(y) == self.normal_label_]
-        self.prototype_ = self._forward_numpy(normal, self._embed).mean(axis=0)
+        normal = X[np.asarray(y) == self.normal_label_]
+        self.prototype_ = self._run_module(normal, self._embed).mean(axis=0)
         return self
 
     def decision_function(self, X):
@@ -351,6 +354,10 @@ callbacks, on_divergence
     net_ : skorch.NeuralNet
     history_ : list of dict
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` in ``fit``, defined only when ``X`` was a DataFrame
+        with string column names. The other methods then check them, as
+        scikit-learn does: reordered or other columns raise, a plain array warns.
     device_ : torch.device
 
     Examples
@@ -420,7 +427,7 @@ callbacks, on_divergence
     def fit(self, X, y=None):
         """Train on ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
         self._check_view_params()
-        return self._fit(X, y)
+        return self._fit(self._validate_fit_X(X), y)
 
 
 for _cls in (DACLEmbedder, DenoisingAEEmbedder):

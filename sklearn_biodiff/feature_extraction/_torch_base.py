@@ -63,9 +63,18 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
         return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64],
                              ensure_min_samples=2 if reset else 1)
 
+    def _validate_fit_X(self, X):
+        """``X`` of ``fit``, validated once: ``n_features_in_`` and, for a DataFrame,
+        ``feature_names_in_`` are (re)set, except by a warm-started fit, which checks them.
+
+        The validated array is what ``_fit`` and the rest of ``fit`` use: validating it
+        again with ``reset=True`` would drop ``feature_names_in_`` (an array has none).
+        """
+        return self._validate_X(X, reset=not (self.warm_start and hasattr(self, "net_")))
+
     def _fit(self, X, y=None, groups=None):
+        """Train on ``X`` already validated by :meth:`_validate_fit_X`."""
         warm = self.warm_start and hasattr(self, "net_")
-        X = self._validate_X(X, reset=not warm)
         X = X.astype(np.float32, copy=False)
         seed = self._init_torch_state()
         fit_X, fit_y = self._fit_inputs(X, y, seed, groups)
