@@ -1025,3 +1025,8 @@ def test_a_read_only_sqlite_study_is_named_read_only(tmp_path):
                       n_trials=1, storage=url, study_name="s", random_state=0)
     assert "max length" not in str(info.value)
     assert len(optuna.load_study(study_name="s", storage=f"sqlite:///{db}").trials) == 1
+    if os.geteuid() != 0:  # root writes to any file: there, SQLite's mode=ro stands for it
+        db.chmod(0o444)
+        with pytest.raises(PermissionError, match=r"study\.db is read-only"):
+            optuna_search(LogisticRegression(), X, y, _c_space, groups=groups, cv=2,
+                          n_trials=1, storage=f"sqlite:///{db}", study_name="s")
