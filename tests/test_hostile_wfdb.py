@@ -184,3 +184,47 @@ def test_arguments_asking_for_more_than_the_memory_fail_before_allocating(db):
         load_wfdb_database(db, annotator=None, fs=1e12)
     with pytest.raises(ValueError, match="cannot be resampled to fs=1e\\+06 Hz"):
         load_wfdb_database(db, annotator=None, fs=1e6)
+
+
+# ---------------------------------------------------------------- the archive cache
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_unpack_leftovers_go_once_their_process_is_gone(db, tmp_path):
+    import tarfile
+
+    from sklearn_biodiff._atomic import temporary_name
+    from sklearn_biodiff.datasets._archive import sha256sum, unpack_archive_once
+
+    archive = tmp_path / "db.tar"
+    with tarfile.open(archive, "w") as tf:
+        tf.add(db, arcname="db")
+    target = tmp_path / "home" / "wfdb" / sha256sum(archive)[:16]
+    target.parent.mkdir(parents=True)
+    parts = temporary_name(target).name.split(".")
+    parts[4] = str(_dead_pid())
+    killed = target.parent / ".".join(parts)  # fresh: the old rule kept it for a day
+    (killed / "db").mkdir(parents=True)
+    (killed / "db" / "big.dat").write_bytes(b"\0" * 100_000)
+    assert unpack_archive_once(archive, "wfdb", data_home=tmp_path / "home") == target
+    assert not killed.exists()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_the_unpacked_cache_follows_the_umask(db, tmp_path, umask):
+    import tarfile
+
+    from sklearn_biodiff.datasets._archive import unpack_archive_once
+
+    archive = tmp_path / "db.tar"
+    with tarfile.open(archive, "w") as tf:
+        tf.add(db, arcname="db")
+    old = os.umask(umask)
+    try:
+        target = unpack_archive_once(archive, "wfdb", data_home=tmp_path / f"home{umask}")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~umask  # was 0o700

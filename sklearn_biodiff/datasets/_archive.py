@@ -6,11 +6,12 @@ import hashlib
 import os
 import shutil
 import tarfile
-import tempfile
 import time
 import zipfile
 from numbers import Real
 from pathlib import Path
+
+from .._atomic import remove_stale_temporaries, temporary_name
 
 __all__ = ["get_data_home", "sha256sum", "unpack_archive_once"]
 
@@ -48,7 +49,8 @@ def _is_archive(path: Path) -> bool:
 MAX_BYTES = 2**30
 MAX_MEMBERS = 100_000
 MAX_RATIO = 100.0
-#: temporary folders of an unpack killed this long ago are removed
+#: temporary folders named as releases before 0.1.0 named them (``.<digest>-*``, no
+#: process id) are removed this long after an unpack was killed
 STALE_TMP_SECONDS = 24 * 3600
 
 
@@ -96,7 +98,8 @@ def _extract(archive: Path, dest: Path, budget: _Budget) -> None:
 
 
 def _remove_stale_tmp(parent: Path, max_age: float = STALE_TMP_SECONDS) -> None:
-    """Remove temporary folders (``.<digest>-*``) left by an unpack killed long ago."""
+    """Remove temporary folders of the old naming (``.<digest>-*``, without the process
+    that wrote them) left by an unpack killed long ago."""
     now = time.time()
     for p in parent.glob(".*-*"):
         try:
@@ -123,7 +126,9 @@ def unpack_archive_once(
     (``data_home/.locks/``), so processes unpacking at once never see a
     half-written folder and only one of them unpacks. A folder without the
     completion marker (an interrupted run) is replaced; temporary folders of an
-    unpack killed more than a day ago are removed.
+    unpack whose process is gone are removed (they are named after their host and
+    process). Folders are created with the umask's permissions, so a cache shared
+    by a group stays readable to it.
 
     Parameters
     ----------
@@ -167,8 +172,9 @@ def unpack_archive_once(
     parent = home / name
     parent.mkdir(parents=True, exist_ok=True)
     target = parent / digest
-    # leftovers of an unpack killed long ago go also when nothing is unpacked now (a
-    # later run may have completed the cache since)
+    # leftovers of killed unpacks go also when nothing is unpacked now (a later run
+    # may have completed the cache since): at once when their process is gone
+    remove_stale_temporaries(target)
     _remove_stale_tmp(parent)
 
     def ok(p: Path) -> bool:
@@ -185,7 +191,8 @@ def unpack_archive_once(
         if target.is_dir() and ok(target):  # another process finished meanwhile
             return target
         budget = _Budget(archive, max_bytes, max_members, max_ratio)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=parent))
+        tmp = temporary_name(target)
+        tmp.mkdir()  # the umask's permissions, so a group can share the cache
         try:
             try:
                 _extract(archive, tmp, budget)
@@ -193,8 +200,8 @@ def unpack_archive_once(
                 raise ValueError(f"cannot unpack {archive}: {exc}") from exc
             (tmp / _COMPLETE).write_text(archive.name + "\n")
             if target.exists():  # an interrupted earlier unpack: move it aside first
-                stale = Path(tempfile.mkdtemp(prefix=f".{digest}-stale-", dir=parent))
-                os.rename(target, stale / "old")
+                stale = temporary_name(target, "old")
+                os.rename(target, stale)
                 shutil.rmtree(stale, ignore_errors=True)
             os.rename(tmp, target)
         finally:

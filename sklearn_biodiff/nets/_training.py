@@ -403,14 +403,37 @@ _DIVERGED_HINT = ("The usual causes are badly scaled input (standardise it, e.g.
                   "or set grad_clip (e.g. grad_clip=1.0).")
 
 
+#: an epoch's training loss this many times the loss of the first batch (the model as
+#: it started) is a divergence, even when it is finite
+BLOWUP_RATIO = 1e3
+
+
+def _first_batch_loss(net: NeuralNet) -> float | None:
+    """The training loss of the first batch of the first epoch of this fit, or None."""
+    for row in net.history:
+        for batch in row.get("batches", ()):
+            if "train_loss" in batch:
+                return float(batch["train_loss"])
+    return None
+
+
 def _divergence(net: NeuralNet, what: str, embedding) -> str | None:
-    """What went non-finite in a fitted ``net``, as an error message, or None."""
+    """What went non-finite, or blew up, in a fitted ``net``: an error message, or None."""
     lr = getattr(net, "lr", None)
     for epoch, row in enumerate(net.history, 1):
         for key in ("train_loss", "valid_loss"):
             if key in row and not np.isfinite(row[key]):
                 return (f"{what} training diverged: the {key.replace('_', ' ')} is "
                         f"{row[key]} at epoch {epoch} of {len(net.history)} (lr={lr}).")
+    start = _first_batch_loss(net)
+    if start is not None and np.isfinite(start) and start > 0:
+        for epoch, row in enumerate(net.history, 1):
+            loss = row.get("train_loss")
+            if loss is not None and loss > BLOWUP_RATIO * start:
+                return (f"{what} training diverged: the train loss is {loss:.3g} at epoch "
+                        f"{epoch} of {len(net.history)}, {loss / start:.3g} times its "
+                        f"{start:.3g} at the first batch (more than {BLOWUP_RATIO:g} times: "
+                        f"a finite blow-up; lr={lr}).")
     for name, param in net.module_.named_parameters():
         if not torch.isfinite(param).all():
             return (f"{what} training diverged: the weights {name!r} hold NaN or "
@@ -441,7 +464,9 @@ def check_finite_training(estimator, embedding=None) -> None:
     """The one divergence check, at the end of every torch estimator's ``fit``.
 
     Checked: every epoch's training and validation loss in ``estimator.net_``'s
-    history, every parameter of its module and, when given, ``embedding`` (the
+    history (finite, and the training loss at most ``BLOWUP_RATIO`` times that of
+    the first batch, so a finite blow-up counts too), every parameter of its module
+    and, when given, ``embedding`` (the
     embedding of (a bounded part of) the training data: an array, or a callable
     returning one, called only when the losses and weights are finite). The
     message names the estimator, the first epoch with a non-finite loss, the
