@@ -35,6 +35,7 @@ from rendering._text import ClaimError, _reflow, _to_rst  # noqa: E402
 from rendering.dacl import _dacl, _goal  # noqa: E402
 from rendering.dacl_patients import _dacl_keep, _dacl_patients  # noqa: E402
 from rendering.engineering import _model_selection, _mutation, _scaling, _wfdb_memory  # noqa: E402
+from rendering.label_efficiency import _label_efficiency  # noqa: E402
 from rendering.pretrained import _pretrained  # noqa: E402
 from rendering.pretraining import _diffae, _pretraining  # noqa: E402
 from rendering.robustness import _robustness  # noqa: E402
@@ -63,7 +64,7 @@ def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness,
                  _wfdb_memory, _pretrained, _scaling, _pretraining,
-                 _dacl_patients, _dacl_keep, _mutation):
+                 _dacl_patients, _dacl_keep, _mutation, _label_efficiency):
         out.update(part(results, fmt))
     return out
 

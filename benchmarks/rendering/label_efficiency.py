@@ -1,0 +1,167 @@
+"""Fields of the label-efficiency block (issue 35).
+
+From ``bench_label_efficiency`` (test part, once per row, fraction and seed) and
+``select_label_efficiency`` (training part only: what the docs recommend).
+"""
+
+from __future__ import annotations
+
+from ._text import _and, _claim, _f, _table, _thousands
+
+#: issue 35's targets: (mean F1 of N, A, O margin over ST or floor, AF AUROC ...)
+TARGETS = {"0.01": {"f1_over_st": 0.10, "f1_floor": 0.43, "af_over_st": 0.05,
+                    "af_floor": 0.84, "f1_sd": 0.05},
+           "0.1": {"f1_over_st": 0.05, "f1_floor": 0.65, "af_floor": 0.93}}
+ST = "ScatteringFeatures"
+
+
+def _cell(fr: dict) -> str:
+    t = fr["test"]
+    f1, af = t["mean_f1_NAO"], t["auroc_af_vs_rest"]
+    if len(fr["seeds"]) == 1:
+        return f"{_f(f1['mean'])} / {_f(af['mean'])}"
+    return (f"{_f(f1['mean'])} ± {_f(f1['sd'])} / {_f(af['mean'])} ± {_f(af['sd'])}")
+
+
+def _met(fr: dict, st: dict, target: dict) -> tuple[bool, str]:
+    """Whether one row meets the targets of one fraction, and what it misses."""
+    f1 = fr["test"]["mean_f1_NAO"]
+    af = fr["test"]["auroc_af_vs_rest"]["mean"]
+    st_f1, st_af = st["test"]["mean_f1_NAO"]["mean"], st["test"]["auroc_af_vs_rest"]["mean"]
+    need_f1 = max(st_f1 + target["f1_over_st"], target["f1_floor"])
+    need_af = max(st_af + target.get("af_over_st", 0.0), target["af_floor"])
+    misses = []
+    if f1["mean"] < need_f1:
+        misses.append(f"mean F1 {_f(f1['mean'])} < {_f(need_f1)}")
+    if af < need_af:
+        misses.append(f"AF AUROC {_f(af)} < {_f(need_af)}")
+    if "f1_sd" in target and f1["sd"] > target["f1_sd"]:
+        misses.append(f"seed sd {_f(f1['sd'])} > {_f(target['f1_sd'])}")
+    return not misses, "; ".join(misses)
+
+
+def _label_efficiency(r: dict, fmt: str) -> dict:
+    if "bench_label_efficiency" not in r:
+        return {}
+    b = r["bench_label_efficiency"]
+    rows = b["rows"]
+    fractions = [f"{f:g}" for f in b["fractions"]]
+    _claim(fractions == ["0.01", "0.1", "1"], "the benchmark has 1 %, 10 % and 100 % rows")
+    _claim(ST in rows, "ScatteringFeatures is a row of the benchmark")
+    n_lab = {f: rows[ST]["fractions"][f]["n_labelled"] for f in fractions}
+    header = ["features (probe: scaler + logistic, C by 3-fold CV in the subset)", "columns",
+              *(f"{float(f) * 100:g} % ({_thousands(n_lab[f])} labels)" for f in fractions)]
+    table = _table(header, [[row["label"].replace("`", ""), str(row["n_features"]),
+                             *(_cell(row["fractions"][f]) for f in fractions)]
+                            for row in rows.values()], fmt)
+    st = rows[ST]["fractions"]
+    pretrained = {k: v for k, v in rows.items() if v["source"] == "pretrained"}
+    # the issue's targets, for every frozen pretrained row
+    verdicts = []
+    met_any = False
+    for f, target in TARGETS.items():
+        for row in pretrained.values():
+            ok, misses = _met(row["fractions"][f], st[f], target)
+            met_any |= ok
+            if ok:
+                verdicts.append(f"{row['label']} meets the {float(f) * 100:g} % target")
+        best = max(pretrained, key=lambda k: pretrained[k]["fractions"][f]["test"]
+                   ["mean_f1_NAO"]["mean"])
+        _, misses = _met(pretrained[best]["fractions"][f], st[f], target)
+        if misses:
+            verdicts.append(f"at {float(f) * 100:g} % the best frozen row by mean F1 "
+                            f"(`{pretrained[best]['label'].split(', ')[-1]}`) misses: "
+                            f"{misses}")
+    _claim(not met_any, "no frozen readout meets the 1 % or the 10 % target")
+    default = next(v for v in pretrained.values() if "DEFAULT_READOUT" in v["label"])
+    full = default["fractions"]["1"]["test"]
+    # pretraining against the random initialisation, same readout, per fraction
+    gains = []
+    for name, row in pretrained.items():
+        twin = rows[name.replace("pretrained", "random_init")]
+        d = [row["fractions"][f]["test"]["mean_f1_NAO"]["mean"]
+             - twin["fractions"][f]["test"]["mean_f1_NAO"]["mean"] for f in fractions]
+        _claim(min(d) > 0, "every pretrained row is above its random-initialisation twin")
+        gains.append(min(d))
+    vs_st_1 = {row["label"].split(", ")[-1]: row["fractions"]["0.01"]["test"]
+               for row in pretrained.values()}
+    st1 = st["0.01"]["test"]
+    within = all(abs(v["mean_f1_NAO"]["mean"] - st1["mean_f1_NAO"]["mean"])
+                 <= max(v["mean_f1_NAO"]["sd"], st1["mean_f1_NAO"]["sd"])
+                 for v in vs_st_1.values())
+    _claim(within, "at 1 % every frozen readout is within one seed sd of ST on mean F1")
+    _claim(all(v["auroc_af_vs_rest"]["mean"] < st1["auroc_af_vs_rest"]["mean"]
+               for v in vs_st_1.values()),
+           "at 1 % every frozen readout is below ST on AF AUROC")
+    run = b["run"]
+    out = {
+        "le_table": table,
+        "le_n_train": _thousands(b["n_train"]), "le_n_test": _thousands(b["n_test"]),
+        "le_seeds": str(len(b["seeds"])),
+        "le_machine": (f"{run['machine']['cpu_count']} cores, "
+                       f"{run['machine']['torch_threads']} torch thread, torch "
+                       f"{run['machine']['torch']}, {run['date'][:10]}"),
+        "le_verdicts": "; ".join(verdicts),
+        "le_min_gain": _f(min(gains)),
+        "le_full_f1": _f(full["mean_f1_NAO"]["mean"]),
+        "le_full_af": _f(full["auroc_af_vs_rest"]["mean"]),
+        "le_st1": f"{_f(st1['mean_f1_NAO']['mean'])} / {_f(st1['auroc_af_vs_rest']['mean'])}",
+        "le_sd1": _f(max(v["mean_f1_NAO"]["sd"] for v in vs_st_1.values())),
+    }
+    out.update(_selection(r, fmt))
+    return out
+
+
+def _selection(r: dict, fmt: str) -> dict:
+    s = r.get("select_label_efficiency")
+    if s is None:
+        return {}
+    cands = s["candidates"]
+    chosen = s["chosen"]
+    _claim(set(chosen) == {"0.01", "0.1"}, "the selection chose a readout at 1 % and 10 %")
+
+    def score(key, f):
+        c = cands[key]["scores"][f]
+        return c["mean_f1_NAO"], c["auroc_af_vs_rest"]
+
+    rows = []
+    for key, c in cands.items():
+        if not all(f in c["scores"] for f in ("0.01", "0.1")):
+            continue
+        (a1, b1), (a10, b10) = score(key, "0.01"), score(key, "0.1")
+        rows.append([c["columns"], c["projection"], c["probe"],
+                     f"{_f(a1)} / {_f(b1)}", f"{_f(a10)} / {_f(b10)}"])
+    n1, n10 = (len(s["selection_seeds"][f]) for f in ("0.01", "0.1"))
+    table = _table(["columns", "projection (fitted without labels)", "probe",
+                    f"1 % ({n1} subsets)", f"10 % ({n10} subsets)"], rows, fmt)
+    # what did not help: every projection of a readout is below that readout unprojected
+    base = {c["columns"]: c for c in cands.values()
+            if c["projection"] == "none" and c["probe"] == "readme"}
+    projected = [c for c in cands.values() if c["projection"] != "none"
+                 and c["columns"] in base]
+    for c in projected:
+        for f in ("0.01", "0.1"):
+            _claim(sum(score_of(c, f)) < sum(score_of(base[c["columns"]], f)),
+                   "no projection fitted without labels beats its readout unprojected")
+    # the other probes against the README probe, same columns, on the summed score
+    gain = {}
+    for f in ("0.01", "0.1"):
+        best = max(((sum(score_of(c, f)) - sum(score_of(base[c["columns"]], f)), c)
+                    for c in cands.values() if c["projection"] == "none"
+                    and c["probe"] != "readme" and c["columns"] in base),
+                   key=lambda t: t[0])
+        gain[f] = f"{_f(best[0])} (`{best[1]['columns']}`, probe {best[1]['probe']})"
+    sd1 = max(c["scores"]["0.01"]["mean_f1_NAO_sd"] for c in base.values())
+    words = {f: f"`readout=\"{chosen[f]['readout']}\"`" + (
+        f" (tied within {s['tie']:g} with {_and([t for t in chosen[f]['tied'] if t != chosen[f]['readout']])})"  # noqa: E501
+        if len(chosen[f]["tied"]) > 1 else "") for f in ("0.01", "0.1")}
+    return {"le_selection": table,
+            "le_choice_1": words["0.01"], "le_choice_10": words["0.1"],
+            "le_n_projected": str(len(projected)),
+            "le_probe_gain_1": gain["0.01"], "le_probe_gain_10": gain["0.1"],
+            "le_sel_sd1": _f(sd1),
+            "le_sel_seeds": f"{n1} subsets at 1 % and {n10} at 10 %"}
+
+
+def score_of(c: dict, f: str) -> tuple[float, float]:
+    return c["scores"][f]["mean_f1_NAO"], c["scores"][f]["auroc_af_vs_rest"]

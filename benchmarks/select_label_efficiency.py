@@ -1,0 +1,261 @@
+"""Choose what a small labelled set uses well, on the training part only (issue 35).
+
+For each fraction of labels (1 %, 10 %) and selection seed (``100 ...``, apart from
+the benchmark's seeds ``0 ...``) a stratified labelled subset of the README training
+part is drawn exactly as in ``bench_label_efficiency.py``; the rest of the training
+part is the validation pool (disjoint from the subset; the test part is never read,
+not even loaded into the selection). Each candidate (columns of the frozen
+``DEFAULT_PRETRAINED`` embedding, a projection fitted on unlabelled records, the
+probe's C grid and class weights) fits its probe on the subset (C by 3-fold CV inside
+the subset) and is scored on the pool: mean F1 of N, A, O and AF vs rest AUROC. At
+100 % (no pool left) the candidate is scored by 3-fold out-of-fold predictions on the
+whole training part, as the README protocol's ``cv_train`` figures.
+
+Projections (fitted without labels): ``pca<k>``, PCA with ``k`` components fitted on
+the embeddings of every training record (the records the checkpoint was pretrained
+on; labels unused); ``subset-pca<k>``, the same fitted on the labelled subset only
+(what a plain pipeline would do).
+
+Stage 1: columns x projection with the README probe. Stage 2: the best of stage 1 with
+other probes (a wider C grid, class_weight="balanced"). JSON:
+``results/select_label_efficiency.json``.
+
+Run: ``OMP_NUM_THREADS=1 python benchmarks/select_label_efficiency.py --threads 1``
+(after ``bench_label_efficiency.py`` filled the embedding cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, pretrain_script, write_json  # noqa: E402
+from bench_label_efficiency import CACHE, _fingerprint, labelled_subset, load_split  # noqa: E402
+
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED  # noqa: E402
+
+SELECTION_SEEDS = {0.01: list(range(100, 110)), 0.10: list(range(100, 105))}
+#: column sets of the widest readout (embedding_dim=128, encoder_width=64, 4 blocks):
+#: z | frame mean, std | block0 mean, std | ... | block3 mean, std
+D, W, BLOCKS = 128, 64, 4
+
+
+PROTOCOL = ("training part only (the test part is not read): labelled subset drawn as "
+            "in bench_label_efficiency (seeds 100+, apart from the benchmark's), probe "
+            "fitted on it (C by 3-fold CV inside it, or fixed), scored on the rest of "
+            "the training part; 100 %: 3-fold out-of-fold on the whole training part; "
+            "projections fitted on unlabelled embeddings")
+
+
+def column_sets():
+    z = np.arange(D)
+    frame = np.arange(D, D + 2 * W)
+    block = {k: np.arange(D + 2 * W * (k + 1), D + 2 * W * (k + 2)) for k in range(BLOCKS)}
+    sets = {"attention": z, "attention+stats": np.r_[z, frame],
+            "attention+stats+blocks": np.arange(D + 2 * W * (BLOCKS + 1)),
+            "stats": frame, "stats+blocks": np.arange(D, D + 2 * W * (BLOCKS + 1))}
+    for k in range(BLOCKS):
+        sets[f"attention+block{k}"] = np.r_[z, block[k]]
+    return sets
+
+
+#: stage 1: each readout with and without a projection; other column sets unprojected
+STAGE1_COLUMNS = ("attention", "attention+stats", "attention+stats+blocks")
+STAGE1_PROJECTIONS = ("none", "pca16", "pca64", "subset-pca16")
+STAGE1_OTHER_COLUMNS = ("stats+blocks", "attention+block0", "attention+block3")
+#: two candidates closer than this on the selection score are tied (the narrower wins)
+TIE = 0.01
+
+
+STAGE2_COLUMNS = ("attention", "attention+stats", "attention+stats+blocks")
+
+
+def make_probe(C_grid=(0.01, 0.1, 1.0), class_weight=None):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if len(C_grid) == 1:  # a fixed C: nothing to choose
+        return make_pipeline(StandardScaler(), LogisticRegression(
+            max_iter=3000, class_weight=class_weight, C=C_grid[0]))
+    return GridSearchCV(
+        make_pipeline(StandardScaler(),
+                      LogisticRegression(max_iter=3000, class_weight=class_weight)),
+        {"logisticregression__C": list(C_grid)},
+        cv=StratifiedKFold(3, shuffle=True, random_state=0), scoring="f1_macro")
+
+
+PROBES = {
+    "readme": {},
+    "C=0.001": {"C_grid": (0.001,)},
+    "C=0.01": {"C_grid": (0.01,)},
+    "C=0.1": {"C_grid": (0.1,)},
+    "balanced C=0.01": {"C_grid": (0.01,), "class_weight": "balanced"},
+    "balanced C=0.001": {"C_grid": (0.001,), "class_weight": "balanced"},
+    "low-C": {"C_grid": (1e-4, 3e-4, 1e-3, 3e-3, 0.01)},
+    "wide-C": {"C_grid": (1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0)},
+    "balanced": {"class_weight": "balanced"},
+    "balanced wide-C": {"C_grid": (1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0),
+                        "class_weight": "balanced"},
+}
+
+
+def project(Z_all, sub, kind, seed=0):
+    """Columns of every training record after an unsupervised projection."""
+    from sklearn.decomposition import PCA
+
+    if kind == "none":
+        return Z_all
+    k = int(kind.split("pca")[1])
+    fit_on = Z_all[sub] if kind.startswith("subset") else Z_all
+    k = min(k, len(fit_on) - 1, Z_all.shape[1])
+    return PCA(k, random_state=seed).fit(fit_on).transform(Z_all)
+
+
+def pool_scores(pre, Z, y, sub, probe_kw):
+    """Fit on ``sub``, score the rest of the training part (``sub`` = all: 3-fold OOF)."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        grid = make_probe(**probe_kw)
+        if len(sub) == len(y):
+            grid.fit(Z, y)
+            classes = list(grid.classes_)
+            proba = cross_val_predict(getattr(grid, "best_estimator_", grid), Z, y,
+                                      cv=StratifiedKFold(3, shuffle=True, random_state=0),
+                                      method="predict_proba")
+            pool = np.arange(len(y))
+        else:
+            grid.fit(Z[sub], y[sub])
+            classes = list(grid.classes_)
+            pool = np.setdiff1d(np.arange(len(y)), sub)
+            proba = grid.predict_proba(Z[pool])
+    pred = np.asarray(classes)[proba.argmax(axis=1)]
+    s = pre.class_scores(y[pool], pred, proba, classes)
+    C = (grid.best_params_ if hasattr(grid, "best_params_") else grid.get_params())[
+        "logisticregression__C"]
+    return s["mean_f1_NAO"], s["auroc_af_vs_rest"], C
+
+
+def evaluate(pre, Z_full, y, columns, projection, probe, fractions, log):
+    out = {}
+    for fraction in fractions:
+        seeds = SELECTION_SEEDS.get(fraction, [0])
+        f1, af, cs = [], [], []
+        for seed in seeds:
+            sub = labelled_subset(y, fraction, seed)
+            Z = project(Z_full[:, columns], sub, projection)
+            a, b, c = pool_scores(pre, Z, y, sub, PROBES[probe])
+            f1.append(a)
+            af.append(b)
+            cs.append(c)
+        out[f"{fraction:g}"] = {
+            "mean_f1_NAO": float(np.mean(f1)), "mean_f1_NAO_sd": float(np.std(f1, ddof=1))
+            if len(f1) > 1 else 0.0, "auroc_af_vs_rest": float(np.mean(af)),
+            "auroc_af_vs_rest_sd": float(np.std(af, ddof=1)) if len(af) > 1 else 0.0,
+            "C_chosen": cs, "seeds": seeds}
+    log(out)
+    return out
+
+
+def selection_score(scores: dict) -> float:
+    """Pool mean F1 of N, A, O plus pool AF vs rest AUROC (the issue's two targets)."""
+    return scores["mean_f1_NAO"] + scores["auroc_af_vs_rest"]
+
+
+def choose(results: dict) -> dict:
+    """Per fraction, the readout (README probe, no projection) with the best score.
+
+    Readouts within ``TIE`` of the best are tied and the narrowest of them is chosen.
+    Reads only the validation-pool scores of the training part.
+    """
+    from sklearn_biodiff.feature_extraction._diffae import READOUTS
+
+    chosen = {}
+    for fraction in ("0.01", "0.1"):
+        score = {r: selection_score(results[key]["scores"][fraction])
+                 for r in READOUTS
+                 if (key := f"{r} | none | readme") in results
+                 and fraction in results[key]["scores"]}
+        if len(score) < len(READOUTS):
+            continue
+        best = max(score.values())
+        tied = [r for r in READOUTS if score[r] >= best - TIE]  # READOUTS: narrowest first
+        chosen[fraction] = {"readout": tied[0], "tied": tied, "scores": score}
+    return chosen
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--stage", choices=("1", "2", "both"), default="both")
+    ap.add_argument("--with-full", action="store_true",
+                    help="also score each candidate at 100 %% (3-fold OOF; slow)")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    pre = pretrain_script()
+    # the test part's labels only name the cache file; they and its embeddings are
+    # dropped here and never passed on
+    source, _, y, _, y_te = load_split(pre, quick=False)
+    with np.load(CACHE / f"pretrained_{_fingerprint(y, y_te, False)}.npz") as f:
+        Z_full = f["Z_train"]
+    del y_te
+    sets = column_sets()
+    fractions = [0.01, 0.10] + ([1.0] if args.with_full else [])
+    out = RESULTS / "select_label_efficiency.json"
+    # candidates already scored (an earlier, interrupted run) are kept, not rerun
+    results = json.loads(out.read_text())["candidates"] if out.exists() else {}
+
+    def save():
+        report = {"chosen": choose(results), "tie": TIE, "source": source,
+                  "checkpoint": DEFAULT_PRETRAINED, "n_train": len(y),
+                  "selection_seeds": {f"{k:g}": v for k, v in SELECTION_SEEDS.items()},
+                  "protocol": PROTOCOL, "candidates": results,
+                  "seconds_this_run": time.perf_counter() - t0}
+        with contextlib.redirect_stdout(io.StringIO()):
+            write_json("select_label_efficiency", report, seeds=sorted(
+                {s for v in SELECTION_SEEDS.values() for s in v}))
+        return report
+
+    def run(name, cols, proj, probe):
+        key = f"{name} | {proj} | {probe}"
+        if key in results and all(f"{f:g}" in results[key]["scores"] for f in fractions):
+            return
+        results[key] = {"columns": name, "projection": proj, "probe": probe,
+                        "scores": evaluate(pre, Z_full, y, sets[cols], proj, probe,
+                                           fractions,
+                                           lambda o: print(key, {
+                                               k: (round(v["mean_f1_NAO"], 3),
+                                                   round(v["auroc_af_vs_rest"], 3))
+                                               for k, v in o.items()}, flush=True))}
+        save()
+
+    if args.stage in ("2", "both"):
+        for cols in STAGE2_COLUMNS:
+            for probe in PROBES:
+                if probe != "readme":
+                    run(cols, cols, "none", probe)
+    if args.stage in ("1", "both"):
+        for cols in STAGE1_COLUMNS:
+            for proj in STAGE1_PROJECTIONS:
+                if proj != "none" and int(proj.split("pca")[1]) >= len(sets[cols]):
+                    continue
+                run(cols, cols, proj, "readme")
+        for cols in STAGE1_OTHER_COLUMNS:
+            run(cols, cols, "none", "readme")
+    return save()
+
+
+if __name__ == "__main__":
+    main()

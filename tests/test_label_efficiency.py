@@ -1,0 +1,139 @@
+"""The label-efficiency benchmark and its selection (issue 35): subsets, rows, no test data."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+bench = pytest.importorskip("bench_label_efficiency")
+select = pytest.importorskip("select_label_efficiency")
+
+
+def _labels(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.choice(["N", "A", "O", "~"], size=n, p=[0.6, 0.1, 0.25, 0.05])
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.1, 1.0])
+def test_labelled_subset_is_a_stratified_deterministic_part_of_the_training_part(fraction):
+    y = _labels()
+    sub = bench.labelled_subset(y, fraction, seed=3)
+    assert np.array_equal(sub, bench.labelled_subset(y, fraction, seed=3))
+    assert sub.min() >= 0 and sub.max() < len(y) and len(np.unique(sub)) == len(sub)
+    assert len(sub) == (len(y) if fraction == 1 else round(fraction * len(y)))
+    for c in "NAO":  # each class kept about in proportion
+        assert abs((y[sub] == c).mean() - (y == c).mean()) < 0.05
+    if fraction < 1:
+        assert not np.array_equal(sub, bench.labelled_subset(y, fraction, seed=4))
+
+
+def test_rows_score_the_test_part_once_per_fraction_and_seed(monkeypatch):
+    pre = bench.pretrain_script()
+    calls = []
+    scores = pre.class_scores
+    monkeypatch.setattr(pre, "class_scores", lambda *a: calls.append(1) or scores(*a))
+    rng = np.random.default_rng(0)
+    y_tr, y_te = _labels(300, 1), _labels(120, 2)
+    Z_tr = rng.normal(size=(300, 12)) + (y_tr == "A")[:, None]
+    Z_te = rng.normal(size=(120, 12)) + (y_te == "A")[:, None]
+    meta = {"n_features_out": {"attention": 4, "attention+stats": 8,
+                               "attention+stats+blocks": 12}}
+    rows = {"z": bench.Row("src", bench._readout_columns("attention"), label="z"),
+            "all": bench.Row("src", label="all")}
+    out = bench.run_rows(pre, rows, {"src": (Z_tr, Z_te, meta)}, y_tr, y_te,
+                         (0.1, 1.0), [0, 1, 2])
+    assert len(calls) == 2 * (3 + 1)  # rows x (3 seeds at 10 %, one draw at 100 %)
+    assert out["z"]["n_features"] == 4 and out["all"]["n_features"] == 12
+    fr = out["z"]["fractions"]["0.1"]
+    assert fr["n_labelled"] == 30 and [r["seed"] for r in fr["runs"]] == [0, 1, 2]
+    assert set(fr["test"]) == set(bench.METRICS)
+    assert fr["test"]["mean_f1_NAO"]["sd"] >= 0
+    assert out["all"]["fractions"]["1"]["seeds"] == [0]
+
+
+def test_every_source_is_a_factory_and_fine_tuned_rows_are_refused_until_built():
+    assert set(bench.SOURCES) == {"scattering", "pretrained", "random_init"}
+    assert not any(s.uses_labels for s in bench.SOURCES.values())
+    for row in bench.ROWS.values():
+        assert row.source in bench.SOURCES
+    pretrained = [k for k in bench.ROWS if k.startswith("pretrained")]
+    assert all(k.replace("pretrained", "random_init") in bench.ROWS for k in pretrained)
+
+
+def test_selection_reads_only_the_training_part(tmp_path, monkeypatch):
+    """The test part's embeddings are NaN: any use of them would break the scores."""
+    y_tr, y_te = _labels(600, 3), _labels(200, 4)
+    d, w, blocks = 4, 2, 1
+    rng = np.random.default_rng(0)
+    width = d + 2 * w * (blocks + 1)
+    Z_tr = rng.normal(size=(600, width)).astype(np.float32)
+    Z_tr[:, 0] += 2 * (y_tr == "A")
+    fp = bench._fingerprint(y_tr, y_te, False)
+    np.savez(tmp_path / f"pretrained_{fp}.npz", Z_train=Z_tr,
+             Z_test=np.full((200, width), np.nan, np.float32))
+    monkeypatch.setattr(select, "CACHE", tmp_path)
+    monkeypatch.setattr(select, "RESULTS", tmp_path)
+    monkeypatch.setattr(select, "load_split",
+                        lambda pre, quick: ("synthetic", None, y_tr, None, y_te))
+    monkeypatch.setattr(select, "D", d)
+    monkeypatch.setattr(select, "W", w)
+    monkeypatch.setattr(select, "BLOCKS", blocks)
+    monkeypatch.setattr(select, "SELECTION_SEEDS", {0.01: [100, 101], 0.10: [100, 101]})
+    monkeypatch.setattr(select, "STAGE1_PROJECTIONS", ("none", "pca2"))
+    monkeypatch.setattr(select, "STAGE1_OTHER_COLUMNS", ())
+    monkeypatch.setattr(select, "STAGE2_COLUMNS", ("attention",))
+    monkeypatch.setattr(select, "PROBES", {k: select.PROBES[k] for k in ("readme", "C=0.1")})
+    written = {}
+
+    def fake_write(name, payload, *, seeds):
+        written[name] = payload
+        (tmp_path / f"{name}.json").write_text(json.dumps(payload, default=float))
+
+    monkeypatch.setattr(select, "write_json", fake_write)
+    report = select.main([])
+    cands = report["candidates"]
+    assert "attention | none | C=0.1" in cands and "attention+stats | pca2 | readme" in cands
+    for c in cands.values():
+        for f in ("0.01", "0.1"):
+            s = c["scores"][f]
+            assert np.isfinite(s["mean_f1_NAO"]) and np.isfinite(s["auroc_af_vs_rest"])
+    assert set(report["chosen"]) == {"0.01", "0.1"}
+    for choice in report["chosen"].values():
+        assert choice["readout"] == choice["tied"][0]  # the narrowest of the tied
+
+
+def test_pool_is_disjoint_from_the_labelled_subset(monkeypatch):
+    pre = bench.pretrain_script()
+    y = _labels(500, 5)
+    Z = np.random.default_rng(1).normal(size=(500, 6))
+    sub = bench.labelled_subset(y, 0.1, 0)
+    seen = {}
+    scores = pre.class_scores
+    monkeypatch.setattr(pre, "class_scores",
+                        lambda yy, *a: seen.setdefault("n", len(yy)) and scores(yy, *a))
+    select.pool_scores(pre, Z, y, sub, {})
+    assert seen["n"] == len(y) - len(sub)
+
+
+def test_the_rendered_block_refuses_a_frozen_row_that_meets_the_targets():
+    import render_results as render
+
+    results = render.load_results()
+    if "bench_label_efficiency" not in results:
+        pytest.skip("no bench_label_efficiency.json")
+    changed = copy.deepcopy(results)
+    rows = changed["bench_label_efficiency"]["rows"]
+    for f in ("0.01", "0.1"):
+        t = rows["pretrained readout=attention"]["fractions"][f]["test"]
+        t["mean_f1_NAO"].update(mean=0.9, sd=0.01)
+        t["auroc_af_vs_rest"]["mean"] = 0.99
+    with pytest.raises(render.ClaimError):
+        render.render_block("label_efficiency", changed, "md")
