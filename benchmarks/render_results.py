@@ -40,6 +40,7 @@ from rendering.pretrained import _pretrained  # noqa: E402
 from rendering.pretraining import _diffae, _pretraining  # noqa: E402
 from rendering.robustness import _robustness  # noqa: E402
 from rendering.scattering import _scattering  # noqa: E402
+from rendering.threads import _busy_threads  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -64,7 +65,7 @@ def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness,
                  _wfdb_memory, _pretrained, _scaling, _pretraining,
-                 _dacl_patients, _dacl_keep, _mutation, _label_efficiency):
+                 _dacl_patients, _dacl_keep, _mutation, _label_efficiency, _busy_threads):
         out.update(part(results, fmt))
     return out
 
