@@ -239,23 +239,31 @@ def storage_errors(storage) -> Iterator[None]:
                     "search), or copy the study to a writable storage with "
                     "optuna.copy_study; to only read it, use optuna.load_study.") from exc
             if any(m in text for m in _TIMEOUT_MESSAGES):
+                limit = _connect_timeout(storage)
+                limit = ("its connect timeout" if limit is None
+                         else f"connect_timeout={limit} s")
                 raise TimeoutError(
                     f"could not connect to the Optuna storage {where}: the database server "
-                    f"did not answer within connect_timeout={_connect_timeout(storage)} s "
-                    f"({_first_line(cause)}). Check that the server is up and reachable "
-                    "from this machine; on a slow network raise the limit in the URL, "
+                    f"did not answer within {limit} ({_first_line(cause)}). Check that "
+                    "the server is up and reachable from this machine; on a slow network "
+                    "raise the limit in the URL, "
                     "e.g. ...?connect_timeout=60.") from exc
         raise
 
 
 def _connect_timeout(storage):
+    """The ``connect_timeout`` in force: the URL's, an own ``RDBStorage``'s, or ours."""
     try:
         from sqlalchemy.engine import make_url
 
         url = make_url(storage if isinstance(storage, str) else storage.url)
-        return url.query.get("connect_timeout", CONNECT_TIMEOUT)
+        if "connect_timeout" in url.query:
+            return url.query["connect_timeout"]
+        if isinstance(storage, str):
+            return CONNECT_TIMEOUT
+        return storage.engine_kwargs.get("connect_args", {}).get("connect_timeout")
     except Exception:  # noqa: BLE001 - only used in an error message
-        return CONNECT_TIMEOUT
+        return None
 
 
 def create_or_load_study(*, storage, study_name, load_if_exists, heartbeat_interval=None,
