@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..diffusion import DiffusionSchedule, q_sample
-from .lru import LRUBlock
+from .lru import BLOCK, LRUBlock, Workspace
 from .vector_unet import TimeEmbedding
 
 __all__ = ["AttentionReducer", "ConditionalUNet1d", "DiffAEModule", "SemanticEncoder"]
@@ -39,7 +39,26 @@ class AttentionReducer(nn.Module):
         self.value = nn.Linear(in_dim, out_dim)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
-        """``x`` (B, L, in_dim), ``mask`` (B, L) of valid steps -> ``z`` (B, C), ``S`` (B, L, C)."""
+        """``x`` (B, L, in_dim), ``mask`` (B, L) of valid steps -> ``z`` (B, C), ``S`` (B, L, C).
+
+        Computed as ``z_c = W_v[c] . (sum_t S[t, c] x_t) + b_v[c]`` (the softmax weights
+        sum to one over time), with the logits laid out (C, B, L) so that the softmax
+        runs along contiguous memory and no (B, L, C) value tensor is formed; equal to
+        :meth:`forward_reference` within float32 rounding. ``S`` is a strided view.
+        """
+        n_batch, n, d = x.shape
+        # logits (C, B, L): one GEMM over every frame, the softmax on contiguous rows
+        logits = torch.addmm(self.attn.bias[:, None], self.attn.weight, x.reshape(-1, d).T)
+        logits = logits.reshape(-1, n_batch, n)
+        if mask is not None:
+            logits = logits.masked_fill_(~mask[None], float("-inf"))
+        s = torch.softmax(logits, dim=-1).permute(1, 0, 2)  # (B, C, L), a view
+        pooled = torch.bmm(s, x)  # (B, C, in_dim): sum_t S[t, c] x_t
+        z = (pooled * self.value.weight).sum(dim=-1) + self.value.bias
+        return z, s.transpose(1, 2)
+
+    def forward_reference(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+        """:meth:`forward` as it was before issue 34 (tests and benchmarks compare)."""
         a = self.attn(x)
         if mask is not None:
             a = a.masked_fill(~mask[..., None], float("-inf"))
@@ -105,20 +124,73 @@ class SemanticEncoder(nn.Module):
         hs, mask = self.block_frames(x, lengths)
         return hs[-1], mask
 
-    def block_frames(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
+    def block_frames(self, x: torch.Tensor, lengths: torch.Tensor | None = None, *,
+                     padded: bool = False, workspace: Workspace | None = None):
         """Every LRU block's output, then the features the reducer pools, and ``mask``.
+
+        Parameters
+        ----------
+        x : tensor of shape (B, C, L) or (B, L)
+        lengths : int tensor of shape (B,) or None
+            Samples of each record (the rest of its row is padding); None: all valid.
+        padded : bool, default=False
+            Pad the frames once to a multiple of the LRU block (``L''``) before the
+            blocks and return them so, with ``mask`` covering the padding (forward
+            hooks on the blocks then see the padded frames): the pooled statistics
+            and the reducer give the same results as on ``L'`` frames, and no LRU
+            copies its input to pad it. ``transform`` uses it.
+        workspace : Workspace or None
+            Inference only: buffers for the blocks' intermediate activations, reused
+            across calls (a new one per call when None and autograd is off).
 
         Returns
         -------
         hs : list of ``n_layers + 1`` tensors of shape (B, L', width)
             The output of each LRU block in order, then the layer-normalised output
-            of the last one (what :meth:`frames` returns).
+            of the last one (what :meth:`frames` returns). (B, L'', width) with
+            ``padded=True``.
         mask : bool tensor of shape (B, L') or None
-            As in :meth:`frames`.
+            As in :meth:`frames`; (B, L'') and never None when ``padded=True`` and
+            frames were added.
         """
         h = nn.functional.gelu(self.conv1(x[:, None, :] if x.dim() == 2 else x))
         mask = None
         if lengths is not None:  # zero the padded tail so it looks like the conv's padding
+            valid = -(-lengths // self.s1)
+            if torch.is_grad_enabled():
+                h = h * (torch.arange(h.shape[-1], device=h.device)[None, :]
+                         < valid[:, None])[:, None]
+            else:  # only the tails are touched
+                for row, v in enumerate(valid.tolist()):
+                    if v < h.shape[-1]:
+                        h[row, :, v:] = 0
+        h = self.conv2(h)
+        n_frames = h.shape[-1]
+        pad = -n_frames % BLOCK if padded else 0
+        # token-major for the blocks; padded once to a multiple of the LRU block if
+        # asked (the blocks are causal in time, so the padding never reaches valid
+        # frames), else each LRU pads its own input
+        h = nn.functional.pad(h, (0, pad)).transpose(1, 2).contiguous()
+        if lengths is not None:
+            frames = self.n_frames(lengths)
+            mask = torch.arange(h.shape[1], device=h.device)[None, :] < frames[:, None]
+        elif pad:
+            mask = (torch.arange(h.shape[1], device=h.device) < n_frames)[None, :].expand(
+                h.shape[0], -1)
+        if workspace is None and not torch.is_grad_enabled():
+            workspace = Workspace()
+        hs = []
+        for block in self.blocks:
+            h = block(h, workspace)
+            hs.append(h)
+        hs.append(self.norm(h))
+        return hs, mask
+
+    def block_frames_reference(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
+        """:meth:`block_frames` as it was before issue 34 (chunked scan, no padding)."""
+        h = nn.functional.gelu(self.conv1(x[:, None, :] if x.dim() == 2 else x))
+        mask = None
+        if lengths is not None:
             valid = -(-lengths // self.s1)
             h = h * (torch.arange(h.shape[-1], device=h.device)[None, :] < valid[:, None])[:, None]
         h = self.conv2(h).transpose(1, 2)
@@ -127,9 +199,14 @@ class SemanticEncoder(nn.Module):
             mask = torch.arange(h.shape[1], device=h.device)[None, :] < frames[:, None]
         hs = []
         for block in self.blocks:
-            h = block(h)
+            h = block.forward_reference(h)
             hs.append(h)
         return [*hs, self.norm(h)], mask
+
+    def forward_reference(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
+        """:meth:`forward` as it was before issue 34 (tests and benchmarks compare)."""
+        hs, mask = self.block_frames_reference(x, lengths)
+        return self.reducer.forward_reference(hs[-1], mask)
 
 
 def masked_mean_std(h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
