@@ -38,6 +38,7 @@ X_VEC = RNG.randn(48, 12).astype(np.float32)
 Y_VEC = np.repeat([0, 1], 24)
 X_SIG = [np.sin(np.linspace(0, 3 * k, 200 + 20 * k)) + 0.1 * RNG.randn(200 + 20 * k)
          for k in range(1, 9)]
+Y_SIG = np.tile(["N", "A"], 4)
 
 _DIFFAE = {"snippet_seconds": 0.5, "fs": 100.0, "model_fs": 100.0, "embedding_dim": 4,
            "encoder_layers": 1, "encoder_width": 4, "encoder_stride": 2,
@@ -73,6 +74,10 @@ CASES = {
     # ... and the same statistics of every encoder block (DEFAULT_READOUT)
     "DiffAE-blocks-readout": (lambda **kw: DiffAEEmbedder(
         **_DIFFAE, readout="attention+stats+blocks", **kw), X_SIG, None),
+    # label-aware training: the net keeps the supervised weights and its view maker
+    "DiffAE-supervised": (lambda **kw: DiffAEEmbedder(**_DIFFAE, **kw), X_SIG, Y_SIG),
+    "DiffAE-supervised-denoised-views": (lambda **kw: DiffAEEmbedder(
+        **_DIFFAE, supervised_view="denoised", view_timesteps=(2, 10), **kw), X_SIG, Y_SIG),
 }
 
 

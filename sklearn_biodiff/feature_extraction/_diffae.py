@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
 
 from .._sklearn_compat import Interval, LayerSizes, StrOptions, _fit_context, check_is_fitted
 from .._validation import (
@@ -35,7 +36,9 @@ from ..nets._training import (
     check_finite_training,
     fit_net,
 )
-from ..nets.losses import CropDataset, NoisePredictionNet
+from ..nets.crops import CropDataset, LabelledCropDataset
+from ..nets.losses import NoisePredictionNet
+from ..nets.supcon import DiffusionView
 from ..noise import AddNoise
 from ..preprocessing._resample import resample_signal
 from ..pretrained._checkpoint import (
@@ -170,6 +173,32 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
     projection_dim : int, default=128
         Output size of the projection head (used only with the contrastive term;
         not part of saved checkpoints).
+    supervised_weight : float, default=1.0
+        Weight of the supervised contrastive term when ``fit`` is given class
+        labels ``y`` (label-aware fine-tuning, e.g. of a ``pretrained`` encoder):
+        over each batch, the embeddings ``z`` of records of one class (from other
+        patients when ``groups`` are given) are pulled together and those of other
+        classes pushed apart (:func:`~sklearn_biodiff.nets.supcon.supervised_contrastive_loss`),
+        next to the diffusion loss, which stays on as a regulariser. ``0`` ignores
+        ``y`` (the self-supervised training of earlier releases, also with ``y``).
+    diffusion_weight : float, default=1.0
+        Weight of the noise-prediction loss.
+    supervised_temperature : float, default=0.1
+        Temperature of the supervised contrastive term.
+    supervised_view : {"crop", "diffusion", "denoised"}, default="crop"
+        The second view of each training record that the supervised term compares:
+        another random crop (with its own ``encoder_noise`` when set); that crop
+        noised to a timestep in ``view_timesteps`` (a diffusion augmentation, as in
+        DACL, on the raw signal); or that noisy crop denoised back by the model's
+        own decoder conditioned on the crop's ``z`` (DDIM, ``view_denoise_steps``
+        steps).
+    view_timesteps : tuple of two int, default=(1, 200)
+        Range of the diffusion views' timesteps (``1 <= t_min <= t_max <=
+        n_timesteps``).
+    view_denoise_steps : int, default=2
+        DDIM steps of the ``"denoised"`` views.
+    balanced : bool, default=True
+        With ``y``, draw each training batch class-balanced (rare classes repeat).
     max_epochs : int, default=20
         One epoch is one random crop of every training record. ``0`` trains
         nothing: ``fit`` only loads the ``pretrained`` weights.
@@ -310,6 +339,13 @@ default="attention"
         "noise_device": [StrOptions({"auto", "loader", "device"})],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "contrastive_temperature": [Interval(Real, 0, None, closed="neither")],
+        "supervised_weight": [Interval(Real, 0, None, closed="left")],
+        "diffusion_weight": [Interval(Real, 0, None, closed="left")],
+        "supervised_temperature": [Interval(Real, 0, None, closed="neither")],
+        "supervised_view": [StrOptions({"crop", "diffusion", "denoised"})],
+        "view_timesteps": [tuple, list],
+        "view_denoise_steps": [Interval(Integral, 1, None, closed="left")],
+        "balanced": ["boolean"],
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_steps": [Interval(Integral, 1, None, closed="left"), None],
@@ -346,7 +382,9 @@ default="attention"
                  warm_start=False, n_threads=None, device="auto", random_state=None,
                  pretrained=None, verbose=0, callbacks=None, precision="32",
                  pin_memory=False, compile=False, on_divergence="raise",
-                 readout="attention"):
+                 readout="attention", supervised_weight=1.0, diffusion_weight=1.0,
+                 supervised_temperature=0.1, supervised_view="crop",
+                 view_timesteps=(1, 200), view_denoise_steps=2, balanced=True):
         self.fs = fs
         self.model_fs = model_fs
         self.snippet_seconds = snippet_seconds
@@ -363,6 +401,13 @@ default="attention"
         self.noise_device = noise_device
         self.contrastive_weight = contrastive_weight
         self.contrastive_temperature = contrastive_temperature
+        self.supervised_weight = supervised_weight
+        self.diffusion_weight = diffusion_weight
+        self.supervised_temperature = supervised_temperature
+        self.supervised_view = supervised_view
+        self.view_timesteps = view_timesteps
+        self.view_denoise_steps = view_denoise_steps
+        self.balanced = balanced
         self.projection_dim = projection_dim
         self.max_epochs = max_epochs
         self.max_steps = max_steps
@@ -423,11 +468,14 @@ default="attention"
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Train the encoder and denoiser on random crops of ``X``.
+    def fit(self, X, y=None, groups=None):
+        """Train the encoder and denoiser on random crops of ``X``, with labels if given.
 
         With ``pretrained``, training starts from those weights; with
-        ``max_epochs=0`` ``fit`` only loads them (records of any length).
+        ``max_epochs=0`` ``fit`` only loads them (records of any length). With
+        class labels ``y`` (and ``supervised_weight > 0``) the training is
+        label-aware: a supervised contrastive term on the embedding joins the
+        diffusion loss (see ``supervised_weight``).
 
         Parameters
         ----------
@@ -436,8 +484,15 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             Raw signals at ``fs`` Hz, each at least ``snippet_seconds`` long (the
             shape rule: :ref:`signal_shapes`); the number of leads sets the
             network's ``in_channels``.
-        y : None
-            Ignored (self-supervised).
+        y : array-like of shape (n_records,) or None, default=None
+            Class labels (binary or multi-class) for label-aware training; None
+            (or ``supervised_weight=0``) trains self-supervised. Ignored with
+            ``max_epochs=0``.
+        groups : array-like of shape (n_records,) or None, default=None
+            Patient of each record: the supervised term then takes its positives
+            from other patients whenever a batch has one. Needs ``y``. In a
+            ``Pipeline`` or a search with metadata routing enabled, request it with
+            ``set_fit_request(groups=True)``.
 
         Returns
         -------
@@ -454,6 +509,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             what=f"{type(self).__name__}(snippet_seconds={self.snippet_seconds})",
             too_short_hint="Lower snippet_seconds or leave the shorter records out of "
                            "fit (transform embeds records of any length).")
+        targets = self._supervision(y, groups, len(records)) if train else None
         warm = self.warm_start and hasattr(self, "net_")
         check_n_leads(self, raw, reset=not warm)  # in_channels of the network
         seed = self._init_torch_state()
@@ -483,9 +539,15 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             if train:
                 on_device = self._noise_on_device()
                 self._set_device_noise(net, seed, on_device)
-                dataset = CropDataset(records, snippet, seed=seed,
-                                      corrupt=None if on_device else self._encoder_corruption(),
-                                      second_view=self.contrastive_weight > 0)
+                self._set_supervision(net, supervised=targets is not None)
+                corrupt = None if on_device else self._encoder_corruption()
+                if targets is None:
+                    dataset = CropDataset(records, snippet, seed=seed, corrupt=corrupt,
+                                          second_view=self.contrastive_weight > 0)
+                else:
+                    dataset = LabelledCropDataset(
+                        records, snippet, seed=seed, corrupt=corrupt, second_view=True,
+                        labels=targets[0], groups=targets[1], balanced=self.balanced)
                 fit_net(net, dataset, None, seed=seed, device=self.device_,
                         warm_start=self.warm_start or self.pretrained is not None,
                         checkpoint_dir=self.checkpoint_dir, what=type(self).__name__)
@@ -508,6 +570,62 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         check_finite_training(self, embedding=lambda: self._encode(
             records[: self.transform_batch_size])[0])
         return self
+
+    # ------------------------------------------------------------------ supervision
+    def _supervision(self, y, groups, n_records: int):
+        """``(class codes, patient codes)`` of the records for the supervised term, or
+        None when it is off (no ``y``, or ``supervised_weight=0``)."""
+        if y is None or self.supervised_weight == 0:
+            if groups is not None:
+                raise ValueError(
+                    "groups are used by the supervised term only, which needs class "
+                    "labels: pass y too (and supervised_weight > 0), or leave groups out.")
+            return None
+        y = np.asarray(y)
+        if y.shape != (n_records,):
+            raise ValueError(f"y must have one label per record ({n_records}), got shape "
+                             f"{y.shape}.")
+        kind = type_of_target(y, input_name="y", raise_unknown=True)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(
+                f"y must hold class labels (binary or multi-class) for the supervised "
+                f"term, got {kind!r} targets; pass supervised_weight=0 to train "
+                "self-supervised and ignore y.")
+        labels = np.unique(y, return_inverse=True)[1]
+        if groups is None:
+            codes = np.arange(n_records)
+        else:
+            groups = np.asarray(groups)
+            if groups.shape != (n_records,):
+                raise ValueError(f"groups must have one entry per record ({n_records}), "
+                                 f"got shape {groups.shape}.")
+            codes = np.unique(groups, return_inverse=True)[1]
+        t_min, t_max = self._view_range()
+        if self.supervised_view != "crop" and not 1 <= t_min <= t_max <= self.n_timesteps:
+            raise ValueError(f"view_timesteps={self.view_timesteps!r} must be two "
+                             f"timesteps 1 <= t_min <= t_max <= n_timesteps="
+                             f"{self.n_timesteps}.")
+        return labels, codes
+
+    def _view_range(self) -> tuple[int, int]:
+        try:
+            t_min, t_max = (int(t) for t in self.view_timesteps)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"view_timesteps must be two integers (t_min, t_max), got "
+                             f"{self.view_timesteps!r}.") from exc
+        return t_min, t_max
+
+    def _set_supervision(self, net, supervised: bool) -> None:
+        """Give ``net`` the loss weights and the view maker of this fit."""
+        net.diffusion_weight = self.diffusion_weight
+        net.supervised_weight = self.supervised_weight if supervised else 0.0
+        net.supervised_temperature = self.supervised_temperature
+        net.view_maker = None
+        if supervised and self.supervised_view != "crop":
+            net.view_maker = DiffusionView(
+                *self._view_range(),
+                denoise_steps=self.view_denoise_steps if self.supervised_view == "denoised"
+                else 0)
 
     # ------------------------------------------------------------------ checkpoints
     def _architecture(self) -> dict:

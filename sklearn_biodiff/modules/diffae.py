@@ -389,7 +389,8 @@ class DiffAEModule(nn.Module):
     compile_targets = ("denoiser",)
 
     def forward(self, x0: torch.Tensor, x_enc: torch.Tensor | None = None,
-                x_view: torch.Tensor | None = None, shard: torch.Tensor | None = None):
+                x_view: torch.Tensor | None = None, shard: torch.Tensor | None = None,
+                embeddings: bool = False):
         """Noise-prediction pair ``(eps_hat, eps)`` for clean crops ``x0`` (B, C, L).
 
         ``x_enc`` (like ``x0``), optional: what the encoder sees instead of ``x0`` (a
@@ -397,6 +398,9 @@ class DiffAEModule(nn.Module):
         ``x_view`` (B, L'), optional: another view of each record (another crop,
         other noise); then ``(eps_hat, eps, p, p_view)`` with the projected
         embeddings of both views.
+        ``embeddings=True`` (label-aware fine-tuning, needs ``x_view``): then
+        ``(eps_hat, eps, p, p_view, z, z_view)``, with the embeddings of both views
+        (``p`` and ``p_view`` are None without a projection head).
         ``shard`` (B, 2) int64, optional: ``x0`` holds rows ``shard[:, 0]`` of a
         global batch of ``shard[0, 1]`` rows split over processes; the timesteps
         and the noise are drawn for the whole global batch and these rows kept,
@@ -416,11 +420,17 @@ class DiffAEModule(nn.Module):
             eps = torch.randn((n, *x0.shape[1:]), dtype=x0.dtype, device=x0.device)[rows]
         eps_hat = self.denoiser(q_sample(x0, t, eps, self.schedule), t, z)
         if x_view is None:
+            if embeddings:
+                raise ValueError("embeddings=True compares two views: pass x_view")
             return eps_hat, eps
-        if self.projector is None:
+        if self.projector is None and not embeddings:
             raise ValueError("a second view needs projection_dim > 0")
         z_view, _ = self.encoder(x_view)
-        return eps_hat, eps, self.projector(z), self.projector(z_view)
+        if self.projector is None:
+            p = p_view = None
+        else:
+            p, p_view = self.projector(z), self.projector(z_view)
+        return (eps_hat, eps, p, p_view, z, z_view) if embeddings else (eps_hat, eps, p, p_view)
 
     @torch.no_grad()
     def ddim_decode(self, z: torch.Tensor, length: int, n_steps: int = 50,

@@ -10,6 +10,8 @@ from torch.utils.data import Dataset
 
 from ..modules.vae import elbo_loss
 from ._precision import PrecisionMixin
+from .crops import CropDataset
+from .supcon import supervised_contrastive_loss
 
 __all__ = ["CropDataset", "DenoisingNet", "NoisePredictionNet", "PairDataset", "TripletDataset",
            "TripletNet", "VAENet", "info_nce", "mined_triplet_loss", "supcon_loss",
@@ -370,6 +372,13 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
 
     When it also returns two views' projections ``(eps_hat, eps, p, q)``,
     ``contrastive_weight * info_nce(p, q, contrastive_temperature)`` is added.
+    With ``supervised_weight > 0`` and targets ``(class, patient)`` per crop (a
+    :class:`~sklearn_biodiff.nets.crops.LabelledCropDataset`), the module is asked
+    for both views' embeddings too and the loss is ``diffusion_weight * mse +
+    supervised_weight * supcon(z, z_view)``
+    (:func:`~sklearn_biodiff.nets.supcon.supervised_contrastive_loss`, patient-aware),
+    the second view first passed through ``view_maker(module, x_view)`` when given
+    (:class:`~sklearn_biodiff.nets.supcon.DiffusionView`).
     ``precision`` (``"32"``, ``"bf16"``, ``"16-mixed"``): see ``nets/_precision.py``.
     ``device_noise`` (a :class:`~sklearn_biodiff.nets._training.DeviceNoise` or
     None): the encoder's input is corrupted on the training device before each
@@ -377,83 +386,48 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
     """
 
     def __init__(self, *args, criterion=torch.nn.MSELoss, contrastive_weight: float = 0.0,
-                 contrastive_temperature: float = 0.1, device_noise=None, **kwargs):
+                 contrastive_temperature: float = 0.1, device_noise=None,
+                 diffusion_weight: float = 1.0, supervised_weight: float = 0.0,
+                 supervised_temperature: float = 0.1, view_maker=None, **kwargs):
         super().__init__(*args, criterion=criterion, **kwargs)
         self.contrastive_weight = contrastive_weight
         self.contrastive_temperature = contrastive_temperature
         self.device_noise = device_noise
+        self.diffusion_weight = diffusion_weight
+        self.supervised_weight = supervised_weight
+        self.supervised_temperature = supervised_temperature
+        self.view_maker = view_maker
+
+    def _supervised(self) -> bool:
+        return bool(getattr(self, "supervised_weight", 0.0))  # nets pickled before it
 
     def infer(self, x, **fit_params):
         noise = getattr(self, "device_noise", None)  # nets pickled before the option
         if noise is not None:
             x = noise(x, self.device)
+        if self._supervised() and isinstance(x, dict) and "x_view" in x:
+            maker = getattr(self, "view_maker", None)
+            if maker is not None:
+                x = {**x, "x_view": maker(self.module_, x["x_view"].to(self.device))}
+            fit_params = {**fit_params, "embeddings": True}
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         eps_hat, eps, *views = y_pred
         loss = torch.nn.functional.mse_loss(eps_hat, eps)
-        if views:
+        if getattr(self, "diffusion_weight", 1.0) != 1.0:
+            loss = self.diffusion_weight * loss
+        if not views:
+            return loss
+        p, q, *embeddings = views
+        if p is not None and self.contrastive_weight:
             loss = loss + self.contrastive_weight * info_nce(
-                *views, temperature=self.contrastive_temperature)
+                p, q, temperature=self.contrastive_temperature)
+        if embeddings:
+            z, z_view = embeddings
+            target = torch.as_tensor(y_true, device=z.device).long()
+            labels, groups = target[:, 0].repeat(2), target[:, 1].repeat(2)
+            loss = loss + self.supervised_weight * supervised_contrastive_loss(
+                torch.cat([z, z_view]), labels, groups,
+                temperature=self.supervised_temperature)
         return loss
-
-
-class CropDataset(Dataset):
-    """Random crops of ``length`` samples from ragged records, new ones on every access.
-
-    Parameters
-    ----------
-    records : list of float32 arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
-        Each at least ``length`` long; the leads of a record are cropped together.
-    length : int
-    seed : int
-    corrupt : callable or None
-        ``corrupt(crop, rng) -> noisy crop``. When given, an item is
-        ``{"x0": crop, "x_enc": corrupt(crop)}`` (the encoder sees the noisy crop,
-        the diffusion target stays clean); fresh noise on every access.
-    second_view : bool, default=False
-        Add ``"x_view"``: another random crop of the same record (corrupted too
-        when ``corrupt`` is given), the positive of a contrastive term.
-    """
-
-    def __init__(self, records, length: int, seed: int = 0, corrupt=None,
-                 second_view: bool = False):
-        self.records = records
-        self.length = int(length)
-        self.rng = np.random.RandomState(seed)
-        self.corrupt = corrupt
-        self.second_view = second_view
-
-    def __len__(self):
-        return len(self.records)
-
-    def _crop(self, i):
-        x = self.records[i]
-        start = self.rng.randint(x.shape[-1] - self.length + 1)
-        return x[..., start : start + self.length]
-
-    def _noisy(self, crops: np.ndarray) -> torch.Tensor:
-        if self.corrupt is None:
-            return torch.as_tensor(crops)
-        return torch.as_tensor(np.stack([self.corrupt(c, self.rng) for c in crops])
-                               .astype(np.float32))
-
-    def _item(self, idx):
-        crops = np.stack([self._crop(int(i)) for i in idx])
-        if self.corrupt is None and not self.second_view:
-            return torch.as_tensor(crops)
-        item = {"x0": torch.as_tensor(crops)}
-        if self.corrupt is not None:
-            item["x_enc"] = self._noisy(crops)
-        if self.second_view:
-            item["x_view"] = self._noisy(np.stack([self._crop(int(i)) for i in idx]))
-        return item
-
-    def __getitem__(self, i):
-        item = self._item([i])
-        item = {k: v[0] for k, v in item.items()} if isinstance(item, dict) else item[0]
-        return item, 0
-
-    def batch(self, idx):
-        """A whole batch of crops, shape (len(idx), [n_leads,] length) (or the dict above)."""
-        return self._item(idx), torch.zeros(len(idx))

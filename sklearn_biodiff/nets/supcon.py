@@ -124,3 +124,70 @@ def balanced_batches(labels: np.ndarray, batch_size: int, n_batches: int,
         out.append(np.array([members[k][rng.randint(len(members[k]))] for k in picks],
                             dtype=np.int64))
     return out
+
+
+class DiffusionView:
+    """A diffusion augmentation of a crop, made on the training device with the model.
+
+    The crop is noised to a timestep drawn uniformly from ``[t_min, t_max]``
+    (``q_sample``: what DACL calls a diffusion view, on the raw signal) and, with
+    ``denoise_steps > 0``, brought back towards a clean signal by the model's own
+    decoder conditioned on the crop's embedding ``z`` (DDIM, ``denoise_steps``
+    steps from ``t`` to 0): a generated record of the same content. No gradient
+    flows through the view.
+
+    Parameters
+    ----------
+    t_min, t_max : int
+        Timestep range, ``1 <= t_min <= t_max <= n_timesteps``.
+    denoise_steps : int, default=0
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_biodiff.modules.diffae import DiffAEModule
+    >>> from sklearn_biodiff.nets.supcon import DiffusionView
+    >>> module = DiffAEModule(embedding_dim=8, encoder_width=8, encoder_layers=1,
+    ...                       unet_channels=(8, 16), n_timesteps=50)
+    >>> DiffusionView(5, 20, denoise_steps=2)(module, torch.randn(3, 1, 640)).shape
+    torch.Size([3, 1, 640])
+    """
+
+    def __init__(self, t_min: int, t_max: int, denoise_steps: int = 0):
+        self.t_min, self.t_max, self.denoise_steps = int(t_min), int(t_max), int(denoise_steps)
+
+    def __call__(self, module, x: torch.Tensor) -> torch.Tensor:
+        from ..diffusion import q_sample
+
+        if not 1 <= self.t_min <= self.t_max <= module.n_timesteps:
+            raise ValueError(f"view timesteps ({self.t_min}, {self.t_max}) must lie in "
+                             f"[1, n_timesteps={module.n_timesteps}], the first <= the second.")
+        with torch.no_grad():
+            t = torch.randint(self.t_min, self.t_max + 1, (x.shape[0],), device=x.device)
+            xt = q_sample(x, t, torch.randn_like(x), module.schedule)
+            if not self.denoise_steps:
+                return xt
+            z, _ = module.encoder(x)
+            return _ddim_from(module, xt, t, z, self.denoise_steps)
+
+
+def _ddim_from(module, xt: torch.Tensor, t: torch.Tensor, z: torch.Tensor,
+               n_steps: int) -> torch.Tensor:
+    """Deterministic DDIM steps from per-row timesteps ``t`` down to 0."""
+    abar = module.schedule.abar
+    x = xt
+    # each row walks its own grid t -> 0 in n_steps; done as fractions of its t
+    for k in range(n_steps):
+        t_now = torch.clamp((t.float() * (1 - k / n_steps)).round().long(), min=1)
+        t_next = (t.float() * (1 - (k + 1) / n_steps)).round().long()
+        eps = module.denoiser(x, t_now, z)
+        a_now = _abar_rows(abar, t_now, x)
+        a_next = _abar_rows(abar, t_next, x)
+        x0 = (x - (1 - a_now).sqrt() * eps) / a_now.sqrt()
+        x = a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps
+    return x
+
+
+def _abar_rows(abar, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``abar(t)`` per row (``abar(0) = 1``), shaped to broadcast over ``like``."""
+    return abar(t, like=like).to(like.dtype).reshape(-1, *([1] * (like.ndim - 1)))

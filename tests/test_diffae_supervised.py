@@ -1,0 +1,137 @@
+"""Label-aware training of DiffAEEmbedder: the supervised contrastive term and its views."""
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.pipeline import Pipeline
+
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+from sklearn_biodiff.modules.diffae import DiffAEModule
+from sklearn_biodiff.nets.supcon import DiffusionView
+
+RNG = np.random.RandomState(0)
+X = [np.sin(np.linspace(0, 3 * k, 400)) + 0.1 * RNG.randn(400) for k in range(1, 9)]
+Y = np.tile([0, 1], 4)
+G = np.repeat([0, 1, 2, 3], 2)
+TINY = {"snippet_seconds": 0.5, "fs": 100.0, "model_fs": 100.0, "embedding_dim": 4,
+        "encoder_layers": 1, "encoder_width": 4, "encoder_stride": 2,
+        "unet_channels": (4, 8), "unet_stem_stride": 1, "n_timesteps": 20,
+        "max_epochs": 2, "batch_size": 4, "random_state": 0, "n_threads": 1}
+
+#: DiffAEEmbedder(**TINY).fit(X) at a111225 (before label-aware training): the epoch
+#: losses and the first embeddings, computed in a checkout of that commit
+RELEASE_LOSSES = [1.7719652652740479, 1.6072205305099487]
+RELEASE_Z = [[-1.090258, -0.708649, 0.377369, 0.57831],
+             [-1.093027, -0.711474, 0.379814, 0.581567],
+             [-1.090724, -0.711808, 0.377868, 0.579993]]
+
+
+def test_without_labels_training_is_the_releases():
+    emb = DiffAEEmbedder(**TINY).fit(X)
+    assert [row["train_loss"] for row in emb.history_] == RELEASE_LOSSES  # bit for bit
+    np.testing.assert_allclose(emb.transform(X[:3]), RELEASE_Z, atol=2e-6)
+
+
+def test_supervised_weight_zero_ignores_labels_bit_for_bit():
+    plain = DiffAEEmbedder(**TINY).fit(X)
+    ignored = DiffAEEmbedder(**TINY, supervised_weight=0).fit(X, Y)
+    assert ignored.history_[-1]["train_loss"] == plain.history_[-1]["train_loss"]
+    np.testing.assert_array_equal(ignored.transform(X), plain.transform(X))
+
+
+@pytest.mark.parametrize("y", [Y, np.array(list("NANONANO")), np.tile([0, 1, 2, 3], 2)])
+def test_labels_change_the_training_binary_and_multiclass(y):
+    plain = DiffAEEmbedder(**TINY).fit(X)
+    labelled = DiffAEEmbedder(**TINY).fit(X, y)
+    assert labelled.history_[-1]["train_loss"] != plain.history_[-1]["train_loss"]
+    assert not np.allclose(labelled.transform(X), plain.transform(X))
+
+
+def test_fine_tuning_a_checkpoint_with_labels_changes_its_encoder(tmp_path):
+    path = DiffAEEmbedder(**TINY).fit(X).save_pretrained(tmp_path / "ckpt")
+    frozen = DiffAEEmbedder(**{**TINY, "max_epochs": 0}, pretrained=str(path)).fit(X)
+    tuned = DiffAEEmbedder(**{**TINY, "max_epochs": 3}, pretrained=str(path)).fit(X, Y, G)
+    before = frozen.net_.module_.encoder.state_dict()
+    after = tuned.net_.module_.encoder.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    for readout in ("attention", "attention+stats", "attention+stats+blocks"):
+        z = tuned.set_params(readout=readout).transform(X)
+        assert z.shape[0] == len(X) and np.isfinite(z).all()
+
+
+@pytest.mark.parametrize("view", ["crop", "diffusion", "denoised"])
+def test_each_view_kind_trains(view):
+    emb = DiffAEEmbedder(**TINY, supervised_view=view, view_timesteps=(2, 15)).fit(X, Y, G)
+    assert all(np.isfinite(row["train_loss"]) for row in emb.history_)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 3])
+def test_views_stay_finite_and_shaped_at_every_timestep(steps):
+    torch.manual_seed(0)
+    module = DiffAEModule(embedding_dim=4, encoder_width=4, encoder_layers=1,
+                          encoder_stride=2, unet_channels=(4, 8), unet_stem_stride=1,
+                          n_timesteps=20).eval()
+    crops = torch.randn(3, 1, 48)
+    for t in range(1, 21):
+        view = DiffusionView(t, t, denoise_steps=steps)(module, crops)
+        assert view.shape == crops.shape and torch.isfinite(view).all(), t
+        assert not view.requires_grad
+    with pytest.raises(ValueError, match="must lie in \\[1, n_timesteps=20\\]"):
+        DiffusionView(0, 5)(module, crops)
+
+
+def test_a_denoised_view_of_the_shipped_model_is_closer_to_the_crop_than_the_noisy_one():
+    from sklearn_biodiff.datasets import load_cinc2017_sample
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    sample = load_cinc2017_sample()
+    emb = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, fs=float(sample.fs),
+                                         n_threads=1).fit(list(sample.signals[:2]))
+    module = emb.net_.module_
+    crops = torch.as_tensor(np.stack([np.asarray(x[:3000], np.float32)
+                                      for x in sample.signals[:4]]))[:, None]
+    crops = (crops - crops.mean(-1, keepdim=True)) / crops.std(-1, keepdim=True)
+    torch.manual_seed(1)
+    noisy = DiffusionView(150, 150)(module, crops)
+    torch.manual_seed(1)
+    denoised = DiffusionView(150, 150, denoise_steps=2)(module, crops)
+    assert (denoised - crops).pow(2).mean() < 0.5 * (noisy - crops).pow(2).mean()
+
+
+@pytest.mark.parametrize("kwargs, y, groups, match", [
+    ({}, np.linspace(0, 1, 8), None, "class labels .* got 'continuous'"),
+    ({}, Y[:5], None, "one label per record \\(8\\)"),
+    ({}, Y, G[:3], "groups must have one entry per record"),
+    ({}, None, G, "groups are used by the supervised term only"),
+    ({"supervised_view": "diffusion", "view_timesteps": (5, 50)}, Y, None,
+     "view_timesteps=\\(5, 50\\) must be two timesteps"),
+    ({"supervised_view": "diffusion", "view_timesteps": (1, 2, 3)}, Y, None,
+     "view_timesteps must be two integers"),
+])
+def test_bad_labels_groups_and_view_ranges_are_named(kwargs, y, groups, match):
+    with pytest.raises(ValueError, match=match):
+        DiffAEEmbedder(**TINY, **kwargs).fit(X, y, groups)
+
+
+def test_max_epochs_zero_ignores_labels(tmp_path):
+    path = DiffAEEmbedder(**TINY).fit(X).save_pretrained(tmp_path / "ckpt")
+    a = DiffAEEmbedder(**{**TINY, "max_epochs": 0}, pretrained=str(path)).fit(X, Y)
+    b = DiffAEEmbedder(**{**TINY, "max_epochs": 0}, pretrained=str(path)).fit(X)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+
+
+def test_groups_are_routed_through_pipeline_and_grid_search():
+    direct = DiffAEEmbedder(**TINY).fit(X, Y, G)
+    without = DiffAEEmbedder(**TINY).fit(X, Y)
+    assert direct.history_[-1]["train_loss"] != without.history_[-1]["train_loss"]
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = Pipeline([("emb", DiffAEEmbedder(**TINY).set_fit_request(groups=True)),
+                         ("clf", LogisticRegression())])
+        pipe.fit(X, Y, groups=G)
+        assert pipe[0].history_[-1]["train_loss"] == direct.history_[-1]["train_loss"]
+        search = GridSearchCV(pipe, {"clf__C": [1.0]}, cv=GroupKFold(2)).fit(X, Y, groups=G)
+    refit = search.best_estimator_[0]
+    assert refit.history_[-1]["train_loss"] == direct.history_[-1]["train_loss"]
