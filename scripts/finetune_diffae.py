@@ -1,0 +1,121 @@
+"""Label-aware fine-tuning of the shipped checkpoint on the README training part (issue 31).
+
+One configuration per run, named by ``--name``: ``DiffAEEmbedder.from_pretrained(
+DEFAULT_PRETRAINED)`` is fine-tuned with the training part's labels (the supervised
+contrastive term beside the diffusion loss; ``--set key=value`` changes any
+constructor parameter) for ``--epochs`` epochs, one epoch per ``fit`` call
+(``warm_start``, constant learning rate, a new crop seed each epoch). After every
+epoch the estimator is saved with :func:`sklearn_biodiff.utils.dump` to ``--state``,
+so a killed run resumes at its last finished epoch with ``--resume``. The fine-tuned
+encoder is then frozen and scored by the README protocol (``pretrain_diffae.evaluate``:
+scaler + logistic probe, C by 3-fold CV on the training part, ``z`` and the two wider
+readouts, the test part scored once).
+
+Records shorter than the crop are left out of the fine-tuning (counted in the JSON),
+never out of the evaluation.
+
+JSON: ``benchmarks/results/finetune_diffae.json`` (``_quick`` with ``--quick``), one
+entry per ``--name``.
+Run: ``OMP_NUM_THREADS=1 python scripts/finetune_diffae.py --name crop-8ep [--resume]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _common import run_metadata  # noqa: E402
+from pretrain_diffae import evaluate, load_data  # noqa: E402
+
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED  # noqa: E402
+from sklearn_biodiff.utils import dump, load  # noqa: E402
+
+#: the configuration fine-tuned unless --set changes it
+BASE = {"snippet_seconds": 9.0, "lr": 3e-4, "weight_decay": 1e-4, "lr_schedule": "constant",
+        "batch_size": 32, "grad_clip": 1.0, "supervised_weight": 1.0,
+        "diffusion_weight": 1.0, "supervised_view": "crop", "balanced": True}
+
+
+def _parse_sets(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--set", nargs="*", default=[], help="constructor parameters key=value")
+    ap.add_argument("--state", type=Path, default=None)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
+    args = ap.parse_args(argv)
+    params = {**BASE, **_parse_sets(args.set)}
+    state_path = args.state or REPO / "pretraining" / f"finetune_{args.name}.state"
+    source, X_tr, y_tr, X_te, y_te = load_data(args.quick)
+    if args.quick:
+        params.update(snippet_seconds=2.0, batch_size=8)
+    crop = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, **params)._snippet_length()
+    keep = [i for i, x in enumerate(X_tr) if len(x) >= crop]  # records at 300 Hz
+    X_fit, y_fit = [X_tr[i] for i in keep], y_tr[keep]
+    if args.resume and state_path.is_file():
+        run = load(state_path)
+        print(f"resuming {args.name} after epoch {run['epochs_done']}", flush=True)
+    else:
+        emb = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, n_threads=1, **params,
+                                             max_epochs=1, warm_start=True)
+        run = {"emb": emb, "epochs_done": 0, "cpu_seconds": 0.0, "losses": []}
+    emb = run["emb"]
+    while run["epochs_done"] < args.epochs:
+        c0 = time.process_time()
+        emb.set_params(random_state=args.seed * 1000 + run["epochs_done"])
+        emb.fit(X_fit, y_fit)
+        run["cpu_seconds"] += time.process_time() - c0
+        run["losses"].append(float(emb.history_[-1]["train_loss"]))
+        run["epochs_done"] += 1
+        dump(run, state_path)
+        print(f"epoch {run['epochs_done']}: loss {run['losses'][-1]:.4f}, "
+              f"{run['cpu_seconds'] / 60:.1f} CPU-min", flush=True)
+    t0 = time.process_time()
+    scores = evaluate(emb, X_tr, y_tr, X_te, y_te)
+    entry = {"params": params, "epochs": args.epochs, "seed": args.seed,
+             "records_fine_tuned": len(X_fit), "records_left_out_too_short":
+             len(X_tr) - len(X_fit), "train_loss_per_epoch": run["losses"],
+             "fine_tune_cpu_minutes": run["cpu_seconds"] / 60,
+             "crops_per_cpu_second": args.epochs * len(X_fit) / run["cpu_seconds"],
+             "evaluation_cpu_minutes": (time.process_time() - t0) / 60,
+             "source": source, "scores": scores}
+    out = REPO / "benchmarks" / "results" / (
+        "finetune_diffae" + ("_quick" if args.quick else "") + ".json")
+    report = json.loads(out.read_text()) if out.is_file() else {"runs": {}}
+    report["runs"][args.name] = entry
+    report["meta"] = run_metadata([args.seed])
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    tmp.replace(out)
+    print(json.dumps({k: v for k, v in entry.items() if k != "scores"}, default=float))
+    for readout, key in (("z", None), ("attention+stats", "readout_attention_stats"),
+                         ("blocks", "readout_attention_stats_blocks")):
+        s = scores if key is None else scores[key]
+        print(readout, {k: round(v, 4) for k, v in s["test"].items()},
+              "cv", round(s["cv_train"]["mean_f1_NAO"], 4))
+    return report
+
+
+if __name__ == "__main__":
+    main()
