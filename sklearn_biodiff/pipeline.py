@@ -56,13 +56,11 @@ def make_dacl_pipeline(
         Concatenate the scaled scattering features with the DACL embedding (a
         ``FeatureUnion`` step ``keep``; its parts are reached as
         ``keep__embedding__vae__*`` and ``keep__embedding__dacl__*``, e.g.
-        ``DACLSearchSpace(prefix="keep__embedding__dacl__",
-        vae_prefix="keep__embedding__vae__")`` or
-        ``timestep_ablation_grid(prefix="keep__embedding__dacl__")``). The
+        ``timestep_ablation_grid(prefix="keep__embedding__dacl__")``;
+        ``DACLSearchSpace()`` finds them itself in ``optuna_search``). The
         features come first in the output: ``n_features + embedding_dim`` columns.
         ``False`` gives the paper's pipeline (steps ``vae`` and ``dacl``, parameters
-        ``dacl__*``, the default prefix of ``DACLSearchSpace`` and
-        ``timestep_ablation_grid``).
+        ``dacl__*``, the default prefix of ``timestep_ablation_grid``).
     memory : str, joblib.Memory or None
         Pipeline cache: ST features and VAE latents are computed once per
         training set across candidates of a search.

@@ -720,17 +720,52 @@ def test_every_trial_failing_raises_with_the_reasons():
 
 def test_optuna_search_names_the_prefixes_of_the_default_pipeline(synthetic,
                                                                 tiny_pipeline_params):
-    # make_dacl_pipeline() reaches DACL as keep__embedding__dacl__: a space with the
-    # paper's dacl__ prefix is refused before any trial, with the prefixes to pass
+    # make_dacl_pipeline() reaches DACL as keep__embedding__dacl__: a space given the
+    # paper's dacl__ prefix explicitly is refused before any trial, with the prefixes
     X, y = synthetic
     pipe = make_dacl_pipeline(**tiny_pipeline_params, random_state=0)
     with pytest.raises(ValueError, match=r"does not have \(dacl__t_min, vae__latent_dim\)"
                        r".*DACLSearchSpace\(prefix='keep__embedding__dacl__', "
                        r"vae_prefix='keep__embedding__vae__'\)"):
-        optuna_search(pipe, X, y, DACLSearchSpace(), cv=2, n_trials=1)
+        optuna_search(pipe, X, y, DACLSearchSpace(prefix="dacl__", vae_prefix="vae__"),
+                      cv=2, n_trials=1)
     with pytest.raises(ValueError, match=r"\(dacl__t_min\).*DACLSearchSpace\("
                                          r"prefix='keep__embedding__dacl__'\)"):
-        optuna_search(pipe, X, y, DACLSearchSpace(vae_prefix=None), cv=2, n_trials=1)
+        optuna_search(pipe, X, y, DACLSearchSpace(prefix="dacl__", vae_prefix=None), cv=2,
+                      n_trials=1)
+
+
+@pytest.mark.parametrize("keep_features, prefix", [(True, "keep__embedding__"), (False, "")])
+def test_the_default_search_space_finds_the_steps_of_the_default_pipeline(
+        synthetic, tiny_pipeline_params, keep_features, prefix):
+    # regression: optuna_search(make_dacl_pipeline(), X, y, DACLSearchSpace()) raised
+    # since keep_features=True became the default
+    X, y = synthetic
+    pipe = make_dacl_pipeline(**tiny_pipeline_params, keep_features=keep_features,
+                              random_state=0)
+    res = optuna_search(pipe, X, y, DACLSearchSpace(t_high=10), cv=2, n_trials=1,
+                        random_state=0)
+    assert sorted(res.best_params) == sorted(
+        [f"{prefix}dacl__{k}" for k in ("lr", "margin", "t_max", "t_min")]
+        + [f"{prefix}vae__latent_dim"])
+
+
+def test_auto_prefixes_resolve_or_say_what_to_pass():
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_biodiff.feature_extraction import DACLEmbedder
+
+    space = DACLSearchSpace()
+    alone = space.for_estimator(DACLEmbedder())
+    assert (alone.prefix, alone.vae_prefix) == ("", None)
+    two = Pipeline([("a", DACLEmbedder()), ("b", DACLEmbedder())])
+    with pytest.raises(ValueError, match=r"exactly one DACLEmbedder .* found 2 "
+                                         r"\(\['a__', 'b__'\]\); pass prefix="):
+        space.for_estimator(two)
+    assert DACLSearchSpace(prefix="b__").for_estimator(two).prefix == "b__"
+    # called on its own, the paper's pipeline names
+    assert set(space.distributions()) == {"dacl__t_min", "dacl__t_max", "dacl__margin",
+                                          "dacl__lr", "vae__latent_dim"}
 
 
 # ------------------------------------------------ edges found by the mutation check

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -102,11 +102,17 @@ class DACLSearchSpace:
 
     Parameters
     ----------
-    prefix : str
-        Parameter prefix of the DACL step (default ``"dacl__"``).
-    vae_prefix : str or None
-        Prefix of the VAE step whose ``latent_dim`` is searched (default
-        ``"vae__"``); ``None`` skips it.
+    prefix : str, default="auto"
+        Parameter prefix of the DACL step. ``"auto"``: found in the estimator
+        :func:`optuna_search` is given (its one
+        :class:`~sklearn_biodiff.feature_extraction.DACLEmbedder`, e.g.
+        ``"keep__embedding__dacl__"`` in ``make_dacl_pipeline()`` and ``"dacl__"``
+        with ``keep_features=False``), and ``"dacl__"`` when the space is called on
+        its own.
+    vae_prefix : str or None, default="auto"
+        Prefix of the VAE step whose ``latent_dim`` is searched; ``"auto"`` as for
+        ``prefix`` (the one :class:`~sklearn_biodiff.feature_extraction.VAELatent`,
+        skipped when there is none; ``"vae__"`` on its own); ``None`` skips it.
     t_low, t_high : int, default=1, 50
         Bounds of the timestep range searched.
     margin : (float, float), default=(0.1, 2.0)
@@ -126,8 +132,8 @@ class DACLSearchSpace:
     True
     """
 
-    prefix: str = "dacl__"
-    vae_prefix: str | None = "vae__"
+    prefix: str = "auto"
+    vae_prefix: str | None = "auto"
     t_low: int = 1
     t_high: int = 50
     margin: tuple[float, float] = (0.1, 2.0)
@@ -144,9 +150,51 @@ class DACLSearchSpace:
             if not 0 < lo <= hi:
                 raise ValueError(f"{name} bounds must satisfy 0 < low <= high, got {(lo, hi)}.")
 
+    def for_estimator(self, estimator) -> DACLSearchSpace:
+        """This space with each ``"auto"`` prefix resolved in ``estimator``.
+
+        Parameters
+        ----------
+        estimator : estimator
+            A DACL pipeline, or a :class:`~sklearn_biodiff.feature_extraction.DACLEmbedder`.
+
+        Returns
+        -------
+        DACLSearchSpace
+            A copy whose prefixes are the ``set_params`` paths of the estimator's
+            DACL and VAE steps.
+
+        Raises
+        ------
+        ValueError
+            The estimator has no DACL step, or several, so that ``prefix`` must be
+            given.
+        """
+        from ..feature_extraction import DACLEmbedder, VAELatent
+
+        found = {}
+        for arg, kind in (("prefix", DACLEmbedder), ("vae_prefix", VAELatent)):
+            if getattr(self, arg) != "auto":
+                continue
+            paths = _paths_of(estimator, kind)
+            if len(paths) > 1 or (arg == "prefix" and not paths):
+                raise ValueError(
+                    f"DACLSearchSpace({arg}='auto') needs exactly one {kind.__name__} in the "
+                    f"estimator, found {len(paths)}" + (f" ({paths})" if paths else "")
+                    + f"; pass {arg}= the step's parameter prefix.")
+            found[arg] = paths[0] if paths else None
+        return replace(self, **found)
+
+    def _resolved(self) -> DACLSearchSpace:
+        """The prefixes of the paper's pipeline for each ``"auto"`` (standalone use)."""
+        return replace(self, prefix="dacl__" if self.prefix == "auto" else self.prefix,
+                       vae_prefix="vae__" if self.vae_prefix == "auto" else self.vae_prefix)
+
     def __call__(self, trial) -> dict:
         """Sample estimator parameters (``set_params`` names) for ``trial``."""
         self._check()
+        if "auto" in (self.prefix, self.vae_prefix):
+            return self._resolved()(trial)
         p = self.prefix
         t_min = trial.suggest_int(f"{p}t_min", self.t_low, self.t_high)
         params = {
@@ -163,6 +211,8 @@ class DACLSearchSpace:
     def distributions(self) -> dict:
         """Independent Optuna distributions, for ``OptunaSearchCV``."""
         self._check()
+        if "auto" in (self.prefix, self.vae_prefix):
+            return self._resolved().distributions()
         optuna = import_optuna()
         d = optuna.distributions
         p = self.prefix
@@ -176,6 +226,16 @@ class DACLSearchSpace:
             out[f"{self.vae_prefix}latent_dim"] = d.CategoricalDistribution(
                 list(self.latent_dims))
         return out
+
+
+def _paths_of(estimator, kind) -> list[str]:
+    """``set_params`` prefixes (``"a__b__"``, ``""`` for the estimator itself) of every
+    ``kind`` instance in ``estimator``."""
+    paths = [""] if isinstance(estimator, kind) else []
+    if hasattr(estimator, "get_params"):
+        paths += [f"{key}__" for key, value in estimator.get_params(deep=True).items()
+                  if isinstance(value, kind)]
+    return paths
 
 
 def _splits(cv, X, y, groups, estimator):
@@ -605,7 +665,7 @@ def optuna_search(
     >>> groups = np.arange(40) // 2  # two records per patient
     >>> pipe = make_pipeline(DACLEmbedder(widths=(16, 8), embedding_dim=4, max_epochs=2,
     ...                                   random_state=0), LogisticRegression())
-    >>> space = DACLSearchSpace(prefix="daclembedder__", vae_prefix=None)
+    >>> space = DACLSearchSpace()  # finds the pipeline's daclembedder__ step
     >>> result = optuna_search(pipe, X, y, space, groups=groups, n_trials=2,
     ...                        random_state=0)
     >>> sorted(result.best_params)
@@ -635,6 +695,8 @@ def optuna_search(
     else:
         sampler_seed = None
     pruner = _make_pruner(optuna, pruner)
+    if isinstance(param_space, DACLSearchSpace):
+        param_space = param_space.for_estimator(estimator)
     _warn_if_space_exceeds_timesteps(param_space, estimator)
 
     def objective(trial):
