@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _common import run_metadata  # noqa: E402
+from _common import RESULTS, run_metadata, write_json  # noqa: E402
 from pretrain_diffae import evaluate, load_data  # noqa: E402
 
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
@@ -99,22 +99,18 @@ def main(argv=None) -> dict:
              "fine_tune_cpu_minutes": run["cpu_seconds"] / 60,
              "crops_per_cpu_second": args.epochs * len(X_fit) / run["cpu_seconds"],
              "evaluation_cpu_minutes": (time.process_time() - t0) / 60,
-             "source": source, "scores": scores}
-    out = REPO / "benchmarks" / "results" / (
-        "finetune_diffae" + ("_quick" if args.quick else "") + ".json")
-    report = json.loads(out.read_text()) if out.is_file() else {"runs": {}}
-    report["runs"][args.name] = entry
-    report["meta"] = run_metadata([args.seed])
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=2, default=float) + "\n")
-    tmp.replace(out)
+             "source": source, "scores": scores, "run": run_metadata([args.seed])}
+    name = "finetune_diffae" + ("_quick" if args.quick else "")
+    previous = RESULTS / f"{name}.json"
+    runs = json.loads(previous.read_text())["runs"] if previous.is_file() else {}
+    write_json(name, {"runs": {**runs, args.name: entry}}, seeds=[args.seed])
     print(json.dumps({k: v for k, v in entry.items() if k != "scores"}, default=float))
     for readout, key in (("z", None), ("attention+stats", "readout_attention_stats"),
                          ("blocks", "readout_attention_stats_blocks")):
         s = scores if key is None else scores[key]
         print(readout, {k: round(v, 4) for k, v in s["test"].items()},
               "cv", round(s["cv_train"]["mean_f1_NAO"], 4))
-    return report
+    return entry
 
 
 if __name__ == "__main__":
