@@ -14,8 +14,13 @@ readouts, the test part scored once).
 Records shorter than the crop are left out of the fine-tuning (counted in the JSON),
 never out of the evaluation.
 
+``--fold k`` (0, 1 or 2) runs the same on fold ``k`` of a 3-fold stratified split of the
+training part instead (seed 0): fine-tuning on the other two folds, the probe fitted
+there and scored on fold ``k``; the test part is not touched. Configurations are
+chosen by these fold scores, and only the chosen one is scored on the test part.
+
 JSON: ``benchmarks/results/finetune_diffae.json`` (``_quick`` with ``--quick``), one
-entry per ``--name``.
+entry per ``--name`` (and per fold under ``"folds"``).
 Run: ``OMP_NUM_THREADS=1 python scripts/finetune_diffae.py --name crop-8ep [--resume]``.
 """
 
@@ -63,11 +68,21 @@ def main(argv=None) -> dict:
     ap.add_argument("--state", type=Path, default=None)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fold", type=int, default=None, choices=[0, 1, 2],
+                    help="CV on the training part: fine-tune without this fold, score it")
     ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
     args = ap.parse_args(argv)
     params = {**BASE, **_parse_sets(args.set)}
-    state_path = args.state or REPO / "pretraining" / f"finetune_{args.name}.state"
+    tag = args.name if args.fold is None else f"{args.name}-fold{args.fold}"
+    state_path = args.state or REPO / "pretraining" / f"finetune_{tag}.state"
     source, X_tr, y_tr, X_te, y_te = load_data(args.quick)
+    if args.fold is not None:  # the training part only: its fold k plays the test part
+        from sklearn.model_selection import StratifiedKFold
+
+        inner, held = list(StratifiedKFold(3, shuffle=True, random_state=0).split(
+            X_tr, y_tr))[args.fold]
+        X_te, y_te = [X_tr[i] for i in held], y_tr[held]
+        X_tr, y_tr = [X_tr[i] for i in inner], y_tr[inner]
     if args.quick:
         params.update(snippet_seconds=2.0, batch_size=8)
     crop = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, **params)._snippet_length()
@@ -91,19 +106,29 @@ def main(argv=None) -> dict:
         dump(run, state_path)
         print(f"epoch {run['epochs_done']}: loss {run['losses'][-1]:.4f}, "
               f"{run['cpu_seconds'] / 60:.1f} CPU-min", flush=True)
+    if args.epochs == 0:  # the frozen checkpoint: load only
+        emb.set_params(max_epochs=0, warm_start=False).fit(X_fit[:2])
+        run["cpu_seconds"] = float("nan")
     t0 = time.process_time()
     scores = evaluate(emb, X_tr, y_tr, X_te, y_te)
     entry = {"params": params, "epochs": args.epochs, "seed": args.seed,
              "records_fine_tuned": len(X_fit), "records_left_out_too_short":
              len(X_tr) - len(X_fit), "train_loss_per_epoch": run["losses"],
              "fine_tune_cpu_minutes": run["cpu_seconds"] / 60,
-             "crops_per_cpu_second": args.epochs * len(X_fit) / run["cpu_seconds"],
+             "crops_per_cpu_second": args.epochs * len(X_fit) / run["cpu_seconds"]
+             if args.epochs else None,
              "evaluation_cpu_minutes": (time.process_time() - t0) / 60,
              "source": source, "scores": scores, "run": run_metadata([args.seed])}
     name = "finetune_diffae" + ("_quick" if args.quick else "")
     previous = RESULTS / f"{name}.json"
     runs = json.loads(previous.read_text())["runs"] if previous.is_file() else {}
-    write_json(name, {"runs": {**runs, args.name: entry}}, seeds=[args.seed])
+    if args.fold is None:
+        runs[args.name] = {**runs.get(args.name, {}), **entry}
+    else:
+        entry["protocol"] = ("3-fold stratified CV of the README training part (seed 0): "
+                             "fine-tuned on two folds, scored on this one; no test data")
+        runs.setdefault(args.name, {}).setdefault("folds", {})[str(args.fold)] = entry
+    write_json(name, {"runs": runs}, seeds=[args.seed])
     print(json.dumps({k: v for k, v in entry.items() if k != "scores"}, default=float))
     for readout, key in (("z", None), ("attention+stats", "readout_attention_stats"),
                          ("blocks", "readout_attention_stats_blocks")):
