@@ -36,6 +36,7 @@ from rendering.dacl import _dacl, _goal  # noqa: E402
 from rendering.dacl_patients import _dacl_keep, _dacl_patients  # noqa: E402
 from rendering.engineering import _model_selection, _mutation, _scaling, _wfdb_memory  # noqa: E402
 from rendering.label_efficiency import _label_efficiency  # noqa: E402
+from rendering.headline import _headline  # noqa: E402
 from rendering.pretrained import _pretrained  # noqa: E402
 from rendering.pretraining import _diffae, _pretraining  # noqa: E402
 from rendering.robustness import _robustness  # noqa: E402
@@ -45,8 +46,10 @@ from rendering.threads import _busy_threads  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 TEMPLATES = REPO / "benchmarks" / "templates"
-#: the files that may hold results blocks: README.md and every page of docs/
-TARGETS = (REPO / "README.md", *sorted((REPO / "docs").rglob("*.rst")))
+#: the files that may hold results blocks: README.md, CONTRIBUTING.md and every page of
+#: docs/
+TARGETS = (REPO / "README.md", REPO / "CONTRIBUTING.md",
+           *sorted((REPO / "docs").rglob("*.rst")))
 _MARKERS = {
     ".md": re.compile(r"(<!-- results:(?P<name>[\w-]+) start -->\n)(?P<body>.*?)"
                       r"(<!-- results:(?P=name) end -->)", re.S),
@@ -65,7 +68,8 @@ def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness,
                  _wfdb_memory, _pretrained, _scaling, _pretraining,
-                 _dacl_patients, _dacl_keep, _mutation, _label_efficiency, _busy_threads):
+                 _dacl_patients, _dacl_keep, _mutation, _label_efficiency, _busy_threads,
+                 _headline):
         out.update(part(results, fmt))
     return out
 
