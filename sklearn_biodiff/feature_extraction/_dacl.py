@@ -187,7 +187,7 @@ warm_start, n_threads, device, random_state, verbose, callbacks, on_divergence
     _net_cls = TripletNet
     _module_cls = DACLModule
 
-    def __init__(self, embedding_dim=64, widths=(256, 128, 64), time_dim=64, n_timesteps=50,
+    def __init__(self, embedding_dim=64, *, widths=(256, 128, 64), time_dim=64, n_timesteps=50,
                  schedule="linear", t_min=1, t_max=50, inference_t=1,
                  augmentation="diffusion", noise_std=0.1, dropout=0.0, margin=1.0,
                  objective="triplet", positive="view", negative_mining="random",
@@ -378,7 +378,7 @@ callbacks, on_divergence
     _net_cls = DenoisingNet
     _module_cls = DenoisingAEModule
 
-    def __init__(self, embedding_dim=64, widths=(256, 128, 64), time_dim=64, n_timesteps=50,
+    def __init__(self, embedding_dim=64, *, widths=(256, 128, 64), time_dim=64, n_timesteps=50,
                  schedule="linear", t_min=1, t_max=50, inference_t=1,
                  augmentation="diffusion", noise_std=0.1, dropout=0.0,
                  decoder_hidden=(128, 256), max_epochs=200, lr=1e-3, weight_decay=0.0,

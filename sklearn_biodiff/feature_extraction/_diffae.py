@@ -371,7 +371,7 @@ default="attention"
         "readout": [StrOptions(set(READOUTS))],
     }
 
-    def __init__(self, fs=300.0, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
+    def __init__(self, fs=300.0, *, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
                  encoder_layers=4, encoder_width=64, encoder_stride=8,
                  unet_channels=(32, 64, 128), unet_stem_stride=4, n_timesteps=1000,
                  schedule="linear", dropout=0.0, encoder_noise=None, noise_device="auto",

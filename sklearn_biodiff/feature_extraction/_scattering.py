@@ -216,7 +216,7 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
     def __init__(
         self,
         fs=300.0,
-        J=8,
+        *, J=8,
         Q=8,
         max_order=2,
         T=None,

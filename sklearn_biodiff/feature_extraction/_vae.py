@@ -103,7 +103,7 @@ class VAELatent(VectorTorchEstimator):
     _net_cls = VAENet
     _module_cls = VAE
 
-    def __init__(self, latent_dim=32, hidden_dims=(256, 128), beta=1.0, max_epochs=100,
+    def __init__(self, latent_dim=32, *, hidden_dims=(256, 128), beta=1.0, max_epochs=100,
                  lr=1e-3, weight_decay=0.0, batch_size=64, validation_fraction=0.1,
                  early_stopping_patience=10, grad_clip=None, checkpoint_dir=None,
                  warm_start=False, n_threads=None, device="auto", random_state=None,

@@ -160,7 +160,7 @@ default="gaussian"
         "random_state": ["random_state"],
     }
 
-    def __init__(self, kind="gaussian", snr_db=12.0, fs=300.0, powerline_hz=50.0,
+    def __init__(self, kind="gaussian", snr_db=12.0, *, fs=300.0, powerline_hz=50.0,
                  source_span=(0.0, 1.0), leads="independent", random_state=None):
         self.kind = kind
         self.snr_db = snr_db

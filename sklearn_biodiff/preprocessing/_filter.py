@@ -46,7 +46,7 @@ class BandpassFilter(SignalTransformer):
         "order": [Interval(Integral, 1, 16, closed="both")],
     }
 
-    def __init__(self, low_hz=0.5, high_hz=40.0, fs=300.0, order=4):
+    def __init__(self, low_hz=0.5, high_hz=40.0, *, fs=300.0, order=4):
         self.low_hz = low_hz
         self.high_hz = high_hz
         self.fs = fs

@@ -67,7 +67,7 @@ class FixedLength(SignalTransformer):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, length=9000, crop="center", pad="center", random_state=None):
+    def __init__(self, length=9000, *, crop="center", pad="center", random_state=None):
         self.length = length
         self.crop = crop
         self.pad = pad

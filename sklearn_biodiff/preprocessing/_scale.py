@@ -60,7 +60,7 @@ class StandardizeSignal(SignalTransformer):
         "scale": [StrOptions({"iqr", "mad", "std"})],
     }
 
-    def __init__(self, center="median", scale="iqr"):
+    def __init__(self, *, center="median", scale="iqr"):
         self.center = center
         self.scale = scale
 
