@@ -234,3 +234,31 @@ def test_transform_equals_reference_on_random_records_and_attention_matches():
             _, s_ref = enc.forward_reference(torch.as_tensor(x)[None])
             assert a.shape == s_ref[0].shape
             np.testing.assert_allclose(a, s_ref[0].numpy(), atol=1e-6, rtol=1e-4)
+
+
+def test_two_threads_run_batches_side_by_side_with_the_same_output(real_records):
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    emb = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, n_threads=1,
+                                         transform_batch_size=4).fit(real_records[:2])
+    one = emb.transform(real_records)
+    before = torch.get_num_threads()
+    two = emb.set_params(n_threads=2).transform(real_records)
+    assert torch.get_num_threads() == before
+    np.testing.assert_allclose(two, one, atol=1e-6, rtol=1e-6)
+    _, attn_one, _ = emb._encode(emb._check_inference_input(real_records)[1],
+                                 keep_attention=True)
+    assert all(a is not None for a in attn_one)
+
+
+def test_masked_mean_std_equals_the_direct_formula():
+    from sklearn_biodiff.modules.diffae import masked_mean_std
+
+    h = torch.randn(3, 40, 5) * 3 + 10
+    mask = torch.arange(40)[None] < torch.tensor([40, 7, 1])[:, None]
+    got = masked_mean_std(h, mask)
+    for b in range(3):
+        v = h[b, mask[b]]
+        torch.testing.assert_close(got[b], torch.cat([v.mean(0), v.std(0, correction=0)]),
+                                   atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(masked_mean_std(h), masked_mean_std(h, torch.ones(3, 40) > 0))

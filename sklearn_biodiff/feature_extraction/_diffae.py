@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,7 +25,7 @@ from .._validation import (
 from ..base import TorchEstimatorMixin, limit_torch_threads, torch_seed_context
 from ..diffusion import SCHEDULES
 from ..modules.diffae import DiffAEModule, masked_mean_std
-from ..modules.lru import Workspace
+from ..modules.lru import BLOCK, Workspace
 from ..nets._training import (
     EMA,
     BatchLRScheduler,
@@ -93,6 +94,44 @@ def _length_batches(lengths: np.ndarray, max_records: int, max_samples: int):
             stop += 1
         yield order[start:stop]
         start = stop
+
+
+def _run_batches(run, batches: list, n_threads: int, *, on_cpu: bool = True) -> None:
+    """``run(batch)`` for every batch: in order, or on ``n_threads`` worker threads.
+
+    On the CPU, batches of a few records keep each torch operation too short to split
+    well over intra-op threads; running whole batches side by side on threads of one
+    torch thread each (torch releases the GIL inside its operations) scales better.
+    Results must go where ``run`` puts them by index, not through the return value.
+
+    Parameters
+    ----------
+    run : callable
+        Takes one batch; must be safe to call from several threads at once.
+    batches : list
+    n_threads : int
+        The torch threads the caller was allowed.
+    on_cpu : bool, default=True
+        Elsewhere (a GPU) batches run in order with the caller's settings.
+    """
+    n_workers = min(n_threads, len(batches)) if on_cpu else 1
+    if n_workers <= 1:
+        for b in batches:
+            run(b)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = torch.get_num_threads()
+
+    def one_thread(b):
+        torch.set_num_threads(1)
+        run(b)
+
+    try:
+        with ThreadPoolExecutor(n_workers) as pool:
+            list(pool.map(one_thread, batches))  # re-raises a worker's exception
+    finally:
+        torch.set_num_threads(before)
 
 
 class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, TransformerMixin,
@@ -843,8 +882,10 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         Records run in batches of similar lengths (:func:`_length_batches`: at most
         ``transform_batch_size`` records and about ``_BATCH_FRAMES`` encoder frames,
         so that padding stays small and a batch's activations stay in cache), under
-        ``torch.inference_mode``, on frames padded once to the LRU block, with one
-        :class:`~sklearn_biodiff.modules.lru.Workspace` for every batch.
+        ``torch.inference_mode``, on frames padded to the LRU block when the batch is
+        formed, with one :class:`~sklearn_biodiff.modules.lru.Workspace` per thread.
+        With several torch threads on the CPU the batches run on that many threads
+        of one torch thread each (:func:`_run_batches`).
         """
         module = self._module().eval()
         encoder = module.encoder
@@ -854,17 +895,23 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         n_extra = self._n_features_out_for(readout) - self.embedding_dim
         stats = np.empty((len(records), n_extra), dtype=np.float32) if n_extra else None
         n_ch = records[0].shape[0]  # records are (n_leads, n_samples)
-        workspace = Workspace()  # the blocks' activations, reused by every batch
-        with torch.inference_mode(), limit_torch_threads(self.n_threads):
-            for idx in _length_batches(lengths_all, self.transform_batch_size,
-                                       _BATCH_FRAMES * encoder.stride):
-                lengths = lengths_all[idx]
-                batch = np.zeros((len(idx), n_ch, lengths.max()), dtype=np.float32)
-                for row, i in enumerate(idx):
-                    batch[row, :, : lengths[row]] = records[i]
-                xb = torch.as_tensor(batch, device=self.device_)
-                lt = torch.as_tensor(lengths, device=self.device_)
-                hs, mask = encoder.block_frames(xb, lt, padded=True, workspace=workspace)
+        multiple = encoder.stride * BLOCK
+        local = threading.local()  # one workspace per thread, reused by its batches
+
+        def run(idx):
+            if not hasattr(local, "workspace"):
+                local.workspace = Workspace()
+            lengths = lengths_all[idx]
+            # padded to whole LRU blocks of frames here, where it costs nothing
+            batch = np.zeros((len(idx), n_ch, -(-lengths.max() // multiple) * multiple),
+                             dtype=np.float32)
+            for row, i in enumerate(idx):
+                batch[row, :, : lengths[row]] = records[i]
+            xb = torch.as_tensor(batch, device=self.device_)
+            lt = torch.as_tensor(lengths, device=self.device_)
+            with torch.inference_mode():  # thread-local: entered in each worker
+                hs, mask = encoder.block_frames(xb, lt, padded=True,
+                                                workspace=local.workspace)
                 h = hs[-1]  # the features the reducer pools
                 zb, sb = encoder.reducer(h, mask)
                 if stats is not None:
@@ -876,6 +923,12 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                     frames = encoder.n_frames(lt).cpu().numpy()
                     for row, i in enumerate(idx):
                         attn[i] = sb[row, : frames[row]].cpu().numpy().copy()
+
+        batches = list(_length_batches(lengths_all, self.transform_batch_size,
+                                       _BATCH_FRAMES * encoder.stride))
+        with limit_torch_threads(self.n_threads):
+            _run_batches(run, batches, torch.get_num_threads(),
+                         on_cpu=torch.device(self.device_).type == "cpu")
         return z, attn, stats
 
     def _encode_reference(self, records, readout: str = "attention"):

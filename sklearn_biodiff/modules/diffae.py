@@ -153,7 +153,8 @@ class SemanticEncoder(nn.Module):
             As in :meth:`frames`; (B, L'') and never None when ``padded=True`` and
             frames were added.
         """
-        h = nn.functional.gelu(self.conv1(x[:, None, :] if x.dim() == 2 else x))
+        h = self.conv1(x[:, None, :] if x.dim() == 2 else x)
+        h = nn.functional.gelu(h) if torch.is_grad_enabled() else torch.ops.aten.gelu_(h)
         mask = None
         if lengths is not None:  # zero the padded tail so it looks like the conv's padding
             valid = -(-lengths // self.s1)
@@ -170,7 +171,7 @@ class SemanticEncoder(nn.Module):
         # token-major for the blocks; padded once to a multiple of the LRU block if
         # asked (the blocks are causal in time, so the padding never reaches valid
         # frames), else each LRU pads its own input
-        h = nn.functional.pad(h, (0, pad)).transpose(1, 2).contiguous()
+        h = (nn.functional.pad(h, (0, pad)) if pad else h).transpose(1, 2).contiguous()
         if lengths is not None:
             frames = self.n_frames(lengths)
             mask = torch.arange(h.shape[1], device=h.device)[None, :] < frames[:, None]
@@ -231,12 +232,12 @@ def masked_mean_std(h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.
     >>> masked_mean_std(h, torch.tensor([[True, True, False]]))
     tensor([[2., 1.]])
     """
-    w = (torch.ones(h.shape[:2], device=h.device) if mask is None
-         else mask.to(h.dtype))[..., None]
-    n = w.sum(dim=1)
-    mean = (h * w).sum(dim=1) / n
-    var = (((h - mean[:, None]) ** 2) * w).sum(dim=1) / n
-    return torch.cat([mean, var.clamp_min(0).sqrt()], dim=1)
+    w = (torch.ones(h.shape[:2], dtype=h.dtype, device=h.device) if mask is None
+         else mask.to(h.dtype))
+    n = w.sum(dim=1, keepdim=True)
+    mean = torch.bmm(w[:, None, :], h)[:, 0] / n  # one GEMV pass over h
+    dev = (h - mean[:, None]).mul_(w[..., None])  # deviations of the valid frames
+    return torch.cat([mean, torch.linalg.vector_norm(dev, dim=1) / n.sqrt()], dim=1)
 
 
 class _ResBlock(nn.Module):

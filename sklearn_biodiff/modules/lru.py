@@ -203,8 +203,14 @@ def _scan_last_axis(lam: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """``h_t = lam * h_{t-1} + b_t`` along the last axis of ``h`` (H, B, n), log depth."""
     a = lam[:, None, None]
     d, n = 1, h.shape[-1]
+    in_place = not torch.is_grad_enabled()  # autograd keeps the slices the mul reads
+    if in_place:
+        h = h.clone()
     while d < n:
-        h = torch.cat([h[..., :d], h[..., d:] + a * h[..., :-d]], dim=-1)
+        if in_place:  # the product is a new tensor, so the overlap is read before written
+            h[..., d:] += a * h[..., :-d]
+        else:
+            h = torch.cat([h[..., :d], h[..., d:] + a * h[..., :-d]], dim=-1)
         a = a * a
         d *= 2
     return h
