@@ -437,30 +437,52 @@ def load_wfdb_database(
                                                    "max_members": max_members,
                                                    "max_ratio": max_ratio})
     names, globbed = _list_records(root, records)
-    skipped: dict[str, str] = {}
-
-    def handle(problem: _RecordProblem):
-        if on_error == "raise":
-            raise problem.kind(problem.message + "." + _SKIP_HINT) from problem.__cause__
-        skipped[problem.record] = problem.message
-
-    # 1. headers: rates, lengths, leads, groups
-    if globbed:  # segment and layout headers of multi-segment records are not records
-        segs = _segment_names(root, names)
-        names = [n for n in names if n not in segs]
-    recs = []
-    for name in names:
-        try:
-            recs.append(_read_header(root, name))
-        except _RecordProblem as problem:
-            handle(problem)
-    for problem in _shared_signal_files(root, recs):
-        handle(problem)
-    recs = [r for r in recs if r.name not in skipped]
-    n_listed = len(recs) + len(skipped)
-    if not recs:
-        raise _no_windows_error(0, {}, recs, skipped, label, annotator, False)
+    run = _Loading(root=root, annotator=annotator, label=label, window_s=window_s,
+                   step_s=step_s, on_error=on_error)
+    recs = run.read_headers(names, globbed)                       # 1. headers
+    wanted, lead_names, common = _choose_leads(recs, wanted)
     fs_out = float(fs) if fs is not None else recs[0].fs
+    w_out = max(1, round(window_s * fs_out))
+    _check_allocation(1, len(wanted), w_out, fs_out, window_s)
+    recs = run.match_records(recs, wanted, common, fs_out, groups)
+    recs = run.label_candidates(recs, fs_out, w_out)              # 2. annotations
+    out, cols = run.read_signals(recs, len(wanted), fs_out, w_out)  # 3. signals
+    signals = with_fs(out[:, 0, :] if scalar_lead else out, fs_out)
+    target = None if annotator is None else np.asarray(cols["target"])
+    if run.skipped:
+        warnings.warn(
+            f"{len(run.skipped)} record(s) skipped (on_error='skip'), e.g. "
+            f"{next(iter(run.skipped.values()))}; see DESCR and .skipped.",
+            UserWarning, stacklevel=2)
+    if run.past_end:
+        warnings.warn(
+            f"{sum(run.past_end.values())} annotation(s) in {len(run.past_end)} record(s) "
+            f"lie past the end of their record and were ignored, e.g. "
+            f"{next(iter(run.past_end))} ({next(iter(run.past_end.values()))}); the "
+            "annotation file may belong to a longer version of the record. See DESCR.",
+            UserWarning, stacklevel=2)
+    if return_X_y:
+        return signals, target
+    kept = [r for r in recs if r.name not in run.skipped]
+    return Bunch(
+        signals=signals,
+        target=target,
+        groups=np.asarray(cols["group"]),
+        record=np.concatenate(cols["record"]).astype(str),
+        start=np.concatenate(cols["start"]),
+        fs=fs_out,
+        lead_names=lead_names,
+        target_names=np.asarray([]) if target is None else np.unique(target),
+        skipped=run.skipped,
+        DESCR=run.describe(source, kept, wanted, lead_names, fs_out, len(out), target,
+                           cols["group"]),
+    )
+
+
+def _choose_leads(recs: list[_Record], wanted) -> tuple[list, list[str], list[str]]:
+    """``(wanted leads, their names, the lead names every record has)``; ``wanted=None``
+    takes the common names (or, when the first record's names are not unique, every
+    channel by position)."""
     common = [s for s in recs[0].sig_names if all(s in r.sig_names for r in recs)]
     if wanted is None:
         first = recs[0].sig_names
@@ -472,140 +494,172 @@ def load_wfdb_database(
             raise ValueError(_lead_sets_message(recs))
     lead_names = [w if isinstance(w, str) else recs[0].sig_names[w]
                   if w < len(recs[0].sig_names) else str(w) for w in wanted]
-    w_out = max(1, round(window_s * fs_out))
-    _check_allocation(1, len(wanted), w_out, fs_out, window_s)
-    usable = []
-    for rec in recs:
-        try:
-            rec.channels = _match_leads(rec, wanted, common)
-            problem = _rate_problem(rec, fs_out, window_s, step_s)
-            if problem:
-                raise _RecordProblem(rec.name, problem)
-        except _RecordProblem as problem:
-            handle(problem)
-            continue
-        rec.group, rec.group_source = _group_of(rec, groups)
-        usable.append(rec)
-    recs = usable
+    return wanted, lead_names, common
 
-    # 2. annotations: a label or a drop reason per candidate window
-    drops: Counter = Counter()
-    unknown_symbols: Counter = Counter()
-    past_end: dict[str, int] = {}  # record -> annotations after its last sample
-    n_candidates, n_short, any_rhythm = 0, 0, False
-    usable = []
-    for rec in recs:
-        w_nat = max(1, round(window_s * rec.fs))
-        starts = _window_starts(rec, w_nat, max(1, round(step_s * rec.fs)), fs_out, w_out)
-        n_short += len(starts) == 0
-        n_candidates += len(starts)
-        if annotator is None:
-            rec.starts, rec.labels = starts, None
+
+class _Loading:
+    """One ``load_wfdb_database`` call, step by step: headers, the records that fit,
+    the labelled candidate windows, the signals; with what was skipped, dropped and
+    counted on the way (for ``DESCR``)."""
+
+    def __init__(self, *, root: Path, annotator, label: str, window_s: float,
+                 step_s: float, on_error: str):
+        self.root, self.annotator, self.label = root, annotator, label
+        self.window_s, self.step_s, self.on_error = window_s, step_s, on_error
+        self.skipped: dict[str, str] = {}
+        self.drops: Counter = Counter()
+        self.unknown_symbols: Counter = Counter()
+        self.past_end: dict[str, int] = {}  # record -> annotations after its last sample
+        self.n_listed = self.n_candidates = self.n_short = 0
+        self.any_rhythm = False
+
+    def handle(self, problem: _RecordProblem) -> None:
+        """Raise a record's problem, or skip the record and remember why."""
+        if self.on_error == "raise":
+            raise problem.kind(problem.message + "." + _SKIP_HINT) from problem.__cause__
+        self.skipped[problem.record] = problem.message
+
+    def read_headers(self, names: list[str], globbed: bool) -> list[_Record]:
+        """The records whose header (and signal files) can be used."""
+        if globbed:  # segment and layout headers of multi-segment records are not records
+            segs = _segment_names(self.root, names)
+            names = [n for n in names if n not in segs]
+        recs = []
+        for name in names:
+            try:
+                recs.append(_read_header(self.root, name))
+            except _RecordProblem as problem:
+                self.handle(problem)
+        for problem in _shared_signal_files(self.root, recs):
+            self.handle(problem)
+        recs = [r for r in recs if r.name not in self.skipped]
+        self.n_listed = len(recs) + len(self.skipped)
+        if not recs:
+            raise _no_windows_error(0, {}, recs, self.skipped, self.label, self.annotator,
+                                    False)
+        return recs
+
+    def match_records(self, recs: list[_Record], wanted: list, common: list, fs_out: float,
+                      groups) -> list[_Record]:
+        """The records with the wanted leads and a usable rate, with their group."""
+        usable = []
+        for rec in recs:
+            try:
+                rec.channels = _match_leads(rec, wanted, common)
+                problem = _rate_problem(rec, fs_out, self.window_s, self.step_s)
+                if problem:
+                    raise _RecordProblem(rec.name, problem)
+            except _RecordProblem as problem:
+                self.handle(problem)
+                continue
+            rec.group, rec.group_source = _group_of(rec, groups)
             usable.append(rec)
-            continue
+        return usable
+
+    def label_candidates(self, recs: list[_Record], fs_out: float,
+                         w_out: int) -> list[_Record]:
+        """Each record's candidate windows, kept with their label (or all, unlabelled);
+        the drop reasons counted."""
+        usable = []
+        for rec in recs:
+            w_nat = max(1, round(self.window_s * rec.fs))
+            starts = _window_starts(rec, w_nat, max(1, round(self.step_s * rec.fs)), fs_out,
+                                    w_out)
+            self.n_short += len(starts) == 0
+            self.n_candidates += len(starts)
+            if self.annotator is None:
+                rec.starts, rec.labels = starts, None
+                usable.append(rec)
+                continue
+            ann = self._annotations(rec)
+            if ann is None:
+                continue
+            labels, reasons = label_windows(starts, w_nat, ann, self.label)
+            self.drops.update(r for r in reasons if r is not None)
+            keep = np.fromiter((lab is not None for lab in labels), dtype=bool,
+                               count=len(labels))
+            rec.starts = starts[keep]
+            rec.labels = [lab for lab in labels if lab is not None]
+            usable.append(rec)
+        return usable
+
+    def _annotations(self, rec: _Record):
+        """``rec``'s annotations, counted into the run's totals; None when skipped."""
+        annotator = self.annotator
         ann_file = Path(f"{rec.path}.{annotator}")
         if ann_file.is_file() and ann_file.stat().st_size == 0:
-            handle(_RecordProblem(rec.name, f"record {rec.name}: annotation file "
-                                            f"{rec.name}.{annotator} is empty (0 bytes)"))
-            continue
+            self.handle(_RecordProblem(rec.name, f"record {rec.name}: annotation file "
+                                                 f"{rec.name}.{annotator} is empty (0 bytes)"))
+            return None
         try:
             ann = read_annotations(rec.path, annotator, rec.fs)
         except FileNotFoundError:
-            handle(_RecordProblem(rec.name, _missing_annotation(rec, annotator),
-                                  FileNotFoundError))
-            continue
+            self.handle(_RecordProblem(rec.name, _missing_annotation(rec, annotator),
+                                       FileNotFoundError))
+            return None
         except Exception as exc:  # corrupted annotation file
-            handle(_RecordProblem(rec.name, f"record {rec.name}: annotation file "
-                                            f"{rec.name}.{annotator} could not be read "
-                                            f"({type(exc).__name__}: {exc})"))
-            continue
-        any_rhythm |= any(lab is not None for lab in ann.rhythm_labels)
-        unknown_symbols.update(ann.unknown_symbols)
+            self.handle(_RecordProblem(rec.name, f"record {rec.name}: annotation file "
+                                                 f"{rec.name}.{annotator} could not be read "
+                                                 f"({type(exc).__name__}: {exc})"))
+            return None
+        self.any_rhythm |= any(lab is not None for lab in ann.rhythm_labels)
+        self.unknown_symbols.update(ann.unknown_symbols)
         beyond = int((ann.beat_samples >= rec.sig_len).sum()
                      + (ann.rhythm_samples >= rec.sig_len).sum())
         if beyond:
-            past_end[rec.name] = beyond
-        labels, reasons = label_windows(starts, w_nat, ann, label)
-        drops.update(r for r in reasons if r is not None)
-        keep = np.fromiter((lab is not None for lab in labels), dtype=bool,
-                           count=len(labels))
-        rec.starts = starts[keep]
-        rec.labels = [lab for lab in labels if lab is not None]
-        usable.append(rec)
-    recs = usable
+            self.past_end[rec.name] = beyond
+        return ann
 
-    # 3. signals of the kept windows, chunk by chunk, into one array
-    n_alloc = sum(len(r.starts) for r in recs)
-    _check_allocation(n_alloc, len(wanted), w_out, fs_out, window_s)
-    out = np.empty((n_alloc, len(wanted), w_out), dtype=np.float32)
-    cursor = 0
-    rec_col, start_col, group_col, target_col = [], [], [], []
-    for rec in recs:
-        if len(rec.starts) == 0:
-            continue
-        before = cursor
-        try:
-            cursor, written = _read_windows(rec, rec.starts, max(1, round(window_s * rec.fs)),
-                                            fs_out, w_out, out, cursor, _CHUNK_VALUES)
-        except _RecordProblem as problem:
-            cursor = before  # its windows are overwritten by the next record
-            handle(problem)
-            continue
-        drops[_INVALID] += int((~written).sum())
-        n = int(written.sum())
-        rec_col.append(np.full(n, rec.name, dtype=object))
-        start_col.append(rec.starts[written])
-        group_col.extend([rec.group] * n)
-        if rec.labels is not None:
-            target_col.extend(lab for lab, w in zip(rec.labels, written) if w)
-    if cursor == 0:
-        raise _no_windows_error(n_candidates, drops, [r for r in recs if r.name not in skipped],
-                                skipped, label, annotator, any_rhythm)
-    if cursor < n_alloc:
-        out.resize((cursor, len(wanted), w_out), refcheck=False)
-    signals = with_fs(out[:, 0, :] if scalar_lead else out, fs_out)
-    target = None if annotator is None else np.asarray(target_col)
-    if skipped:
-        warnings.warn(
-            f"{len(skipped)} record(s) skipped (on_error='skip'), e.g. "
-            f"{next(iter(skipped.values()))}; see DESCR and .skipped.",
-            UserWarning, stacklevel=2)
-    if past_end:
-        warnings.warn(
-            f"{sum(past_end.values())} annotation(s) in {len(past_end)} record(s) lie past "
-            f"the end of their record and were ignored, e.g. "
-            f"{next(iter(past_end))} ({next(iter(past_end.values()))}); the annotation "
-            "file may belong to a longer version of the record. See DESCR.",
-            UserWarning, stacklevel=2)
-    if return_X_y:
-        return signals, target
-    record = np.concatenate(rec_col).astype(str)
-    kept_recs = [r for r in recs if r.name not in skipped]
-    unknown_labels = Counter() if target is None or label != "rhythm" else Counter(
-        t for t in target.tolist() if t not in RHYTHM_NAMES)
-    rates = Counter(r.fs for r in kept_recs)
-    by_position = Counter(tuple(r.sig_names[c] for c in r.channels) for r in kept_recs)
-    if not any(isinstance(w, int) for w in wanted) or len(by_position) == 1:
-        by_position = Counter()
-    groups_arr = np.asarray(group_col)
-    descr = _descr(
-        source=source, n_listed=n_listed, recs=kept_recs, skipped=skipped,
-        lead_names=lead_names, by_position=by_position, fs=fs_out, rates=rates,
-        window_s=window_s, step_s=step_s,
-        annotator=annotator, label=label, n_candidates=n_candidates, drops=drops,
-        n_kept=cursor, n_short=n_short, target=target, unknown_labels=unknown_labels,
-        unknown_symbols=unknown_symbols, past_end=past_end,
-        group_sources=Counter(r.group_source for r in kept_recs), n_groups=len(set(group_col)),
-    )
-    return Bunch(
-        signals=signals,
-        target=target,
-        groups=groups_arr,
-        record=record,
-        start=np.concatenate(start_col),
-        fs=fs_out,
-        lead_names=lead_names,
-        target_names=np.asarray([]) if target is None else np.unique(target),
-        skipped=skipped,
-        DESCR=descr,
-    )
+    def read_signals(self, recs: list[_Record], n_leads: int, fs_out: float,
+                     w_out: int) -> tuple[np.ndarray, dict]:
+        """The kept windows, chunk by chunk, into one array, and per window its record,
+        start, group and label (``cols``)."""
+        n_alloc = sum(len(r.starts) for r in recs)
+        _check_allocation(n_alloc, n_leads, w_out, fs_out, self.window_s)
+        out = np.empty((n_alloc, n_leads, w_out), dtype=np.float32)
+        cursor = 0
+        cols: dict[str, list] = {"record": [], "start": [], "group": [], "target": []}
+        for rec in recs:
+            if len(rec.starts) == 0:
+                continue
+            before = cursor
+            try:
+                cursor, written = _read_windows(
+                    rec, rec.starts, max(1, round(self.window_s * rec.fs)), fs_out, w_out,
+                    out, cursor, _CHUNK_VALUES)
+            except _RecordProblem as problem:
+                cursor = before  # its windows are overwritten by the next record
+                self.handle(problem)
+                continue
+            self.drops[_INVALID] += int((~written).sum())
+            n = int(written.sum())
+            cols["record"].append(np.full(n, rec.name, dtype=object))
+            cols["start"].append(rec.starts[written])
+            cols["group"].extend([rec.group] * n)
+            if rec.labels is not None:
+                cols["target"].extend(lab for lab, w in zip(rec.labels, written) if w)
+        if cursor == 0:
+            raise _no_windows_error(self.n_candidates, self.drops,
+                                    [r for r in recs if r.name not in self.skipped],
+                                    self.skipped, self.label, self.annotator, self.any_rhythm)
+        if cursor < n_alloc:
+            out.resize((cursor, n_leads, w_out), refcheck=False)
+        return out, cols
+
+    def describe(self, source: str, kept: list[_Record], wanted: list, lead_names: list,
+                 fs_out: float, n_kept: int, target, group_col: list) -> str:
+        """``DESCR``: what was read, resampled, dropped and skipped, and why."""
+        unknown_labels = Counter() if target is None or self.label != "rhythm" else Counter(
+            t for t in target.tolist() if t not in RHYTHM_NAMES)
+        by_position = Counter(tuple(r.sig_names[c] for c in r.channels) for r in kept)
+        if not any(isinstance(w, int) for w in wanted) or len(by_position) == 1:
+            by_position = Counter()
+        return _descr(
+            source=source, n_listed=self.n_listed, recs=kept, skipped=self.skipped,
+            lead_names=lead_names, by_position=by_position, fs=fs_out,
+            rates=Counter(r.fs for r in kept), window_s=self.window_s, step_s=self.step_s,
+            annotator=self.annotator, label=self.label, n_candidates=self.n_candidates,
+            drops=self.drops, n_kept=n_kept, n_short=self.n_short, target=target,
+            unknown_labels=unknown_labels, unknown_symbols=self.unknown_symbols,
+            past_end=self.past_end, group_sources=Counter(r.group_source for r in kept),
+            n_groups=len(set(group_col)))
