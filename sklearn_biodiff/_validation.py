@@ -337,52 +337,64 @@ or list of ndarray
     if isinstance(X, np.ndarray) and X.dtype == object and X.ndim in (2, 3):
         X = X.astype(np.float64)  # TypeError names a non-numeric entry
     if isinstance(X, np.ndarray) and X.dtype != object:
-        if X.ndim not in (2, 3):
-            hint = (
-                " Reshape your data: pass a single record as X[None, :] or [x]."
-                if X.ndim == 1
-                else ""
-            )
-            raise ValueError(
-                f"X has {X.ndim} dimension(s) (shape {X.shape}); expected a 2-D array "
-                "(n_records, n_samples), a 3-D array (n_records, n_leads, n_samples) or "
-                f"a list of records.{hint}"
-            )
-        if X.shape[0] == 0:
-            raise ValueError("X contains 0 records; at least one is required.")
-        if X.ndim == 3 and X.shape[1] == 0:
-            raise ValueError(f"X has 0 leads (shape={X.shape}); at least one is required.")
-        if X.shape[-1] == 0:
-            raise ValueError(
-                f"X has records of length 0: 0 feature(s) (shape={X.shape}) while a "
-                "minimum of 1 is required."
-            )
-        if X.ndim == 3 and X.shape[1] > X.shape[2]:
-            raise ValueError(_transposed_hint("X", X.shape, 1))
-        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-            raise ValueError(f"X is not numeric (dtype {X.dtype}).")
-        if np.iscomplexobj(X):
-            raise ValueError(
-                "Complex data not supported: X is complex; signals must be real-valued."
-            )
-        out = np.ascontiguousarray(X, dtype=dtype)
-        if not allow_nan:
-            bad = ~np.isfinite(out).all(axis=tuple(range(1, out.ndim)))
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise ValueError(
-                    f"X contains NaN or infinity ({int(bad.sum())} record(s), first "
-                    f"is {_describe(i)}); clean or impute the signals first."
-                )
-        n = out.shape[-1]
-        if n < min_length:
-            raise ValueError(
-                f"X has records of {n} sample(s) (n_features={n}), but {what} needs "
-                f"records of at least {min_length} samples."
-                f"{too_short_hint and ' ' + too_short_hint}"
-            )
-        return out
+        return _check_signal_array(X, min_length=min_length, dtype=dtype, what=what,
+                                   allow_nan=allow_nan, too_short_hint=too_short_hint)
+    return _check_signal_sequence(X, min_length=min_length, dtype=dtype, what=what,
+                                  allow_nan=allow_nan, too_short_hint=too_short_hint)
 
+
+def _too_short(n: int, what: str, min_length: int, hint: str, *, record: str = "") -> str:
+    head = (f"{record} has {n} sample(s)" if record
+            else f"X has records of {n} sample(s) (n_features={n})")
+    return (f"{head}, but {what} needs records of at least {min_length} samples."
+            f"{hint and ' ' + hint}")
+
+
+def _check_signal_array(X: np.ndarray, *, min_length, dtype, what, allow_nan,
+                        too_short_hint) -> np.ndarray:
+    """:func:`check_signals` for a numeric array: shape, leads, values, length."""
+    if X.ndim not in (2, 3):
+        hint = (" Reshape your data: pass a single record as X[None, :] or [x]."
+                if X.ndim == 1 else "")
+        raise ValueError(
+            f"X has {X.ndim} dimension(s) (shape {X.shape}); expected a 2-D array "
+            "(n_records, n_samples), a 3-D array (n_records, n_leads, n_samples) or "
+            f"a list of records.{hint}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X contains 0 records; at least one is required.")
+    if X.ndim == 3 and X.shape[1] == 0:
+        raise ValueError(f"X has 0 leads (shape={X.shape}); at least one is required.")
+    if X.shape[-1] == 0:
+        raise ValueError(
+            f"X has records of length 0: 0 feature(s) (shape={X.shape}) while a "
+            "minimum of 1 is required."
+        )
+    if X.ndim == 3 and X.shape[1] > X.shape[2]:
+        raise ValueError(_transposed_hint("X", X.shape, 1))
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise ValueError(f"X is not numeric (dtype {X.dtype}).")
+    if np.iscomplexobj(X):
+        raise ValueError(
+            "Complex data not supported: X is complex; signals must be real-valued."
+        )
+    out = np.ascontiguousarray(X, dtype=dtype)
+    if not allow_nan:
+        bad = ~np.isfinite(out).all(axis=tuple(range(1, out.ndim)))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"X contains NaN or infinity ({int(bad.sum())} record(s), first "
+                f"is {_describe(i)}); clean or impute the signals first."
+            )
+    if out.shape[-1] < min_length:
+        raise ValueError(_too_short(out.shape[-1], what, min_length, too_short_hint))
+    return out
+
+
+def _check_signal_sequence(X, *, min_length, dtype, what, allow_nan,
+                           too_short_hint) -> list[np.ndarray]:
+    """:func:`check_signals` for a sequence of records: each record, then their leads."""
     if isinstance(X, (str, bytes)) or not isinstance(X, Sequence | np.ndarray):
         try:
             X = list(X)
@@ -410,25 +422,28 @@ or list of ndarray
                 "signals first."
             )
         if arr.shape[-1] < min_length:
-            raise ValueError(
-                f"{_describe(i)} has {arr.shape[-1]} sample(s), but {what} needs "
-                f"records of at least {min_length} samples."
-                f"{too_short_hint and ' ' + too_short_hint}"
-            )
+            raise ValueError(_too_short(arr.shape[-1], what, min_length, too_short_hint,
+                                        record=_describe(i)))
         out.append(arr)
-    if any(r.ndim == 2 for r in out):
-        first = next(i for i, r in enumerate(out) if r.ndim == 2)
-        c = out[first].shape[0]
-        for i, r in enumerate(out):
-            c_i = r.shape[0] if r.ndim == 2 else 1
-            if c_i != c:
-                raise ValueError(
-                    f"{_describe(i)} has {c_i} lead(s) but {_describe(first)} has {c}; "
-                    "every record needs the same leads, in the same order "
-                    f"({_SHAPE_RULE})."
-                )
-        out = [r if r.ndim == 2 else r[None, :] for r in out]
-    return out
+    return _same_leads(out)
+
+
+def _same_leads(records: list[np.ndarray]) -> list[np.ndarray]:
+    """All 1-D records as they are; else every record ``(n_leads, n)``, the same
+    ``n_leads`` for all (a 1-D record counts as one lead)."""
+    if not any(r.ndim == 2 for r in records):
+        return records
+    first = next(i for i, r in enumerate(records) if r.ndim == 2)
+    c = records[first].shape[0]
+    for i, r in enumerate(records):
+        c_i = r.shape[0] if r.ndim == 2 else 1
+        if c_i != c:
+            raise ValueError(
+                f"{_describe(i)} has {c_i} lead(s) but {_describe(first)} has {c}; "
+                "every record needs the same leads, in the same order "
+                f"({_SHAPE_RULE})."
+            )
+    return [r if r.ndim == 2 else r[None, :] for r in records]
 
 
 def check_signals_and_labels(X, y, *, min_classes: int = 1, **kwargs):
