@@ -698,6 +698,28 @@ def optuna_search(
     if isinstance(param_space, DACLSearchSpace):
         param_space = param_space.for_estimator(estimator)
     _warn_if_space_exceeds_timesteps(param_space, estimator)
+    objective = _cv_objective(optuna, estimator, X, y, param_space, splits, scorer=scorer,
+                              patient_level=patient_level, groups=groups_arr,
+                              route_groups=wanted, worker_id=worker_id)
+
+    with optuna_verbosity(verbose), storage_errors(storage):
+        study = create_or_load_study(storage=storage, study_name=study_name,
+                                     load_if_exists=load_if_exists, direction="maximize",
+                                     sampler=sampler, pruner=pruner,
+                                     heartbeat_interval=heartbeat_interval)
+        study.optimize(objective, n_trials=n_trials, timeout=timeout,
+                       show_progress_bar=bool(verbose), catch=(_FoldFailed,))
+    return _search_result(optuna, study, estimator, X, y,
+                          groups_arr if wanted else None, refit=refit, worker_id=worker_id,
+                          sampler_seed=sampler_seed)
+
+
+def _cv_objective(optuna, estimator, X, y, param_space, splits, *, scorer, patient_level,
+                  groups, route_groups: bool, worker_id: str):
+    """The objective of :func:`optuna_search`: a trial's parameters fitted and scored
+    fold by fold, the running mean reported after each fold so that the pruner can stop
+    it; a failing fold fails the trial (with its reason), an invalid timestep range
+    prunes it."""
 
     def objective(trial):
         trial.set_user_attr("worker_id", worker_id)
@@ -708,13 +730,13 @@ def optuna_search(
             try:
                 est = clone(estimator).set_params(**params)
                 _fit_routed(est, _safe_indexing(X, tr), y[tr],
-                            groups_arr[tr] if wanted else None)
+                            groups[tr] if route_groups else None)
                 X_te = _safe_indexing(X, te)
                 if patient_level is None:
                     score = float(scorer(est, X_te, y[te]))
                 else:
                     score = patient_roc_auc_score(y[te], _response(est, X_te),
-                                                  groups=groups_arr[te], aggregate=patient_level)
+                                                  groups=groups[te], aggregate=patient_level)
                 if not np.isfinite(score):  # Optuna would fail the trial with no reason
                     raise _NonFiniteScore(f"the score is {score}")
                 scores.append(score)
@@ -732,13 +754,13 @@ def optuna_search(
                 raise optuna.TrialPruned()
         return float(np.mean(scores))
 
-    with optuna_verbosity(verbose), storage_errors(storage):
-        study = create_or_load_study(storage=storage, study_name=study_name,
-                                     load_if_exists=load_if_exists, direction="maximize",
-                                     sampler=sampler, pruner=pruner,
-                                     heartbeat_interval=heartbeat_interval)
-        study.optimize(objective, n_trials=n_trials, timeout=timeout,
-                       show_progress_bar=bool(verbose), catch=(_FoldFailed,))
+    return objective
+
+
+def _search_result(optuna, study, estimator, X, y, fit_groups, *, refit: bool,
+                   worker_id: str, sampler_seed) -> Bunch:
+    """The Bunch :func:`optuna_search` returns: the best trial's parameters and score,
+    refitted on everything if asked; an error or a warning when no trial completed."""
     result = Bunch(study=study, best_params=None, best_score=None, best_estimator=None,
                    worker_id=worker_id, sampler_seed=sampler_seed)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -751,5 +773,5 @@ def optuna_search(
     result.best_score = best.value
     if refit:
         result.best_estimator = _fit_routed(clone(estimator).set_params(**result.best_params),
-                                            X, y, groups_arr if wanted else None)
+                                            X, y, fit_groups)
     return result
