@@ -26,19 +26,12 @@ from ..base import TorchEstimatorMixin, limit_torch_threads, torch_seed_context
 from ..diffusion import SCHEDULES
 from ..modules.diffae import DiffAEModule, masked_mean_std
 from ..modules.lru import BLOCK, Workspace
-from ..nets._training import (
-    EMA,
-    BatchLRScheduler,
-    DeviceNoise,
-    MaxSteps,
-    WarmupCosine,
-    apply_warm_start_settings,
-    build_net,
-    check_finite_training,
-    fit_net,
-)
+from ..nets.callbacks import EMA, BatchLRScheduler, MaxSteps, WarmupCosine
 from ..nets.crops import CropDataset, LabelledCropDataset
+from ..nets.divergence import check_finite_training
+from ..nets.engine import apply_warm_start_settings, build_net, fit_net
 from ..nets.losses import NoisePredictionNet
+from ..nets.randomness import DeviceNoise
 from ..nets.supcon import DiffusionView
 from ..noise import AddNoise
 from ..preprocessing._resample import resample_signal

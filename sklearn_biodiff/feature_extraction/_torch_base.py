@@ -10,13 +10,9 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 
 from .._sklearn_compat import Interval, StrOptions, check_is_fitted, validate_data
 from ..base import TorchEstimatorMixin, limit_torch_threads
-from ..nets._training import (
-    apply_warm_start_settings,
-    build_net,
-    check_finite_training,
-    fit_net,
-    predict_batches,
-)
+from ..nets.divergence import check_finite_training
+from ..nets.engine import apply_warm_start_settings, build_net, fit_net
+from ..nets.loaders import predict_batches
 
 TRAINING_CONSTRAINTS = {
     "max_epochs": [Interval(Integral, 1, None, closed="left")],

@@ -4,7 +4,7 @@ The one place where the torch estimators learn about several processes. When a
 script started with ``torchrun --nproc_per_node N`` (or any launcher that sets up a
 ``torch.distributed`` process group) fits an estimator whose module can take a
 shard of a batch (it has a ``shardable_input`` attribute naming the tensor argument
-of ``forward``, and accepts ``shard``), :func:`~sklearn_biodiff.nets._training.fit_net`
+of ``forward``, and accepts ``shard``), :func:`~sklearn_biodiff.nets.engine.fit_net`
 trains it data-parallel (:func:`use_process_group`, also for a warm start):
 
 - every process draws the same global batch (same seed, same shuffling, same random
@@ -31,6 +31,8 @@ import warnings
 
 import torch
 from skorch.callbacks import Callback
+
+from .loaders import BatchLoader, _pinned
 
 __all__ = ["ShardedBatchLoader", "ShardedGradientSync", "process_group", "rank_subfolder",
            "shard_bounds", "supports_sharding", "use_process_group"]
@@ -66,7 +68,7 @@ class ShardedBatchLoader:
     Parameters
     ----------
     dataset, batch_size, shuffle, generator
-        As in :class:`~sklearn_biodiff.nets._training.BatchLoader`; ``batch_size``
+        As in :class:`~sklearn_biodiff.nets.loaders.BatchLoader`; ``batch_size``
         is the global batch (all processes together).
     input_name : str, default="x0"
         Key of a plain-tensor batch ``X`` in the dict passed to the module.
@@ -89,7 +91,6 @@ class ShardedBatchLoader:
 
     def __init__(self, dataset, batch_size=128, shuffle=False, generator=None,
                  input_name: str = "x0", rank=None, world_size=None, **kwargs):
-        from ._training import BatchLoader
 
         self.loader = BatchLoader(dataset, batch_size=batch_size, shuffle=shuffle,
                                   generator=generator, **kwargs)
@@ -102,7 +103,6 @@ class ShardedBatchLoader:
         return len(self.loader)
 
     def __iter__(self):
-        from ._training import _pinned
 
         for idx in self.loader.batch_indices():
             n = len(idx)

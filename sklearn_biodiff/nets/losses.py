@@ -85,7 +85,7 @@ class TripletDataset(Dataset):
         return out
 
     def batch(self, idx):
-        """A whole batch at once (used by :class:`~sklearn_biodiff.nets._training.BatchLoader`)."""
+        """A whole batch at once (used by :class:`~sklearn_biodiff.nets.loaders.BatchLoader`)."""
         idx = np.asarray(idx)
         neg = self.negative_indices(idx)
         X = {"anchor": self.z0[idx], "negative": self.z0[neg]}
@@ -380,7 +380,7 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
     the second view first passed through ``view_maker(module, x_view)`` when given
     (:class:`~sklearn_biodiff.nets.supcon.DiffusionView`).
     ``precision`` (``"32"``, ``"bf16"``, ``"16-mixed"``): see ``nets/_precision.py``.
-    ``device_noise`` (a :class:`~sklearn_biodiff.nets._training.DeviceNoise` or
+    ``device_noise`` (a :class:`~sklearn_biodiff.nets.randomness.DeviceNoise` or
     None): the encoder's input is corrupted on the training device before each
     forward pass (float32, outside autocast), from clean crops of the loader.
     """
