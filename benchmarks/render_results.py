@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rendering._text import ClaimError, _reflow, _to_rst  # noqa: E402
+from rendering.compute_bound import _compute_bound  # noqa: E402
 from rendering.dacl import _dacl, _goal  # noqa: E402
 from rendering.dacl_patients import _dacl_keep, _dacl_patients  # noqa: E402
 from rendering.engineering import _model_selection, _mutation, _scaling, _wfdb_memory  # noqa: E402
@@ -69,7 +70,7 @@ def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
     for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness,
                  _wfdb_memory, _pretrained, _scaling, _pretraining,
                  _dacl_patients, _dacl_keep, _mutation, _label_efficiency, _busy_threads,
-                 _headline):
+                 _headline, _compute_bound):
         out.update(part(results, fmt))
     return out
 
