@@ -41,6 +41,7 @@ from ..pretrained._checkpoint import (
     load_checkpoint,
     write_checkpoint,
 )
+from ._torch_base import SHARED_TRAINING_PARAMETERS, TRAINING_CONSTRAINTS
 
 __all__ = ["DiffAEEmbedder"]
 
@@ -355,6 +356,8 @@ default="attention"
     _fitted_attribute = "net_"
 
     _parameter_constraints = {
+        # the training options every torch estimator shares, constrained in one place
+        **{k: TRAINING_CONSTRAINTS[k] for k in SHARED_TRAINING_PARAMETERS},
         "fs": [Interval(Real, 0, None, closed="neither")],
         "model_fs": [Interval(Real, 0, None, closed="neither")],
         "snippet_seconds": [Interval(Real, 0, None, closed="neither")],
@@ -379,27 +382,17 @@ default="attention"
         "view_denoise_steps": [Interval(Integral, 1, None, closed="left")],
         "balanced": ["boolean"],
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
+        # 0 trains nothing: fit only loads the pretrained weights
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_steps": [Interval(Integral, 1, None, closed="left"), None],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
         "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "transform_batch_size": [Interval(Integral, 1, None, closed="left")],
-        "checkpoint_dir": "no_validation",
-        "warm_start": ["boolean"],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "device": "no_validation",
-        "random_state": ["random_state"],
         "pretrained": [str, os.PathLike, None],
-        "verbose": ["verbose"],
         "callbacks": [list, None],
         "precision": [StrOptions({"32", "bf16", "16-mixed"})],
         "pin_memory": ["boolean"],
         "compile": ["boolean", dict],
-        "on_divergence": [StrOptions({"raise", "warn"})],
         "readout": [StrOptions(set(READOUTS))],
     }
 

@@ -14,6 +14,8 @@ from ..nets.divergence import check_finite_training
 from ..nets.engine import apply_warm_start_settings, build_net, fit_net
 from ..nets.loaders import predict_batches
 
+#: training options of every torch estimator, one constraint each (``validation_fraction``
+#: and ``early_stopping_patience`` only where a validation split exists)
 TRAINING_CONSTRAINTS = {
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "lr": [Interval(Real, 0, None, closed="neither")],
@@ -30,6 +32,10 @@ TRAINING_CONSTRAINTS = {
     "verbose": ["verbose"],
     "on_divergence": [StrOptions({"raise", "warn"})],
 }
+#: the entries of ``TRAINING_CONSTRAINTS`` that every torch estimator has
+SHARED_TRAINING_PARAMETERS = ("lr", "weight_decay", "batch_size", "grad_clip",
+                              "checkpoint_dir", "warm_start", "n_threads", "device",
+                              "random_state", "verbose", "on_divergence")
 
 
 class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
