@@ -208,7 +208,7 @@ def _scan_last_axis(lam: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         h = h.clone()
     while d < n:
         if in_place:  # the product is a new tensor, so the overlap is read before written
-            h[..., d:] += a * h[..., :-d]
+            h[..., d:].add_(a * h[..., :-d])  # add_ on the view: no setitem copy
         else:
             h = torch.cat([h[..., :d], h[..., d:] + a * h[..., :-d]], dim=-1)
         a = a * a
