@@ -36,8 +36,8 @@ from rendering.compute_bound import _compute_bound  # noqa: E402
 from rendering.dacl import _dacl, _goal  # noqa: E402
 from rendering.dacl_patients import _dacl_keep, _dacl_patients  # noqa: E402
 from rendering.engineering import _model_selection, _mutation, _scaling, _wfdb_memory  # noqa: E402
-from rendering.label_efficiency import _label_efficiency  # noqa: E402
 from rendering.headline import _headline  # noqa: E402
+from rendering.label_efficiency import _label_efficiency  # noqa: E402
 from rendering.pretrained import _pretrained  # noqa: E402
 from rendering.pretraining import _diffae, _pretraining  # noqa: E402
 from rendering.robustness import _robustness  # noqa: E402

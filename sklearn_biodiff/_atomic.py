@@ -25,18 +25,24 @@ import os
 import secrets
 import shutil
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_file", "current_umask", "fsync_folder", "remove_stale_temporaries",
-           "replace_folder", "temporary_name"]
+__all__ = ["atomic_file", "current_umask", "fsync_folder", "recover_interrupted",
+           "remove_stale_temporaries", "replace_folder", "temporary_name"]
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
 def _host_tag() -> str:
-    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+    """This machine and PID namespace (containers sharing a hostname differ here)."""
+    try:
+        ns = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        ns = ""
+    return hashlib.sha1(f"{socket.gethostname()}|{ns}".encode()).hexdigest()[:8]
 
 
 def temporary_name(target: Path, kind: str = "tmp") -> Path:
@@ -68,8 +74,57 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _stale(target: Path) -> list[tuple[str, Path]]:
+    """``(kind, path)`` of the temporaries of ``target`` whose process (on this host) is
+    gone."""
+    prefix = f".{target.name}."
+    host = _host_tag()
+    try:
+        siblings = list(target.parent.iterdir())
+    except OSError:
+        return []
+    out = []
+    for path in siblings:
+        if not path.name.startswith(prefix):
+            continue
+        parts = path.name[len(prefix):].split(".")
+        if (len(parts) != 4 or parts[0] not in ("tmp", "old") or parts[1] != host
+                or not parts[2].isdigit()):
+            continue
+        if int(parts[2]) == os.getpid() or _process_alive(int(parts[2])):
+            continue
+        out.append((parts[0], path))
+    return out
+
+
+def recover_interrupted(target: Path) -> bool:
+    """Put back at a missing ``target`` the previous version that a killed
+    :func:`replace_folder` (two-rename fallback) left as an ``old`` temporary.
+
+    Returns
+    -------
+    bool
+        Whether ``target`` was restored.
+    """
+    if os.path.lexists(target):
+        return False
+    olds = [p for kind, p in _stale(target) if kind == "old"]
+    for old in sorted(olds, key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            os.rename(old, target)
+        except OSError:
+            continue
+        fsync_folder(target.parent)
+        return True
+    return False
+
+
 def remove_stale_temporaries(target: Path) -> list[Path]:
     """Remove the temporaries of ``target`` left by processes of this host that are gone.
+
+    Where the two-rename fallback of :func:`replace_folder` was killed between its
+    renames, ``target`` is missing and the previous version waits as an ``old``
+    temporary: it is put back at ``target`` first, never removed.
 
     Parameters
     ----------
@@ -80,22 +135,10 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     list of pathlib.Path
         What was removed.
     """
+    recover_interrupted(target)
+    stale = _stale(target)
     removed = []
-    prefix = f".{target.name}."
-    host = _host_tag()
-    try:
-        siblings = list(target.parent.iterdir())
-    except OSError:
-        return removed
-    for path in siblings:
-        if not path.name.startswith(prefix):
-            continue
-        parts = path.name[len(prefix):].split(".")
-        if (len(parts) != 4 or parts[0] not in ("tmp", "old") or parts[1] != host
-                or not parts[2].isdigit()):
-            continue
-        if int(parts[2]) == os.getpid() or _process_alive(int(parts[2])):
-            continue
+    for _, path in stale:
         with contextlib.suppress(OSError):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
@@ -192,6 +235,8 @@ def current_umask() -> int:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap the names ``a`` and ``b`` in one step (Linux); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2
@@ -224,7 +269,7 @@ def replace_folder(new: Path, target: Path) -> None:
     if _exchange(new, target):  # now ``new`` names the old folder
         fsync_folder(target.parent)
         old = new
-    else:
+    else:  # a kill between the renames leaves ``old``: remove_stale_temporaries restores it
         old = temporary_name(target, "old")
         os.rename(target, old)
         os.rename(new, target)

@@ -107,12 +107,31 @@ def torch_seed_context(seed: int, device=None) -> Iterator[None]:
         yield
 
 
+def _own_runnable_threads() -> int:
+    """Threads of this process running or ready to run (state R), from Linux's
+    ``/proc/self/task``; 1 where the OS does not say."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    n = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat") as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        n += stat.rsplit(")", 1)[-1].split()[:1] == ["R"]
+    return max(n, 1)
+
+
 def _other_runnable_tasks(samples: int = 3) -> int:
-    """Tasks of other processes (and threads) running or ready to run right now.
+    """Tasks of other processes running or ready to run right now.
 
     Linux's ``/proc/loadavg`` counts the runnable tasks of the whole machine at the
-    moment it is read (its fourth field, ``running/total``); this process is one
-    of them. The largest of a few readings 1 ms apart, so a competitor that just
+    moment it is read (its fourth field, ``running/total``); this process's own
+    runnable threads (torch's workers may still be spinning after an operation) are
+    taken off. The largest of a few readings 1 ms apart, so a competitor that just
     yielded its core still counts. 0 where the OS does not say.
     """
     import time
@@ -124,7 +143,7 @@ def _other_runnable_tasks(samples: int = 3) -> int:
                 running = int(f.read().split()[3].split("/")[0])
         except (OSError, ValueError, IndexError):
             return 0
-        busiest = max(busiest, running - 1)
+        busiest = max(busiest, running - _own_runnable_threads())
         if i + 1 < samples:
             time.sleep(0.001)
     return busiest
@@ -137,6 +156,10 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _machine_cores() -> int:
+    return os.cpu_count() or 1
+
+
 def auto_thread_count() -> int:
     """The torch threads an estimator uses when its ``n_threads`` is ``None``.
 
@@ -147,6 +170,9 @@ def auto_thread_count() -> int:
     moment of the call. torch's threads wait for each other by spinning: with
     more threads than free cores, most of their CPU time goes to waiting (4.8x
     less work per CPU-second was measured with another process on two cores).
+    A process confined to some of the machine's cores (a cpuset: Slurm,
+    Kubernetes, ``taskset``) was given them by a scheduler: it uses them all, since
+    the machine-wide count of busy tasks says nothing about its own cores.
 
     Returns
     -------
@@ -161,8 +187,9 @@ def auto_thread_count() -> int:
     """
     import torch
 
-    free = _usable_cores() - _other_runnable_tasks()
-    return max(1, min(torch.get_num_threads(), free))
+    cores = _usable_cores()
+    busy = 0 if cores < _machine_cores() else _other_runnable_tasks()
+    return max(1, min(torch.get_num_threads(), cores - busy))
 
 
 def limit_torch_threads(n_threads: int | None):
@@ -293,7 +320,9 @@ class NewParametersOnLoadMixin:
     its ``__dict__``, so ``get_params``, ``clone`` and ``set_params`` would raise
     ``AttributeError``. New parameters default to the old behaviour, so their
     ``__init__`` defaults are what such a model was built with: ``__setstate__``
-    sets them. Put this mixin before ``BaseEstimator`` in the bases.
+    sets them (or, where a new default changes behaviour, the value in
+    ``_defaults_of_older_pickles``). Put this mixin before ``BaseEstimator`` in the
+    bases.
 
     Pickles also carry the package version; loading one saved by another release
     warns with :class:`~sklearn_biodiff.exceptions.PackageVersionWarning`, as
@@ -318,13 +347,19 @@ class NewParametersOnLoadMixin:
             self.__dict__.update(state)
         self._add_new_parameters()
 
+    #: parameters whose ``__init__`` default is not what a model pickled before the
+    #: parameter existed did: the value that keeps that model's behaviour
+    _defaults_of_older_pickles: dict = {}
+
     def _add_new_parameters(self) -> None:
-        """Set every ``__init__`` parameter missing from ``__dict__`` to its default."""
+        """Set every ``__init__`` parameter missing from ``__dict__`` to the value that
+        keeps the pickled model's behaviour (its default, unless
+        ``_defaults_of_older_pickles`` says otherwise)."""
         signature = inspect.signature(type(self).__init__)
         for name, param in signature.parameters.items():
             if (name != "self" and param.default is not inspect.Parameter.empty
                     and name not in self.__dict__):
-                setattr(self, name, param.default)
+                setattr(self, name, self._defaults_of_older_pickles.get(name, param.default))
 
 
 class TorchEstimatorMixin(NewParametersOnLoadMixin):

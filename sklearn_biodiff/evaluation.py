@@ -9,6 +9,7 @@ its output with ``C`` chosen by an inner cross-validation of that training fold
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,6 +34,18 @@ def _folds(cv, y, groups, random_state):
         for tr, te in folds:
             check_groups_disjoint(tr, te, groups)
     return folds
+
+
+def _fold_params(fit_params: dict | None, train: np.ndarray, n: int) -> dict:
+    """``fit_params`` of one training fold: entries with one value per record are
+    indexed by ``train``, the others passed as they are."""
+    out = {}
+    for key, value in (fit_params or {}).items():
+        if hasattr(value, "__len__") and not isinstance(value, str | dict) and len(value) == n:
+            value = np.asarray(value)[train] if not isinstance(value, list) \
+                else [value[i] for i in train]
+        out[key] = value
+    return out
 
 
 def _probe(Cs, inner_cv: int, grouped: bool, random_state):
@@ -104,7 +117,9 @@ def linear_probe(embedder, X, y, *, groups=None, cv=5, Cs: Sequence[float] = (0.
     inner_cv : int, default=3
         Folds of the search for ``C`` inside each training fold.
     fit_params : dict or None, default=None
-        Extra arguments of ``embedder.fit``.
+        Extra arguments of ``embedder.fit``; one with a value per record is indexed
+        by each training fold. ``groups`` is passed to an embedder whose ``fit``
+        takes it (a patient-aware one), its training fold's part.
     random_state : int or None, default=0
         Seed of the fold shuffling.
 
@@ -145,7 +160,10 @@ def linear_probe(embedder, X, y, *, groups=None, cv=5, Cs: Sequence[float] = (0.
         if embedder is None:
             Z_tr, Z_te = X_tr, X_te
         else:
-            emb = clone(embedder).fit(X_tr, y[tr], **(fit_params or {}))
+            params = _fold_params(fit_params, tr, len(y))
+            if groups is not None and "groups" in inspect.signature(embedder.fit).parameters:
+                params.setdefault("groups", groups[tr])  # e.g. patient-aware fine-tuning
+            emb = clone(embedder).fit(X_tr, y[tr], **params)
             Z_tr, Z_te = emb.transform(X_tr), emb.transform(X_te)
         probe = _probe(Cs, inner_cv, groups is not None, random_state)
         probe.fit(Z_tr, y[tr], **({} if groups is None else {"groups": groups[tr]}))

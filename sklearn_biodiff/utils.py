@@ -83,7 +83,7 @@ def dump(estimator, path: str | os.PathLike, *, compress: int | bool = 0) -> Pat
     import joblib
 
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() and not path.is_symlink():
         raise IsADirectoryError(f"{path} is a folder; pass the file to write, e.g. "
                                 f"{path / 'model.joblib'}.")
     if not path.parent.is_dir():

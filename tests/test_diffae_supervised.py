@@ -101,8 +101,34 @@ def test_a_denoised_view_of_the_shipped_model_is_closer_to_the_crop_than_the_noi
     assert (denoised - crops).pow(2).mean() < 0.5 * (noisy - crops).pow(2).mean()
 
 
+def test_a_regression_pipeline_trains_self_supervised_with_a_warning():
+    # regression (review): a Pipeline passes a continuous y to every step; it raised
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    plain = DiffAEEmbedder(**TINY).fit(X)
+    pipe = make_pipeline(DiffAEEmbedder(**TINY), Ridge())
+    with pytest.warns(UserWarning, match="'continuous' targets, not class labels"):
+        pipe.fit(X, np.linspace(0, 1, 8))
+    assert pipe[0].history_[-1]["train_loss"] == plain.history_[-1]["train_loss"]
+
+
+def test_a_model_pickled_before_labels_existed_keeps_ignoring_them():
+    import pickle
+
+    emb = DiffAEEmbedder(**TINY).fit(X)
+    state = emb.__getstate__()
+    for name in ("supervised_weight", "diffusion_weight", "supervised_temperature",
+                 "supervised_view", "view_timesteps", "view_denoise_steps", "balanced"):
+        del state[name]
+    old = DiffAEEmbedder.__new__(DiffAEEmbedder)
+    old.__setstate__(state)
+    assert old.supervised_weight == 0.0 and old.balanced is True
+    refit = pickle.loads(pickle.dumps(old)).fit(X, Y)
+    assert refit.history_[-1]["train_loss"] == emb.history_[-1]["train_loss"]
+
+
 @pytest.mark.parametrize("kwargs, y, groups, match", [
-    ({}, np.linspace(0, 1, 8), None, "class labels .* got 'continuous'"),
     ({}, Y[:5], None, "one label per record \\(8\\)"),
     ({}, Y, G[:3], "groups must have one entry per record"),
     ({}, None, G, "groups are used by the supervised term only"),

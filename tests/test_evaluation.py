@@ -62,3 +62,21 @@ def test_the_embedder_is_fitted_on_training_folds_only():
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         linear_probe(None, np.zeros((10, 2)), np.repeat([0, 1], 5), **kwargs)
+
+
+def test_groups_and_per_record_fit_params_reach_the_embedder_by_fold():
+    # regression (review): fit_params were passed unsliced, groups never
+    seen = []
+
+    class Recorder(ScatteringFeatures):
+        def fit(self, X, y=None, groups=None, weights=None):
+            seen.append((len(X), None if groups is None else len(groups), len(weights)))
+            return super().fit(X, y)
+
+    sample = load_cinc2017_sample()
+    X, y = list(sample.signals[:60]), np.where(sample.target[:60] == "N", "N", "other")
+    groups = np.arange(60) // 2
+    linear_probe(Recorder(fs=float(sample.fs)), X, y, groups=groups, cv=3,
+                 fit_params={"weights": np.ones(60)})
+    assert len(seen) == 3 and all(a == b == c for a, b, c in seen)
+    assert sum(a for a, _, _ in seen) == 2 * 60  # each record trains in two of three folds

@@ -391,3 +391,39 @@ def test_pickles_carry_the_package_version_and_warn_across_releases(trained):
     fresh = StandardizeSignal.__new__(StandardizeSignal)
     with pytest.warns(PackageVersionWarning, match="without version stamps"):
         fresh.__setstate__(state)
+
+
+# ---------------------------------------------------------------- review regressions
+def test_a_save_killed_between_the_fallback_renames_is_recovered(trained, tmp_path,
+                                                                  monkeypatch):
+    # where renameat2 is missing (macOS, Windows) replace_folder renames twice; a kill
+    # between the renames left no checkpoint, and the next cleanup removed both copies
+    from sklearn_biodiff import _atomic
+
+    target = trained.save_pretrained(tmp_path / "ckpt", card={"title": "old"})
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    parts = temporary_name(target, "old").name.split(".")
+    parts[4] = str(dead.pid)
+    os.rename(target, tmp_path / ".".join(parts))  # what the kill left
+    assert not target.exists()
+    assert load_checkpoint(target)[0]["card"]["title"] == "old"  # restored on load
+    monkeypatch.setattr(_atomic, "_exchange", lambda a, b: False)
+    trained.save_pretrained(target, card={"title": "new"})  # the fallback path itself
+    assert load_checkpoint(target)[0]["card"]["title"] == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def test_the_exchange_is_only_tried_on_linux(monkeypatch, tmp_path):
+    from sklearn_biodiff import _atomic
+
+    monkeypatch.setattr(_atomic.sys, "platform", "win32")
+    assert _atomic._exchange(tmp_path / "a", tmp_path / "b") is False
+
+
+def test_a_config_with_a_huge_integer_or_an_unknown_user_is_a_checkpoint_error(saved):
+    (saved / "config.json").write_text('{"x": ' + "1" * 5001 + "}")
+    with pytest.raises(CheckpointError, match="is not valid JSON"):
+        load_checkpoint(saved)
+    with pytest.raises(CheckpointError, match="pass an existing folder"):
+        load_checkpoint("~no_such_user_of_this_machine_xyz/ckpt")

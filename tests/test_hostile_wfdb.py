@@ -70,10 +70,31 @@ def test_a_rate_too_low_for_one_sample_per_window_is_named(db):
 
 def test_a_rate_beyond_the_resampling_range_is_named(db):
     _set_record_line(db, "bad", "bad 1 0.2 5000")
-    _skips_bad(db, r"cannot be resampled to fs=250 Hz \(ratio 1250:1, beyond 1000:1\)",
+    _skips_bad(db, r"cannot be resampled to fs=250 Hz \(a factor of 1,250, beyond 1000\)",
                fs=250.0)
     _set_record_line(db, "bad", "bad 1 0.01 5000")
     _skips_bad(db, "must each hold at least one sample", fs=250.0)
+
+
+def test_a_fractional_rate_within_the_range_is_resampled(db):
+    # regression (review): the check compared the fraction's terms (2333:936), not the
+    # factor (2.49), and refused a record at 100.3 Hz
+    _set_record_line(db, "bad", "bad 1 100.3 5000")
+    data = load_wfdb_database(db, annotator=None, fs=250.0, window_s=10)
+    assert set(data.record) == {"good", "bad"}
+
+
+def test_segments_and_layouts_without_a_length_are_named_not_crashed(db):
+    # regression (review): a layout header without its length formatted None with ','
+    _write(db, "s1", n=3000)
+    (db / "bad_layout.hea").write_text(
+        "bad_layout 1 250\nbad_layout.dat 16 200/mV 16 0 0 0 0 MLII\n")
+    (db / "bad_layout.dat").write_bytes(b"")
+    (db / "bad.hea").write_text("bad/2 1 250 3000\nbad_layout 0\ns1 3000\n")
+    data = load_wfdb_database(db, annotator=None, window_s=4)
+    assert set(data.record) == {"good", "bad"}
+    (db / "s1.hea").write_text("s1 1 250\ns1.dat 16 200/mV 16 0 0 0 0 MLII\n")
+    _skips_bad(db, "its segment s1 has None samples in its own header, 3,000")
 
 
 def test_a_compressed_format_claiming_more_than_its_bytes_is_named(db):

@@ -38,6 +38,7 @@ def test_the_default_uses_one_thread_when_every_core_is_busy(busy_cores):
 
 def test_the_default_takes_the_free_cores_up_to_torchs_setting(monkeypatch):
     monkeypatch.setattr(base, "_usable_cores", lambda: 8)
+    monkeypatch.setattr(base, "_machine_cores", lambda: 8)
     monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 3)
     old = torch.get_num_threads()
     try:
@@ -49,6 +50,29 @@ def test_the_default_takes_the_free_cores_up_to_torchs_setting(monkeypatch):
         assert auto_thread_count() == 1
     finally:
         torch.set_num_threads(old)
+
+
+def test_a_cpuset_uses_its_cores_whatever_the_rest_of_the_machine_does(monkeypatch):
+    # a Slurm or Kubernetes job on 2 of 64 cores: others' load is on other cores
+    monkeypatch.setattr(base, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(base, "_machine_cores", lambda: 64)
+    monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 56)
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert auto_thread_count() == 2
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_this_processs_own_threads_are_not_counted_as_others(monkeypatch):
+    # regression (review): torch's workers still spinning right after an operation
+    # were counted as other processes' tasks
+    a = torch.randn(600, 600)
+    _ = a @ a
+    assert base._own_runnable_threads() >= 1  # this thread, at least
+    monkeypatch.setattr(base, "_own_runnable_threads", lambda: 10**6)
+    assert base._other_runnable_tasks(samples=1) == 0
 
 
 def test_the_default_honours_threadpoolctl_limits(monkeypatch):

@@ -44,6 +44,9 @@ _CHUNK_VALUES = 1 << 20
 
 #: the largest up- or down-sampling factor between a record's rate and ``fs``
 _MAX_RESAMPLE_FACTOR = 1000
+#: the largest ``up`` or ``down`` of the polyphase filter (its taps grow with them; the
+#: denominator is already capped at 1000 by ``resample_ratio``)
+_MAX_POLYPHASE = 10**6
 
 _INVALID = "holds invalid samples (NaN: a signal gap)"
 _SKIP_HINT = (" To leave such records out instead, pass on_error='skip' (they are then "
@@ -78,11 +81,12 @@ def _rate_problem(rec: _Record, fs: float, window_s: float, step_s: float) -> st
         return (f"record {rec.name}: at its rate of {rec.fs:g} Hz window_s={window_s:g} s "
                 f"and step_s={step_s:g} s must each hold at least one sample")
     if not np.isclose(rec.fs, fs):
+        factor = max(fs / rec.fs, rec.fs / fs)
         up, down = resample_ratio(rec.fs, fs)
-        if max(up, down) > _MAX_RESAMPLE_FACTOR:
+        if factor > _MAX_RESAMPLE_FACTOR or max(up, down) > _MAX_POLYPHASE:
             return (f"record {rec.name}: its rate of {rec.fs:g} Hz cannot be resampled to "
-                    f"fs={fs:g} Hz (ratio {up}:{down}, beyond {_MAX_RESAMPLE_FACTOR}:1); pass "
-                    "an fs= close to the records' rates")
+                    f"fs={fs:g} Hz (a factor of {factor:,.4g}, beyond "
+                    f"{_MAX_RESAMPLE_FACTOR}); pass an fs= close to the records' rates")
     return None
 
 

@@ -228,15 +228,18 @@ def _segments_problem(root: Path, name: str, h) -> str | None:
     if len(lengths) != len(h.seg_name or []):
         return (f"its header lists {len(lengths)} segment length(s) for "
                 f"{len(h.seg_name or [])} segment(s)")
-    if any(int(n) < 0 for n in lengths) or (h.sig_len and sum(lengths) != h.sig_len):
+    if any(n is None or int(n) < 0 for n in lengths):
+        return f"its segment lengths {lengths!r} are not all counts of samples"
+    if h.sig_len and sum(int(n) for n in lengths) != h.sig_len:
         return (f"its segment lengths ({sum(int(n) for n in lengths):,} samples in all) do "
                 f"not add up to its length (field 'sig_len' = {h.sig_len:,})")
     for seg_name, seg, length in zip(h.seg_name, segments, lengths):
-        if seg is None or seg_name == "~":  # a gap or the layout: no samples
-            continue
-        if seg.sig_len != length:
-            return (f"its segment {seg_name} has {seg.sig_len:,} samples in its own header, "
-                    f"{length:,} in the record's (field 'seg_len')")
+        if seg is None or seg_name == "~" or not int(length):
+            continue  # a gap, or the layout header (no samples)
+        if seg.sig_len != int(length):
+            own = f"{seg.sig_len:,}" if isinstance(seg.sig_len, int) else repr(seg.sig_len)
+            return (f"its segment {seg_name} has {own} samples in its own header, "
+                    f"{int(length):,} in the record's (field 'seg_len')")
         problem = _rate_problem(seg.fs)
         if problem:
             return f"its segment {seg_name}: {problem}"

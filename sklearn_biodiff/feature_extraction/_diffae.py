@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import threading
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -212,8 +213,12 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         over each batch, the embeddings ``z`` of records of one class (from other
         patients when ``groups`` are given) are pulled together and those of other
         classes pushed apart (:func:`~sklearn_biodiff.nets.supcon.supervised_contrastive_loss`),
-        next to the diffusion loss, which stays on as a regulariser. ``0`` ignores
-        ``y`` (the self-supervised training of earlier releases, also with ``y``).
+        next to the diffusion loss, which stays on as a regulariser. Without
+        ``groups`` each record is its own patient, so a record's own second view is a
+        positive only when its batch holds no other record of its class. ``0``
+        ignores ``y`` (the self-supervised training of earlier releases, also with
+        ``y``); targets that are not class labels (a regression pipeline's) are
+        ignored with a warning.
     diffusion_weight : float, default=1.0
         Weight of the noise-prediction loss.
     supervised_temperature : float, default=0.1
@@ -354,6 +359,8 @@ default="attention"
     """
 
     _fitted_attribute = "net_"
+    #: a model pickled before label-aware training ignored y: it still does
+    _defaults_of_older_pickles = {"supervised_weight": 0.0}
 
     _parameter_constraints = {
         # the training options every torch estimator shares, constrained in one place
@@ -611,11 +618,13 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             raise ValueError(f"y must have one label per record ({n_records}), got shape "
                              f"{y.shape}.")
         kind = type_of_target(y, input_name="y", raise_unknown=True)
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(
-                f"y must hold class labels (binary or multi-class) for the supervised "
-                f"term, got {kind!r} targets; pass supervised_weight=0 to train "
-                "self-supervised and ignore y.")
+        if kind not in ("binary", "multiclass"):  # e.g. the target of a regression pipeline
+            warnings.warn(
+                f"y holds {kind!r} targets, not class labels, so the supervised term is "
+                "off and this fit trains self-supervised (groups unused); pass "
+                "supervised_weight=0 to say so and silence this warning.",
+                UserWarning, stacklevel=3)
+            return None
         labels = np.unique(y, return_inverse=True)[1]
         if groups is None:
             codes = np.arange(n_records)

@@ -413,9 +413,10 @@ class DiffAEModule(nn.Module):
             eps = torch.randn_like(x0)
         else:
             if x_view is not None:
-                raise ValueError("the contrastive term compares every pair of the global "
-                                 "batch and cannot be sharded over processes: train it in "
-                                 "one process (contrastive_weight=0 shards).")
+                raise ValueError("the contrastive terms compare every pair of the global "
+                                 "batch and cannot be sharded over processes: train them in "
+                                 "one process (contrastive_weight=0, and supervised_weight=0 "
+                                 "or no y, shard).")
             n, rows = int(shard[0, 1]), shard[:, 0].to(x0.device)
             t = torch.randint(1, self.n_timesteps + 1, (n,), device=x0.device)[rows]
             eps = torch.randn((n, *x0.shape[1:]), dtype=x0.dtype, device=x0.device)[rows]

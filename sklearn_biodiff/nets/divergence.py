@@ -26,7 +26,8 @@ BLOWUP_RATIO = 1e3
 
 
 def _first_batch_loss(net: NeuralNet) -> float | None:
-    """The training loss of the first batch of the first epoch of this fit, or None."""
+    """The training loss of the first batch in ``net.history`` (of the first fit, for
+    a net warm-started since), or None."""
     for row in net.history:
         for batch in row.get("batches", ()):
             if "train_loss" in batch:

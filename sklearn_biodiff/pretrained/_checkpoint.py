@@ -22,6 +22,7 @@ import numpy as np
 from .._atomic import (
     current_umask,
     fsync_folder,
+    recover_interrupted,
     remove_stale_temporaries,
     replace_folder,
     temporary_name,
@@ -174,7 +175,11 @@ def resolve_checkpoint(pretrained: str | os.PathLike) -> Path:
         return _shipped_root() / text
     if isinstance(pretrained, str) and text.startswith("hf://"):
         return _from_hub(text[len("hf://"):])
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError as exc:  # "~user/..." for a user that does not exist
+        raise CheckpointError(f"pretrained={text!r}: {exc}; pass an existing folder.") from exc
+    recover_interrupted(path)  # a save killed between its two renames (not on Linux)
     if path.is_dir():
         if not (path / CONFIG_NAME).is_file() or not (path / WEIGHTS_NAME).is_file():
             raise CheckpointError(

@@ -106,7 +106,7 @@ def read_config(folder: Path) -> dict:
                               "checkpoint config.") from exc
     try:
         config = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, and integers of over 4300 digits
         raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise CheckpointError(f"{path} is nested too deeply to be a checkpoint "
