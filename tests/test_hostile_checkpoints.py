@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _tiny import TINY_DIFFAE, ragged_sines
 from safetensors.torch import save_file
 
 from sklearn_biodiff import utils
@@ -34,13 +35,8 @@ from sklearn_biodiff.pretrained import (
     model_card,
 )
 
-RNG = np.random.RandomState(0)
-X = [np.sin(np.linspace(0, 3 * k, 200 + 20 * k)) + 0.1 * RNG.randn(200 + 20 * k)
-     for k in range(1, 9)]
-TINY = {"snippet_seconds": 0.5, "fs": 100.0, "model_fs": 100.0, "embedding_dim": 4,
-        "encoder_layers": 1, "encoder_width": 4, "encoder_stride": 2,
-        "unet_channels": (4, 8), "unet_stem_stride": 1, "n_timesteps": 20,
-        "max_epochs": 1, "batch_size": 4, "random_state": 0}
+X = ragged_sines()
+TINY = TINY_DIFFAE
 
 
 @pytest.fixture(scope="module")

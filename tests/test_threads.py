@@ -36,33 +36,33 @@ def test_the_default_uses_one_thread_when_every_core_is_busy(busy_cores):
     assert torch.get_num_threads() == before
 
 
-def test_the_default_takes_the_free_cores_up_to_torchs_setting(monkeypatch):
-    monkeypatch.setattr(base, "_usable_cores", lambda: 8)
-    monkeypatch.setattr(base, "_machine_cores", lambda: 8)
-    monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 3)
+@pytest.fixture
+def machine(monkeypatch):
+    """Set the machine's and this process's cores, the others' load and torch's
+    setting; torch's setting is restored afterwards."""
     old = torch.get_num_threads()
-    try:
-        torch.set_num_threads(8)
-        assert auto_thread_count() == 5
-        torch.set_num_threads(2)  # OMP_NUM_THREADS, set_num_threads: an upper bound
-        assert auto_thread_count() == 2
-        monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 20)
-        assert auto_thread_count() == 1
-    finally:
-        torch.set_num_threads(old)
+
+    def set_machine(*, usable, total, others, torch_threads):
+        monkeypatch.setattr(base, "_usable_cores", lambda: usable)
+        monkeypatch.setattr(base, "_machine_cores", lambda: total)
+        monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: others)
+        torch.set_num_threads(torch_threads)
+
+    yield set_machine
+    torch.set_num_threads(old)
 
 
-def test_a_cpuset_uses_its_cores_whatever_the_rest_of_the_machine_does(monkeypatch):
+@pytest.mark.parametrize("usable, total, others, torch_threads, expected", [
+    (8, 8, 3, 8, 5),    # the free cores
+    (8, 8, 3, 2, 2),    # OMP_NUM_THREADS, set_num_threads: an upper bound
+    (8, 8, 20, 8, 1),   # everything busy: one thread
     # a Slurm or Kubernetes job on 2 of 64 cores: others' load is on other cores
-    monkeypatch.setattr(base, "_usable_cores", lambda: 2)
-    monkeypatch.setattr(base, "_machine_cores", lambda: 64)
-    monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 56)
-    old = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        assert auto_thread_count() == 2
-    finally:
-        torch.set_num_threads(old)
+    (2, 64, 56, 2, 2),
+])
+def test_the_default_takes_the_free_cores_up_to_torchs_setting(
+        machine, usable, total, others, torch_threads, expected):
+    machine(usable=usable, total=total, others=others, torch_threads=torch_threads)
+    assert auto_thread_count() == expected
 
 
 def test_this_processs_own_threads_are_not_counted_as_others(monkeypatch):
