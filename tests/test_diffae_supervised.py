@@ -161,3 +161,26 @@ def test_groups_are_routed_through_pipeline_and_grid_search():
         search = GridSearchCV(pipe, {"clf__C": [1.0]}, cv=GroupKFold(2)).fit(X, Y, groups=G)
     refit = search.best_estimator_[0]
     assert refit.history_[-1]["train_loss"] == direct.history_[-1]["train_loss"]
+
+
+def test_a_classification_head_trains_beside_and_stays_out_of_checkpoints(tmp_path):
+    with_head = DiffAEEmbedder(**TINY, classifier_weight=1.0).fit(X, np.tile([0, 1, 2, 3], 2))
+    head = with_head.net_.module_.classifier
+    assert head is not None and head.out_features == 4
+    without = DiffAEEmbedder(**TINY).fit(X, np.tile([0, 1, 2, 3], 2))
+    assert with_head.history_[-1]["train_loss"] != without.history_[-1]["train_loss"]
+    assert with_head.transform(X).shape == without.transform(X).shape  # z only
+    path = with_head.save_pretrained(tmp_path / "ckpt")
+    from safetensors import safe_open
+
+    with safe_open(str(path / "model.safetensors"), "pt") as f:
+        assert not [k for k in f.keys() if k.startswith("classifier.")]
+    # fine-tuning that checkpoint with a new head of another size works
+    tuned = DiffAEEmbedder(**TINY, pretrained=str(path), classifier_weight=0.5).fit(X, Y)
+    assert tuned.net_.module_.classifier.out_features == 2
+
+
+def test_a_warm_start_cannot_add_a_classification_head():
+    emb = DiffAEEmbedder(**TINY, warm_start=True).fit(X, Y)
+    with pytest.raises(ValueError, match="needs the classification head built in the first"):
+        emb.set_params(classifier_weight=1.0).fit(X, Y)

@@ -77,7 +77,8 @@ CASES = {
     # label-aware training: the net keeps the supervised weights and its view maker
     "DiffAE-supervised": (lambda **kw: DiffAEEmbedder(**_DIFFAE, **kw), X_SIG, Y_SIG),
     "DiffAE-supervised-denoised-views": (lambda **kw: DiffAEEmbedder(
-        **_DIFFAE, supervised_view="denoised", view_timesteps=(2, 10), **kw), X_SIG, Y_SIG),
+        **_DIFFAE, supervised_view="denoised", view_timesteps=(2, 10), classifier_weight=0.5,
+        **kw), X_SIG, Y_SIG),
 }
 
 

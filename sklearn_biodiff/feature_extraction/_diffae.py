@@ -237,6 +237,10 @@ class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, Trans
         DDIM steps of the ``"denoised"`` views.
     balanced : bool, default=True
         With ``y``, draw each training batch class-balanced (rare classes repeat).
+    classifier_weight : float, default=0.0
+        With ``y``, weight of a cross-entropy term through a linear head on ``z`` (both
+        views) trained alongside (0: none). The head only shapes the embedding: it is
+        not part of ``transform``'s output nor of saved checkpoints.
     max_epochs : int, default=20
         One epoch is one random crop of every training record. ``0`` trains
         nothing: ``fit`` only loads the ``pretrained`` weights.
@@ -388,6 +392,7 @@ default="attention"
         "view_timesteps": [tuple, list],
         "view_denoise_steps": [Interval(Integral, 1, None, closed="left")],
         "balanced": ["boolean"],
+        "classifier_weight": [Interval(Real, 0, None, closed="left")],
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
         # 0 trains nothing: fit only loads the pretrained weights
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -416,7 +421,8 @@ default="attention"
                  pin_memory=False, compile=False, on_divergence="raise",
                  readout="attention", supervised_weight=1.0, diffusion_weight=1.0,
                  supervised_temperature=0.1, supervised_view="crop",
-                 view_timesteps=(1, 200), view_denoise_steps=2, balanced=True):
+                 view_timesteps=(1, 200), view_denoise_steps=2, balanced=True,
+                 classifier_weight=0.0):
         self.fs = fs
         self.model_fs = model_fs
         self.snippet_seconds = snippet_seconds
@@ -440,6 +446,7 @@ default="attention"
         self.view_timesteps = view_timesteps
         self.view_denoise_steps = view_denoise_steps
         self.balanced = balanced
+        self.classifier_weight = classifier_weight
         self.projection_dim = projection_dim
         self.max_epochs = max_epochs
         self.max_steps = max_steps
@@ -548,7 +555,9 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         with limit_torch_threads(self.n_threads):
             # a new net becomes ``net_`` only once trained: an exception mid-fit
             # leaves an unfitted estimator, not one with a half-built net
-            net = self.net_ if warm else self._build_net(len(records), seed)
+            n_classes = (len(np.unique(targets[0]))
+                         if targets is not None and self.classifier_weight else 0)
+            net = self.net_ if warm else self._build_net(len(records), seed, n_classes)
             if warm:  # the current max_epochs, lr, max_steps... (set_params since)
                 apply_warm_start_settings(
                     net, what=type(self).__name__, lr=self.lr, max_epochs=self.max_epochs,
@@ -654,6 +663,12 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         net.diffusion_weight = self.diffusion_weight
         net.supervised_weight = self.supervised_weight if supervised else 0.0
         net.supervised_temperature = self.supervised_temperature
+        net.classifier_weight = self.classifier_weight if supervised else 0.0
+        head = getattr(net.module_, "classifier", None) if net.initialized_ else None
+        if supervised and self.classifier_weight and net.initialized_ and head is None:
+            raise ValueError("classifier_weight > 0 needs the classification head built in "
+                             "the first fit: a warm-started fit cannot add it (fit anew, "
+                             "or keep classifier_weight=0).")
         net.view_maker = None
         if supervised and self.supervised_view != "crop":
             net.view_maker = DiffusionView(
@@ -703,7 +718,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         try:
             missing, unexpected = module.load_state_dict(state, strict=False)
             # only a new contrastive projection head may start from scratch
-            missing = [k for k in missing if not k.startswith("projector.")]
+            missing = [k for k in missing if not k.startswith(("projector.", "classifier."))]
             if missing or unexpected:
                 raise RuntimeError(f"missing keys {missing}, unexpected keys {unexpected}")
         except RuntimeError as exc:
@@ -781,7 +796,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                   "normalization": NORMALIZATION, "library_version": __version__,
                   "card": dict(card) if card is not None else self._inherited_card()}
         weights = {k: v for k, v in self._module().state_dict().items()
-                   if not k.startswith("projector.")}
+                   if not k.startswith(("projector.", "classifier."))}
         return write_checkpoint(path, weights, config, dtype=dtype)
 
     def _inherited_card(self) -> dict:
@@ -836,7 +851,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         total = self.max_epochs * -(-n_records // self.batch_size)
         return total if self.max_steps is None else min(total, self.max_steps)
 
-    def _build_net(self, n_records: int, seed: int):
+    def _build_net(self, n_records: int, seed: int, n_classes: int = 0):
         total = self._total_steps(n_records)
         callbacks = list(self.callbacks or ())
         if self.lr_schedule == "cosine":
@@ -848,7 +863,8 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         if self.ema_decay:
             callbacks.append(("ema", EMA(self.ema_decay)))
         module_kwargs = {**self._architecture(),
-                         "projection_dim": self.projection_dim if self.contrastive_weight else 0}
+                         "projection_dim": self.projection_dim if self.contrastive_weight else 0,
+                         "n_classes": n_classes}
         return build_net(
             NoisePredictionNet, DiffAEModule, module_kwargs, lr=self.lr,
             max_epochs=self.max_epochs, batch_size=self.batch_size, device=self.device_,

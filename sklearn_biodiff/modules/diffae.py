@@ -369,7 +369,7 @@ class DiffAEModule(nn.Module):
                  encoder_layers: int = 4, encoder_stride: int = 8,
                  unet_channels=(32, 64, 128), unet_stem_stride: int = 4,
                  n_timesteps: int = 1000, schedule: str = "linear", dropout: float = 0.0,
-                 projection_dim: int = 0, in_channels: int = 1):
+                 projection_dim: int = 0, in_channels: int = 1, n_classes: int = 0):
         super().__init__()
         self.encoder = SemanticEncoder(embedding_dim, encoder_width, encoder_layers,
                                        encoder_stride, dropout, in_channels=in_channels)
@@ -379,6 +379,9 @@ class DiffAEModule(nn.Module):
         self.n_timesteps = n_timesteps
         # a projection head for the contrastive term only (SimCLR-style): the
         # embedding z keeps what the head discards; not part of saved checkpoints
+        # a linear classification head on z, for label-aware training only (like the
+        # projector, not part of saved checkpoints)
+        self.classifier = nn.Linear(embedding_dim, n_classes) if n_classes else None
         self.projector = None
         if projection_dim:
             self.projector = nn.Sequential(nn.Linear(embedding_dim, embedding_dim), nn.ReLU(),

@@ -377,6 +377,8 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
     for both views' embeddings too and the loss is ``diffusion_weight * mse +
     supervised_weight * supcon(z, z_view)``
     (:func:`~sklearn_biodiff.nets.supcon.supervised_contrastive_loss`, patient-aware),
+    plus ``classifier_weight`` times the cross-entropy of the module's linear
+    ``classifier`` head on both views' ``z`` when it has one,
     the second view first passed through ``view_maker(module, x_view)`` when given
     (:class:`~sklearn_biodiff.nets.supcon.DiffusionView`).
     ``precision`` (``"32"``, ``"bf16"``, ``"16-mixed"``): see ``nets/_precision.py``.
@@ -388,7 +390,8 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
     def __init__(self, *args, criterion=torch.nn.MSELoss, contrastive_weight: float = 0.0,
                  contrastive_temperature: float = 0.1, device_noise=None,
                  diffusion_weight: float = 1.0, supervised_weight: float = 0.0,
-                 supervised_temperature: float = 0.1, view_maker=None, **kwargs):
+                 supervised_temperature: float = 0.1, view_maker=None,
+                 classifier_weight: float = 0.0, **kwargs):
         super().__init__(*args, criterion=criterion, **kwargs)
         self.contrastive_weight = contrastive_weight
         self.contrastive_temperature = contrastive_temperature
@@ -397,6 +400,7 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
         self.supervised_weight = supervised_weight
         self.supervised_temperature = supervised_temperature
         self.view_maker = view_maker
+        self.classifier_weight = classifier_weight
 
     def _supervised(self) -> bool:
         return bool(getattr(self, "supervised_weight", 0.0))  # nets pickled before it
@@ -430,4 +434,8 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
             loss = loss + self.supervised_weight * supervised_contrastive_loss(
                 torch.cat([z, z_view]), labels, groups,
                 temperature=self.supervised_temperature)
+            head = getattr(self.module_, "classifier", None)
+            if head is not None and getattr(self, "classifier_weight", 0.0):
+                loss = loss + self.classifier_weight * torch.nn.functional.cross_entropy(
+                    head(torch.cat([z, z_view]).float()), labels)
         return loss
