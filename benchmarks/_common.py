@@ -21,17 +21,6 @@ RESULTS = REPO / "benchmarks" / "results"
 _STARTED = time.perf_counter()
 
 
-def pretrain_script():
-    """``scripts/pretrain_diffae.py`` as a module (its data split, probe and evaluation)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("pretrain_diffae",
-                                                  REPO / "scripts" / "pretrain_diffae.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def find_archive() -> Path | None:
     """``$SKLEARN_BIODIFF_CINC2017`` or ``../shared/data/cinc2017.tar.xz``."""
     env = os.environ.get("SKLEARN_BIODIFF_CINC2017")
@@ -104,7 +93,7 @@ def run_metadata(seeds: list[int]) -> dict:
     import torch
 
     return {
-        "command": " ".join(["python", *sys.argv]),
+        "command": _command(),
         **_git_commit(),
         "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "python": platform.python_version(), "torch": torch.__version__,
@@ -113,6 +102,14 @@ def run_metadata(seeds: list[int]) -> dict:
         "seeds": list(seeds),
         "wall_seconds": time.perf_counter() - _STARTED,
     }
+
+
+def _command() -> str:
+    """How this run was started: ``python -m PACKAGE.MODULE ARGS`` for a module."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return " ".join(["python", "-m", spec.name, *sys.argv[1:]])
+    return " ".join(["python", *sys.argv])
 
 
 def write_json(name: str, payload: dict, *, seeds: list[int]) -> Path:

@@ -21,7 +21,7 @@ included, and not the time the competitors held the cores. The load average and 
 other runnable tasks at the start of each measurement go into the JSON.
 
 JSON: ``results/bench_busy_threads.json``.
-Run: ``python benchmarks/bench_busy_threads.py [--quick]``.
+Run: ``python -m benchmarks.bench_busy_threads [--quick]``.
 """
 
 from __future__ import annotations
@@ -31,16 +31,14 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import pretrain_script, write_json  # noqa: E402
-
-from sklearn_biodiff.base import _other_runnable_tasks, _usable_cores, auto_thread_count  # noqa: E402
-from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
-from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT  # noqa: E402
+from benchmarks import _protocol
+from benchmarks._common import write_json
+from sklearn_biodiff.base import _other_runnable_tasks, _usable_cores, auto_thread_count
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT
 
 #: the thread settings compared, by label
 SETTINGS = {"default (n_threads=None)": None, "n_threads=1": 1}
@@ -91,7 +89,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     cores = _usable_cores()
     n_comp = cores if args.competitors is None else args.competitors
-    source, X_tr, _, X_te, _ = pretrain_script().load_data(args.quick)
+    source, X_tr, _, X_te, _ = _protocol.load_data(args.quick)
     X = X_te[: args.n]
     import torch
 

@@ -35,7 +35,7 @@ their use of caches and memory bandwidth, so before and after are interleaved an
 threads are only meaningful on an otherwise idle machine.
 
 JSON: ``results/bench_compute_bound.json``.
-Run: ``OMP_WAIT_POLICY=PASSIVE nice python benchmarks/bench_compute_bound.py [--n 300]
+Run: ``OMP_WAIT_POLICY=PASSIVE nice python -m benchmarks.bench_compute_bound [--n 300]
 [--quick]`` (without ``OMP_NUM_THREADS=1`` in the environment, which would make the
 reference's two-thread runs spin; passive waiting keeps OpenMP threads from spinning on a
 shared machine; both are recorded).
@@ -47,20 +47,18 @@ import argparse
 import copy
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import pretrain_script, write_json  # noqa: E402
-
-from sklearn_biodiff.diffusion import q_sample  # noqa: E402
-from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures  # noqa: E402
-from sklearn_biodiff.modules.diffae import DiffAEModule  # noqa: E402
-from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT  # noqa: E402
+from benchmarks import _protocol
+from benchmarks._common import write_json
+from sklearn_biodiff.diffusion import q_sample
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
+from sklearn_biodiff.modules.diffae import DiffAEModule
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT
 
 ATEN = torch.ops.aten
 
@@ -302,7 +300,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    pre = pretrain_script()
+    pre = _protocol
     source, _, _, X_te, _ = pre.load_data(args.quick)
     rng = np.random.default_rng(0)
     X = [X_te[i] for i in rng.choice(len(X_te), min(args.n, len(X_te)), replace=False)]

@@ -29,8 +29,8 @@ Defaults are chosen by the CV only (``decision`` in the JSON): a DACLEmbedder op
 (patient-aware, mining or ``input_skip``) replaces the paper setting if it beats it by
 more than one fold std (the larger of the two configurations' stds) on both tasks.
 
-    nice -n 19 python benchmarks/bench_dacl_patients.py --threads 1   # full archive
-    python benchmarks/bench_dacl_patients.py --quick         # bundled sample, minutes
+    nice -n 19 python -m benchmarks.bench_dacl_patients --threads 1   # full archive
+    python -m benchmarks.bench_dacl_patients --quick         # bundled sample, minutes
 
 A killed run keeps its finished folds (``folds_*.json`` next to the ST cache of
 ``--cache``) and resumes from them when started again with the same settings.
@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -53,22 +52,20 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, find_archive, readme_split, write_json  # noqa: E402
-
-from sklearn_biodiff.datasets import (  # noqa: E402
+from benchmarks._common import RESULTS, find_archive, readme_split, write_json
+from sklearn_biodiff.datasets import (
     binary_task,
     load_cinc2017_sample,
     load_physionet2017,
 )
-from sklearn_biodiff.feature_extraction import (  # noqa: E402
+from sklearn_biodiff.feature_extraction import (
     DACLEmbedder,
     DenoisingAEEmbedder,
     ScatteringFeatures,
     VAELatent,
 )
-from sklearn_biodiff.model_selection import patient_roc_auc_score  # noqa: E402
-from sklearn_biodiff.preprocessing import FixedLength, segment_records  # noqa: E402
+from sklearn_biodiff.model_selection import patient_roc_auc_score
+from sklearn_biodiff.preprocessing import FixedLength, segment_records
 
 TASKS = ("normal_vs_abnormal", "af_vs_rest")
 #: embedders trained per task on the task's labels (DACLEmbedder parameters)

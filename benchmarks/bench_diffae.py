@@ -11,14 +11,13 @@ macro F1, mean F1 of N, A, O, and the normal vs (AF + other) AUROC (noisy droppe
 score = P(A) + P(O)). Also: training throughput (snippets/s) and transform
 throughput (records/s). JSON: ``results/bench_diffae.json``.
 
-Run alone on the machine: ``python benchmarks/bench_diffae.py --marks 0 10 30 60``
+Run alone on the machine: ``python -m benchmarks.bench_diffae --marks 0 10 30 60``
 (``--quick``: bundled sample, marks in seconds).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -30,11 +29,9 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import croppable, find_archive, machine, readme_split, write_json  # noqa: E402
-
-from sklearn_biodiff.datasets import load_cinc2017_sample, load_physionet2017  # noqa: E402
-from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
+from benchmarks._common import croppable, find_archive, machine, readme_split, write_json
+from sklearn_biodiff.datasets import load_cinc2017_sample, load_physionet2017
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 
 
 def probe_scores(Z_tr, y_tr, Z_te, y_te):

@@ -18,7 +18,7 @@ loader's numpy work stays on one CPU thread: the ratio ``loader / step`` printed
 is the share of a CPU step; the device mode's CPU time is an upper bound of its GPU
 time (not measured here: no GPU).
 
-``python benchmarks/bench_encoder_noise.py --note "machine idle"`` (about a minute)
+``python -m benchmarks.bench_encoder_noise --note "machine idle"`` (about a minute)
 writes ``results/bench_encoder_noise.json``.
 """
 
@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
+from benchmarks._common import write_json
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from _common import write_json  # noqa: E402
 
 SEED = 0
 BATCH = 32

@@ -29,7 +29,7 @@ JSON: ``results/bench_label_efficiency.json``; plot:
 ``results/bench_label_efficiency.png`` (mean F1 of N, A, O and AF vs rest AUROC
 against the number of labels, mean and seed range).
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_label_efficiency.py --threads 1``
+Run: ``OMP_NUM_THREADS=1 python -m benchmarks.bench_label_efficiency --threads 1``
 (needs the CinC 2017 archive; ~10 CPU-minutes to embed, then minutes per rerun);
 ``--quick``: the bundled sample (280 records), fractions 10 %, 30 %, 100 %, two
 seeds, in well under a minute (``*_quick.json``, gitignored).
@@ -39,20 +39,17 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, RESULTS, croppable, pretrain_script, write_json  # noqa: E402
-
-from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures  # noqa: E402
-from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT  # noqa: E402
+from benchmarks import _protocol
+from benchmarks._common import REPO, RESULTS, croppable, write_json
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT
 
 CACHE = REPO / "artifacts" / "label_efficiency"
 FRACTIONS = (0.01, 0.10, 1.0)
@@ -318,7 +315,7 @@ def main(argv=None) -> dict:
         import torch
 
         torch.set_num_threads(args.threads)
-    pre = pretrain_script()
+    pre = _protocol
     source, X_tr, y_tr, X_te, y_te = load_split(pre, args.quick, args.refresh)
     fractions = QUICK_FRACTIONS if args.quick else FRACTIONS
     seeds = list(range(2 if args.quick else args.seeds))

@@ -18,7 +18,7 @@ B. Optuna: two 20-trial studies of ``DACLSearchSpace`` by 3-fold grouped CV on t
    in it and looked 3x faster. Trials/hour and best CV AUROC; each
    study's best configuration is scored once on the test split.
 
-Run alone on the machine: ``python benchmarks/bench_model_selection.py``
+Run alone on the machine: ``python -m benchmarks.bench_model_selection``
 (``--quick``: bundled sample, tiny budgets; ``--part A`` or ``B``).
 """
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,26 +40,24 @@ from sklearn.model_selection import cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import find_archive, machine, readme_split, write_json  # noqa: E402
-
-from sklearn_biodiff.datasets import (  # noqa: E402
+from benchmarks._common import find_archive, machine, readme_split, write_json
+from sklearn_biodiff.datasets import (
     binary_task,
     load_cinc2017_sample,
     load_physionet2017,
 )
-from sklearn_biodiff.feature_extraction import (  # noqa: E402
+from sklearn_biodiff.feature_extraction import (
     DACLEmbedder,
     ScatteringFeatures,
     VAELatent,
 )
-from sklearn_biodiff.model_selection import (  # noqa: E402
+from sklearn_biodiff.model_selection import (
     DACLSearchSpace,
     make_grouped_cv,
     optuna_search,
     timestep_ablation_grid,
 )
-from sklearn_biodiff.pipeline import make_dacl_pipeline  # noqa: E402
+from sklearn_biodiff.pipeline import make_dacl_pipeline
 
 
 def part_a(X, y, groups, args, workdir):

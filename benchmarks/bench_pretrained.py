@@ -24,23 +24,20 @@ LRU block's output added) is scored alone, from that transform too (its first
 ``embedding_dim + 2 * encoder_width`` columns are the ``"attention+stats"`` ones).
 JSON: ``results/bench_pretrained.json``.
 
-Run: ``python benchmarks/bench_pretrained.py`` (needs the CinC 2017 archive).
+Run: ``python -m benchmarks.bench_pretrained`` (needs the CinC 2017 archive).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import pretrain_script, write_json  # noqa: E402
-
-from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures  # noqa: E402
-from sklearn_biodiff.pretrained import list_pretrained, load_checkpoint  # noqa: E402
+from benchmarks import _protocol
+from benchmarks._common import write_json
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
+from sklearn_biodiff.pretrained import list_pretrained, load_checkpoint
 
 
 def main(argv=None) -> dict:
@@ -49,7 +46,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--tolerance", type=float, default=0.005)
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
-    pre = pretrain_script()
+    pre = _protocol
     source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=False)
     report = {"source": source, "n_train": len(X_tr), "n_test": len(X_te),
               "tolerance": args.tolerance, "threads": args.threads, "checkpoints": {}}

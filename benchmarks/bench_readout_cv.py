@@ -16,25 +16,22 @@ differences, wider minus narrower (mean, standard deviation over folds, how many
 folds the wider readout wins). The test part of the README split is not read.
 
 JSON: ``results/bench_readout_cv.json``.
-Run: ``python benchmarks/bench_readout_cv.py [--name NAME] [--threads 1]``.
+Run: ``python -m benchmarks.bench_readout_cv [--name NAME] [--threads 1]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import pretrain_script, write_json  # noqa: E402
-
-from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
-from sklearn_biodiff.feature_extraction._diffae import READOUTS  # noqa: E402
-from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED  # noqa: E402
+from benchmarks import _protocol
+from benchmarks._common import write_json
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+from sklearn_biodiff.feature_extraction._diffae import READOUTS
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
 
 
 def fold_scores(pre, Z, y, folds, C):
@@ -63,7 +60,7 @@ def main(argv=None) -> dict:
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     t_start = time.perf_counter()
-    pre = pretrain_script()
+    pre = _protocol
     source, X_tr, y_tr, _, _ = pre.load_data(quick=False)
     y = np.asarray(y_tr)
     emb = DiffAEEmbedder.from_pretrained(args.name, n_threads=args.threads,

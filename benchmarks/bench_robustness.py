@@ -34,7 +34,7 @@ test corruption from the second half (``AddNoise(source_span=...)``), so no stre
 noise is seen in training and test; written to ``bench_robustness_heldout_noise.json``.
 Output: ``results/bench_robustness.json`` and ``results/robustness_auroc_vs_snr.png``.
 
-Run alone on the machine: ``python benchmarks/bench_robustness.py [--diffae FILE]``
+Run alone on the machine: ``python -m benchmarks.bench_robustness [--diffae FILE]``
 (``--quick``: bundled sample, tiny budgets).
 """
 
@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -57,8 +56,7 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
+from benchmarks._common import (
     RESULTS,
     croppable,
     find_archive,
@@ -67,27 +65,26 @@ from _common import (  # noqa: E402
     results_lock,
     write_json,
 )
-
-from sklearn_biodiff.datasets import (  # noqa: E402
+from sklearn_biodiff.datasets import (
     binary_task,
     load_cinc2017_sample,
     load_physionet2017,
 )
-from sklearn_biodiff.feature_extraction import (  # noqa: E402
+from sklearn_biodiff.feature_extraction import (
     DACLEmbedder,
     DenoisingAEEmbedder,
     DiffAEEmbedder,
     ScatteringFeatures,
     VAELatent,
 )
-from sklearn_biodiff.noise import (  # noqa: E402
+from sklearn_biodiff.noise import (
     AddNoise,
     augment_with_noise,
     plot_robustness_curve,
     robustness_curve,
     summarize_robustness,
 )
-from sklearn_biodiff.preprocessing import FixedLength, StandardizeSignal  # noqa: E402
+from sklearn_biodiff.preprocessing import FixedLength, StandardizeSignal
 
 KINDS = ("gaussian", "baseline_wander", "muscle", "powerline", "mixture")
 SNRS = (24, 18, 12, 6, 0)

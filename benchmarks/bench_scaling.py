@@ -11,14 +11,14 @@ Two measurements, in one run, on the bundled CinC 2017 sample (280 records, 300 
 2. Optuna trials per hour of ``optuna_search`` (a DACL pipeline on ST features of the
    sample, grouped 3-fold CV, no pruning) with 1 worker (2 torch threads) vs 2 worker
    processes (1 thread each) on one study on a throwaway PostgreSQL server
-   (``tests/_pgserver.py``; needs the Debian ``postgresql`` package and psycopg2), each
+   (``benchmarks/_pgserver.py``; needs the Debian ``postgresql`` package and psycopg2), each
    worker for ``--seconds`` (Optuna's ``timeout``); trials per hour count complete
    trials over the study's span (first trial start to last trial end).
 
 The JSON (``results/bench_scaling.json``) records the ratios, the machine's load
 average before and after each part, and ``--note`` (say there whether anything else
 ran on the machine: a shared machine makes the ratios meaningless). Run alone:
-``python benchmarks/bench_scaling.py --note "machine idle"`` (about 15 minutes);
+``python -m benchmarks.bench_scaling --note "machine idle"`` (about 15 minutes);
 ``--quick`` is a smoke run (tiny model, seconds) written to ``bench_scaling_quick``.
 """
 
@@ -33,10 +33,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._common import write_json
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE))
-from _common import write_json  # noqa: E402
 
 TINY = {"snippet_seconds": 2.0, "embedding_dim": 8, "encoder_layers": 1, "encoder_width": 8,
         "unet_channels": (8, 16), "n_timesteps": 50}
@@ -134,9 +134,9 @@ def bench_diffae(args, tmp: Path) -> dict:
 
 
 def bench_optuna(args, tmp: Path) -> dict:
-    sys.path.insert(0, str(REPO / "tests"))
     import optuna
-    from _pgserver import PostgresServer, postgres_bindir
+
+    from benchmarks._pgserver import PostgresServer, postgres_bindir
 
     bindir = postgres_bindir()
     if bindir is None:

@@ -12,14 +12,14 @@ Normal vs (AF+other) AUROC with noisy records dropped, 4-class macro F1, mean F1
 N, A, O. contextualize=True and False side by side; the test part is scored once
 per configuration.
 
-    python benchmarks/bench_scattering.py [--skip-naive]
+    python -m benchmarks.bench_scattering [--skip-naive]
 
 Speed-up with repeats (``--repeats R``, writes ``results/bench_scattering_speedup.json``,
 no quality): R repeats on a random subset of ``--subset`` records (seed 0), each
 timing ours and the naive loop back to back, alternating which goes first, so that the
 load of a shared machine falls on both alike; the ratio is taken per repeat::
 
-    OMP_NUM_THREADS=1 nice -n 19 python benchmarks/bench_scattering.py --repeats 5 \
+    OMP_NUM_THREADS=1 nice -n 19 python -m benchmarks.bench_scattering --repeats 5 \
         --subset 2000
 """
 
@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,13 +36,11 @@ from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import load_full_or_exit, machine, peak_rss_mb, readme_split, write_json  # noqa: E402
-
-from sklearn_biodiff._kymatio import ScatteringTorch1D  # noqa: E402
-from sklearn_biodiff.datasets import binary_task  # noqa: E402
-from sklearn_biodiff.feature_extraction import ScatteringFeatures  # noqa: E402
-from sklearn_biodiff.preprocessing._scale import standardize_records  # noqa: E402
+from benchmarks._common import load_full_or_exit, machine, peak_rss_mb, readme_split, write_json
+from sklearn_biodiff._kymatio import ScatteringTorch1D
+from sklearn_biodiff.datasets import binary_task
+from sklearn_biodiff.feature_extraction import ScatteringFeatures
+from sklearn_biodiff.preprocessing._scale import standardize_records
 
 
 def naive_features(signals, J, Q, max_order, log_eps):

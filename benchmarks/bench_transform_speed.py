@@ -20,25 +20,22 @@ wall-clock figures say more about the other work than about ours.
 ``"NAME, readout=READOUT"``.
 
 JSON: ``results/bench_transform_speed.json``.
-Run: ``python benchmarks/bench_transform_speed.py [--quick]``.
+Run: ``python -m benchmarks.bench_transform_speed [--quick]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import pretrain_script, write_json  # noqa: E402
-
-from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures  # noqa: E402
-from sklearn_biodiff.parallel import transform_in_chunks  # noqa: E402
-from sklearn_biodiff.pretrained import list_pretrained  # noqa: E402
+from benchmarks import _protocol
+from benchmarks._common import write_json
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
+from sklearn_biodiff.parallel import transform_in_chunks
+from sklearn_biodiff.pretrained import list_pretrained
 
 
 def _timed(fn, repeats: int) -> dict:
@@ -90,7 +87,7 @@ def main(argv=None) -> dict:
                     choices=["attention", "attention+stats", "attention+stats+blocks"])
     ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
     args = ap.parse_args(argv)
-    pre = pretrain_script()
+    pre = _protocol
     source, X_tr, _, X_te, _ = pre.load_data(args.quick)
     X = X_te[: args.n]
     lengths = np.array([len(x) for x in X])

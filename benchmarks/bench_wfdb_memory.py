@@ -7,7 +7,7 @@ fresh process per setting and reports the peak resident memory of that process
 returned windows and the wall time. For comparison, one ``wfdb.rdrecord`` of the
 whole record in a fresh process.
 
-    python benchmarks/bench_wfdb_memory.py [--folder /tmp/holter24]
+    python -m benchmarks.bench_wfdb_memory [--folder /tmp/holter24]
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import write_json  # noqa: E402
+from benchmarks._common import write_json
 
 FS, HOURS, LEADS = 250, 24, ("MLII", "V1")
 

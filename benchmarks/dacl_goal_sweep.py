@@ -6,7 +6,7 @@ t 1-50, lr 1e-3, batch 128, random negatives) and is scored by 3-fold
 StratifiedKFold on the training part of the README 70/30 split only (the test part
 is not touched). JSON: ``results/dacl_goal_sweep.json``.
 
-Run alone on the machine: ``python benchmarks/dacl_goal_sweep.py``; candidates already
+Run alone on the machine: ``python -m benchmarks.dacl_goal_sweep``; candidates already
 in the JSON with the same change are kept, not rerun (``--rerun`` redoes all).
 """
 
@@ -25,11 +25,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_full_or_exit, machine, readme_split, write_json  # noqa: E402
-
-from sklearn_biodiff.datasets import binary_task  # noqa: E402
-from sklearn_biodiff.feature_extraction import (  # noqa: E402
+from benchmarks._common import load_full_or_exit, machine, readme_split, write_json
+from sklearn_biodiff.datasets import binary_task
+from sklearn_biodiff.feature_extraction import (
     DACLEmbedder,
     ScatteringFeatures,
     VAELatent,

@@ -15,8 +15,8 @@ built per format, and ``code`` in backticks becomes ````code```` in reStructured
 A sentence of a template that states a comparison is checked against the JSON by
 :func:`_claim` while rendering, so a new run that contradicts it stops the rendering.
 
-    python benchmarks/render_results.py           # rewrite the blocks in place
-    python benchmarks/render_results.py --check   # exit 1 and show a diff if any differs
+    python -m benchmarks.render_results           # rewrite the blocks in place
+    python -m benchmarks.render_results --check   # exit 1 and show a diff if any differs
 
 ``tests/test_results_tables.py`` runs the check.
 """
@@ -30,19 +30,18 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rendering._text import ClaimError, _reflow, _to_rst  # noqa: E402
-from rendering.compute_bound import _compute_bound  # noqa: E402
-from rendering.dacl import _dacl, _goal  # noqa: E402
-from rendering.dacl_patients import _dacl_keep, _dacl_patients  # noqa: E402
-from rendering.engineering import _model_selection, _mutation, _scaling, _wfdb_memory  # noqa: E402
-from rendering.headline import _headline  # noqa: E402
-from rendering.label_efficiency import _label_efficiency  # noqa: E402
-from rendering.pretrained import _pretrained  # noqa: E402
-from rendering.pretraining import _diffae, _pretraining  # noqa: E402
-from rendering.robustness import _robustness  # noqa: E402
-from rendering.scattering import _scattering  # noqa: E402
-from rendering.threads import _busy_threads  # noqa: E402
+from benchmarks.rendering._text import ClaimError, _reflow, _to_rst
+from benchmarks.rendering.compute_bound import _compute_bound
+from benchmarks.rendering.dacl import _dacl, _goal
+from benchmarks.rendering.dacl_patients import _dacl_keep, _dacl_patients
+from benchmarks.rendering.engineering import _model_selection, _mutation, _scaling, _wfdb_memory
+from benchmarks.rendering.headline import _headline
+from benchmarks.rendering.label_efficiency import _label_efficiency
+from benchmarks.rendering.pretrained import _pretrained
+from benchmarks.rendering.pretraining import _diffae, _pretraining
+from benchmarks.rendering.robustness import _robustness
+from benchmarks.rendering.scattering import _scattering
+from benchmarks.rendering.threads import _busy_threads
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -131,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(new)
     if args.check and stale:
         print(f"\n{len(stale)} file(s) differ from the JSON: run "
-              "`python benchmarks/render_results.py` and commit the result.")
+              "`python -m benchmarks.render_results` and commit the result.")
         return 1
     return 0
 

@@ -15,15 +15,14 @@ contrastive + Gaussian noise (baseline 1), denoising AE (baseline 2), each with 
 linear probe (StandardScaler + LogisticRegression); prototype-distance AUROC for
 DACL and Gaussian; MiniRocket (aeon, 10k kernels) as the peer, split protocol only.
 
-    python benchmarks/reproduce_dacl.py             # full archive, JSON + PNG
-    python benchmarks/reproduce_dacl.py --quick     # bundled sample, minutes
+    python -m benchmarks.reproduce_dacl             # full archive, JSON + PNG
+    python -m benchmarks.reproduce_dacl --quick     # bundled sample, minutes
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -35,15 +34,13 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, find_archive, machine, readme_split, write_json  # noqa: E402
-
-from sklearn_biodiff.datasets import (  # noqa: E402
+from benchmarks._common import RESULTS, find_archive, machine, readme_split, write_json
+from sklearn_biodiff.datasets import (
     binary_task,
     load_cinc2017_sample,
     load_physionet2017,
 )
-from sklearn_biodiff.feature_extraction import (  # noqa: E402
+from sklearn_biodiff.feature_extraction import (
     DACLEmbedder,
     DenoisingAEEmbedder,
     ScatteringFeatures,

@@ -25,7 +25,7 @@ is never rewritten. Run it on one core, at low priority::
 
     pip install mutmut==3.8.1
     OMP_NUM_THREADS=1 SKLEARN_BIODIFF_TEST_THREADS=1 nice -n 19 \\
-        python benchmarks/run_mutation.py --label after [--package noise ...]
+        python -m benchmarks.run_mutation --label after [--package noise ...]
 
 The counts are merged into ``benchmarks/results/mutation.json`` under ``--label``
 (``before`` was the run before the tests that kill the survivors were added).
@@ -48,8 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import REPO, RESULTS, write_json  # noqa: E402
+from benchmarks._common import REPO, RESULTS, write_json
 
 MUTMUT_VERSION = "3.8.1"
 

@@ -20,7 +20,7 @@ Stage 1: columns x projection with the README probe. Stage 2: the best of stage 
 other probes (a wider C grid, class_weight="balanced"). JSON:
 ``results/select_label_efficiency.json``.
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/select_label_efficiency.py --threads 1``
+Run: ``OMP_NUM_THREADS=1 python -m benchmarks.select_label_efficiency --threads 1``
 (after ``bench_label_efficiency.py`` filled the embedding cache).
 """
 
@@ -30,18 +30,15 @@ import argparse
 import contextlib
 import io
 import json
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, pretrain_script, write_json  # noqa: E402
-from bench_label_efficiency import CACHE, _fingerprint, labelled_subset, load_split  # noqa: E402
-
-from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED  # noqa: E402
+from benchmarks import _protocol
+from benchmarks._common import RESULTS, write_json
+from benchmarks.bench_label_efficiency import CACHE, _fingerprint, labelled_subset, load_split
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
 
 SELECTION_SEEDS = {0.01: list(range(100, 110)), 0.10: list(range(100, 105))}
 #: column sets of the widest readout (embedding_dim=128, encoder_width=64, 4 blocks):
@@ -204,7 +201,7 @@ def main(argv=None) -> dict:
                     help="also score each candidate at 100 %% (3-fold OOF; slow)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    pre = pretrain_script()
+    pre = _protocol
     # the test part's labels only name the cache file; they and its embeddings are
     # dropped here and never passed on
     source, _, y, _, y_te = load_split(pre, quick=False)

@@ -6,11 +6,10 @@ random_state=0); features -> StandardScaler -> LogisticRegression(C=0.1). Scores
 normal vs (AF+other) AUROC (noisy dropped) and 4-class macro F1. The test part is
 never touched; benchmarks/bench_scattering.py scores it once for the chosen defaults.
 
-    python benchmarks/select_scattering_defaults.py
+    python -m benchmarks.select_scattering_defaults
 """
 
 import json
-import sys
 import time
 
 import numpy as np
@@ -20,11 +19,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-from _common import load_full_or_exit, readme_split, write_json  # noqa: E402
-
-from sklearn_biodiff.datasets import binary_task  # noqa: E402
-from sklearn_biodiff.feature_extraction import ScatteringFeatures  # noqa: E402
+from benchmarks._common import load_full_or_exit, readme_split, write_json
+from sklearn_biodiff.datasets import binary_task
+from sklearn_biodiff.feature_extraction import ScatteringFeatures
 
 CONFIGS = [
     {"contextualize": False},

@@ -18,13 +18,12 @@ The ST features of every record are computed once (training-free) and cached in
 with the fold scores per seed and range, the mean and std over all folds, the
 ranking per seed, and the paired differences of every range to the best one.
 
-Run: ``python benchmarks/timestep_ranking_seeds.py [--seeds 0 1 2] [--quick]``.
+Run: ``python -m benchmarks.timestep_ranking_seeds [--seeds 0 1 2] [--quick]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -35,20 +34,18 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import find_archive, write_json  # noqa: E402
-
-from sklearn_biodiff.datasets import (  # noqa: E402
+from benchmarks._common import find_archive, write_json
+from sklearn_biodiff.datasets import (
     binary_task,
     load_cinc2017_sample,
     load_physionet2017,
 )
-from sklearn_biodiff.feature_extraction import (  # noqa: E402
+from sklearn_biodiff.feature_extraction import (
     DACLEmbedder,
     ScatteringFeatures,
     VAELatent,
 )
-from sklearn_biodiff.model_selection import make_grouped_cv  # noqa: E402
+from sklearn_biodiff.model_selection import make_grouped_cv
 
 RANGES = {"early": (1, 16), "mid": (17, 33), "late": (34, 50), "all": (1, 50)}
 

@@ -10,7 +10,7 @@ so the cost of half precision is on record.
 
 Example::
 
-    python scripts/export_pretrained.py pretraining/diffae_contrastive.state \\
+    python -m scripts.export_pretrained pretraining/diffae_contrastive.state \\
         --name diffae-cinc2017-v4 --json benchmarks/results/pretrain_diffae_contrastive.json
 """
 
@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import joblib
 
+from benchmarks import _protocol
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from _common import pretrain_script  # noqa: E402  (the one loader of pretrain_diffae.py)
 
 RECIPE_TEXT = {
     "plain": "self-supervised DiffAE (noise-prediction loss) on random 10-s crops, AdamW "
@@ -54,7 +51,7 @@ def main(argv=None) -> Path:
     ap.add_argument("--out", type=Path, default=None,
                     help="checkpoint folder (default: the package's weights/<name>)")
     args = ap.parse_args(argv)
-    pre = pretrain_script()
+    pre = _protocol
     state = joblib.load(args.state)
     curve = json.loads(args.json.read_text())
     rows = [r for r in curve["curve"] if r["crops_seen"] == state["crops"]]

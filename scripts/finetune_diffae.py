@@ -21,7 +21,7 @@ chosen by these fold scores, and only the chosen one is scored on the test part.
 
 JSON: ``benchmarks/results/finetune_diffae.json`` (``_quick`` with ``--quick``), one
 entry per ``--name`` (and per fold under ``"folds"``).
-Run: ``OMP_NUM_THREADS=1 python scripts/finetune_diffae.py --name crop-8ep [--resume]``.
+Run: ``OMP_NUM_THREADS=1 python -m scripts.finetune_diffae --name crop-8ep [--resume]``.
 """
 
 from __future__ import annotations
@@ -29,19 +29,16 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-sys.path.insert(0, str(REPO / "benchmarks"))
-from _common import RESULTS, run_metadata, write_json  # noqa: E402
-from pretrain_diffae import evaluate, load_data  # noqa: E402
+from benchmarks._common import RESULTS, run_metadata, write_json
+from benchmarks._protocol import evaluate, load_data
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+from sklearn_biodiff.utils import dump, load
 
-from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
-from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED  # noqa: E402
-from sklearn_biodiff.utils import dump, load  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 #: the configuration fine-tuned unless --set changes it
 BASE = {"snippet_seconds": 9.0, "lr": 3e-4, "weight_decay": 1e-4, "lr_schedule": "constant",

@@ -2,7 +2,7 @@
 
 Run once from the repository root with the full archive::
 
-    python scripts/make_cinc2017_sample.py ../shared/data/cinc2017.tar.xz
+    python -m scripts.make_cinc2017_sample ../shared/data/cinc2017.tar.xz
 
 Draws a fixed number of records per class (seeded), stores them as int16 ADC
 counts (gain 1000/mV, as published) concatenated in one compressed ``.npz``.

@@ -4,7 +4,7 @@ Channel 0 of the noise records ``bw`` (baseline wander) and ``ma`` (muscle
 artifact), 360 Hz -> 300 Hz (``scipy.signal.resample_poly(x, 5, 6)``), stored as
 int16 in units of 1/200 mV (the records' ADC gain), compressed.
 
-Usage: ``python scripts/make_nstdb_noise.py ../shared/data/nstdb``.
+Usage: ``python -m scripts.make_nstdb_noise ../shared/data/nstdb``.
 """
 
 from __future__ import annotations

@@ -20,12 +20,12 @@ Examples
 --------
 Start (or continue) a run in the background, two threads, checkpoint per epoch::
 
-    nohup python scripts/pretrain_diffae.py --recipe encoder_noise --resume \\
+    nohup python -m scripts.pretrain_diffae --recipe encoder_noise --resume \\
         --threads 2 > pretrain.log 2>&1 &
 
 Check on the bundled sample in seconds (tiny network)::
 
-    python scripts/pretrain_diffae.py --quick --state /tmp/q.state --marks 0 560
+    python -m scripts.pretrain_diffae --quick --state /tmp/q.state --marks 0 560
 
 Several processes train one model (same global batch; see the user guide's
 "Scaling out" page); rank 0 evaluates and writes the state and the JSON::
@@ -43,14 +43,17 @@ import time
 from pathlib import Path
 
 import joblib
-import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from _common import croppable, find_archive, readme_split, run_metadata  # noqa: E402
-
-from sklearn_biodiff.feature_extraction import DiffAEEmbedder  # noqa: E402
-from sklearn_biodiff.noise import AddNoise  # noqa: E402
+from benchmarks._common import REPO, croppable, run_metadata
+from benchmarks._protocol import (  # noqa: F401  (the protocol, for this script's users)
+    class_scores,
+    evaluate,
+    load_data,
+    probe_grid,
+    probe_scores,
+)
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+from sklearn_biodiff.noise import AddNoise
 
 #: recipe name -> DiffAEEmbedder parameters (on top of the shared ones below)
 RECIPES = {
@@ -72,97 +75,9 @@ QUICK = {"snippet_seconds": 2.0, "embedding_dim": 8, "encoder_layers": 1,
 DEFAULT_MARKS = [0, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000, 3_200_000]
 
 
-def load_data(quick: bool, *, with_ids: bool = False):
-    """(source, X_train, y_train, X_test, y_test) of the README 70/30 split.
-
-    With ``with_ids``, the record names of the training part come last.
-    """
-    from sklearn_biodiff.datasets import load_cinc2017_sample, load_physionet2017
-
-    archive = None if quick else find_archive()
-    if archive is None:
-        if not quick:
-            sys.exit("CinC 2017 archive not found: set SKLEARN_BIODIFF_CINC2017 or put "
-                     "cinc2017.tar.xz in ../shared/data (or pass --quick)")
-        data, source = load_cinc2017_sample(), "bundled sample (280 records)"
-    else:
-        data, source = load_physionet2017(archive, n_jobs=2), str(archive)
-    tr, te = readme_split(data.target)
-    out = (source, [data.signals[i] for i in tr], data.target[tr],
-           [data.signals[i] for i in te], data.target[te])
-    return (*out, [str(r) for r in data.record_ids[tr]]) if with_ids else out
-
-
 def make_embedder(recipe: str, seed: int, quick: bool, n_threads: int | None):
     params = {**COMMON, **RECIPES[recipe], **(QUICK if quick else {})}
     return DiffAEEmbedder(random_state=seed, n_threads=n_threads, **params)
-
-
-def probe_grid():
-    """The README probe, unfitted: scaler + logistic regression, C in {0.01, 0.1, 1} by
-    3-fold stratified CV (macro F1)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)),
-                        {"logisticregression__C": [0.01, 0.1, 1.0]},
-                        cv=StratifiedKFold(3, shuffle=True, random_state=0),
-                        scoring="f1_macro")
-
-
-def class_scores(y, pred, proba, classes) -> dict:
-    """4-class macro F1, mean F1 of N, A, O, normal vs abnormal and AF vs rest AUROC."""
-    from sklearn.metrics import f1_score, roc_auc_score
-
-    keep = y != "~"
-    f1 = f1_score(y, pred, labels=["N", "A", "O", "~"], average=None)
-    abnormal = proba[:, classes.index("A")] + proba[:, classes.index("O")]
-    return {"macro_f1": float(f1.mean()), "mean_f1_NAO": float(f1[:3].mean()),
-            "auroc_normal_vs_abnormal": float(roc_auc_score(
-                np.isin(y[keep], ["A", "O"]).astype(int), abnormal[keep])),
-            "auroc_af_vs_rest": float(roc_auc_score(
-                (y == "A").astype(int), proba[:, classes.index("A")]))}
-
-
-def probe_scores(Z_tr, y_tr, Z_te, y_te) -> dict:
-    """Probe with C by 3-fold CV on the training part; CV and test scores."""
-    from sklearn.model_selection import cross_val_predict
-
-    grid = probe_grid().fit(Z_tr, y_tr)
-    classes = list(grid.classes_)
-    cv_proba = cross_val_predict(grid.best_estimator_, Z_tr, y_tr, cv=grid.cv,
-                                 method="predict_proba")
-    cv_pred = np.asarray(classes)[cv_proba.argmax(axis=1)]
-    return {"probe_C": grid.best_params_["logisticregression__C"],
-            "cv_train": class_scores(y_tr, cv_pred, cv_proba, classes),
-            "test": class_scores(y_te, grid.predict(Z_te), grid.predict_proba(Z_te),
-                                 classes)}
-
-
-def evaluate(emb, X_tr, y_tr, X_te, y_te) -> dict:
-    """Probe scores of ``z``, and of the wider readouts under their own keys.
-
-    ``"readout_attention_stats"`` and ``"readout_attention_stats_blocks"``: one
-    transform with ``readout="attention+stats+blocks"`` serves all three, because each
-    readout's columns start with the narrower one's (``z`` is the first
-    ``embedding_dim``). The embedder's own ``readout`` is left as it was.
-    """
-    readout = emb.readout
-    try:
-        emb.set_params(readout="attention+stats+blocks")
-        t0 = time.perf_counter()
-        S_tr, S_te = emb.transform(X_tr), emb.transform(X_te)
-        seconds = time.perf_counter() - t0
-    finally:
-        emb.set_params(readout=readout)
-    d, w = emb.embedding_dim, emb._n_features_out_for("attention+stats")
-    return {"transform_records_per_s": (len(X_tr) + len(X_te)) / seconds,
-            "transform_readout": "attention+stats+blocks",
-            **probe_scores(S_tr[:, :d], y_tr, S_te[:, :d], y_te),
-            "readout_attention_stats": probe_scores(S_tr[:, :w], y_tr, S_te[:, :w], y_te),
-            "readout_attention_stats_blocks": probe_scores(S_tr, y_tr, S_te, y_te)}
 
 
 def random_init(recipe, seed, quick, n_threads, X_fit):

@@ -78,12 +78,12 @@ def nstdb_folder():
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A throwaway PostgreSQL server on 127.0.0.1 (tests/_pgserver.py), for the session.
+    """A throwaway PostgreSQL server on 127.0.0.1 (benchmarks/_pgserver.py), for the session.
 
     Skipped when the PostgreSQL binaries or the psycopg2 driver are missing, unless
     ``SKLEARN_BIODIFF_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), which fails instead.
     """
-    from _pgserver import PostgresServer, postgres_bindir
+    from benchmarks._pgserver import PostgresServer, postgres_bindir
 
     required = os.environ.get("SKLEARN_BIODIFF_REQUIRE_POSTGRES") == "1"
     missing = None

@@ -1,6 +1,5 @@
 """bench_robustness: `--merge` keeps other runs' rows (concurrent runs serialise) and its probe."""
 
-import importlib.util
 import json
 import threading
 import time
@@ -8,12 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import _common
+from benchmarks import bench_robustness as bench
+
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("bench_robustness_under_test",
-                                               REPO / "benchmarks" / "bench_robustness.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)  # puts benchmarks/ on sys.path for _common
-import _common  # noqa: E402
 
 
 def _rows(estimators, score):

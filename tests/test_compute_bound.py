@@ -1,20 +1,17 @@
 """bench_compute_bound (issue 34): its FLOP counting and the claims its rendering makes."""
 
 import copy
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 
+from benchmarks import bench_compute_bound as bench
+from benchmarks import render_results as render
+from benchmarks.rendering._text import ClaimError
+from benchmarks.rendering.compute_bound import _compute_bound
+
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("render_results",
-                                               REPO / "benchmarks" / "render_results.py")
-render = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(render)  # puts benchmarks/ on sys.path
-import bench_compute_bound as bench  # noqa: E402
-from rendering._text import ClaimError  # noqa: E402
-from rendering.compute_bound import _compute_bound  # noqa: E402
 
 
 @pytest.fixture(scope="module")

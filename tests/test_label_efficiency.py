@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
+from benchmarks import bench_label_efficiency as bench
+from benchmarks import select_label_efficiency as select
 
-bench = pytest.importorskip("bench_label_efficiency")
-select = pytest.importorskip("select_label_efficiency")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _labels(n=400, seed=0):
@@ -36,7 +34,7 @@ def test_labelled_subset_is_a_stratified_deterministic_part_of_the_training_part
 
 
 def test_rows_score_the_test_part_once_per_fraction_and_seed(monkeypatch):
-    pre = bench.pretrain_script()
+    pre = bench._protocol
     calls = []
     scores = pre.class_scores
     monkeypatch.setattr(pre, "class_scores", lambda *a: calls.append(1) or scores(*a))
@@ -111,7 +109,7 @@ def test_selection_reads_only_the_training_part(tmp_path, monkeypatch):
 
 
 def test_pool_is_disjoint_from_the_labelled_subset(monkeypatch):
-    pre = bench.pretrain_script()
+    pre = bench._protocol
     y = _labels(500, 5)
     Z = np.random.default_rng(1).normal(size=(500, 6))
     sub = bench.labelled_subset(y, 0.1, 0)
@@ -124,7 +122,7 @@ def test_pool_is_disjoint_from_the_labelled_subset(monkeypatch):
 
 
 def test_the_rendered_block_refuses_a_frozen_row_that_meets_the_targets():
-    import render_results as render
+    from benchmarks import render_results as render
 
     results = render.load_results()
     if "bench_label_efficiency" not in results:

@@ -4,9 +4,8 @@ Its list names mutants by mutmut's numbers, counted in the code; a run of anothe
 version of a package (the "before" runs) must stay unclassified.
 """
 
-import importlib.util
+import importlib
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def run_mutation():
-    path = REPO / "benchmarks" / "run_mutation.py"
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec = importlib.util.spec_from_file_location("run_mutation_under_test", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
-    return module
+    return importlib.import_module("benchmarks.run_mutation")
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Optuna on a real PostgreSQL server: worker processes sharing one study, then a resume.
 
 The server is a throwaway cluster started by the ``postgres_server`` fixture
-(tests/conftest.py, tests/_pgserver.py) on 127.0.0.1.
+(tests/conftest.py, benchmarks/_pgserver.py) on 127.0.0.1.
 """
 
 import os

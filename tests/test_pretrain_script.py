@@ -1,19 +1,15 @@
 """scripts/pretrain_diffae.py resumes exactly; scripts/export_pretrained.py ships what it scores."""
 
-import importlib.util
+import importlib
 import json
 
 import joblib
 import numpy as np
 import pytest
-from conftest import REPO
 
 
 def _script(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"scripts.{name}")
 
 
 @pytest.fixture(scope="module")

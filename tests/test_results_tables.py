@@ -1,18 +1,15 @@
 """The published numbers come from the benchmark JSON (benchmarks/render_results.py)."""
 
 import copy
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
+from benchmarks import render_results as render
+from benchmarks.rendering.dacl_patients import _versus
+
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("render_results",
-                                               REPO / "benchmarks" / "render_results.py")
-render = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(render)  # puts benchmarks/ on sys.path for its rendering package
-from rendering.dacl_patients import _versus  # noqa: E402
 
 RUN_KEYS = {"command", "commit", "dirty", "machine", "date", "seeds", "wall_seconds"}
 
@@ -25,7 +22,7 @@ def results():
 def test_readme_and_docs_match_the_json(capsys):
     rc = render.main(["--check"])
     assert rc == 0, ("README.md or docs/ differ from benchmarks/results/*.json; run "
-                     "`python benchmarks/render_results.py`:\n" + capsys.readouterr().out)
+                     "`python -m benchmarks.render_results`:\n" + capsys.readouterr().out)
 
 
 def test_a_changed_number_is_caught(results):
@@ -96,13 +93,8 @@ def test_every_json_records_its_run(results, name):
 
 
 def test_run_metadata_of_a_new_run():
-    import sys
+    from benchmarks._common import run_metadata
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from _common import run_metadata
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
     run = run_metadata([0, 1])
     assert RUN_KEYS <= set(run)
     assert run["seeds"] == [0, 1] and run["wall_seconds"] >= 0
@@ -149,7 +141,7 @@ def test_recipe_verdict_without_marks_at_equal_compute(results):
 
 def test_robustness_of_an_unscored_default_names_its_stand_in(results):
     """Without rows for v3 the text says so and quotes v2, labelled as v2."""
-    from rendering.pretrained import _pretrained_robustness
+    from benchmarks.rendering.pretrained import _pretrained_robustness
 
     unscored = copy.deepcopy(results)
     models = unscored["bench_robustness"]["models"]
@@ -301,8 +293,7 @@ def test_unmeasured_readouts_are_named(results, monkeypatch):
 
 def test_a_card_figure_of_a_wider_readout_is_checked_against_the_run(results, monkeypatch):
     """The card's blocks-readout figures must match bench_pretrained's within tolerance."""
-    import rendering.pretrained as rp
-
+    import benchmarks.rendering.pretrained as rp
     from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
 
     configs = rp._shipped_configs()
@@ -317,8 +308,7 @@ def test_a_card_figure_of_a_wider_readout_is_checked_against_the_run(results, mo
 def test_robustness_row_of_a_removed_checkpoint_keeps_its_training_run(results):
     """A removed checkpoint's row counts as its own run (from RETIRED) and says so; a row
     of a checkpoint with neither a card nor a RETIRED entry stops the rendering."""
-    from rendering.pretrained import _encoder_noise_runs
-
+    from benchmarks.rendering.pretrained import _encoder_noise_runs
     from sklearn_biodiff.pretrained import RETIRED, list_pretrained
 
     models = copy.deepcopy(results["bench_robustness"]["models"])
@@ -338,10 +328,9 @@ def test_robustness_row_of_a_removed_checkpoint_keeps_its_training_run(results):
 def test_the_training_noise_sentence_matches_the_pretraining_recipes():
     """The render says which recipes train on AddNoise("mixture") over whole NSTDB
     recordings; that must be what scripts/pretrain_diffae.py does."""
-    from _common import pretrain_script
-    from rendering.pretrained import NOISY_RECIPES
+    from benchmarks.rendering.pretrained import NOISY_RECIPES
+    from scripts.pretrain_diffae import RECIPES as recipes
 
-    recipes = pretrain_script().RECIPES
     assert set(NOISY_RECIPES) == {k for k, v in recipes.items() if "encoder_noise" in v}
     for k in NOISY_RECIPES:
         noise = recipes[k]["encoder_noise"]
@@ -358,8 +347,7 @@ def test_the_training_noise_sentence_matches_the_pretraining_recipes():
 def test_the_render_knows_every_readout_of_the_estimator_narrowest_first():
     """The default-readout rule walks READOUT_ROWS from the narrowest readout: it must list
     the estimator's readouts, in the estimator's order (narrowest first)."""
-    from rendering.pretrained import READOUT_ROWS
-
+    from benchmarks.rendering.pretrained import READOUT_ROWS
     from sklearn_biodiff.feature_extraction._diffae import READOUTS
 
     assert tuple(READOUT_ROWS) == READOUTS

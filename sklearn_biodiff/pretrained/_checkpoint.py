@@ -66,7 +66,7 @@ RETIRED = MappingProxyType({
         # the commit whose model card (config.json) shipped it: its full card is there
         "card_commit": "5b1bdb9d063d7908c9bc177afc9509e3cd7826a2",
         "source_commit": "617271e8b3292348036be065b92125e78e0050f9",
-        "instead": "scripts/pretrain_diffae.py --recipe encoder_noise --max-crops 107262 "
+        "instead": "python -m scripts.pretrain_diffae --recipe encoder_noise --max-crops 107262 "
                    "retrains it",
     }),
 })

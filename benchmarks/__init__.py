@@ -1,0 +1,1 @@
+"""The benchmarks of sklearn_biodiff: run each as ``python -m benchmarks.NAME``."""

@@ -1,0 +1,1 @@
+"""Training and export scripts: run each as ``python -m scripts.NAME``."""
