@@ -29,8 +29,7 @@ from ..modules.diffae import DiffAEModule, masked_mean_std
 from ..modules.lru import BLOCK, Workspace
 from ..nets.callbacks import EMA, BatchLRScheduler, MaxSteps, WarmupCosine
 from ..nets.crops import CropDataset, LabelledCropDataset
-from ..nets.divergence import check_finite_training
-from ..nets.engine import apply_warm_start_settings, build_net, fit_net
+from ..nets.engine import build_net
 from ..nets.losses import NoisePredictionNet
 from ..nets.randomness import DeviceNoise
 from ..nets.supcon import DiffusionView
@@ -42,7 +41,7 @@ from ..pretrained._checkpoint import (
     load_checkpoint,
     write_checkpoint,
 )
-from ._torch_base import SHARED_TRAINING_PARAMETERS, TRAINING_CONSTRAINTS
+from ._torch_base import SHARED_TRAINING_PARAMETERS, TRAINING_CONSTRAINTS, TorchTrainer
 
 __all__ = ["DiffAEEmbedder"]
 
@@ -129,8 +128,8 @@ def _run_batches(run, batches: list, n_threads: int, *, on_cpu: bool = True) -> 
         torch.set_num_threads(before)
 
 
-class DiffAEEmbedder(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin, TransformerMixin,
-                     BaseEstimator):
+class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
+                     TransformerMixin, BaseEstimator):
     """Diffusion autoencoder embeddings of raw, variable-length signals.
 
     A semantic encoder (strided convolution stem, Linear Recurrent Units, an
@@ -549,55 +548,64 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             too_short_hint="Lower snippet_seconds or leave the shorter records out of "
                            "fit (transform embeds records of any length).")
         targets = self._supervision(y, groups, len(records)) if train else None
-        warm = self.warm_start and hasattr(self, "net_")
-        check_n_leads(self, raw, reset=not warm)  # in_channels of the network
-        seed = self._init_torch_state()
-        with limit_torch_threads(self.n_threads):
-            # a new net becomes ``net_`` only once trained: an exception mid-fit
-            # leaves an unfitted estimator, not one with a half-built net
-            n_classes = (len(np.unique(targets[0]))
-                         if targets is not None and self.classifier_weight else 0)
-            net = self.net_ if warm else self._build_net(len(records), seed, n_classes)
-            if warm:  # the current max_epochs, lr, max_steps... (set_params since)
-                apply_warm_start_settings(
-                    net, what=type(self).__name__, lr=self.lr, max_epochs=self.max_epochs,
-                    batch_size=self.batch_size, weight_decay=self.weight_decay,
-                    grad_clip=self.grad_clip, max_steps=self.max_steps,
-                    optional_callbacks={
-                        "ema": (f"ema_decay={self.ema_decay!r}", "decay", self.ema_decay),
-                        "lr_schedule": (f"lr_schedule={self.lr_schedule!r}", None,
-                                        self.lr_schedule == "cosine")})
-            if not warm and self.pretrained is not None:
-                with torch_seed_context(seed, self.device_):
-                    net.initialize()
-                config = self._load_pretrained(net.module_)
-            if warm and self.lr_schedule == "cosine":
-                # a new warm-up + cosine over this run, from skorch's batch count
-                # (else the schedule of the first run, already decayed to 0, goes on)
-                done = sum(len(row["batches"]) for row in net.history)
-                dict(net.callbacks_)["lr_schedule"].lr_lambda = WarmupCosine(
-                    self._total_steps(len(records)), start=done)
-            if train:
-                on_device = self._noise_on_device()
-                self._set_device_noise(net, seed, on_device)
-                self._set_supervision(net, supervised=targets is not None)
-                corrupt = None if on_device else self._encoder_corruption()
-                if targets is None:
-                    dataset = CropDataset(records, snippet, seed=seed, corrupt=corrupt,
-                                          second_view=self.contrastive_weight > 0)
-                else:
-                    dataset = LabelledCropDataset(
-                        records, snippet, seed=seed, corrupt=corrupt, second_view=True,
-                        labels=targets[0], groups=targets[1], balanced=self.balanced)
-                fit_net(net, dataset, None, seed=seed, device=self.device_,
-                        warm_start=self.warm_start or self.pretrained is not None,
-                        checkpoint_dir=self.checkpoint_dir, what=type(self).__name__)
-        self.net_ = net
+        check_n_leads(self, raw, reset=not (self.warm_start and hasattr(self, "net_")))
+        return self._train({"raw": raw, "records": records, "snippet": snippet,
+                            "targets": targets, "train": train})
+
+    # ------------------------------------------------------------------ the fit steps
+    # (TorchTrainer._train runs them; see its docstring for the order)
+    def _training_data(self, seed: int, context: dict):
+        """Random crops of the records (with labels and patients when supervised), or
+        None with ``max_epochs=0`` (load only)."""
+        if not context["train"]:
+            return None
+        records, snippet, targets = context["records"], context["snippet"], context["targets"]
+        corrupt = None if self._noise_on_device() else self._encoder_corruption()
+        if targets is None:
+            return CropDataset(records, snippet, seed=seed, corrupt=corrupt,
+                               second_view=self.contrastive_weight > 0), None
+        return LabelledCropDataset(records, snippet, seed=seed, corrupt=corrupt,
+                                   second_view=True, labels=targets[0], groups=targets[1],
+                                   balanced=self.balanced), None
+
+    def _new_net(self, seed: int, context: dict, data):
+        targets = context["targets"]
+        n_classes = (len(np.unique(targets[0]))
+                     if targets is not None and self.classifier_weight else 0)
+        return self._build_net(len(context["records"]), seed, n_classes)
+
+    def _warm_start_settings(self) -> dict:
+        return {**super()._warm_start_settings(), "max_steps": self.max_steps,
+                "optional_callbacks": {
+                    "ema": (f"ema_decay={self.ema_decay!r}", "decay", self.ema_decay),
+                    "lr_schedule": (f"lr_schedule={self.lr_schedule!r}", None,
+                                    self.lr_schedule == "cosine")}}
+
+    def _prepare_net(self, net, *, warm: bool, seed: int, context: dict) -> None:
+        """The ``pretrained`` weights (a new net), a new learning-rate schedule over this
+        run (a warm start), and this fit's encoder noise and supervision."""
+        if not warm and self.pretrained is not None:
+            with torch_seed_context(seed, self.device_):
+                net.initialize()
+            context["config"] = self._load_pretrained(net.module_)
+        if warm and self.lr_schedule == "cosine":
+            # a new warm-up + cosine over this run, from skorch's batch count
+            # (else the schedule of the first run, already decayed to 0, goes on)
+            done = sum(len(row["batches"]) for row in net.history)
+            dict(net.callbacks_)["lr_schedule"].lr_lambda = WarmupCosine(
+                self._total_steps(len(context["records"])), start=done)
+        if context["train"]:
+            self._set_device_noise(net, seed, self._noise_on_device())
+            self._set_supervision(net, supervised=context["targets"] is not None)
+
+    def _continues_training(self) -> bool:
+        return self.warm_start or self.pretrained is not None
+
+    def _after_training(self, context: dict, warm: bool) -> None:
         if not warm:
-            self.pretrained_config_ = None if self.pretrained is None else config
-        set_n_features_in(self, raw)
-        self.snippet_length_ = snippet
-        self.history_ = [dict(row) for row in self.net_.history]
+            self.pretrained_config_ = context.get("config")
+        set_n_features_in(self, context["raw"])
+        self.snippet_length_ = context["snippet"]
         shadow = (getattr(dict(self.net_.callbacks_).get("ema"), "shadow_", None)
                   if self.ema_decay else None)
         if shadow is not None:
@@ -606,11 +614,10 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             self.ema_module_ = ema.eval()
         else:  # no averaged weights (yet): embed with the trained ones, never stale ones
             self.__dict__.pop("ema_module_", None)
-        self.net_.module_.eval()
+
+    def _training_embedding(self, context: dict):
         # finite weights can still give non-finite embeddings: check a first batch
-        check_finite_training(self, embedding=lambda: self._encode(
-            records[: self.transform_batch_size])[0])
-        return self
+        return lambda: self._encode(context["records"][: self.transform_batch_size])[0]
 
     # ------------------------------------------------------------------ supervision
     def _supervision(self, y, groups, n_records: int):

@@ -38,7 +38,55 @@ SHARED_TRAINING_PARAMETERS = ("lr", "weight_decay", "batch_size", "grad_clip",
                               "random_state", "verbose", "on_divergence")
 
 
-class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
+class TorchTrainer:
+    """The one ``fit`` sequence of the torch estimators, as a few named steps.
+
+    :meth:`_train` runs them: the training data (``_training_data``); the net, new
+    (``_new_net``) or the fitted one with the current training settings
+    (``_warm_start_settings``, for ``warm_start``); what this fit adds to it
+    (``_prepare_net``: pretrained weights, schedules, noise); training
+    (:func:`~sklearn_biodiff.nets.engine.fit_net`, when there is data); then the
+    fitted state (``net_``, ``history_``, ``_after_training``) and the divergence
+    check on a bounded part of the training data (``_training_embedding``). A new
+    net becomes ``net_`` only once trained: an exception mid-fit leaves an unfitted
+    estimator, not one with a half-built net.
+    """
+
+    def _train(self, context: dict):
+        warm = self.warm_start and hasattr(self, "net_")
+        seed = self._init_torch_state()
+        with limit_torch_threads(self.n_threads):
+            data = self._training_data(seed, context)
+            net = self.net_ if warm else self._new_net(seed, context, data)
+            if warm:  # the current max_epochs, lr... (set_params since the first fit)
+                apply_warm_start_settings(net, what=type(self).__name__,
+                                          **self._warm_start_settings())
+            self._prepare_net(net, warm=warm, seed=seed, context=context)
+            if data is not None:
+                fit_net(net, *data, seed=seed, device=self.device_,
+                        warm_start=self._continues_training(), what=type(self).__name__,
+                        checkpoint_dir=self.checkpoint_dir)
+        self.net_ = net
+        self.history_ = [dict(row) for row in net.history]
+        self._after_training(context, warm)
+        net.module_.eval()
+        check_finite_training(self, embedding=self._training_embedding(context))
+        return self
+
+    def _warm_start_settings(self) -> dict:
+        """``apply_warm_start_settings`` arguments: the training settings of this fit."""
+        return {"lr": self.lr, "max_epochs": self.max_epochs, "batch_size": self.batch_size,
+                "weight_decay": self.weight_decay, "grad_clip": self.grad_clip}
+
+    def _prepare_net(self, net, *, warm: bool, seed: int, context: dict) -> None:
+        """What this fit adds to the net before training (hook; nothing by default)."""
+
+    def _continues_training(self) -> bool:
+        """Whether training continues the net's state (``fit_net(warm_start=...)``)."""
+        return self.warm_start
+
+
+class VectorTorchEstimator(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
                            TransformerMixin, BaseEstimator):
     """Base of VAELatent, DACLEmbedder and DenoisingAEEmbedder.
 
@@ -76,37 +124,31 @@ class VectorTorchEstimator(ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
 
     def _fit(self, X, y=None, groups=None):
         """Train on ``X`` already validated by :meth:`_validate_fit_X`."""
-        warm = self.warm_start and hasattr(self, "net_")
-        X = X.astype(np.float32, copy=False)
-        seed = self._init_torch_state()
-        fit_X, fit_y = self._fit_inputs(X, y, seed, groups)
-        with limit_torch_threads(self.n_threads):
-            net = self.net_ if warm else build_net(
-                self._net_cls, self._module_cls, self._module_kwargs(X.shape[1]),
-                lr=self.lr, max_epochs=self.max_epochs, batch_size=self.batch_size,
-                device=self.device_, seed=seed, verbose=self.verbose,
-                validation_fraction=self.validation_fraction,
-                early_stopping_patience=self.early_stopping_patience,
-                checkpoint_dir=self.checkpoint_dir, grad_clip=self.grad_clip,
-                grouped_validation=groups is not None and hasattr(fit_X, "subset"),
-                optimizer__weight_decay=self.weight_decay, callbacks=self.callbacks or (),
-                **self._net_kwargs(),
-            )
-            if warm:  # the current max_epochs, lr... (set_params since the first fit)
-                apply_warm_start_settings(
-                    net, what=type(self).__name__, lr=self.lr, max_epochs=self.max_epochs,
-                    batch_size=self.batch_size, weight_decay=self.weight_decay,
-                    grad_clip=self.grad_clip)
-            fit_net(net, fit_X, fit_y, seed=seed, device=self.device_,
-                    warm_start=self.warm_start, checkpoint_dir=self.checkpoint_dir,
-                    what=type(self).__name__)
-        self.net_ = net  # only once trained (an exception leaves the estimator unfitted)
-        self.net_.module_.eval()
+        return self._train({"X": X.astype(np.float32, copy=False), "y": y, "groups": groups})
+
+    # the hooks of TorchTrainer._train
+    def _training_data(self, seed: int, context: dict):
+        return self._fit_inputs(context["X"], context["y"], seed, context["groups"])
+
+    def _new_net(self, seed: int, context: dict, data):
+        return build_net(
+            self._net_cls, self._module_cls, self._module_kwargs(context["X"].shape[1]),
+            lr=self.lr, max_epochs=self.max_epochs, batch_size=self.batch_size,
+            device=self.device_, seed=seed, verbose=self.verbose,
+            validation_fraction=self.validation_fraction,
+            early_stopping_patience=self.early_stopping_patience,
+            checkpoint_dir=self.checkpoint_dir, grad_clip=self.grad_clip,
+            grouped_validation=context["groups"] is not None and hasattr(data[0], "subset"),
+            optimizer__weight_decay=self.weight_decay, callbacks=self.callbacks or (),
+            **self._net_kwargs(),
+        )
+
+    def _after_training(self, context: dict, warm: bool) -> None:
         self._n_features_out = self._out_dim()
-        self.history_ = [dict(row) for row in self.net_.history]
+
+    def _training_embedding(self, context: dict):
         # finite weights can still overflow on badly scaled rows
-        check_finite_training(self, embedding=lambda: self._run_module(X, self._embed))
-        return self
+        return lambda: self._run_module(context["X"], self._embed)
 
     def _forward_numpy(self, X, fn):
         check_is_fitted(self)
