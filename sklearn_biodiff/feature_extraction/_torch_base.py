@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 
 from .._sklearn_compat import Interval, StrOptions, check_is_fitted, validate_data
 from ..base import TorchEstimatorMixin, limit_torch_threads
+from ..exceptions import TrainingDivergedError
 from ..nets.divergence import check_finite_training
 from ..nets.engine import apply_warm_start_settings, build_net, fit_net
 from ..nets.loaders import predict_batches
@@ -70,7 +71,13 @@ class TorchTrainer:
         self.history_ = [dict(row) for row in net.history]
         self._after_training(context, warm)
         net.module_.eval()
-        check_finite_training(self, embedding=self._training_embedding(context))
+        try:
+            check_finite_training(self, embedding=self._training_embedding(context))
+        except TrainingDivergedError:
+            # unfitted again: a warm-started fit trained the net in place, so its
+            # diverged net goes as well
+            del self.net_
+            raise
         return self
 
     def _warm_start_settings(self) -> dict:

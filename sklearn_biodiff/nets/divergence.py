@@ -91,10 +91,9 @@ def check_finite_training(estimator, embedding=None) -> None:
     learning rate and how to fix it.
 
     With the estimator's ``on_divergence="raise"`` (the default) a divergence
-    raises :class:`~sklearn_biodiff.exceptions.TrainingDivergedError` and leaves
-    the estimator unfitted (a warm-started fit trained the net in place, so its
-    diverged net is dropped as well); with ``"warn"`` it warns with
-    :class:`~sklearn_biodiff.exceptions.TrainingDivergedWarning` and keeps it.
+    raises :class:`~sklearn_biodiff.exceptions.TrainingDivergedError` (the
+    estimator's fit then drops its net: ``TorchTrainer._train``); with ``"warn"``
+    it warns with :class:`~sklearn_biodiff.exceptions.TrainingDivergedWarning`.
     """
     what = type(estimator).__name__
     message = _divergence(estimator.net_, what, embedding)
@@ -105,7 +104,6 @@ def check_finite_training(estimator, embedding=None) -> None:
                       "model is kept; its embeddings are not finite.",
                       TrainingDivergedWarning, stacklevel=_caller_stacklevel())
         return
-    vars(estimator).pop("net_", None)  # the fitted marker of every torch estimator
     raise TrainingDivergedError(
         f"{message} {_DIVERGED_HINT} history_ holds the losses of every epoch; "
         "on_divergence='warn' keeps the diverged model, with a warning.")
