@@ -83,13 +83,21 @@ def test_pickle_moves_state_to_cpu_and_gpu_pickles_load_on_cpu():
     np.testing.assert_allclose(again.transform(X), est.transform(X))
 
 
-def test_limit_threads_restores():
+def test_limit_threads_restores(monkeypatch):
+    from sklearn_biodiff import base
+
     n = torch.get_num_threads()
     with limit_torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == n
+    # None: torch's setting on an otherwise idle machine (auto_thread_count), restored
+    monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 0)
     with limit_torch_threads(None):
-        assert torch.get_num_threads() == n
+        assert torch.get_num_threads() == min(n, base._usable_cores())
+    monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 10**3)
+    with limit_torch_threads(None):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == n
 
 
 def test_progress_is_passthrough_when_quiet():
