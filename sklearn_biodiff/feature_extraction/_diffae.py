@@ -29,7 +29,7 @@ from ..modules.diffae import DiffAEModule, masked_mean_std
 from ..modules.lru import BLOCK, Workspace
 from ..nets.callbacks import EMA, BatchLRScheduler, MaxSteps, WarmupCosine
 from ..nets.crops import CropDataset, LabelledCropDataset
-from ..nets.engine import build_net
+from ..nets.engine import Switch, build_net
 from ..nets.losses import NoisePredictionNet
 from ..nets.randomness import DeviceNoise
 from ..nets.supcon import DiffusionView
@@ -576,10 +576,10 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
 
     def _warm_start_settings(self) -> dict:
         return {**super()._warm_start_settings(), "max_steps": self.max_steps,
-                "optional_callbacks": {
-                    "ema": (f"ema_decay={self.ema_decay!r}", "decay", self.ema_decay),
-                    "lr_schedule": (f"lr_schedule={self.lr_schedule!r}", None,
-                                    self.lr_schedule == "cosine")}}
+                "switches": {
+                    "ema": Switch(f"ema_decay={self.ema_decay!r}", "decay", self.ema_decay),
+                    "lr_schedule": Switch(f"lr_schedule={self.lr_schedule!r}", None,
+                                          self.lr_schedule == "cosine")}}
 
     def _prepare_net(self, net, *, warm: bool, seed: int, context: dict) -> None:
         """The ``pretrained`` weights (a new net), a new learning-rate schedule over this
@@ -589,11 +589,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                 net.initialize()
             context["config"] = self._load_pretrained(net.module_)
         if warm and self.lr_schedule == "cosine":
-            # a new warm-up + cosine over this run, from skorch's batch count
-            # (else the schedule of the first run, already decayed to 0, goes on)
-            done = sum(len(row["batches"]) for row in net.history)
-            dict(net.callbacks_)["lr_schedule"].lr_lambda = WarmupCosine(
-                self._total_steps(len(context["records"])), start=done)
+            net.restart_schedule(self._total_steps(len(context["records"])))
         if context["train"]:
             self._set_device_noise(net, seed, self._noise_on_device())
             self._set_supervision(net, supervised=context["targets"] is not None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import torch
 from skorch import NeuralNet
@@ -22,7 +23,8 @@ from .callbacks import EpochProgress
 from .loaders import BatchLoader, GroupValidSplit
 from .randomness import SeededGenerator
 
-__all__ = ["apply_warm_start_settings", "build_net", "fit_net", "release_training_state"]
+__all__ = ["Switch", "apply_warm_start_settings", "build_net", "fit_net",
+           "release_training_state"]
 
 
 def release_training_state(net: NeuralNet) -> None:
@@ -117,11 +119,22 @@ def build_net(
     )
 
 
+class Switch(NamedTuple):
+    """A part of the training loop that a setting switches on or off: the callback
+    that is present exactly when ``value`` is true."""
+
+    #: the setting as errors show it, e.g. ``"ema_decay=0.999"``
+    setting: str
+    #: the callback's attribute that takes ``value`` on a warm start (None: none)
+    attribute: str | None
+    value: object
+
+
 def apply_warm_start_settings(net: NeuralNet, *, what: str, lr: float, max_epochs: int,
                               batch_size: int, weight_decay: float = 0.0,
                               grad_clip: float | None = None,
                               max_steps: int | None = None,
-                              optional_callbacks: dict | None = None) -> None:
+                              switches: dict[str, Switch] | None = None) -> None:
     """Give an already trained ``net`` the estimator's current training settings.
 
     A warm-started ``fit`` trains the existing net; without this, settings changed
@@ -129,14 +142,13 @@ def apply_warm_start_settings(net: NeuralNet, *, what: str, lr: float, max_epoch
     ...) would be silently ignored, as the net keeps the values it was built with.
     ``lr`` and ``weight_decay`` update the optimizer in place (its moments are
     kept). A part of the training loop that is switched on or off by a setting
-    (gradient clipping; the entries of ``optional_callbacks``, which map a callback
-    name to ``(setting shown in errors, attribute to update or None, value)``, a
-    false value meaning "absent") cannot appear or disappear between warm-started
-    fits: that raises a ``ValueError`` naming the setting.
+    (gradient clipping, and ``switches``: callback name -> :class:`Switch`) cannot
+    appear or disappear between warm-started fits: that raises a ``ValueError``
+    naming the setting.
     """
     callbacks = dict(net.callbacks_)
-    parts = {"grad_clip": (f"grad_clip={grad_clip!r}", "gradient_clip_value", grad_clip),
-             **(optional_callbacks or {})}
+    parts = {"grad_clip": Switch(f"grad_clip={grad_clip!r}", "gradient_clip_value", grad_clip),
+             **(switches or {})}
     for name, (shown, attribute, value) in parts.items():
         if (name in callbacks) != bool(value):
             raise ValueError(

@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 
 from ..modules.vae import elbo_loss
 from ._precision import PrecisionMixin
+from .callbacks import WarmupCosine
 from .crops import CropDataset
 from .supcon import supervised_contrastive_loss
 
@@ -401,6 +402,15 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
         self.supervised_temperature = supervised_temperature
         self.view_maker = view_maker
         self.classifier_weight = classifier_weight
+
+    def restart_schedule(self, total_steps: int) -> None:
+        """Give the next (warm-started) run its own warm-up + cosine learning-rate
+        schedule over ``total_steps``, from skorch's batch count; without it the first
+        run's schedule, already decayed to 0, would go on. No-op without a schedule."""
+        schedule = dict(self.callbacks_).get("lr_schedule")
+        if schedule is not None:
+            done = sum(len(row["batches"]) for row in self.history)
+            schedule.lr_lambda = WarmupCosine(total_steps, start=done)
 
     def _supervised(self) -> bool:
         return bool(getattr(self, "supervised_weight", 0.0))  # nets pickled before it
