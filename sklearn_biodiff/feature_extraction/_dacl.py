@@ -142,7 +142,7 @@ warm_start, n_threads, device, random_state, verbose, callbacks, on_divergence
         Mean training embedding of the normal class.
     history_ : list of dict
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X`` in ``fit``, defined only when ``X`` was a DataFrame
         with string column names. The other methods then check them, as
         scikit-learn does: reordered or other columns raise, a plain array warns.
@@ -354,7 +354,7 @@ callbacks, on_divergence
     net_ : skorch.NeuralNet
     history_ : list of dict
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X`` in ``fit``, defined only when ``X`` was a DataFrame
         with string column names. The other methods then check them, as
         scikit-learn does: reordered or other columns raise, a plain array warns.

@@ -79,7 +79,7 @@ class VAELatent(VectorTorchEstimator):
     history_ : list of dict
         skorch's per-epoch history (losses, durations).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X`` in ``fit``, defined only when ``X`` was a DataFrame
         with string column names. The other methods then check them, as
         scikit-learn does: reordered or other columns raise, a plain array warns.
