@@ -370,3 +370,36 @@ def test_saved_weights_are_as_readable_as_the_config(tmp_path):
                               {"architecture": {}, "model_fs": 250.0})
     mode = lambda name: (folder / name).stat().st_mode & 0o777  # noqa: E731
     assert mode("model.safetensors") == mode("config.json")
+
+
+def test_cards_name_the_training_part_by_rule_and_hash_not_by_list(sample):
+    from scripts.export_pretrained import training_part_card
+
+    for name in SHIPPED:
+        config, _ = load_checkpoint(name)
+        part = config["card"]["training_part"]
+        assert "training_part_records" not in config["card"]
+        assert part["n_records"] == 5969 and len(part["sha256_of_sorted_names"]) == 64
+    # the sample's flags are consistent with the count and the demo's test part
+    assert sample.in_readme_training_part.dtype == bool
+    assert int((~sample.in_readme_training_part).sum()) == 86
+    assert training_part_card(["b", "a"]) == training_part_card(["a", "b"])
+
+
+@pytest.mark.data
+def test_the_card_hash_is_the_readme_splits_training_part(cinc2017_archive):
+    from benchmarks._common import readme_split
+    from scripts.export_pretrained import training_part_card
+    from sklearn_biodiff.datasets import load_physionet2017
+
+    cinc2017 = load_physionet2017(cinc2017_archive, n_jobs=2)
+    train, _ = readme_split(cinc2017.target)
+    expected = training_part_card(cinc2017.record_ids[train])
+    for name in SHIPPED:
+        part = load_checkpoint(name)[0]["card"]["training_part"]
+        assert part["sha256_of_sorted_names"] == expected["sha256_of_sorted_names"]
+    from sklearn_biodiff.datasets import load_cinc2017_sample
+
+    sample = load_cinc2017_sample()
+    np.testing.assert_array_equal(sample.in_readme_training_part,
+                                  np.isin(sample.record_ids, cinc2017.record_ids[train]))

@@ -33,7 +33,9 @@ def load_cinc2017_sample(*, return_X_y: bool = False):
     data : Bunch
         ``signals`` (list of float32 arrays in mV), ``target``, ``record_ids``,
         ``groups`` (one patient per record), ``fs`` (300), ``target_names``,
-        ``DESCR``.
+        ``in_readme_training_part`` (bool per record: in the README split's training
+        part, on which the shipped checkpoints were pretrained; evaluate them on the
+        others), ``DESCR``.
 
     Examples
     --------
@@ -47,6 +49,7 @@ def load_cinc2017_sample(*, return_X_y: bool = False):
         counts, lengths = npz["counts"], npz["lengths"]
         gain = np.float32(npz["gain"])
         record_ids, target = npz["record_ids"], npz["target"]
+        in_training_part = npz["in_readme_training_part"]
     bounds = np.concatenate([[0], np.cumsum(lengths)])
     signals = SignalList(
         [counts[a:b].astype(np.float32) / gain for a, b in zip(bounds[:-1], bounds[1:])],
@@ -73,5 +76,6 @@ License: {LICENSE}. Cite: {CITATION}
         groups=np.arange(len(signals)),
         fs=FS,
         target_names=np.asarray(CLASSES),
+        in_readme_training_part=in_training_part,
         DESCR=descr,
     )
