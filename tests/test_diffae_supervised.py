@@ -184,3 +184,26 @@ def test_a_warm_start_cannot_add_a_classification_head():
     emb = DiffAEEmbedder(**TINY, warm_start=True).fit(X, Y)
     with pytest.raises(ValueError, match="needs the classification head built in the first"):
         emb.set_params(classifier_weight=1.0).fit(X, Y)
+
+
+def test_diffusion_weight_zero_trains_the_encoder_alone(tmp_path):
+    path = DiffAEEmbedder(**TINY).fit(X).save_pretrained(tmp_path / "ckpt")
+    frozen = DiffAEEmbedder(**{**TINY, "max_epochs": 0}, pretrained=str(path)).fit(X)
+    tuned = DiffAEEmbedder(**{**TINY, "max_epochs": 2}, pretrained=str(path),
+                           diffusion_weight=0.0, classifier_weight=1.0).fit(X, Y)
+    before, after = frozen.net_.module_, tuned.net_.module_
+    for name, w in before.denoiser.state_dict().items():  # skipped: not trained
+        assert torch.equal(w, after.denoiser.state_dict()[name]), name
+    assert any(not torch.equal(w, after.encoder.state_dict()[k])
+               for k, w in before.encoder.state_dict().items())
+    assert all(np.isfinite(row["train_loss"]) for row in tuned.history_)
+
+
+def test_diffusion_weight_zero_needs_labels():
+    with pytest.raises(ValueError, match="diffusion_weight=0 leaves nothing to train"):
+        DiffAEEmbedder(**TINY, diffusion_weight=0.0).fit(X)
+    module = DiffAEModule(embedding_dim=4, encoder_width=4, encoder_layers=1,
+                          encoder_stride=2, unet_channels=(4, 8), unet_stem_stride=1,
+                          n_timesteps=20)
+    with pytest.raises(ValueError, match="denoise=False leaves only the embeddings"):
+        module(torch.randn(2, 1, 48), denoise=False)

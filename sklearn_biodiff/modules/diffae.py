@@ -394,7 +394,7 @@ class DiffAEModule(nn.Module):
 
     def forward(self, x0: torch.Tensor, x_enc: torch.Tensor | None = None,
                 x_view: torch.Tensor | None = None, shard: torch.Tensor | None = None,
-                embeddings: bool = False):
+                embeddings: bool = False, denoise: bool = True):
         """Noise-prediction pair ``(eps_hat, eps)`` for clean crops ``x0`` (B, C, L).
 
         ``x_enc`` (like ``x0``), optional: what the encoder sees instead of ``x0`` (a
@@ -404,13 +404,22 @@ class DiffAEModule(nn.Module):
         embeddings of both views.
         ``embeddings=True`` (label-aware fine-tuning, needs ``x_view``): then
         ``(eps_hat, eps, p, p_view, z, z_view)``, with the embeddings of both views
-        (``p`` and ``p_view`` are None without a projection head).
+        (``p`` and ``p_view`` are None without a projection head). ``denoise=False``
+        (with ``embeddings=True``) skips the denoiser: ``eps_hat`` and ``eps`` are None.
         ``shard`` (B, 2) int64, optional: ``x0`` holds rows ``shard[:, 0]`` of a
         global batch of ``shard[0, 1]`` rows split over processes; the timesteps
         and the noise are drawn for the whole global batch and these rows kept,
         so every process sees the draws of a one-process run.
         """
         z, _ = self.encoder(x0 if x_enc is None else x_enc)
+        if not denoise:
+            if not embeddings:
+                raise ValueError("denoise=False leaves only the embeddings: pass "
+                                 "embeddings=True and x_view")
+            z_view, _ = self.encoder(x_view)
+            p, p_view = ((None, None) if self.projector is None
+                         else (self.projector(z), self.projector(z_view)))
+            return None, None, p, p_view, z, z_view
         if shard is None:
             t = torch.randint(1, self.n_timesteps + 1, (x0.shape[0],), device=x0.device)
             eps = torch.randn_like(x0)

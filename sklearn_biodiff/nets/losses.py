@@ -424,13 +424,18 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
             if maker is not None:
                 x = {**x, "x_view": maker(self.module_, x["x_view"].to(self.device))}
             fit_params = {**fit_params, "embeddings": True}
+            if getattr(self, "diffusion_weight", 1.0) == 0:  # the denoiser would idle
+                fit_params["denoise"] = False
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         eps_hat, eps, *views = y_pred
-        loss = torch.nn.functional.mse_loss(eps_hat, eps)
-        if getattr(self, "diffusion_weight", 1.0) != 1.0:
-            loss = self.diffusion_weight * loss
+        if eps_hat is None:  # diffusion_weight=0: the denoiser was skipped
+            loss = views[-1].sum() * 0.0
+        else:
+            loss = torch.nn.functional.mse_loss(eps_hat, eps)
+            if getattr(self, "diffusion_weight", 1.0) != 1.0:
+                loss = self.diffusion_weight * loss
         if not views:
             return loss
         p, q, *embeddings = views
