@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, _safe_indexing
 
 __all__ = ["linear_probe"]
 
@@ -42,8 +42,7 @@ def _fold_params(fit_params: dict | None, train: np.ndarray, n: int) -> dict:
     out = {}
     for key, value in (fit_params or {}).items():
         if hasattr(value, "__len__") and not isinstance(value, str | dict) and len(value) == n:
-            value = np.asarray(value)[train] if not isinstance(value, list) \
-                else [value[i] for i in train]
+            value = _safe_indexing(value, train)
         out[key] = value
     return out
 
@@ -155,8 +154,7 @@ def linear_probe(embedder, X, y, *, groups=None, cv=5, Cs: Sequence[float] = (0.
     classes = list(np.unique(y))
     folds = []
     for tr, te in _folds(cv, y, groups, random_state):
-        X_tr, X_te = ([X[i] for i in tr], [X[i] for i in te]) if isinstance(X, list) \
-            else (np.asarray(X)[tr], np.asarray(X)[te])
+        X_tr, X_te = _safe_indexing(X, tr), _safe_indexing(X, te)
         if embedder is None:
             Z_tr, Z_te = X_tr, X_te
         else:
