@@ -10,8 +10,8 @@
   ours for the rest).
 * ``verbose`` switches progress output on (:func:`progress`).
 * ``n_threads`` (torch threads for one call) lives in :func:`limit_torch_threads`;
-  ``None`` picks :func:`auto_thread_count`, which leaves the cores that other
-  processes are busy on alone.
+  for inference ``None`` picks :func:`auto_thread_count`, which leaves the cores that
+  other processes are busy on alone.
 """
 
 from __future__ import annotations
@@ -192,24 +192,32 @@ def auto_thread_count() -> int:
     return max(1, min(torch.get_num_threads(), cores - busy))
 
 
-def limit_torch_threads(n_threads: int | None):
+def limit_torch_threads(n_threads: int | None, *, adapt: bool = False):
     """Context manager setting torch's intra-op threads for a block, then restoring them.
 
     Parameters
     ----------
     n_threads : int or None
-        Threads to use; ``None`` picks :func:`auto_thread_count` (torch's
-        setting, lowered to the cores not busy with other processes). Parallel
-        cross-validation with ``n_jobs`` runs one estimator per worker; each
-        worker should use ``n_cores // n_jobs`` threads to avoid
+        Threads to use. ``None`` keeps torch's setting, or, with ``adapt``, picks
+        :func:`auto_thread_count` (torch's setting lowered to the cores not busy with
+        other processes). Parallel cross-validation with ``n_jobs`` runs one estimator
+        per worker; each worker should use ``n_cores // n_jobs`` threads to avoid
         oversubscription (joblib's and Dask's workers are set up that way).
+    adapt : bool, default=False
+        Let ``None`` follow the machine's load. Inference passes it: its results do
+        not depend on the thread count. Training does not: a reduction split over
+        another number of threads rounds differently, and a seeded fit must give the
+        same weights whatever else the machine is doing.
     """
     import torch
 
     @contextlib.contextmanager
     def _ctx():
         old = torch.get_num_threads()
-        wanted = auto_thread_count() if n_threads is None else max(1, int(n_threads))
+        if n_threads is None:
+            wanted = auto_thread_count() if adapt else old
+        else:
+            wanted = max(1, int(n_threads))
         if wanted == old:
             yield
             return

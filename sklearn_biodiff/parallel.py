@@ -70,8 +70,7 @@ def transform_in_chunks(transformer, X, *, chunk_size: int = 256, n_jobs: int | 
         the configured backend and ``n_jobs`` are used (``n_jobs=-1`` with the
         ``"dask"`` backend uses every thread of the cluster).
     n_threads : int or None, default=None
-        Torch threads in each task. ``None`` keeps the worker's setting (lowered to
-        the cores no other process is busy on, :func:`~sklearn_biodiff.base.auto_thread_count`): the
+        Torch threads in each task. ``None`` keeps the worker's setting: the
         default loky backend caps its workers at ``n_cores // n_jobs`` threads,
         and Dask workers started by a nanny (``LocalCluster``, ``dask worker``,
         dask-jobqueue) run with ``OMP_NUM_THREADS=1``, i.e. one torch thread.

@@ -90,14 +90,16 @@ def test_limit_threads_restores(monkeypatch):
     with limit_torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == n
-    # None: torch's setting on an otherwise idle machine (auto_thread_count), restored
-    monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 0)
-    with limit_torch_threads(None):
-        assert torch.get_num_threads() == min(n, base._usable_cores())
     monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 10**3)
-    with limit_torch_threads(None):
+    with limit_torch_threads(None):  # training: torch's setting, whatever the load
+        assert torch.get_num_threads() == n
+    with limit_torch_threads(None, adapt=True):  # inference: follows the load
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == n
+    # on an otherwise idle machine, torch's setting (up to the usable cores)
+    monkeypatch.setattr(base, "_other_runnable_tasks", lambda samples=3: 0)
+    with limit_torch_threads(None, adapt=True):
+        assert torch.get_num_threads() == min(n, base._usable_cores())
 
 
 def test_progress_is_passthrough_when_quiet():

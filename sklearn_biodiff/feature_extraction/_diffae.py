@@ -268,10 +268,12 @@ class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimat
         switching gradient clipping, the EMA or the cosine schedule on or off
         between warm-started fits raises a ``ValueError``.
     n_threads : int or None, default=None
-        Torch threads used by ``fit``/``transform``. ``None``: torch's setting,
-        lowered at each call to the cores no other process is busy on
-        (:func:`~sklearn_biodiff.base.auto_thread_count`), so a busy machine does
-        not make the threads spin; set it for runs that must use a fixed count.
+        Torch threads used by ``fit``/``transform``. ``None``: torch's setting; in
+        ``transform`` lowered at each call to the cores no other process is busy on
+        (:func:`~sklearn_biodiff.base.auto_thread_count`), so a busy machine does not
+        make the threads spin (the embedding does not depend on the count). ``fit``
+        keeps torch's setting, so that a seeded fit gives the same weights whatever
+        else the machine is doing.
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
     pretrained : str, path-like or None, default=None
@@ -947,7 +949,9 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
 
         batches = list(_length_batches(lengths_all, self.transform_batch_size,
                                        _BATCH_FRAMES * encoder.stride))
-        with limit_torch_threads(self.n_threads):
+        # the batches run on one-thread workers, so the embedding does not depend on how
+        # many: the count may follow the machine's load
+        with limit_torch_threads(self.n_threads, adapt=True):
             _run_batches(run, batches, torch.get_num_threads(),
                          on_cpu=torch.device(self.device_).type == "cpu")
         return z, attn, stats

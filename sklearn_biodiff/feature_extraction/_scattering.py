@@ -146,10 +146,8 @@ class ScatteringFeatures(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
     device : str, default="auto"
         ``"auto"`` uses CUDA when available.
     n_jobs : int or None, default=None
-        Torch threads used while transforming. ``None``: torch's setting, lowered
-        at each call to the cores no other process is busy on
-        (:func:`~sklearn_biodiff.base.auto_thread_count`). Inside a parallel CV,
-        joblib's workers already cap it at ``n_cores // n_jobs``.
+        Torch threads used while transforming (``None`` keeps torch's setting).
+        Inside a parallel CV, joblib's workers already cap it at ``n_cores // n_jobs``.
     memory : str, joblib.Memory or None, default=None
         Cache of computed features: a second call on the same records with the
         same parameters is read from disk.

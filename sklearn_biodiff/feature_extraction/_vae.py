@@ -51,9 +51,7 @@ class VAELatent(VectorTorchEstimator):
         ``max_epochs``, ``lr``, ``batch_size``, ``weight_decay`` and ``grad_clip``
         (switching gradient clipping on or off in between raises a ``ValueError``).
     n_threads : int or None, default=None
-        Torch threads during fit/transform. ``None``: torch's setting, lowered at
-        each call to the cores no other process is busy on
-        (:func:`~sklearn_biodiff.base.auto_thread_count`).
+        Torch threads during fit/transform (``None`` keeps torch's setting).
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling, the reparameterisation noise and the split.
