@@ -32,7 +32,7 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks._common import RESULTS, run_metadata, write_json
+from benchmarks._common import results_lock, run_metadata, write_json
 from benchmarks._protocol import evaluate, load_data
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
@@ -67,6 +67,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fold", type=int, default=None, choices=[0, 1, 2],
                     help="CV on the training part: fine-tune without this fold, score it")
+    ap.add_argument("--init", choices=["pretrained", "random"], default="pretrained",
+                    help="random: the checkpoint's architecture, randomly initialised "
+                         "(is the pretraining doing the work?)")
+    ap.add_argument("--baseline", choices=["dacl", "st"], default=None,
+                    help="score a peer instead of fine-tuning: make_dacl_pipeline()'s "
+                         "embedding (DACL beside the scattering features) or "
+                         "ScatteringFeatures, with the same probe")
     ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
     args = ap.parse_args(argv)
     params = {**BASE, **_parse_sets(args.set)}
@@ -80,6 +87,8 @@ def main(argv=None) -> dict:
             X_tr, y_tr))[args.fold]
         X_te, y_te = [X_tr[i] for i in held], y_tr[held]
         X_tr, y_tr = [X_tr[i] for i in inner], y_tr[inner]
+    if args.baseline is not None:
+        return _record(args, _baseline(args, X_tr, y_tr, X_te, y_te, source))
     if args.quick:
         params.update(snippet_seconds=2.0, batch_size=8)
     crop = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, **params)._snippet_length()
@@ -91,6 +100,8 @@ def main(argv=None) -> dict:
     else:
         emb = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, n_threads=1, **params,
                                              max_epochs=1, warm_start=True)
+        if args.init == "random":  # the same architecture, no pretrained weights
+            emb.set_params(pretrained=None, random_state=args.seed)
         run = {"emb": emb, "epochs_done": 0, "cpu_seconds": 0.0, "losses": []}
     emb = run["emb"]
     while run["epochs_done"] < args.epochs:
@@ -108,7 +119,7 @@ def main(argv=None) -> dict:
         run["cpu_seconds"] = float("nan")
     t0 = time.process_time()
     scores = evaluate(emb, X_tr, y_tr, X_te, y_te)
-    entry = {"params": params, "epochs": args.epochs, "seed": args.seed,
+    entry = {"params": params, "epochs": args.epochs, "seed": args.seed, "init": args.init,
              "records_fine_tuned": len(X_fit), "records_left_out_too_short":
              len(X_tr) - len(X_fit), "train_loss_per_epoch": run["losses"],
              "fine_tune_cpu_minutes": run["cpu_seconds"] / 60,
@@ -116,22 +127,48 @@ def main(argv=None) -> dict:
              if args.epochs else None,
              "evaluation_cpu_minutes": (time.process_time() - t0) / 60,
              "source": source, "scores": scores, "run": run_metadata([args.seed])}
-    name = "finetune_diffae" + ("_quick" if args.quick else "")
-    previous = RESULTS / f"{name}.json"
-    runs = json.loads(previous.read_text())["runs"] if previous.is_file() else {}
-    if args.fold is None:
-        runs[args.name] = {**runs.get(args.name, {}), **entry}
-    else:
-        entry["protocol"] = ("3-fold stratified CV of the README training part (seed 0): "
-                             "fine-tuned on two folds, scored on this one; no test data")
-        runs.setdefault(args.name, {}).setdefault("folds", {})[str(args.fold)] = entry
-    write_json(name, {"runs": runs}, seeds=[args.seed])
-    print(json.dumps({k: v for k, v in entry.items() if k != "scores"}, default=float))
+    _record(args, entry)
     for readout, key in (("z", None), ("attention+stats", "readout_attention_stats"),
                          ("blocks", "readout_attention_stats_blocks")):
         s = scores if key is None else scores[key]
         print(readout, {k: round(v, 4) for k, v in s["test"].items()},
               "cv", round(s["cv_train"]["mean_f1_NAO"], 4))
+    return entry
+
+
+def _baseline(args, X_tr, y_tr, X_te, y_te, source) -> dict:
+    """A peer's embedding, fitted on the training records, scored by the same probe."""
+    from benchmarks._protocol import probe_scores
+    from sklearn_biodiff.feature_extraction import ScatteringFeatures
+    from sklearn_biodiff.pipeline import make_dacl_pipeline
+
+    c0 = time.process_time()
+    if args.baseline == "dacl":
+        peer = make_dacl_pipeline(classifier="passthrough", random_state=args.seed)
+    else:
+        peer = ScatteringFeatures()
+    Z_tr = peer.fit(X_tr, y_tr).transform(X_tr)
+    Z_te = peer.transform(X_te)
+    return {"baseline": args.baseline, "seed": args.seed, "source": source,
+            "fit_transform_cpu_minutes": (time.process_time() - c0) / 60,
+            "n_features": int(Z_tr.shape[1]),
+            "scores": probe_scores(Z_tr, y_tr, Z_te, y_te),
+            "run": run_metadata([args.seed])}
+
+
+def _record(args, entry: dict) -> dict:
+    """Merge one run's entry into the JSON, under its name (and fold)."""
+    name = "finetune_diffae" + ("_quick" if args.quick else "")
+    with results_lock(name) as previous:  # runs of other configurations may finish now
+        runs = json.loads(previous.read_text())["runs"] if previous.is_file() else {}
+        if args.fold is None:
+            runs[args.name] = {**runs.get(args.name, {}), **entry}
+        else:
+            entry["protocol"] = ("3-fold stratified CV of the README training part (seed 0):"
+                                 " fine-tuned on two folds, scored on this one; no test data")
+            runs.setdefault(args.name, {}).setdefault("folds", {})[str(args.fold)] = entry
+        write_json(name, {"runs": runs}, seeds=[args.seed])
+    print(json.dumps({k: v for k, v in entry.items() if k != "scores"}, default=float))
     return entry
 
 
