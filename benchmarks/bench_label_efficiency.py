@@ -20,10 +20,12 @@ unlabelled training part). ``ScatteringFeatures()``; ``DEFAULT_PRETRAINED`` froz
 with each readout (one transform with ``readout="attention+stats+blocks"`` serves
 all three, each readout being the leading columns of the wider one); the same
 architecture at its seeded random initialisation (seed 0), the same readouts, beside
-every pretrained row. A source whose embedding depends on the labels (the
-label-aware fine-tuned rows of the fine-tuning issue) declares
-``uses_labels=True`` and its factory then receives the labelled subset; none is
-defined yet.
+every pretrained row; and ``DEFAULT_PRETRAINED`` fine-tuned on each labelled subset
+with the package's defaults (``DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED).fit(X,
+y)``, the label-aware fine-tuning), then frozen and probed the same way. A source whose
+embedding depends on the labels declares ``uses_labels=True``: its factory receives
+the labelled subset, and its matrices (the subset's and the test part's) are cached per
+fraction, seed and recipe.
 
 JSON: ``results/bench_label_efficiency.json``; plot:
 ``results/bench_label_efficiency.png`` (mean F1 of N, A, O and AF vs rest AUROC
@@ -38,6 +40,7 @@ seeds, in well under a minute (``*_quick.json``, gitignored).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import time
 import warnings
@@ -84,6 +87,27 @@ def _scattering(X_fit, threads):
     return ScatteringFeatures(n_jobs=threads).fit(X_fit)
 
 
+#: constructor parameters of the fine-tuned rows beyond the recommended call
+#: ``DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED).fit(X, y)`` (none: its defaults are
+#: the recipe chosen by cross-validation, ``scripts/finetune_diffae.py``)
+FINE_TUNING: dict = {}
+#: ``--quick`` (the bundled sample, in a minute): short crops, two epochs
+QUICK_FINE_TUNING = {"snippet_seconds": 2.0, "max_epochs": 2, "batch_size": 8}
+
+
+def _fine_tuned(X_fit, threads, X_labelled, y_labelled, seed, quick=False):
+    """``DEFAULT_PRETRAINED`` fine-tuned with the labelled subset (issue 31's recipe).
+
+    Records shorter than the training crop are left out of the fine-tuning (not of the
+    probe); the seed of the subset seeds the fine-tuning too.
+    """
+    emb = DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED, n_threads=threads,
+                         random_state=seed, readout="attention+stats+blocks",
+                         **(QUICK_FINE_TUNING if quick else FINE_TUNING))
+    keep = [i for i, x in enumerate(X_labelled) if len(x) >= emb._snippet_length()]
+    return emb.fit([X_labelled[i] for i in keep], np.asarray(y_labelled)[keep])
+
+
 @dataclass
 class Source:
     """An embedder factory ``factory(X_fit, threads) -> fitted transformer``.
@@ -97,6 +121,11 @@ class Source:
     uses_labels: bool = False
     description: str = ""
 
+    def key(self) -> str:
+        """What the cached matrices depend on besides the split (the recipe)."""
+        return hashlib.sha256(repr(sorted(FINE_TUNING.items())).encode()).hexdigest()[:8] \
+            if self.uses_labels else ""
+
 
 SOURCES = {
     "scattering": Source(_scattering, description="ScatteringFeatures() (defaults)"),
@@ -106,6 +135,10 @@ SOURCES = {
     "random_init": Source(_random_init, description=(
         f"the architecture of {DEFAULT_PRETRAINED!r}, pretrained=None, seeded "
         f"initialisation random_state={RANDOM_INIT_SEED} (one step at lr 1e-12, no EMA)")),
+    "fine_tuned": Source(_fine_tuned, uses_labels=True, description=(
+        f"DiffAEEmbedder(pretrained={DEFAULT_PRETRAINED!r}, random_state=seed).fit("
+        "labelled subset) with the package's defaults (the label-aware fine-tuning), "
+        "one transform with readout='attention+stats+blocks'")),
 }
 
 
@@ -140,6 +173,7 @@ class Row:
 def _rows():
     rows = {"ScatteringFeatures": Row("scattering", label="ScatteringFeatures()")}
     for kind, name in (("pretrained", f"{DEFAULT_PRETRAINED} frozen"),
+                       ("fine_tuned", f"{DEFAULT_PRETRAINED} fine-tuned on the labels"),
                        ("random_init", "random init (same architecture)")):
         for readout in ("attention", "attention+stats", "attention+stats+blocks"):
             default = " (DEFAULT_READOUT)" if readout == DEFAULT_READOUT else ""
@@ -186,10 +220,46 @@ def embed(name, source, X_tr, X_te, y_tr, y_te, quick, threads, refresh=False):
     return Z_tr, Z_te, {"seconds": seconds, "cached": False, "n_features_out": widths}
 
 
-def load_split(pre, quick, refresh=False):
+def embed_labelled(name, source, sub, fraction, seed, X_tr, X_te, y_tr, y_te, quick,
+                   threads, refresh=False):
+    """``(Z_subset, Z_test, meta)`` of a source fitted on the labelled subset ``sub``.
+
+    Cached per split, recipe, fraction and seed, like :func:`embed`; the training part
+    is embedded only where it is labelled (the probe sees nothing else).
+    """
+    path = CACHE / (f"{name}{source.key()}_{_fingerprint(y_tr, y_te, quick)}_"
+                    f"{fraction:g}_{seed}.npz")
+    if path.exists() and not refresh:
+        with np.load(path, allow_pickle=False) as f:
+            return f["Z_train"], f["Z_test"], {
+                "cpu_seconds": float(f["seconds"]), "cached": True,
+                "n_features_out": dict(zip(f["readouts"].tolist(), f["widths"].tolist()))}
+    if X_tr is None:
+        raise RuntimeError(f"{path.name} is not cached: run without the label cache")
+    c0 = time.process_time()
+    X_sub = [X_tr[i] for i in sub]
+    est = source.factory(X_tr, threads, X_sub, y_tr[sub], seed, quick=quick)
+    Z_sub, Z_te = est.transform(X_sub), est.transform(X_te)
+    seconds = time.process_time() - c0
+    widths = {r: est._n_features_out_for(r)
+              for r in ("attention", "attention+stats", "attention+stats+blocks")}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, Z_train=Z_sub, Z_test=Z_te, seconds=seconds,
+             readouts=np.asarray(list(widths), dtype=str),
+             widths=np.asarray(list(widths.values()), dtype=int))
+    tmp.replace(path)
+    print(f"{name} {fraction:g} seed {seed}: fitted and embedded in {seconds / 60:.1f} "
+          "CPU-min", flush=True)
+    return Z_sub, Z_te, {"cpu_seconds": seconds, "cached": False,
+                         "n_features_out": widths}
+
+
+def load_split(pre, quick, refresh=False, needs_signals=False):
     """``(source, X_train, y_train, X_test, y_test)``; the signals only when needed.
 
-    Once every source is cached, the labels come from ``labels_<quick|full>.npz`` of
+    Once every frozen source is cached, and unless ``needs_signals`` (a label-aware
+    source without its cache), the labels come from ``labels_<quick|full>.npz`` of
     the cache and the signals are not read (``X_train`` and ``X_test`` are None).
     """
     labels = CACHE / f"labels_{'quick' if quick else 'full'}.npz"
@@ -197,7 +267,8 @@ def load_split(pre, quick, refresh=False):
         with np.load(labels, allow_pickle=False) as f:
             y_tr, y_te, source = f["y_train"], f["y_test"], str(f["source"])
         fp = _fingerprint(y_tr, y_te, quick)
-        if all((CACHE / f"{name}_{fp}.npz").exists() for name in SOURCES):
+        if all((CACHE / f"{name}_{fp}.npz").exists() for name in SOURCES
+               if not SOURCES[name].uses_labels) and not needs_signals:
             return source, None, y_tr, None, y_te
     source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=quick)
     y_tr, y_te = np.asarray(y_tr).astype(str), np.asarray(y_te).astype(str)
@@ -240,17 +311,27 @@ def summarise(values):
 
 
 def run_rows(pre, rows, mats, y_tr, y_te, fractions, seeds, make_probe=None):
+    """Probe every row at every fraction and seed; the test part scored once each.
+
+    ``mats[source]``: ``(Z_train, Z_test, meta)`` of a frozen source, or, for a
+    label-aware one, a function ``(fraction, seed, subset) -> (Z_subset, Z_test,
+    meta)``.
+    """
     out = {}
     for name, row in rows.items():
-        Z_tr_all, Z_te_all, meta = mats[row.source]
-        Z_tr, Z_te = row.view(Z_tr_all, Z_te_all, meta)
         per_fraction = {}
         for fraction in fractions:
             fseeds = seeds if fraction < 1.0 else [0]
             runs = []
             for seed in fseeds:
                 sub = labelled_subset(y_tr, fraction, seed)
-                scores, best = probe_test_scores(pre, Z_tr[sub], y_tr[sub], Z_te, y_te,
+                if callable(mats[row.source]):  # fitted on this subset
+                    Z_sub, Z_te, meta = mats[row.source](fraction, seed, sub)
+                    Z_sub, Z_te = row.view(Z_sub, Z_te, meta)
+                else:
+                    Z_tr, Z_te = row.view(*mats[row.source])
+                    Z_sub = Z_tr[sub]
+                scores, best = probe_test_scores(pre, Z_sub, y_tr[sub], Z_te, y_te,
                                                  make_probe)
                 runs.append({"seed": seed, "n_labelled": len(sub), "test": scores,
                              "probe": {k: (v if isinstance(v, (int, float, str)) else
@@ -265,7 +346,7 @@ def run_rows(pre, rows, mats, y_tr, y_te, fractions, seeds, make_probe=None):
                   f"+-{t['auroc_af_vs_rest']['sd']:.3f}", flush=True)
         out[name] = {"label": row.label or name, "source": row.source,
                      "view": getattr(row.view, "__name__", str(row.view)),
-                     "n_features": int(Z_tr.shape[1]), **row.extra,
+                     "n_features": int(Z_sub.shape[1]), **row.extra,
                      "fractions": per_fraction}
     return out
 
@@ -299,6 +380,17 @@ def plot(report, path):
     plt.close(fig)
 
 
+def _labelled_matrices(name, source, X_tr, X_te, y_tr, y_te, quick, threads, refresh,
+                       embed_meta, fraction, seed, sub):
+    """One label-aware fit's matrices, memoised per (fraction, seed) within a run."""
+    fits = embed_meta[name]["fits"]
+    key = f"{fraction:g}/{seed}"
+    if key not in fits:
+        fits[key] = embed_labelled(name, source, sub, fraction, seed, X_tr, X_te, y_tr,
+                                   y_te, quick, threads, refresh)
+    return fits[key]
+
+
 # ---------------------------------------------------------------- main
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -316,15 +408,21 @@ def main(argv=None) -> dict:
 
         torch.set_num_threads(args.threads)
     pre = _protocol
-    source, X_tr, y_tr, X_te, y_te = load_split(pre, args.quick, args.refresh)
+    rows = {k: v for k, v in ROWS.items() if args.rows is None or k in args.rows}
+    labelled = {r.source for r in rows.values() if SOURCES[r.source].uses_labels}
+    source, X_tr, y_tr, X_te, y_te = load_split(pre, args.quick, args.refresh,
+                                                needs_signals=bool(labelled))
     fractions = QUICK_FRACTIONS if args.quick else FRACTIONS
     seeds = list(range(2 if args.quick else args.seeds))
-    rows = {k: v for k, v in ROWS.items() if args.rows is None or k in args.rows}
     mats, embed_meta = {}, {}
     for name in dict.fromkeys(r.source for r in rows.values()):
-        if SOURCES[name].uses_labels:
-            raise NotImplementedError("label-aware sources are refitted per subset: "
-                                      "add them with their own loop")
+        if SOURCES[name].uses_labels:  # refitted per subset, when a row asks for it
+            mats[name] = functools.partial(
+                _labelled_matrices, name, SOURCES[name], X_tr, X_te, y_tr, y_te,
+                args.quick, args.threads, args.refresh, embed_meta)
+            embed_meta[name] = {"description": SOURCES[name].description,
+                                "fine_tuning": FINE_TUNING, "fits": {}}
+            continue
         mats[name] = embed(name, SOURCES[name], X_tr, X_te, y_tr, y_te, args.quick,
                            args.threads, refresh=args.refresh)
         embed_meta[name] = {"description": SOURCES[name].description,
@@ -333,6 +431,9 @@ def main(argv=None) -> dict:
     if args.embed_only:
         return embed_meta
     results = run_rows(pre, rows, mats, y_tr, y_te, fractions, seeds)
+    for name in labelled:  # the JSON keeps each fit's cost, not its matrices
+        embed_meta[name]["fits"] = {k: {m: v for m, v in fit[2].items()}
+                                    for k, fit in embed_meta[name]["fits"].items()}
     report = {
         "source": source, "n_train": len(y_tr), "n_test": len(y_te),
         "quick": args.quick, "threads": args.threads, "checkpoint": DEFAULT_PRETRAINED,
@@ -347,8 +448,9 @@ def main(argv=None) -> dict:
             "the labelled subset (macro F1); the test part scored once per row, "
             "fraction and seed; embeddings do not depend on the labels (frozen), so "
             "each source embeds once; spread: sample sd and range over seeds"),
-        "fine_tuned_rows": ("not yet: the label-aware fine-tuning issue is not built; a "
-                            "fine-tuned row is a Source with uses_labels=True"),
+        "fine_tuned_rows": ("the encoder fine-tuned on each labelled subset (seed = "
+                            "the subset's), then frozen and probed like the others; the "
+                            "test part is embedded once per fit"),
         "embedding": embed_meta, "rows": results}
     name = "bench_label_efficiency" + ("_quick" if args.quick else "")
     plot(report, RESULTS / f"{name}.png")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 
@@ -57,13 +58,59 @@ def test_rows_score_the_test_part_once_per_fraction_and_seed(monkeypatch):
     assert out["all"]["fractions"]["1"]["seeds"] == [0]
 
 
-def test_every_source_is_a_factory_and_fine_tuned_rows_are_refused_until_built():
-    assert set(bench.SOURCES) == {"scattering", "pretrained", "random_init"}
-    assert not any(s.uses_labels for s in bench.SOURCES.values())
+def test_every_source_is_a_factory_and_each_frozen_row_has_its_fine_tuned_and_random_twin():
+    assert set(bench.SOURCES) == {"scattering", "pretrained", "fine_tuned", "random_init"}
+    assert [k for k, s in bench.SOURCES.items() if s.uses_labels] == ["fine_tuned"]
     for row in bench.ROWS.values():
         assert row.source in bench.SOURCES
     pretrained = [k for k in bench.ROWS if k.startswith("pretrained")]
-    assert all(k.replace("pretrained", "random_init") in bench.ROWS for k in pretrained)
+    for twin in ("random_init", "fine_tuned"):
+        assert all(k.replace("pretrained", twin) in bench.ROWS for k in pretrained)
+
+
+class _Recorder:
+    """A label-aware source's fitted estimator: remembers what it was fitted on."""
+
+    def __init__(self, X_lab, y_lab):
+        self.y_lab = list(y_lab)
+
+    def transform(self, X):
+        return np.array([[float(len(x)), 1.0, 2.0, 3.0] for x in X])
+
+    def _n_features_out_for(self, readout):
+        return {"attention": 2, "attention+stats": 3, "attention+stats+blocks": 4}[readout]
+
+
+def test_a_label_aware_source_is_refitted_on_each_labelled_subset_only(tmp_path, monkeypatch):
+    """One fit per (fraction, seed), on that subset's labels (never the test part's),
+    shared by the rows of that source, and cached: a rerun does not refit."""
+    y_tr, y_te = _labels(300, 5), _labels(100, 6)
+    X_tr = [np.zeros(10 + i) for i in range(300)]
+    X_te = [np.zeros(5) for _ in range(100)]
+    fits = []
+
+    def factory(X_fit, threads, X_lab, y_lab, seed, quick=False):
+        assert len(X_fit) == 300 and len(X_lab) == len(y_lab)
+        fits.append((len(y_lab), seed))
+        return _Recorder(X_lab, y_lab)
+
+    monkeypatch.setattr(bench, "CACHE", tmp_path)
+    source = bench.Source(factory, uses_labels=True)
+    rows = {"ft z": bench.Row("ft", bench._readout_columns("attention")),
+            "ft all": bench.Row("ft", bench._readout_columns("attention+stats+blocks"))}
+    pre = bench._protocol
+
+    def run():
+        meta = {"ft": {"fits": {}}}
+        mats = {"ft": functools.partial(bench._labelled_matrices, "ft", source, X_tr, X_te,
+                                        y_tr, y_te, False, 1, False, meta)}
+        return bench.run_rows(pre, rows, mats, y_tr, y_te, (0.1, 1.0), [0, 1])
+
+    out = run()
+    assert sorted(fits) == [(30, 0), (30, 1), (300, 0)]  # not once per row
+    assert out["ft z"]["n_features"] == 2 and out["ft all"]["n_features"] == 4
+    run()
+    assert len(fits) == 3  # the second run read the cache
 
 
 def test_selection_reads_only_the_training_part(tmp_path, monkeypatch):
