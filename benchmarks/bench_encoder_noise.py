@@ -1,7 +1,7 @@
 """Where DiffAE's encoder noise is drawn (issue 19): the loader (numpy) vs the device (torch).
 
 ``DiffAEEmbedder(encoder_noise=AddNoise(...))`` corrupts every training crop. With
-``noise_device="loader"`` that happens in numpy, crop by crop, in the main process
+``TorchEngine(noise_device="loader")`` that happens in numpy, crop by crop, in the main process
 while the batch is assembled (``CropDataset._noisy``); with ``"device"`` the training
 step corrupts the whole batch on the training device (``AddNoise.corrupt_batch``).
 

@@ -14,7 +14,16 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = [
     "HasMethods",
     "Interval", "LayerSizes", "StrOptions", "_fit_context", "check_is_fitted",
-    "validate_data"]
+    "validate_data", "validate_params"]
+
+
+def validate_params(estimator) -> None:
+    """Check ``estimator``'s parameters against its ``_parameter_constraints``, as
+    ``_fit_context`` does for the estimator being fitted; for a parameter object
+    that the fitted estimator holds, such as its ``engine``. Always: inside a
+    ``fit`` under ``_fit_context(prefer_skip_nested_validation=True)``,
+    scikit-learn's ``skip_parameter_validation`` is set for nested calls."""
+    estimator._validate_params()
 
 
 class LayerSizes(Options):

@@ -321,6 +321,13 @@ def _check_saved_version(name: str, saved: str | None) -> None:
         "that saved it.", saved, __version__), stacklevel=3)
 
 
+def _same_value(a, b) -> bool:
+    try:
+        return bool(type(a) is type(b) and a == b)
+    except (TypeError, ValueError):  # arrays and the like: not a default
+        return False
+
+
 class NewParametersOnLoadMixin:
     """Unpickle models saved by an older version of the package.
 
@@ -329,8 +336,10 @@ class NewParametersOnLoadMixin:
     ``AttributeError``. New parameters default to the old behaviour, so their
     ``__init__`` defaults are what such a model was built with: ``__setstate__``
     sets them (or, where a new default changes behaviour, the value in
-    ``_defaults_of_older_pickles``). Put this mixin before ``BaseEstimator`` in the
-    bases.
+    ``_defaults_of_older_pickles``). Flat parameters that a newer release groups in
+    one parameter object (the torch estimators' ``engine``) are folded into it
+    (``_grouped_parameters_of_older_pickles``). Put this mixin before
+    ``BaseEstimator`` in the bases.
 
     Pickles also carry the package version; loading one saved by another release
     warns with :class:`~sklearn_biodiff.exceptions.PackageVersionWarning`, as
@@ -347,13 +356,29 @@ class NewParametersOnLoadMixin:
         return {**state, self._VERSION_KEY: __version__}
 
     def __setstate__(self, state):
-        state = dict(state)
+        state = self._fold_grouped_parameters(dict(state))
         _check_saved_version(type(self).__name__, state.pop(self._VERSION_KEY, None))
         if hasattr(super(), "__setstate__"):
             super().__setstate__(state)  # BaseEstimator checks the sklearn version
         else:
             self.__dict__.update(state)
         self._add_new_parameters()
+
+    #: parameters that group what older releases took as flat parameters:
+    #: ``{name: (cls, flat names)}``; a pickle holding the flat ones gets
+    #: ``name=cls(**flat)`` (``None``, the default, when they all hold ``cls``'s defaults)
+    _grouped_parameters_of_older_pickles: dict = {}
+
+    def _fold_grouped_parameters(self, state: dict) -> dict:
+        """``state`` with the flat parameters of an older release folded into the
+        parameter objects that group them now (``_grouped_parameters_of_older_pickles``)."""
+        for name, (cls, flat) in self._grouped_parameters_of_older_pickles.items():
+            old = {key: state.pop(key) for key in flat if key in state}
+            if old and name not in state:
+                defaults = cls().get_params()
+                same = all(_same_value(value, defaults[key]) for key, value in old.items())
+                state[name] = None if same else cls(**old)
+        return state
 
     #: parameters whose ``__init__`` default is not what a model pickled before the
     #: parameter existed did: the value that keeps that model's behaviour

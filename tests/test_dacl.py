@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
+from sklearn_biodiff.engine import TorchEngine
 from sklearn_biodiff.feature_extraction import DACLEmbedder, DenoisingAEEmbedder, VAELatent
 from sklearn_biodiff.nets.losses import TripletDataset, triplet_loss
 
@@ -111,9 +112,11 @@ def test_warm_start_uses_max_epochs_and_lr_set_since(separable):
 
 def test_checkpoint_and_resume(separable, tmp_path):
     X, y = separable
-    DACLEmbedder(max_epochs=2, checkpoint_dir=str(tmp_path), random_state=0, **SMALL).fit(X, y)
+    DACLEmbedder(max_epochs=2, engine=TorchEngine(checkpoint_dir=str(tmp_path)), random_state=0,
+                 **SMALL).fit(X, y)
     assert (tmp_path / "params.pt").exists()
-    resumed = DACLEmbedder(max_epochs=2, checkpoint_dir=str(tmp_path), warm_start=True,
+    resumed = DACLEmbedder(max_epochs=2, engine=TorchEngine(checkpoint_dir=str(tmp_path)),
+                           warm_start=True,
                            random_state=0, **SMALL).fit(X, y)
     assert len(resumed.history_) == 4  # 2 epochs loaded from the checkpoint + 2 more
 

@@ -1,5 +1,5 @@
 """Encoder noise drawn on the training device (issue 19): ``AddNoise.corrupt_batch``,
-``make_noise_torch`` and ``DiffAEEmbedder(noise_device=...)``.
+``make_noise_torch`` and ``DiffAEEmbedder(engine=TorchEngine(noise_device=...))``.
 
 The torch noise must be the numpy noise model in distribution (exact per-record SNR,
 unit power, the same spectra, shared or independent leads, ``source_span``), and a
@@ -15,6 +15,7 @@ import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_biodiff._validation import SignalList
+from sklearn_biodiff.engine import TorchEngine
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 from sklearn_biodiff.nets._training import DeviceGenerator, DeviceNoise
 from sklearn_biodiff.noise import (
@@ -268,6 +269,8 @@ TINY = {"snippet_seconds": 1.0, "embedding_dim": 8, "encoder_layers": 1, "encode
         "unet_channels": (8, 16), "n_timesteps": 50, "max_epochs": 2, "batch_size": 8,
         "random_state": 0, "device": "cpu"}
 NOISE = AddNoise("mixture", snr_db=(0.0, 12.0))
+ON_DEVICE = TorchEngine(noise_device="device")
+IN_LOADER = TorchEngine(noise_device="loader")
 
 
 def _records(n=12, seed=0, fs=300):
@@ -293,12 +296,12 @@ def _assert_same_weights(a, b):
 
 def test_device_mode_fit_is_reproducible_and_corrupts_the_encoders_input():
     X = _records()
-    a = DiffAEEmbedder(**TINY, encoder_noise=NOISE, noise_device="device").fit(X)
-    b = DiffAEEmbedder(**TINY, encoder_noise=NOISE, noise_device="device").fit(X)
+    a = DiffAEEmbedder(**TINY, encoder_noise=NOISE, engine=ON_DEVICE).fit(X)
+    b = DiffAEEmbedder(**TINY, encoder_noise=NOISE, engine=ON_DEVICE).fit(X)
     _assert_same_weights(a, b)
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
     assert isinstance(a.net_.device_noise, DeviceNoise)
-    loader = DiffAEEmbedder(**TINY, encoder_noise=NOISE, noise_device="loader").fit(X)
+    loader = DiffAEEmbedder(**TINY, encoder_noise=NOISE, engine=IN_LOADER).fit(X)
     clean = DiffAEEmbedder(**TINY).fit(X)
     assert loader.net_.device_noise is None
     assert not np.allclose(a.transform(X), loader.transform(X))  # other draws
@@ -319,8 +322,8 @@ def test_device_mode_fit_is_reproducible_and_corrupts_the_encoders_input():
 def test_auto_on_cpu_is_bit_identical_to_loader():
     X = _records()
     auto = DiffAEEmbedder(**TINY, encoder_noise=NOISE).fit(X)
-    loader = DiffAEEmbedder(**TINY, encoder_noise=NOISE, noise_device="loader").fit(X)
-    assert auto.get_params()["noise_device"] == "auto" and auto.net_.device_noise is None
+    loader = DiffAEEmbedder(**TINY, encoder_noise=NOISE, engine=IN_LOADER).fit(X)
+    assert auto.engine is None and auto.net_.device_noise is None
     _assert_same_weights(auto, loader)
     assert [r["train_loss"] for r in auto.history_] == [r["train_loss"]
                                                          for r in loader.history_]
@@ -332,7 +335,7 @@ def test_device_mode_warm_start_resumes_exactly_after_a_round_trip(extra):
     # the pretraining script's resume: fit a chunk, save, load, fit the next chunk
     X = _records()
     params = {**TINY, "max_epochs": 1, "warm_start": True, "encoder_noise": NOISE,
-              "noise_device": "device", **extra}
+              "engine": ON_DEVICE, **extra}
     straight = DiffAEEmbedder(**params).fit(X)
     resumed = pickle.loads(pickle.dumps(DiffAEEmbedder(**params).fit(X)))
     state = resumed.net_.device_noise.generator.__getstate__()["saved"]
@@ -356,13 +359,13 @@ def test_device_mode_warm_start_resumes_exactly_after_a_round_trip(extra):
 def test_noise_device_is_validated_and_ignored_without_encoder_noise():
     from _doc_defaults import documented_defaults
 
-    assert documented_defaults(DiffAEEmbedder)["noise_device"] == "auto"
-    assert DiffAEEmbedder().noise_device == "auto"
+    assert documented_defaults(TorchEngine)["noise_device"] == "auto"
+    assert TorchEngine().noise_device == "auto"
     with pytest.raises(InvalidParameterError, match="noise_device"):
-        DiffAEEmbedder(**TINY, noise_device="gpu").fit(_records())
+        DiffAEEmbedder(**TINY, engine=TorchEngine(noise_device="gpu")).fit(_records())
     with pytest.raises(InvalidParameterError, match="noise_device"):
-        DiffAEEmbedder(**TINY, noise_device=None).fit(_records())
-    a = DiffAEEmbedder(**TINY, noise_device="device").fit(_records())
+        DiffAEEmbedder(**TINY).set_params(engine__noise_device=None).fit(_records())
+    a = DiffAEEmbedder(**TINY, engine=ON_DEVICE).fit(_records())
     b = DiffAEEmbedder(**TINY).fit(_records())
     assert a.net_.device_noise is None
     _assert_same_weights(a, b)

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from sklearn_biodiff._validation import SignalList
+from sklearn_biodiff.engine import TorchEngine
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 from sklearn_biodiff.modules.diffae import AttentionReducer, SemanticEncoder
 from sklearn_biodiff.modules.lru import LRU, chunked_scan, linear_scan, sequential_scan
@@ -199,8 +200,9 @@ def test_warm_started_cosine_run_restarts_its_schedule():
 
 def test_warm_start_checkpoint_resume_and_max_steps(tmp_path):
     X = _records()
-    a = DiffAEEmbedder(**TINY, checkpoint_dir=str(tmp_path)).fit(X)
-    b = DiffAEEmbedder(**{**TINY, "max_epochs": 1}, checkpoint_dir=str(tmp_path),
+    a = DiffAEEmbedder(**TINY, engine=TorchEngine(checkpoint_dir=str(tmp_path))).fit(X)
+    b = DiffAEEmbedder(**{**TINY, "max_epochs": 1},
+                       engine=TorchEngine(checkpoint_dir=str(tmp_path)),
                        warm_start=True).fit(X)
     assert len(b.history_) == len(a.history_) + 1
     c = DiffAEEmbedder(**{**TINY, "max_epochs": 50, "max_steps": 3}).fit(X)

@@ -30,6 +30,7 @@ SCRIPT = textwrap.dedent("""
     import torch
     import torch.distributed as dist
 
+    from sklearn_biodiff.engine import TorchEngine
     from sklearn_biodiff.feature_extraction import DiffAEEmbedder
     from sklearn_biodiff.modules.diffae import DiffAEModule
     from sklearn_biodiff.noise import AddNoise
@@ -53,7 +54,8 @@ SCRIPT = textwrap.dedent("""
          for k in range(1, 17)]  # 16 records: 2 global batches of 8 per epoch
     # DEVICE_NOISE=1: encoder noise drawn in the training step (global batch, own rows)
     noise = ({"encoder_noise": AddNoise("mixture", snr_db=(0.0, 12.0)),
-              "noise_device": "device"} if os.environ.get("DEVICE_NOISE") else {})
+              "engine": TorchEngine(noise_device="device")}
+             if os.environ.get("DEVICE_NOISE") else {})
     emb = DiffAEEmbedder(snippet_seconds=1.0, embedding_dim=8, encoder_layers=1,
                          encoder_width=8, unet_channels=(8, 16), n_timesteps=50,
                          max_epochs=3, batch_size=8, ema_decay=0.9, device="cpu",

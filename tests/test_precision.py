@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from sklearn_biodiff.engine import TorchEngine
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 
 TINY = {"snippet_seconds": 1.0, "embedding_dim": 8, "encoder_layers": 1, "encoder_width": 8,
@@ -39,7 +40,7 @@ def _fit_recording_dtypes(**params):
 @pytest.mark.parametrize("precision, conv_dtype", [
     ("32", torch.float32), ("bf16", torch.bfloat16), ("16-mixed", torch.float16)])
 def test_precision_autocasts_training_but_keeps_the_lru_scan_float32(precision, conv_dtype):
-    emb, seen = _fit_recording_dtypes(precision=precision)
+    emb, seen = _fit_recording_dtypes(engine=TorchEngine(precision=precision))
     assert seen["Conv1d"] == {conv_dtype}
     assert seen["LRU"] == {torch.float32}
     losses = [row["train_loss"] for row in emb.history_]
@@ -54,7 +55,8 @@ def test_precision_autocasts_training_but_keeps_the_lru_scan_float32(precision, 
 
 def test_precision_is_validated():
     with pytest.raises(ValueError, match="precision"):
-        DiffAEEmbedder(**{**TINY, "max_epochs": 1}, precision="fp8").fit(_records())
+        DiffAEEmbedder(**{**TINY, "max_epochs": 1},
+                       engine=TorchEngine(precision="fp8")).fit(_records())
 
 
 @pytest.mark.slow
@@ -65,7 +67,8 @@ def test_compiled_training_matches_uncompiled_and_the_model_pickles():
     counters.clear()
     # the "eager" backend runs dynamo's graph capture without code generation:
     # the compiled path is taken (frames captured) and the numbers are the same
-    compiled = DiffAEEmbedder(**TINY, compile={"backend": "eager"}).fit(_records())
+    compiled = DiffAEEmbedder(**TINY, engine=TorchEngine(
+        compile={"backend": "eager"})).fit(_records())
     assert counters["frames"]["ok"] > 0
     np.testing.assert_allclose([r["train_loss"] for r in compiled.history_],
                                [r["train_loss"] for r in plain.history_], rtol=1e-6)
@@ -77,4 +80,4 @@ def test_compiled_training_matches_uncompiled_and_the_model_pickles():
 
 def test_compile_is_validated():
     with pytest.raises(ValueError, match="compile"):
-        DiffAEEmbedder(**TINY, compile="yes").fit(_records())
+        DiffAEEmbedder(**TINY, engine=TorchEngine(compile="yes")).fit(_records())

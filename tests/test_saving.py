@@ -23,6 +23,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
+from sklearn_biodiff.engine import TorchEngine
 from sklearn_biodiff.feature_extraction import (
     DACLEmbedder,
     DenoisingAEEmbedder,
@@ -67,7 +68,7 @@ CASES = {
     # encoder noise drawn in the training step from a generator saved with the model
     "DiffAE-device-noise": (lambda **kw: DiffAEEmbedder(
         **_DIFFAE, encoder_noise=AddNoise("mixture", snr_db=(0, 12), powerline_hz=20.0),
-        noise_device="device", **kw), X_SIG, None),
+        **{"engine": TorchEngine(noise_device="device"), **kw}), X_SIG, None),
     # transform returns z and the encoder frames' mean and std
     "DiffAE-stats-readout": (lambda **kw: DiffAEEmbedder(
         **_DIFFAE, readout="attention+stats", **kw), X_SIG, None),
@@ -209,7 +210,8 @@ class _InterruptAt(Callback):
 
 @pytest.mark.parametrize("name", ["VAELatent", "DiffAE-cosine-ema"])
 def test_keyboard_interrupt_leaves_a_fitted_saveable_estimator(name):
-    est, X = _fit(name, verbose=1, callbacks=[("stop", _InterruptAt(KeyboardInterrupt()))])
+    est, X = _fit(name, verbose=1, engine=TorchEngine(
+        callbacks=[("stop", _InterruptAt(KeyboardInterrupt()))]))
     # skorch ends training at the interrupt; the estimator is fitted with what it learned
     assert len(est.history_) == 1
     again = pickle.loads(pickle.dumps(est))
@@ -220,7 +222,8 @@ def test_keyboard_interrupt_leaves_a_fitted_saveable_estimator(name):
 @pytest.mark.parametrize("name", ["VAELatent", "DiffAE-cosine"])
 def test_exception_mid_fit_leaves_an_unfitted_saveable_estimator(name):
     factory, X, y = CASES[name]
-    est = factory(verbose=1, callbacks=[_InterruptAt(RuntimeError("disk full"))])
+    stop = _InterruptAt(RuntimeError("disk full"))
+    est = factory(verbose=1, engine=TorchEngine(callbacks=[stop]))
     with pytest.raises(RuntimeError, match="disk full"):
         est.fit(X, y)
     assert not hasattr(est, "net_")
@@ -234,11 +237,11 @@ def test_user_callbacks_are_not_mutated_and_clone():
 
     cb = _InterruptAt(KeyboardInterrupt(), at_batch=10_000)
     est = VAELatent(latent_dim=2, hidden_dims=(8,), max_epochs=2, batch_size=16,
-                    random_state=0, callbacks=[cb]).fit(X_VEC)
+                    random_state=0, engine=TorchEngine(callbacks=[cb])).fit(X_VEC)
     assert not hasattr(cb, "seen_")  # the net trained with its own copy
     used = [c for _, c in est.net_.callbacks_ if isinstance(c, _InterruptAt)]
     assert used and used[0].seen_ == 6  # 2 epochs x 3 batches
-    assert clone(est).callbacks[0] is not cb
+    assert clone(est).engine.callbacks[0] is not cb
 
 
 class _PickledByAnOlderVersion:
@@ -259,12 +262,12 @@ def _new_instance(cls):
 
 
 @pytest.mark.parametrize("make, drop", [
-    # AddNoise gained `leads`, DiffAEEmbedder `precision`/`compile`/`on_divergence`
+    # AddNoise gained `leads`, DiffAEEmbedder `on_divergence`, `readout`, `engine`
     # after models were saved
     (lambda: AddNoise("gaussian", snr_db=6.0, random_state=0).fit(X_VEC),
      ["leads"]),
     (lambda: AddNoise("gaussian", snr_db=6.0, random_state=0), ["leads"]),
-    (lambda: _fit("DiffAE-cosine")[0], ["precision", "compile", "on_divergence"]),
+    (lambda: _fit("DiffAE-cosine")[0], ["on_divergence", "readout", "engine"]),
 ])
 def test_a_model_saved_before_a_parameter_existed_loads_with_its_default(make, drop):
     est = make()
@@ -280,3 +283,51 @@ def test_a_model_saved_before_a_parameter_existed_loads_with_its_default(make, d
         np.testing.assert_array_equal(old.transform(X), est.transform(X))
     clone(old)  # needs every parameter
     old.set_params(random_state=3)
+
+
+class _PickledWithFlatEngineOptions:
+    """Unpickles as its estimator class from the state the release before ``engine``
+    wrote: the engine's options as flat attributes (``precision``, ...)."""
+
+    def __init__(self, est, flat):
+        self.est, self.flat = est, flat
+
+    def __reduce__(self):
+        state = dict(self.est.__getstate__())
+        del state["engine"]
+        return (_new_instance, (type(self.est),), {**state, **self.flat})
+
+
+_FLAT_DEFAULTS = {"precision": "32", "compile": False, "pin_memory": False,
+                  "noise_device": "auto", "checkpoint_dir": None, "callbacks": None}
+
+
+@pytest.mark.parametrize("name, flat, engine", [
+    # what DiffAEEmbedder stored: all six options; set ones fold into a TorchEngine
+    ("DiffAE-cosine", {**_FLAT_DEFAULTS, "precision": "bf16", "pin_memory": True},
+     TorchEngine(precision="bf16", pin_memory=True)),
+    ("DiffAE-device-noise", {**_FLAT_DEFAULTS, "noise_device": "device"},
+     TorchEngine(noise_device="device")),
+    # all at their defaults: engine=None, as a new estimator has
+    ("DiffAE-cosine", _FLAT_DEFAULTS, None),
+    # the estimators on vectors stored checkpoint_dir and callbacks only
+    ("VAELatent", {"checkpoint_dir": "ckpt", "callbacks": None},
+     TorchEngine(checkpoint_dir="ckpt")),
+    ("DACLEmbedder", {"checkpoint_dir": None, "callbacks": None}, None),
+])
+def test_a_model_saved_with_flat_engine_options_loads_with_an_engine(name, flat, engine,
+                                                                     tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # checkpoint_dir="ckpt" writes there
+    est, X = _fit(name, engine=engine)
+    old = pickle.loads(pickle.dumps(_PickledWithFlatEngineOptions(est, flat)))
+    assert not set(flat) & set(vars(old))  # folded, not left beside the engine
+    params = old.get_params()
+    if engine is None:
+        assert params["engine"] is None
+    else:
+        assert params["engine"].get_params() == engine.get_params()
+    # the other parameters are the saved ones (encoder_noise: an unpickled copy)
+    assert {k: repr(v) for k, v in params.items() if not k.startswith("engine")} == {
+        k: repr(v) for k, v in est.get_params().items() if not k.startswith("engine")}
+    np.testing.assert_array_equal(old.transform(X), est.transform(X))
+    assert clone(old).set_params(engine__precision="32").engine.precision == "32"

@@ -13,6 +13,7 @@ from .._validation import check_labels
 from ..diffusion import SCHEDULES, check_timestep_range
 from ..modules.dacl import DACLModule, DenoisingAEModule
 from ..nets.losses import DenoisingNet, PairDataset, TripletNet
+from ._docstrings import fill_training_parameters
 from ._torch_base import TRAINING_CONSTRAINTS, VectorTorchEstimator
 
 __all__ = ["DACLEmbedder", "DenoisingAEEmbedder"]
@@ -124,13 +125,7 @@ class DACLEmbedder(_ViewEmbedder):
         The class whose prototype defines the anomaly score. ``None`` picks
         ``"N"`` (CinC 2017 labels) when present, else the smallest label (``0``
         for a 0/1 target).
-    max_epochs : int, default=200
-    lr : float, default=1e-4
-    weight_decay : float, default=0.0
-    batch_size : int, default=64
-    validation_fraction, early_stopping_patience, grad_clip, checkpoint_dir, \
-warm_start, n_threads, device, random_state, verbose, callbacks, on_divergence
-        As in :class:`VAELatent`; no hold-out by default.
+    %(training_parameters)s
 
     Attributes
     ----------
@@ -194,9 +189,8 @@ warm_start, n_threads, device, random_state, verbose, callbacks, on_divergence
                  temperature=0.1, input_skip=None, normal_label=None,
                  max_epochs=200, lr=1e-4, weight_decay=0.0,
                  batch_size=64, validation_fraction=None, early_stopping_patience=None,
-                 grad_clip=None, checkpoint_dir=None, warm_start=False, n_threads=None,
-                 device="auto", random_state=None, verbose=0, callbacks=None,
-                 on_divergence="raise"):
+                 grad_clip=None, warm_start=False, n_threads=None, device="auto",
+                 random_state=None, verbose=0, on_divergence="raise", engine=None):
         self.embedding_dim = embedding_dim
         self.widths = widths
         self.time_dim = time_dim
@@ -222,14 +216,13 @@ warm_start, n_threads, device, random_state, verbose, callbacks, on_divergence
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
         self.grad_clip = grad_clip
-        self.checkpoint_dir = checkpoint_dir
         self.warm_start = warm_start
         self.n_threads = n_threads
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-        self.callbacks = callbacks
         self.on_divergence = on_divergence
+        self.engine = engine
 
     def _module_kwargs(self, n_features):
         skip = "residual" if self.input_skip == "residual" else None
@@ -342,12 +335,8 @@ class DenoisingAEEmbedder(_ViewEmbedder):
     ----------
     %(view_params)s
     decoder_hidden : tuple of int, default=(128, 256)
-    max_epochs : int, default=200
-    lr : float, default=1e-3
-    weight_decay, batch_size, validation_fraction, early_stopping_patience, \
-grad_clip, checkpoint_dir, warm_start, n_threads, device, random_state, verbose, \
-callbacks, on_divergence
-        As in :class:`VAELatent`.
+        Hidden widths of the decoder that reconstructs ``z0``.
+    %(training_parameters)s
 
     Attributes
     ----------
@@ -383,9 +372,8 @@ callbacks, on_divergence
                  augmentation="diffusion", noise_std=0.1, dropout=0.0,
                  decoder_hidden=(128, 256), max_epochs=200, lr=1e-3, weight_decay=0.0,
                  batch_size=64, validation_fraction=None, early_stopping_patience=None,
-                 grad_clip=None, checkpoint_dir=None, warm_start=False, n_threads=None,
-                 device="auto", random_state=None, verbose=0, callbacks=None,
-                 on_divergence="raise"):
+                 grad_clip=None, warm_start=False, n_threads=None, device="auto",
+                 random_state=None, verbose=0, on_divergence="raise", engine=None):
         self.embedding_dim = embedding_dim
         self.widths = widths
         self.time_dim = time_dim
@@ -405,14 +393,13 @@ callbacks, on_divergence
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
         self.grad_clip = grad_clip
-        self.checkpoint_dir = checkpoint_dir
         self.warm_start = warm_start
         self.n_threads = n_threads
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-        self.callbacks = callbacks
         self.on_divergence = on_divergence
+        self.engine = engine
 
     def _module_kwargs(self, n_features):
         return {**self._view_kwargs(n_features), "decoder_hidden": tuple(self.decoder_hidden)}
@@ -432,3 +419,4 @@ callbacks, on_divergence
 
 for _cls in (DACLEmbedder, DenoisingAEEmbedder):
     _cls.__doc__ = _cls.__doc__.replace("%(view_params)s", _VIEW_PARAMS_DOC)
+    fill_training_parameters(_cls)

@@ -41,6 +41,7 @@ from ..pretrained._checkpoint import (
     load_checkpoint,
     write_checkpoint,
 )
+from ._docstrings import fill_training_parameters
 from ._torch_base import SHARED_TRAINING_PARAMETERS, TRAINING_CONSTRAINTS, TorchTrainer
 
 __all__ = ["DiffAEEmbedder"]
@@ -128,6 +129,7 @@ def _run_batches(run, batches: list, n_threads: int, *, on_cpu: bool = True) -> 
         torch.set_num_threads(before)
 
 
+@fill_training_parameters
 class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimatorMixin,
                      TransformerMixin, BaseEstimator):
     """Diffusion autoencoder embeddings of raw, variable-length signals.
@@ -182,20 +184,8 @@ class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimat
         ``AddNoise("mixture", snr_db=(0, 24))``; its ``fs`` is set to ``model_fs``
         and its ``random_state`` is not used: the draws follow ``random_state``)
         before the encoder sees it, while the denoiser still reconstructs the clean
-        crop. ``transform`` is unaffected.
-    noise_device : {"auto", "loader", "device"}, default="auto"
-        Where ``encoder_noise`` is drawn. ``"loader"``: in numpy, crop by crop, in
-        the main process while batches are assembled. ``"device"``: the loader
-        returns clean crops and the training step corrupts the whole batch on the
-        training device (:meth:`AddNoise.corrupt_batch
-        <sklearn_biodiff.noise.AddNoise.corrupt_batch>`), from a
-        ``torch.Generator`` on the device seeded from the first fit's
-        ``random_state``, whose state is saved with the estimator (a warm-started
-        or unpickled model continues its stream).
-        The same noise model, other draws. ``"auto"``: ``"device"`` on CUDA and
-        MPS, where the per-crop numpy work would hold the GPU back, ``"loader"``
-        on the CPU (the results of earlier versions). Ignored without
-        ``encoder_noise``.
+        crop. ``transform`` is unaffected. Where the noise is drawn (numpy in the
+        loader, or torch on the training device) is the engine's ``noise_device``.
     contrastive_weight : float, default=0.0
         Weight of an auxiliary contrastive term on the semantic encoder (0: none).
         Each training crop gets a second view, another random crop of the same
@@ -248,19 +238,15 @@ class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimat
         nothing: ``fit`` only loads the ``pretrained`` weights.
     max_steps : int or None, default=None
         Stop after this many optimizer steps (per ``fit`` call).
-    lr : float, default=1e-3
-    weight_decay : float, default=0.0
     lr_schedule : {"cosine", "constant"}, default="cosine"
         ``"cosine"``: linear warm-up (up to 100 steps), then cosine decay to 0 over
         the run.
-    batch_size : int, default=32
-    grad_clip : float or None, default=1.0
     ema_decay : float or None, default=None
         Keep an exponential moving average of the weights and embed with it.
     transform_batch_size : int, default=16
-    checkpoint_dir : str or None, default=None
-        skorch checkpoint of the last epoch; with ``warm_start=True`` a new
-        estimator resumes from it.
+        Records per batch of ``transform`` at most (batches group records of
+        similar lengths); also the training records whose embedding ``fit``
+        checks for divergence.
     warm_start : bool, default=False
         ``fit`` continues training the fitted model, with the current
         ``max_epochs``, ``max_steps``, ``lr``, ``batch_size``, ``weight_decay``,
@@ -274,8 +260,6 @@ class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimat
         make the threads spin (the embedding does not depend on the count). ``fit``
         keeps torch's setting, so that a seeded fit gives the same weights whatever
         else the machine is doing.
-    device : str, default="auto"
-    random_state : int, RandomState or None, default=None
     pretrained : str, path-like or None, default=None
         Start from these weights instead of a random initialisation: the name of
         a checkpoint shipped with the package
@@ -286,27 +270,6 @@ class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimat
         parameters match a checkpoint. With ``max_epochs=0``, ``fit`` only loads
         (``y`` and the record lengths do not matter); with ``max_epochs > 0`` it
         fine-tunes from the checkpoint.
-    verbose : int, default=0
-    callbacks : list of skorch callbacks or (name, callback) pairs, or None, default=None
-        Extra :mod:`skorch.callbacks` run during training (loggers such as
-        ``TensorBoard`` or ``MLflowLogger``, custom stopping rules); copied by
-        ``clone`` like any other parameter.
-    precision : {"32", "bf16", "16-mixed"}, default="32"
-        Arithmetic of the training forward passes: float32, bfloat16 autocast, or
-        float16 autocast with a gradient scaler (for GPUs). Weights, optimizer
-        state, the LRU recurrence and ``transform`` stay float32.
-    pin_memory : bool, default=False
-        Page-locked training batches, for faster copies to a CUDA device (ignored
-        without CUDA).
-    compile : bool or dict, default=False
-        ``torch.compile`` the denoising U-Net during ``fit`` (``True``, or a dict
-        of ``torch.compile`` arguments such as ``{"mode": "max-autotune"}``); the
-        encoder's complex-valued LRU scan stays eager. The compiled code is dropped
-        after ``fit``, so pickles and checkpoints do not change. The first steps
-        pay the compilation (minutes on a CPU).
-    on_divergence : {"raise", "warn"}, default="raise"
-        As in :class:`VAELatent`; the embedding checked is that of the first
-        ``transform_batch_size`` training records.
     readout : {"attention", "attention+stats", "attention+stats+blocks"}, \
 default="attention"
         What ``transform`` returns. ``"attention"``: ``z``, the Attention
@@ -323,6 +286,7 @@ default="attention"
         for the default checkpoint (the rule and the figures are in the
         "Pretrained models" page). Only ``transform`` reads it (training does
         not depend on it), so it can be changed on a fitted estimator.
+    %(training_parameters)s
 
     Raises
     ------
@@ -386,7 +350,6 @@ default="attention"
         "schedule": [StrOptions(set(SCHEDULES))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "encoder_noise": [AddNoise, None],
-        "noise_device": [StrOptions({"auto", "loader", "device"})],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "contrastive_temperature": [Interval(Real, 0, None, closed="neither")],
         "supervised_weight": [Interval(Real, 0, None, closed="left")],
@@ -405,24 +368,18 @@ default="attention"
         "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "transform_batch_size": [Interval(Integral, 1, None, closed="left")],
         "pretrained": [str, os.PathLike, None],
-        "callbacks": [list, None],
-        "precision": [StrOptions({"32", "bf16", "16-mixed"})],
-        "pin_memory": ["boolean"],
-        "compile": ["boolean", dict],
         "readout": [StrOptions(set(READOUTS))],
     }
 
     def __init__(self, fs=300.0, *, model_fs=300.0, snippet_seconds=10.0, embedding_dim=128,
                  encoder_layers=4, encoder_width=64, encoder_stride=8,
                  unet_channels=(32, 64, 128), unet_stem_stride=4, n_timesteps=1000,
-                 schedule="linear", dropout=0.0, encoder_noise=None, noise_device="auto",
+                 schedule="linear", dropout=0.0, encoder_noise=None,
                  contrastive_weight=0.0, contrastive_temperature=0.1, projection_dim=128,
                  max_epochs=20, max_steps=None, lr=1e-3, weight_decay=0.0, lr_schedule="cosine",
-                 batch_size=32, grad_clip=1.0,
-                 ema_decay=None, transform_batch_size=16, checkpoint_dir=None,
+                 batch_size=32, grad_clip=1.0, ema_decay=None, transform_batch_size=16,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
-                 pretrained=None, verbose=0, callbacks=None, precision="32",
-                 pin_memory=False, compile=False, on_divergence="raise",
+                 pretrained=None, verbose=0, on_divergence="raise", engine=None,
                  readout="attention", supervised_weight=1.0, diffusion_weight=1.0,
                  supervised_temperature=0.1, supervised_view="crop",
                  view_timesteps=(1, 200), view_denoise_steps=2, balanced=True,
@@ -440,7 +397,6 @@ default="attention"
         self.schedule = schedule
         self.dropout = dropout
         self.encoder_noise = encoder_noise
-        self.noise_device = noise_device
         self.contrastive_weight = contrastive_weight
         self.contrastive_temperature = contrastive_temperature
         self.supervised_weight = supervised_weight
@@ -461,18 +417,14 @@ default="attention"
         self.grad_clip = grad_clip
         self.ema_decay = ema_decay
         self.transform_batch_size = transform_batch_size
-        self.checkpoint_dir = checkpoint_dir
         self.warm_start = warm_start
         self.n_threads = n_threads
         self.device = device
         self.random_state = random_state
         self.pretrained = pretrained
         self.verbose = verbose
-        self.callbacks = callbacks
-        self.precision = precision
-        self.pin_memory = pin_memory
-        self.compile = compile
         self.on_divergence = on_divergence
+        self.engine = engine
         self.readout = readout
 
     # ------------------------------------------------------------------ data
@@ -839,9 +791,10 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         """Whether ``encoder_noise`` is drawn on the training device (``noise_device``)."""
         if self.encoder_noise is None:
             return False
-        if self.noise_device == "auto":
+        where = self._engine().noise_device
+        if where == "auto":
             return self.device_.type in ("cuda", "mps")
-        return self.noise_device == "device"
+        return where == "device"
 
     def _set_device_noise(self, net, seed: int, on_device: bool) -> None:
         """Give ``net`` the device-side noise of this fit (or none), keeping its generator.
@@ -865,7 +818,8 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
 
     def _build_net(self, n_records: int, seed: int, n_classes: int = 0):
         total = self._total_steps(n_records)
-        callbacks = list(self.callbacks or ())
+        engine = self._engine()
+        callbacks = list(engine.callbacks or ())
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", BatchLRScheduler(
                 policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=WarmupCosine(total),
@@ -880,9 +834,9 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         return build_net(
             NoisePredictionNet, DiffAEModule, module_kwargs, lr=self.lr,
             max_epochs=self.max_epochs, batch_size=self.batch_size, device=self.device_,
-            seed=seed, verbose=self.verbose, checkpoint_dir=self.checkpoint_dir,
-            grad_clip=self.grad_clip, callbacks=callbacks, pin_memory=self.pin_memory,
-            precision=self.precision, compile_forward=self.compile,
+            seed=seed, verbose=self.verbose, checkpoint_dir=engine.checkpoint_dir,
+            grad_clip=self.grad_clip, callbacks=callbacks, pin_memory=engine.pin_memory,
+            precision=engine.precision, compile_forward=engine.compile,
             optimizer__weight_decay=self.weight_decay,
             contrastive_weight=self.contrastive_weight,
             contrastive_temperature=self.contrastive_temperature)

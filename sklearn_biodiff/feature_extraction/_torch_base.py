@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 
 from .._sklearn_compat import Interval, StrOptions, check_is_fitted, validate_data
 from ..base import TorchEstimatorMixin, limit_torch_threads
+from ..engine import ENGINE_FIELDS, TorchEngine
 from ..exceptions import TrainingDivergedError
 from ..nets.divergence import check_finite_training
 from ..nets.engine import apply_warm_start_settings, build_net, fit_net
@@ -25,18 +26,20 @@ TRAINING_CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     "early_stopping_patience": [Interval(Integral, 1, None, closed="left"), None],
     "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
-    "checkpoint_dir": "no_validation",
     "warm_start": ["boolean"],
     "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     "device": "no_validation",
     "random_state": ["random_state"],
     "verbose": ["verbose"],
     "on_divergence": [StrOptions({"raise", "warn"})],
+    # execution options, validated by TorchEngine itself (TorchTrainer._train)
+    "engine": [TorchEngine, None],
 }
-#: the entries of ``TRAINING_CONSTRAINTS`` that every torch estimator has
+#: the entries of ``TRAINING_CONSTRAINTS`` that every torch estimator has (documented
+#: once: ``_docstrings.py``)
 SHARED_TRAINING_PARAMETERS = ("lr", "weight_decay", "batch_size", "grad_clip",
-                              "checkpoint_dir", "warm_start", "n_threads", "device",
-                              "random_state", "verbose", "on_divergence")
+                              "warm_start", "n_threads", "device", "random_state",
+                              "verbose", "on_divergence", "engine")
 
 
 class TorchTrainer:
@@ -53,7 +56,36 @@ class TorchTrainer:
     estimator, not one with a half-built net.
     """
 
+    #: the :class:`~sklearn_biodiff.engine.TorchEngine` options this estimator carries
+    #: out; another option away from its default makes ``fit`` raise
+    _engine_options = ENGINE_FIELDS
+    #: models pickled when the engine options were flat parameters: fold them into one
+    _grouped_parameters_of_older_pickles = {"engine": (TorchEngine, ENGINE_FIELDS)}
+
+    def _engine(self) -> TorchEngine:
+        """The ``engine`` parameter, ``TorchEngine()`` for ``None``."""
+        return TorchEngine() if self.engine is None else self.engine
+
+    def set_params(self, **params):
+        """Set parameters; ``engine__<option>`` also works while ``engine`` is None.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, and ``engine__precision``-style options of its
+            :class:`~sklearn_biodiff.engine.TorchEngine`.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        if (self.engine is None and "engine" not in params
+                and any(key.startswith("engine__") for key in params)):
+            self.engine = TorchEngine()
+        return super().set_params(**params)
+
     def _train(self, context: dict):
+        self._engine()._check(what=type(self).__name__, supported=self._engine_options)
         warm = self.warm_start and hasattr(self, "net_")
         seed = self._init_torch_state()
         with limit_torch_threads(self.n_threads):
@@ -66,7 +98,7 @@ class TorchTrainer:
             if data is not None:
                 fit_net(net, *data, seed=seed, device=self.device_,
                         warm_start=self._continues_training(), what=type(self).__name__,
-                        checkpoint_dir=self.checkpoint_dir)
+                        checkpoint_dir=self._engine().checkpoint_dir)
         self.net_ = net
         self.history_ = [dict(row) for row in net.history]
         self._after_training(context, warm)
@@ -108,6 +140,7 @@ class VectorTorchEstimator(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchE
     """
 
     _fitted_attribute = "net_"
+    _engine_options = ("pin_memory", "noise_device", "checkpoint_dir", "callbacks")
 
     def _validate_X(self, X, reset: bool):
         if getattr(X, "ndim", 2) == 3 or (
@@ -138,15 +171,17 @@ class VectorTorchEstimator(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchE
         return self._fit_inputs(context["X"], context["y"], seed, context["groups"])
 
     def _new_net(self, seed: int, context: dict, data):
+        engine = self._engine()
         return build_net(
             self._net_cls, self._module_cls, self._module_kwargs(context["X"].shape[1]),
             lr=self.lr, max_epochs=self.max_epochs, batch_size=self.batch_size,
             device=self.device_, seed=seed, verbose=self.verbose,
             validation_fraction=self.validation_fraction,
             early_stopping_patience=self.early_stopping_patience,
-            checkpoint_dir=self.checkpoint_dir, grad_clip=self.grad_clip,
+            checkpoint_dir=engine.checkpoint_dir, grad_clip=self.grad_clip,
             grouped_validation=context["groups"] is not None and hasattr(data[0], "subset"),
-            optimizer__weight_decay=self.weight_decay, callbacks=self.callbacks or (),
+            optimizer__weight_decay=self.weight_decay, callbacks=engine.callbacks or (),
+            pin_memory=engine.pin_memory,
             **self._net_kwargs(),
         )
 

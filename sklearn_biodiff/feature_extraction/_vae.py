@@ -10,11 +10,13 @@ from sklearn.utils.validation import check_array
 from .._sklearn_compat import Interval, LayerSizes, _fit_context, check_is_fitted
 from ..modules.vae import VAE
 from ..nets.losses import VAENet
+from ._docstrings import fill_training_parameters
 from ._torch_base import TRAINING_CONSTRAINTS, VectorTorchEstimator
 
 __all__ = ["VAELatent"]
 
 
+@fill_training_parameters
 class VAELatent(VectorTorchEstimator):
     """Encode feature vectors by the posterior mean of a Gaussian VAE.
 
@@ -30,45 +32,7 @@ class VAELatent(VectorTorchEstimator):
         Encoder widths; the decoder mirrors them.
     beta : float, default=1.0
         KL weight (beta-VAE).
-    max_epochs : int, default=100
-    lr : float, default=1e-3
-    weight_decay : float, default=0.0
-        AdamW weight decay.
-    batch_size : int, default=64
-    validation_fraction : float or None, default=0.1
-        Held-out share for the validation loss (and early stopping); ``None``
-        trains on everything.
-    early_stopping_patience : int or None, default=10
-        Stop when the validation loss has not improved for this many epochs and
-        restore the best weights (needs ``validation_fraction``).
-    grad_clip : float or None, default=None
-        Clip the gradient norm.
-    checkpoint_dir : str or None, default=None
-        Save skorch checkpoints there; with ``warm_start`` a new estimator resumes
-        from them.
-    warm_start : bool, default=False
-        Continue training the fitted net on the next ``fit``, with the current
-        ``max_epochs``, ``lr``, ``batch_size``, ``weight_decay`` and ``grad_clip``
-        (switching gradient clipping on or off in between raises a ``ValueError``).
-    n_threads : int or None, default=None
-        Torch threads during fit/transform (``None`` keeps torch's setting).
-    device : str, default="auto"
-    random_state : int, RandomState or None, default=None
-        Seeds weights, shuffling, the reparameterisation noise and the split.
-    verbose : int, default=0
-        1 shows a progress bar over epochs, 2 prints skorch's epoch table.
-    callbacks : list of skorch callbacks or (name, callback) pairs, or None, default=None
-        Extra :mod:`skorch.callbacks` run during training (loggers such as
-        ``TensorBoard`` or ``MLflowLogger``, custom stopping rules); copied by
-        ``clone`` like any other parameter.
-    on_divergence : {"raise", "warn"}, default="raise"
-        What ``fit`` does when the training loss, a weight or the embedding of
-        the training data ends NaN or infinite (badly scaled input, too high
-        ``lr``): ``"raise"`` a
-        :class:`~sklearn_biodiff.exceptions.TrainingDivergedError` (the estimator
-        stays unfitted), or ``"warn"`` with a
-        :class:`~sklearn_biodiff.exceptions.TrainingDivergedWarning` and keep the
-        diverged model.
+    %(training_parameters)s
 
     Attributes
     ----------
@@ -103,9 +67,9 @@ class VAELatent(VectorTorchEstimator):
 
     def __init__(self, latent_dim=32, *, hidden_dims=(256, 128), beta=1.0, max_epochs=100,
                  lr=1e-3, weight_decay=0.0, batch_size=64, validation_fraction=0.1,
-                 early_stopping_patience=10, grad_clip=None, checkpoint_dir=None,
-                 warm_start=False, n_threads=None, device="auto", random_state=None,
-                 verbose=0, callbacks=None, on_divergence="raise"):
+                 early_stopping_patience=10, grad_clip=None, warm_start=False,
+                 n_threads=None, device="auto", random_state=None, verbose=0,
+                 on_divergence="raise", engine=None):
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
         self.beta = beta
@@ -116,14 +80,13 @@ class VAELatent(VectorTorchEstimator):
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
         self.grad_clip = grad_clip
-        self.checkpoint_dir = checkpoint_dir
         self.warm_start = warm_start
         self.n_threads = n_threads
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-        self.callbacks = callbacks
         self.on_divergence = on_divergence
+        self.engine = engine
 
     def _module_kwargs(self, n_features):
         return {"n_features": n_features, "latent_dim": self.latent_dim,
