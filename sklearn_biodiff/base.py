@@ -168,8 +168,8 @@ def auto_thread_count() -> int:
     ``n_cores // n_jobs`` that joblib's workers and Dask's nannies set), lowered
     to the cores this process may use that no other process is busy on at the
     moment of the call. torch's threads wait for each other by spinning: with
-    more threads than free cores, most of their CPU time goes to waiting (4.8x
-    less work per CPU-second was measured with another process on two cores).
+    more threads than free cores, most of their CPU time goes to waiting (the
+    measurements: :ref:`busy_threads`).
     A process confined to some of the machine's cores (a cpuset: Slurm,
     Kubernetes, ``taskset``) was given them by a scheduler: it uses them all, since
     the machine-wide count of busy tasks says nothing about its own cores.

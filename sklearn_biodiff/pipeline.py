@@ -30,14 +30,10 @@ def make_dacl_pipeline(
 
     By default (``keep_features=True``) the classifier sees the scaled scattering
     features beside the DACL embedding, so what the VAE and the contrastive embedding
-    drop (rhythm information, on data with many windows per patient) stays available.
-    This default was chosen by cross-validation on training data only: on 10-s windows
-    grouped by patient (``benchmarks/bench_dacl_patients.py``) and on whole records
-    (``benchmarks/reproduce_dacl.py --keep-features``) it beats the paper's pipeline by
-    more than one fold std and is not below a probe on the scattering features alone.
-    The paper's pipeline, ``ScatteringFeatures -> StandardScaler -> VAELatent ->
-    DACLEmbedder -> classifier`` with ``dacl__*`` and ``vae__*`` parameters, is
-    ``keep_features=False``.
+    drop (rhythm information, on data with many windows per patient) stays available
+    (why this is the default: :ref:`dacl_keep_features`). The paper's pipeline,
+    ``ScatteringFeatures -> StandardScaler -> VAELatent -> DACLEmbedder -> classifier``
+    with ``dacl__*`` and ``vae__*`` parameters, is ``keep_features=False``.
 
     Parameters
     ----------
@@ -48,9 +44,9 @@ def make_dacl_pipeline(
         (``vae__*``, ``dacl__*`` with ``keep_features=False``).
     classifier : estimator or None, default=None
         ``None`` gives a linear probe: ``LogisticRegression(C=0.01, max_iter=3000)``
-        with ``keep_features=True`` (the C chosen for the scattering features by
-        cross-validation, ``benchmarks/select_scattering_defaults.py``), or
-        ``LogisticRegression(max_iter=2000)`` for the paper's pipeline.
+        with ``keep_features=True`` (the C of the scattering features:
+        :ref:`dacl_keep_features`), or ``LogisticRegression(max_iter=2000)`` for the
+        paper's pipeline.
         ``"passthrough"`` ends the pipeline at the embeddings.
     keep_features : bool, default=True
         Concatenate the scaled scattering features with the DACL embedding (a

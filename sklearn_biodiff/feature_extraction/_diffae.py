@@ -280,12 +280,11 @@ default="attention"
         ``"attention+stats+blocks"``: those, then the same two statistics of
         each LRU block's output in order (``embedding_dim + 2 * encoder_width *
         (encoder_layers + 1)`` columns): earlier blocks keep more of the
-        waveform's shape. With a frozen encoder and a linear probe the
-        statistics scored higher in cross-validation on CinC 2017 than ``z``
-        alone; ``sklearn_biodiff.pretrained.DEFAULT_READOUT`` is the one chosen
-        for the default checkpoint (the rule and the figures are in the
-        "Pretrained models" page). Only ``transform`` reads it (training does
-        not depend on it), so it can be changed on a fitted estimator.
+        waveform's shape. ``sklearn_biodiff.pretrained.DEFAULT_READOUT`` is the
+        readout the demo and the quickstart embed the default checkpoint with
+        (how it was chosen: :ref:`the user guide's readout
+        <pretrained_readout>`). Only ``transform`` reads it (training does not
+        depend on it), so it can be changed on a fitted estimator.
     %(training_parameters)s
 
     Raises

@@ -46,12 +46,8 @@ __all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "RETIRED", "CheckpointError"
 #: the checkpoint the demo and the quickstart use
 DEFAULT_PRETRAINED = "diffae-cinc2017-v4"
 #: the ``DiffAEEmbedder(readout=...)`` the demo and the quickstart embed a frozen
-#: checkpoint with: of the readouts of ``DEFAULT_PRETRAINED`` that meet the roadmap's
-#: noise-robustness and transform-speed targets, the one with the highest 3-fold CV
-#: macro F1 on the README training part (``benchmarks/bench_pretrained.py``,
-#: ``bench_robustness.py``, ``bench_transform_speed.py``), or the narrowest readout
-#: it is not ahead of by more than one fold standard deviation in paired repeated CV
-#: (``bench_readout_cv.py``)
+#: checkpoint with (the rule that chose it, and the benchmarks behind it: the user
+#: guide's "Pretrained models" page, "Readout")
 DEFAULT_READOUT = "attention+stats+blocks"
 #: checkpoints that shipped once and were removed (the package keeps at most 8 MB of
 #: weights): the training run each came from and how to retrain it. A pinned name
