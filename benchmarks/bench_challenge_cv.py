@@ -114,12 +114,13 @@ def fine_tune_fold(X_tr, y_tr, X_te, fold: int, quick: bool, threads):
     return Z_tr, Z_te, {"fine_tune_cpu_minutes": fit_cpu / 60,
                         "records_fine_tuned": len(keep),
                         "records_left_out_too_short": len(X_tr) - len(keep),
-                        "crops_per_cpu_second": len(keep) * emb.max_epochs / fit_cpu,
-                        "fine_tuning": {k: v for k, v in emb.get_params().items()
-                                        if k in ("max_epochs", "lr", "lr_schedule",
-                                                 "supervised_weight", "classifier_weight",
-                                                 "diffusion_weight", "supervised_view",
-                                                 "snippet_seconds", "batch_size")}}
+                        "crops_per_cpu_second":
+                            len(keep) * emb.training_settings_["max_epochs"] / fit_cpu,
+                        "fine_tuning": {**emb.training_settings_, **{
+                            k: v for k, v in emb.get_params().items()
+                            if k in ("supervised_weight", "classifier_weight",
+                                     "diffusion_weight", "supervised_view",
+                                     "snippet_seconds", "batch_size")}}}
 
 
 def summary(folds: dict) -> dict:

@@ -167,7 +167,7 @@ def test_a_classification_head_trains_beside_and_stays_out_of_checkpoints(tmp_pa
     with_head = DiffAEEmbedder(**TINY, classifier_weight=1.0).fit(X, np.tile([0, 1, 2, 3], 2))
     head = with_head.net_.module_.classifier
     assert head is not None and head.out_features == 4
-    without = DiffAEEmbedder(**TINY).fit(X, np.tile([0, 1, 2, 3], 2))
+    without = DiffAEEmbedder(**TINY, classifier_weight=0.0).fit(X, np.tile([0, 1, 2, 3], 2))
     assert with_head.history_[-1]["train_loss"] != without.history_[-1]["train_loss"]
     assert with_head.transform(X).shape == without.transform(X).shape  # z only
     path = with_head.save_pretrained(tmp_path / "ckpt")
@@ -181,7 +181,7 @@ def test_a_classification_head_trains_beside_and_stays_out_of_checkpoints(tmp_pa
 
 
 def test_a_warm_start_cannot_add_a_classification_head():
-    emb = DiffAEEmbedder(**TINY, warm_start=True).fit(X, Y)
+    emb = DiffAEEmbedder(**TINY, warm_start=True, classifier_weight=0.0).fit(X, Y)
     with pytest.raises(ValueError, match="needs the classification head built in the first"):
         emb.set_params(classifier_weight=1.0).fit(X, Y)
 
@@ -207,3 +207,53 @@ def test_diffusion_weight_zero_needs_labels():
                           n_timesteps=20)
     with pytest.raises(ValueError, match="denoise=False leaves only the embeddings"):
         module(torch.randn(2, 1, 48), denoise=False)
+
+
+# ------------------------------------------------------------ the default recipe ("auto")
+AUTO = {k: v for k, v in TINY.items() if k != "max_epochs"}
+
+
+def test_auto_settings_fine_tune_a_checkpoint_with_labels_and_train_otherwise(tmp_path):
+    from sklearn_biodiff.feature_extraction._diffae import (
+        FINE_TUNING_SETTINGS,
+        TRAINING_SETTINGS,
+    )
+
+    path = str(DiffAEEmbedder(**TINY).fit(X).save_pretrained(tmp_path / "ckpt"))
+    tuned = DiffAEEmbedder(**AUTO, pretrained=path).fit(X, Y)
+    assert tuned.training_settings_ == FINE_TUNING_SETTINGS
+    assert len(tuned.history_) == FINE_TUNING_SETTINGS["max_epochs"]
+    assert tuned.net_.lr == FINE_TUNING_SETTINGS["lr"]
+    assert "lr_schedule" not in dict(tuned.net_.callbacks_)  # constant
+    # without labels, or without a checkpoint: the self-supervised settings
+    for est, y in ((DiffAEEmbedder(**AUTO, pretrained=path), None),
+                   (DiffAEEmbedder(**AUTO), Y), (DiffAEEmbedder(**AUTO), None)):
+        est.set_params(max_steps=1).fit(X, y)
+        assert est.training_settings_ == TRAINING_SETTINGS
+        assert "lr_schedule" in dict(est.net_.callbacks_)
+    # an explicit value wins over "auto"
+    mixed = DiffAEEmbedder(**AUTO, pretrained=path, lr=1e-2, max_epochs=1).fit(X, Y)
+    assert mixed.training_settings_ == {**FINE_TUNING_SETTINGS, "lr": 1e-2, "max_epochs": 1}
+    assert mixed.net_.lr == 1e-2 and len(mixed.history_) == 1
+
+
+def test_the_defaults_with_labels_are_the_cross_validated_recipe():
+    params = DiffAEEmbedder().get_params()
+    assert {k: params[k] for k in ("max_epochs", "lr", "lr_schedule", "weight_decay")} == \
+        dict.fromkeys(("max_epochs", "lr", "lr_schedule", "weight_decay"), "auto")
+    assert params["supervised_weight"] == 0.5 and params["classifier_weight"] == 1.0
+    assert params["diffusion_weight"] == 1.0 and params["supervised_view"] == "crop"
+
+
+def test_records_shorter_than_a_crop_are_left_out_of_training_and_counted():
+    short = [x[:30] for x in X[:3]]  # 0.3 s, shorter than a 0.5-s crop
+    y = np.array([2, 2, 2, *Y])  # class 2 only on the short records
+    with pytest.warns(UserWarning, match=r"3 of 11 training records are shorter than one "
+                                         r"0.5 s crop.*e.g. record 0"):
+        emb = DiffAEEmbedder(**TINY).fit(short + X, y)
+    assert emb.net_.module_.classifier.out_features == 2  # the classes trained on
+    reference = DiffAEEmbedder(**TINY).fit(X, Y)
+    assert emb.history_[-1]["train_loss"] == reference.history_[-1]["train_loss"]
+    assert emb.transform(short).shape == (3, 4)  # embedded as any record
+    with pytest.raises(ValueError, match="the longest record has 30 sample.*Lower snippet"):
+        DiffAEEmbedder(**TINY).fit(short)

@@ -9,11 +9,14 @@ exactly as without it.
 """
 
 import copy
+import functools
 import io
 import pickle
 import subprocess
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -45,6 +48,19 @@ _DIFFAE = {"snippet_seconds": 0.5, "fs": 100.0, "model_fs": 100.0, "embedding_di
            "encoder_layers": 1, "encoder_width": 4, "encoder_stride": 2,
            "unet_channels": (4, 8), "unet_stem_stride": 1, "n_timesteps": 20,
            "max_epochs": 2, "batch_size": 4, "random_state": 0}
+
+@functools.cache
+def _tiny_checkpoint() -> str:
+    """A tiny DiffAE checkpoint, saved once per test session, to fine-tune from."""
+    folder = Path(tempfile.mkdtemp(prefix="biodiff-tiny-ckpt-"))
+    return str(DiffAEEmbedder(**_DIFFAE).fit(X_SIG).save_pretrained(folder / "tiny"))
+
+
+def _fine_tuned_by_default(**kw):
+    """The recommended label-aware fine-tuning: a checkpoint, labels, "auto" settings."""
+    arch = {k: v for k, v in _DIFFAE.items() if k != "max_epochs"}
+    return DiffAEEmbedder(**arch, pretrained=_tiny_checkpoint(), **kw)
+
 
 #: name -> (factory(**extra), X, y)
 CASES = {
@@ -80,6 +96,8 @@ CASES = {
     "DiffAE-supervised-denoised-views": (lambda **kw: DiffAEEmbedder(
         **_DIFFAE, supervised_view="denoised", view_timesteps=(2, 10), classifier_weight=0.5,
         **kw), X_SIG, Y_SIG),
+    # DiffAEEmbedder(pretrained=...).fit(X, y): the fine-tuning recipe of "auto"
+    "DiffAE-fine-tuned-by-default": (_fine_tuned_by_default, X_SIG, Y_SIG),
 }
 
 

@@ -16,6 +16,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from .._sklearn_compat import Interval, LayerSizes, StrOptions, _fit_context, check_is_fitted
 from .._validation import (
+    _too_short,
     check_data_fs,
     check_n_leads,
     check_signals,
@@ -49,6 +50,15 @@ __all__ = ["DiffAEEmbedder"]
 
 #: what ``DiffAEEmbedder.transform`` returns (the ``readout`` parameter)
 READOUTS = ("attention", "attention+stats", "attention+stats+blocks")
+#: the training settings that ``"auto"`` gives when ``fit`` fine-tunes a ``pretrained``
+#: checkpoint with class labels: the recipe chosen by 3-fold cross-validation on the
+#: README training part of CinC 2017 (``scripts/finetune_diffae.py``)
+FINE_TUNING_SETTINGS = {"max_epochs": 8, "lr": 3e-4, "lr_schedule": "constant",
+                        "weight_decay": 1e-4}
+#: ... and otherwise (self-supervised training, or training from scratch): the
+#: settings of earlier releases
+TRAINING_SETTINGS = {"max_epochs": 20, "lr": 1e-3, "lr_schedule": "cosine",
+                     "weight_decay": 0.0}
 
 
 #: encoder frames per batch of ``transform`` (about 8 records of 30 s): measured on one
@@ -158,8 +168,9 @@ class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimat
     model_fs : float, default=300.0
         Rate the model works at.
     snippet_seconds : float, default=10.0
-        Length of the training crops; every training record must be at least this
-        long. ``transform`` embeds whole records of any length.
+        Length of the training crops. Training records shorter than a crop are left
+        out of training with a warning that counts them (an error when no record is
+        long enough); ``transform`` embeds whole records of any length.
     embedding_dim : int, default=128
     encoder_layers : int, default=4
         LRU blocks.
@@ -196,7 +207,7 @@ class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimat
     projection_dim : int, default=128
         Output size of the projection head (used only with the contrastive term;
         not part of saved checkpoints).
-    supervised_weight : float, default=1.0
+    supervised_weight : float, default=0.5
         Weight of the supervised contrastive term when ``fit`` is given class
         labels ``y`` (label-aware fine-tuning, e.g. of a ``pretrained`` encoder):
         over each batch, the embeddings ``z`` of records of one class (from other
@@ -229,18 +240,32 @@ class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimat
         DDIM steps of the ``"denoised"`` views.
     balanced : bool, default=True
         With ``y``, draw each training batch class-balanced (rare classes repeat).
-    classifier_weight : float, default=0.0
+    classifier_weight : float, default=1.0
         With ``y``, weight of a cross-entropy term through a linear head on ``z`` (both
         views) trained alongside (0: none). The head only shapes the embedding: it is
-        not part of ``transform``'s output nor of saved checkpoints.
-    max_epochs : int, default=20
+        not part of ``transform``'s output nor of saved checkpoints. The default
+        recipe with labels (this term, ``supervised_weight=0.5`` and the ``"auto"``
+        training settings) was chosen by cross-validation on the training part of
+        CinC 2017: :ref:`fine_tuning`.
+    max_epochs : int or "auto", default="auto"
         One epoch is one random crop of every training record. ``0`` trains
-        nothing: ``fit`` only loads the ``pretrained`` weights.
+        nothing: ``fit`` only loads the ``pretrained`` weights. ``"auto"``: 8 when
+        ``fit`` fine-tunes a ``pretrained`` checkpoint with class labels, else 20
+        (``FINE_TUNING_SETTINGS`` and ``TRAINING_SETTINGS`` of
+        ``sklearn_biodiff.feature_extraction._diffae``; what a fit used is in
+        ``training_settings_``).
+    lr : float or "auto", default="auto"
+        Learning rate of the AdamW optimizer. ``"auto"``: 3e-4 when fine-tuning a
+        ``pretrained`` checkpoint with labels, else 1e-3.
+    weight_decay : float or "auto", default="auto"
+        AdamW weight decay. ``"auto"``: 1e-4 when fine-tuning a ``pretrained``
+        checkpoint with labels, else 0.
     max_steps : int or None, default=None
         Stop after this many optimizer steps (per ``fit`` call).
-    lr_schedule : {"cosine", "constant"}, default="cosine"
+    lr_schedule : {"auto", "cosine", "constant"}, default="auto"
         ``"cosine"``: linear warm-up (up to 100 steps), then cosine decay to 0 over
-        the run.
+        the run. ``"auto"``: ``"constant"`` when fine-tuning a ``pretrained``
+        checkpoint with labels, else ``"cosine"``.
     ema_decay : float or None, default=None
         Keep an exponential moving average of the weights and embed with it.
     transform_batch_size : int, default=16
@@ -309,6 +334,9 @@ default="attention"
     pretrained_config_ : dict or None
         The ``config.json`` of the loaded ``pretrained`` checkpoint (model card
         under ``"card"``), or None.
+    training_settings_ : dict
+        The ``max_epochs``, ``lr``, ``lr_schedule`` and ``weight_decay`` of the last
+        ``fit``, ``"auto"`` resolved.
 
     References
     ----------
@@ -331,7 +359,7 @@ default="attention"
 
     _fitted_attribute = "net_"
     #: a model pickled before label-aware training ignored y: it still does
-    _defaults_of_older_pickles = {"supervised_weight": 0.0}
+    _defaults_of_older_pickles = {"supervised_weight": 0.0, "classifier_weight": 0.0}
 
     _parameter_constraints = {
         # the training options every torch estimator shares, constrained in one place
@@ -361,9 +389,11 @@ default="attention"
         "classifier_weight": [Interval(Real, 0, None, closed="left")],
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
         # 0 trains nothing: fit only loads the pretrained weights
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "lr": [*TRAINING_CONSTRAINTS["lr"], StrOptions({"auto"})],
+        "weight_decay": [*TRAINING_CONSTRAINTS["weight_decay"], StrOptions({"auto"})],
         "max_steps": [Interval(Integral, 1, None, closed="left"), None],
-        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "lr_schedule": [StrOptions({"auto", "cosine", "constant"})],
         "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "transform_batch_size": [Interval(Integral, 1, None, closed="left")],
         "pretrained": [str, os.PathLike, None],
@@ -375,14 +405,15 @@ default="attention"
                  unet_channels=(32, 64, 128), unet_stem_stride=4, n_timesteps=1000,
                  schedule="linear", dropout=0.0, encoder_noise=None,
                  contrastive_weight=0.0, contrastive_temperature=0.1, projection_dim=128,
-                 max_epochs=20, max_steps=None, lr=1e-3, weight_decay=0.0, lr_schedule="cosine",
+                 max_epochs="auto", max_steps=None, lr="auto", weight_decay="auto",
+                 lr_schedule="auto",
                  batch_size=32, grad_clip=1.0, ema_decay=None, transform_batch_size=16,
                  warm_start=False, n_threads=None, device="auto", random_state=None,
                  pretrained=None, verbose=0, on_divergence="raise", engine=None,
-                 readout="attention", supervised_weight=1.0, diffusion_weight=1.0,
+                 readout="attention", supervised_weight=0.5, diffusion_weight=1.0,
                  supervised_temperature=0.1, supervised_view="crop",
                  view_timesteps=(1, 200), view_denoise_steps=2, balanced=True,
-                 classifier_weight=0.0):
+                 classifier_weight=1.0):
         self.fs = fs
         self.model_fs = model_fs
         self.snippet_seconds = snippet_seconds
@@ -439,13 +470,24 @@ default="attention"
                              f"multiple of {m}.")
         return n
 
-    def _prepare(self, X, *, min_seconds: float, what: str, too_short_hint: str = ""):
+    def _prepare(self, X, *, min_seconds: float, what: str, too_short_hint: str = "",
+                 longest_at_least: float = 0.0):
         """Validated records; records ``(n_leads, n)`` at ``model_fs``, standardised per
-        lead; and their per-lead (mean, std)."""
+        lead; and their per-lead (mean, std).
+
+        Every record must be ``min_seconds`` long, and the longest ``longest_at_least``
+        (the training crop: shorter records are then left out of training).
+        """
         check_data_fs(X, self.fs, type(self).__name__)
         min_len = int(np.ceil(min_seconds * self.fs - 1e-9))
         records = check_signals(X, min_length=max(1, min_len), what=what,
                                 too_short_hint=too_short_hint)
+        need = int(np.ceil(longest_at_least * self.fs - 1e-9))
+        longest = max(r.shape[-1] for r in records)
+        if longest < need:
+            raise ValueError(_too_short(longest, what, need, too_short_hint,
+                                        record="" if isinstance(records, np.ndarray)
+                                        else "the longest record"))
         out, stats = [], []
         for i, x in enumerate(records):
             x = np.atleast_2d(np.asarray(x, dtype=np.float64))  # (n_leads, n_samples)
@@ -492,21 +534,55 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         -------
         self : object
         """
-        train = self.max_epochs > 0
+        train = self.max_epochs != 0
         if not train and self.pretrained is None:
             raise ValueError("max_epochs=0 trains nothing and only loads weights: pass "
                              "pretrained=<checkpoint name or folder>, or max_epochs >= 1.")
         snippet = self._snippet_length()
-        min_seconds = snippet / self.model_fs if train else self.encoder_stride / self.model_fs
         raw, records, _ = self._prepare(
-            X, min_seconds=min_seconds,
+            X, min_seconds=self.encoder_stride / self.model_fs,
+            longest_at_least=snippet / self.model_fs if train else 0.0,
             what=f"{type(self).__name__}(snippet_seconds={self.snippet_seconds})",
-            too_short_hint="Lower snippet_seconds or leave the shorter records out of "
-                           "fit (transform embeds records of any length).")
-        targets = self._supervision(y, groups, len(records)) if train else None
+            too_short_hint="Lower snippet_seconds (transform embeds records of any length).")
+        keep = self._croppable(records, snippet) if train else None
+        targets = self._supervision(y, groups, len(records), keep) if train else None
+        if keep is not None:
+            records = [records[i] for i in keep]
         check_n_leads(self, raw, reset=not (self.warm_start and hasattr(self, "net_")))
+        self.training_settings_ = self._resolve_settings(
+            fine_tuning=self.pretrained is not None and targets is not None)
         return self._train({"raw": raw, "records": records, "snippet": snippet,
                             "targets": targets, "train": train})
+
+    def _croppable(self, records: list, snippet: int) -> np.ndarray | None:
+        """Indices of the records a training crop fits in (None: all), or a ValueError.
+
+        The others are left out of training with a warning that counts them.
+        """
+        lengths = np.array([r.shape[-1] for r in records])
+        keep = np.flatnonzero(lengths >= snippet)
+        if len(keep) == len(records):
+            return None
+        what = f"{type(self).__name__}(snippet_seconds={self.snippet_seconds})"
+        if len(keep) == 0:
+            raise ValueError(
+                f"{what} trains on {self.snippet_seconds} s crops, but every record is "
+                f"shorter (the longest: {lengths.max() / self.model_fs:.2f} s). Lower "
+                "snippet_seconds (transform embeds records of any length).")
+        warnings.warn(
+            f"{what}: {len(records) - len(keep)} of {len(records)} training records are "
+            f"shorter than one {self.snippet_seconds} s crop and are left out of training "
+            f"(e.g. record {int(np.flatnonzero(lengths < snippet)[0])}); lower "
+            "snippet_seconds to train on them. transform embeds them as any record.",
+            UserWarning, stacklevel=3)
+        return keep
+
+    def _resolve_settings(self, fine_tuning: bool) -> dict:
+        """``max_epochs``, ``lr``, ``lr_schedule`` and ``weight_decay``, ``"auto"``
+        resolved for a fine-tuning of a pretrained checkpoint with labels or not."""
+        table = FINE_TUNING_SETTINGS if fine_tuning else TRAINING_SETTINGS
+        return {k: table[k] if getattr(self, k) == "auto" else getattr(self, k)
+                for k in table}
 
     # ------------------------------------------------------------------ the fit steps
     # (TorchTrainer._train runs them; see its docstring for the order)
@@ -531,11 +607,15 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         return self._build_net(len(context["records"]), seed, n_classes)
 
     def _warm_start_settings(self) -> dict:
-        return {**super()._warm_start_settings(), "max_steps": self.max_steps,
+        settings = self.training_settings_
+        schedule = settings["lr_schedule"]
+        return {**super()._warm_start_settings(),
+                **{k: settings[k] for k in ("lr", "max_epochs", "weight_decay")},
+                "max_steps": self.max_steps,
                 "switches": {
                     "ema": Switch(f"ema_decay={self.ema_decay!r}", "decay", self.ema_decay),
-                    "lr_schedule": Switch(f"lr_schedule={self.lr_schedule!r}", None,
-                                          self.lr_schedule == "cosine")}}
+                    "lr_schedule": Switch(f"lr_schedule={schedule!r}", None,
+                                          schedule == "cosine")}}
 
     def _prepare_net(self, net, *, warm: bool, seed: int, context: dict) -> None:
         """The ``pretrained`` weights (a new net), a new learning-rate schedule over this
@@ -544,7 +624,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             with torch_seed_context(seed, self.device_):
                 net.initialize()
             context["config"] = self._load_pretrained(net.module_)
-        if warm and self.lr_schedule == "cosine":
+        if warm and self.training_settings_["lr_schedule"] == "cosine":
             net.restart_schedule(self._total_steps(len(context["records"])))
         if context["train"]:
             self._set_device_noise(net, seed, self._noise_on_device())
@@ -572,11 +652,12 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         return lambda: self._encode(context["records"][: self.transform_batch_size])[0]
 
     # ------------------------------------------------------------------ supervision
-    def _supervision(self, y, groups, n_records: int):
+    def _supervision(self, y, groups, n_records: int, keep=None):
         """``(class codes, patient codes)`` of the records for the supervised term, or
-        None when it is off (no ``y``, or ``supervised_weight=0``)."""
+        None when it is off (no ``y``, or ``supervised_weight=0``); only those of the
+        records ``keep`` (None: all) when some are too short to train on."""
         if y is None or self.supervised_weight == 0:
-            if self.diffusion_weight == 0 and self.max_epochs > 0:
+            if self.diffusion_weight == 0 and self.max_epochs != 0:
                 raise ValueError("diffusion_weight=0 leaves nothing to train without the "
                                  "supervised term: pass class labels y (and "
                                  "supervised_weight > 0), or a diffusion_weight > 0.")
@@ -597,15 +678,17 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                 "supervised_weight=0 to say so and silence this warning.",
                 UserWarning, stacklevel=3)
             return None
-        labels = np.unique(y, return_inverse=True)[1]
-        if groups is None:
-            codes = np.arange(n_records)
-        else:
+        if groups is not None:
             groups = np.asarray(groups)
             if groups.shape != (n_records,):
                 raise ValueError(f"groups must have one entry per record ({n_records}), "
                                  f"got shape {groups.shape}.")
-            codes = np.unique(groups, return_inverse=True)[1]
+        if keep is not None:
+            y = y[keep]
+            groups = None if groups is None else groups[keep]
+        labels = np.unique(y, return_inverse=True)[1]
+        codes = (np.arange(len(y)) if groups is None
+                 else np.unique(groups, return_inverse=True)[1])
         t_min, t_max = self._view_range()
         if self.supervised_view != "crop" and not 1 <= t_min <= t_max <= self.n_timesteps:
             raise ValueError(f"view_timesteps={self.view_timesteps!r} must be two "
@@ -812,14 +895,15 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
 
     def _total_steps(self, n_records: int) -> int:
         """Optimizer steps of one ``fit`` call on ``n_records`` records."""
-        total = self.max_epochs * -(-n_records // self.batch_size)
+        total = self.training_settings_["max_epochs"] * -(-n_records // self.batch_size)
         return total if self.max_steps is None else min(total, self.max_steps)
 
     def _build_net(self, n_records: int, seed: int, n_classes: int = 0):
         total = self._total_steps(n_records)
         engine = self._engine()
+        settings = self.training_settings_
         callbacks = list(engine.callbacks or ())
-        if self.lr_schedule == "cosine":
+        if settings["lr_schedule"] == "cosine":
             callbacks.append(("lr_schedule", BatchLRScheduler(
                 policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=WarmupCosine(total),
                 step_every="batch")))
@@ -831,12 +915,13 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                          "projection_dim": self.projection_dim if self.contrastive_weight else 0,
                          "n_classes": n_classes}
         return build_net(
-            NoisePredictionNet, DiffAEModule, module_kwargs, lr=self.lr,
-            max_epochs=self.max_epochs, batch_size=self.batch_size, device=self.device_,
+            NoisePredictionNet, DiffAEModule, module_kwargs, lr=settings["lr"],
+            max_epochs=settings["max_epochs"], batch_size=self.batch_size,
+            device=self.device_,
             seed=seed, verbose=self.verbose, checkpoint_dir=engine.checkpoint_dir,
             grad_clip=self.grad_clip, callbacks=callbacks, pin_memory=engine.pin_memory,
             precision=engine.precision, compile_forward=engine.compile,
-            optimizer__weight_decay=self.weight_decay,
+            optimizer__weight_decay=settings["weight_decay"],
             contrastive_weight=self.contrastive_weight,
             contrastive_temperature=self.contrastive_temperature)
 
