@@ -43,21 +43,29 @@ def test_demo_runs_in_quick_mode(tmp_path, capsys):
     result = json.loads((tmp_path / "demo.json").read_text())
     # 74 real test records (the sample's records in the README split's test part),
     # seeded: ST 0.824, DACL probe 0.710, prototype 0.662, pretrained DiffAE (v4,
-    # readout "attention+stats+blocks") 0.761, ST and DiffAE side by side 0.824 (DACL
+    # readout "attention+stats+blocks") 0.761, ST and DiffAE side by side 0.824, the
+    # checkpoint fine-tuned with the training records' labels (one epoch) 0.756 (DACL
     # probe 0.61-0.71 and prototype 0.58-0.66 over seeds 0-2; the other rows do not
     # depend on the seed). Chance
     # is 0.5 and one AUROC's standard error here is about 0.06: each floor sits about two
     # below its value
     floors = {"st_features_linear_probe": 0.7, "dacl_linear_probe": 0.58,
               "dacl_prototype_distance": 0.53, "pretrained_diffae_linear_probe": 0.64,
-              "st_and_pretrained_diffae_linear_probe": 0.70}
+              "st_and_pretrained_diffae_linear_probe": 0.70,
+              "fine_tuned_diffae_linear_probe": 0.64}
     for key, floor in floors.items():
         assert floor < result[key] <= 1.0, (key, result[key])
     assert result["n_test"] == 74 and result["quick"] is True
     assert result["pretrained"] == DEFAULT_PRETRAINED == "diffae-cinc2017-v4"
     assert result["readout"] == DEFAULT_READOUT == "attention+stats+blocks"
     assert (tmp_path / "roc.png").stat().st_size > 1000
-    assert "test AUROC" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "test AUROC" in out
+    # the full-data figures it stands for, read from the checkpoint's model card
+    full = result["full_data_figures_of_the_checkpoint"]["test"]
+    assert set(full) == {"macro_f1", "mean_f1_NAO", "auroc_normal_vs_abnormal",
+                         "auroc_af_vs_rest"}
+    assert f"mean_f1_NAO {full['mean_f1_NAO']:.3f}" in out
 
 
 def test_default_pipeline_keeps_the_features_and_false_is_the_papers():
