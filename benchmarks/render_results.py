@@ -35,6 +35,7 @@ from benchmarks.rendering.compute_bound import _compute_bound
 from benchmarks.rendering.dacl import _dacl, _goal
 from benchmarks.rendering.dacl_patients import _dacl_keep, _dacl_patients
 from benchmarks.rendering.engineering import _model_selection, _mutation, _scaling, _wfdb_memory
+from benchmarks.rendering.finetune import _finetune
 from benchmarks.rendering.headline import _headline
 from benchmarks.rendering.label_efficiency import _label_efficiency
 from benchmarks.rendering.pretrained import _pretrained
@@ -69,7 +70,7 @@ def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
     for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness,
                  _wfdb_memory, _pretrained, _scaling, _pretraining,
                  _dacl_patients, _dacl_keep, _mutation, _label_efficiency, _busy_threads,
-                 _headline, _compute_bound):
+                 _headline, _compute_bound, _finetune):
         out.update(part(results, fmt))
     return out
 
