@@ -198,11 +198,7 @@ def embed(name, source, X_tr, X_te, y_tr, y_te, quick, threads, refresh=False):
     """``(Z_train, Z_test, meta)`` of ``source``, from the cache when it is there."""
     path = CACHE / f"{name}_{_fingerprint(y_tr, y_te, quick)}.npz"
     if path.exists() and not refresh:
-        with np.load(path, allow_pickle=False) as f:
-            meta = {"seconds": float(f["seconds"]), "cached": True,
-                    "n_features_out": dict(zip(f["readouts"].tolist(),
-                                               f["widths"].tolist()))}
-            return f["Z_train"], f["Z_test"], meta
+        return _load_matrices(path, "seconds")
     t0 = time.perf_counter()
     est = source.factory(X_tr, threads)
     Z_tr, Z_te = est.transform(X_tr), est.transform(X_te)
@@ -211,13 +207,26 @@ def embed(name, source, X_tr, X_te, y_tr, y_te, quick, threads, refresh=False):
     if isinstance(est, DiffAEEmbedder):
         widths = {r: est._n_features_out_for(r)
                   for r in ("attention", "attention+stats", "attention+stats+blocks")}
+    _save_matrices(path, Z_tr, Z_te, seconds, widths)
+    return Z_tr, Z_te, {"seconds": seconds, "cached": False, "n_features_out": widths}
+
+
+def _save_matrices(path, Z_train, Z_test, seconds: float, widths: dict) -> None:
+    """The cache file of one source (or one label-aware fit), written whole or not at all."""
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, Z_train=Z_tr, Z_test=Z_te, seconds=seconds,
+    np.savez(tmp, Z_train=Z_train, Z_test=Z_test, seconds=seconds,
              readouts=np.asarray(list(widths), dtype=str),
              widths=np.asarray(list(widths.values()), dtype=int))
     tmp.replace(path)
-    return Z_tr, Z_te, {"seconds": seconds, "cached": False, "n_features_out": widths}
+
+
+def _load_matrices(path, seconds_key: str):
+    """``(Z_train, Z_test, meta)`` from a cache file of :func:`_save_matrices`."""
+    with np.load(path, allow_pickle=False) as f:
+        return f["Z_train"], f["Z_test"], {
+            seconds_key: float(f["seconds"]), "cached": True,
+            "n_features_out": dict(zip(f["readouts"].tolist(), f["widths"].tolist()))}
 
 
 def embed_labelled(name, source, sub, fraction, seed, X_tr, X_te, y_tr, y_te, quick,
@@ -230,10 +239,7 @@ def embed_labelled(name, source, sub, fraction, seed, X_tr, X_te, y_tr, y_te, qu
     path = CACHE / (f"{name}{source.key()}_{_fingerprint(y_tr, y_te, quick)}_"
                     f"{fraction:g}_{seed}.npz")
     if path.exists() and not refresh:
-        with np.load(path, allow_pickle=False) as f:
-            return f["Z_train"], f["Z_test"], {
-                "cpu_seconds": float(f["seconds"]), "cached": True,
-                "n_features_out": dict(zip(f["readouts"].tolist(), f["widths"].tolist()))}
+        return _load_matrices(path, "cpu_seconds")
     if X_tr is None:
         raise RuntimeError(f"{path.name} is not cached: run without the label cache")
     c0 = time.process_time()
@@ -243,12 +249,7 @@ def embed_labelled(name, source, sub, fraction, seed, X_tr, X_te, y_tr, y_te, qu
     seconds = time.process_time() - c0
     widths = {r: est._n_features_out_for(r)
               for r in ("attention", "attention+stats", "attention+stats+blocks")}
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, Z_train=Z_sub, Z_test=Z_te, seconds=seconds,
-             readouts=np.asarray(list(widths), dtype=str),
-             widths=np.asarray(list(widths.values()), dtype=int))
-    tmp.replace(path)
+    _save_matrices(path, Z_sub, Z_te, seconds, widths)
     print(f"{name} {fraction:g} seed {seed}: fitted and embedded in {seconds / 60:.1f} "
           "CPU-min", flush=True)
     return Z_sub, Z_te, {"cpu_seconds": seconds, "cached": False,
