@@ -77,7 +77,6 @@ def _finetune(r: dict, fmt: str) -> dict:
     runs = r["finetune_diffae"]["runs"]
     full = cv_rows(runs, 3)
     _claim(any(n == "frozen" for n, _, _ in full), "the frozen checkpoint is a CV row")
-    frozen = next(s for n, _, s in full if n == "frozen")
     rows = []
     for name, first, s in full:
         rows.append([describe(first), *(_cell(s[:, i]) for i in range(len(METRICS))),
@@ -85,12 +84,21 @@ def _finetune(r: dict, fmt: str) -> dict:
     cv_table = _table(["configuration (3-fold CV of the training part)", *HEADER,
                        "fine-tuning CPU-min"], rows, fmt)
     f1 = METRICS.index("mean_f1_NAO")
-    screens = [[describe(first), *(_f(v) for v in s[0]), _cpu(runs[name]["folds"]),
-                f"{s[0, f1] - frozen[0, f1]:+.3f}"]
-               for name, first, s in cv_rows(runs, 1)]
-    screen_table = _table(["configuration (fold 0 only)", *HEADER, "fine-tuning CPU-min",
-                           "mean F1 vs frozen, fold 0"], screens, fmt) if screens else \
-        "(none)"
+    frozen_folds = runs["frozen"]["folds"]
+    screens = []
+    for run in runs.values():
+        folds = run.get("folds", {})
+        if not 0 < len(folds) < 3:
+            continue
+        keys = sorted(folds)
+        s = np.array([[_scores(folds[k])[m] for m in METRICS] for k in keys])
+        base = np.array([_scores(frozen_folds[k])["mean_f1_NAO"] for k in keys])
+        screens.append([describe(folds[keys[0]]), ", ".join(keys),
+                        *(_f(v) for v in s.mean(axis=0)), _cpu(folds),
+                        f"{s[:, f1].mean() - base.mean():+.3f}"])
+    screen_table = _table(["configuration (some folds only)", "folds", *HEADER,
+                           "fine-tuning CPU-min", "mean F1 vs frozen, same folds"],
+                          screens, fmt) if screens else "(none)"
     first_fold = next(iter(runs["frozen"]["folds"].values()))
     return {"ft_cv_table": cv_table, "ft_screen_table": screen_table,
             "ft_verdict": _verdict(runs), "ft_test": _test_once(r, fmt),
