@@ -51,8 +51,8 @@ __all__ = ["DiffAEEmbedder"]
 #: what ``DiffAEEmbedder.transform`` returns (the ``readout`` parameter)
 READOUTS = ("attention", "attention+stats", "attention+stats+blocks")
 #: the training settings that ``"auto"`` gives when ``fit`` fine-tunes a ``pretrained``
-#: checkpoint with class labels: the recipe chosen by 3-fold cross-validation on the
-#: README training part of CinC 2017 (``scripts/finetune_diffae.py``)
+#: checkpoint with class labels (how they were chosen: the user guide's "Fine-tuning
+#: with labels")
 FINE_TUNING_SETTINGS = {"max_epochs": 8, "lr": 3e-4, "lr_schedule": "constant",
                         "weight_decay": 1e-4}
 #: ... and otherwise (self-supervised training, or training from scratch): the
@@ -243,10 +243,9 @@ class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimat
     classifier_weight : float, default=1.0
         With ``y``, weight of a cross-entropy term through a linear head on ``z`` (both
         views) trained alongside (0: none). The head only shapes the embedding: it is
-        not part of ``transform``'s output nor of saved checkpoints. The default
+        not part of ``transform``'s output nor of saved checkpoints. How the default
         recipe with labels (this term, ``supervised_weight=0.5`` and the ``"auto"``
-        training settings) was chosen by cross-validation on the training part of
-        CinC 2017: :ref:`fine_tuning`.
+        training settings) was chosen: :ref:`fine_tuning`.
     max_epochs : int or "auto", default="auto"
         One epoch is one random crop of every training record. ``0`` trains
         nothing: ``fit`` only loads the ``pretrained`` weights. ``"auto"``: 8 when
