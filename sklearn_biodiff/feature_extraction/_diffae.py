@@ -637,8 +637,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             self.pretrained_config_ = context.get("config")
         set_n_features_in(self, context["raw"])
         self.snippet_length_ = context["snippet"]
-        shadow = (getattr(dict(self.net_.callbacks_).get("ema"), "shadow_", None)
-                  if self.ema_decay else None)
+        shadow = self.net_.averaged_weights() if self.ema_decay else None
         if shadow is not None:
             ema = copy.deepcopy(self.net_.module_)
             ema.load_state_dict(shadow)

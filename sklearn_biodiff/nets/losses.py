@@ -412,6 +412,11 @@ class NoisePredictionNet(PrecisionMixin, NeuralNet):
             done = sum(len(row["batches"]) for row in self.history)
             schedule.lr_lambda = WarmupCosine(total_steps, start=done)
 
+    def averaged_weights(self) -> dict | None:
+        """The ``EMA`` callback's averaged weights (a state dict), or None without an
+        EMA or before its first step."""
+        return getattr(dict(self.callbacks_).get("ema"), "shadow_", None)
+
     def _supervised(self) -> bool:
         return bool(getattr(self, "supervised_weight", 0.0))  # nets pickled before it
 
