@@ -108,8 +108,36 @@ def _label_efficiency(r: dict, fmt: str) -> dict:
         "le_st1": f"{_f(st1['mean_f1_NAO']['mean'])} / {_f(st1['auroc_af_vs_rest']['mean'])}",
         "le_sd1": _f(max(v["mean_f1_NAO"]["sd"] for v in vs_st_1.values())),
     }
+    out["le_finetuned"] = _finetuned(rows, fractions)
     out.update(_selection(r, fmt))
     return out
+
+
+def _finetuned(rows: dict, fractions: list[str]) -> str:
+    """What the fine-tuned rows show against the frozen checkpoint, per fraction."""
+    key = "readout=attention+stats+blocks"
+    tuned, frozen = rows.get(f"fine_tuned {key}"), rows.get(f"pretrained {key}")
+    if tuned is None:
+        return ("Fine-tuned rows (label-aware fine-tuning) are not in this run: the "
+                "script adds them with `--rows`.")
+    parts = []
+    for f in fractions:
+        if f not in tuned["fractions"]:
+            continue
+        t, z = tuned["fractions"][f]["test"], frozen["fractions"][f]["test"]
+        d_f1 = t["mean_f1_NAO"]["mean"] - z["mean_f1_NAO"]["mean"]
+        d_af = t["auroc_af_vs_rest"]["mean"] - z["auroc_af_vs_rest"]["mean"]
+        sd = max(t["mean_f1_NAO"]["sd"], z["mean_f1_NAO"]["sd"])
+        where = ("within one seed sd" if abs(d_f1) <= sd else
+                 "beyond one seed sd") if len(tuned["fractions"][f]["seeds"]) > 1 else \
+            "one fine-tuning run"
+        parts.append(f"{float(f) * 100:g} %: mean F1 {d_f1:+.3f} ({where}), AF AUROC "
+                     f"{d_af:+.3f}")
+    return ("The fine-tuned rows fine-tune the checkpoint on each labelled subset with the "
+            "package's defaults (`DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED).fit(X, y)`:"
+            " 8 epochs, so a subset of tens of records gets a few dozen steps) and probe "
+            "the result like the frozen rows. Against the frozen checkpoint, "
+            f"`{key.split('=')[1]}`: " + "; ".join(parts) + ".")
 
 
 def _selection(r: dict, fmt: str) -> dict:
