@@ -116,15 +116,15 @@ def _python(*args, env=None):
 
 
 def bench_diffae(args, tmp: Path) -> dict:
-    me = str(Path(__file__).resolve())
+    me = ["-m", "benchmarks.bench_scaling"]  # as a module (imports benchmarks), from REPO
     common = ["--steps", str(args.steps), "--warmup", str(args.warmup)]
     common += ["--quick"] if args.quick else []
     load_before = _load()
     one = tmp / "one.json"
-    _python(me, "--worker", "diffae", "--threads", "2", "--out", str(one), *common,
+    _python(*me, "--worker", "diffae", "--threads", "2", "--out", str(one), *common,
             env={"OMP_NUM_THREADS": "2"})
     two = tmp / "two.json"
-    _python("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", me,
+    _python("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *me,
             "--worker", "diffae", "--threads", "1", "--out", str(two), *common,
             env={"OMP_NUM_THREADS": "1"})
     r1, r2 = json.loads(one.read_text()), json.loads(two.read_text())
@@ -146,7 +146,7 @@ def bench_optuna(args, tmp: Path) -> dict:
     from sklearn_biodiff.datasets import binary_task, load_cinc2017_sample
     from sklearn_biodiff.feature_extraction import ScatteringFeatures
 
-    me = str(Path(__file__).resolve())
+    me = ["-m", "benchmarks.bench_scaling"]
     data = load_cinc2017_sample()  # ST features once, shared by the workers
     idx, y = binary_task(data.target, "normal_vs_abnormal")
     X = ScatteringFeatures(J=6, Q=4).fit_transform([data.signals[i] for i in idx])
@@ -161,7 +161,7 @@ def bench_optuna(args, tmp: Path) -> dict:
             common += ["--quick"] if args.quick else []
             env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
             start = time.perf_counter()
-            procs = [subprocess.Popen([sys.executable, me, *common], cwd=REPO, env=env,
+            procs = [subprocess.Popen([sys.executable, *me, *common], cwd=REPO, env=env,
                                       stderr=subprocess.PIPE, text=True)
                      for _ in range(workers)]
             for p in procs:
