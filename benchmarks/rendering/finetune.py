@@ -66,7 +66,8 @@ def _cell(values: np.ndarray) -> str:
 
 
 def _cpu(run_folds: dict) -> str:
-    minutes = [f.get("fine_tune_cpu_minutes") for f in run_folds.values()]
+    minutes = [f.get("fine_tune_cpu_minutes", f.get("fit_transform_cpu_minutes"))
+               for f in run_folds.values()]
     minutes = [m for m in minutes if m is not None and m == m]
     return f"{np.mean(minutes):.1f}" if minutes else "-"
 
@@ -82,7 +83,7 @@ def _finetune(r: dict, fmt: str) -> dict:
         rows.append([describe(first), *(_cell(s[:, i]) for i in range(len(METRICS))),
                      _cpu(runs[name]["folds"])])
     cv_table = _table(["configuration (3-fold CV of the training part)", *HEADER,
-                       "fine-tuning CPU-min"], rows, fmt)
+                       "fine-tuning (peers: fit + transform) CPU-min"], rows, fmt)
     f1 = METRICS.index("mean_f1_NAO")
     frozen_folds = runs["frozen"]["folds"]
     screens = []
