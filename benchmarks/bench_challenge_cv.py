@@ -182,7 +182,7 @@ def main(argv=None) -> dict:
                     "CV inside the training folds) see the training folds only; the "
                     "held-out fold scored once; mean and sample std over folds"),
                 "folds": dict(sorted(folds.items())), "summary": summary(folds)}
-            write_json(name, report, seeds=list(range(N_FOLDS)))
+            write_json(name, report, seeds=[int(f) for f in report["folds"]])
     return report
 
 

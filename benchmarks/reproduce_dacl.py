@@ -271,10 +271,13 @@ def run_task(task, runner, target, args, report):
         print(task, "cv", json.dumps(res["cv"]), flush=True)
     report[task] = res
     if args.plots:
-        plots(task, y_te, curves, scores, dacl, Z_te, abl)
+        plots(task, y_te, curves, scores, dacl, Z_te, abl,
+              suffix="_quick" if args.quick else "")
 
 
-def plots(task, y_te, curves, scores, dacl, Z_te, abl):
+def plots(task, y_te, curves, scores, dacl, Z_te, abl, suffix=""):
+    """The paper's figures 2-4 for ``task``; ``suffix="_quick"`` (a ``--quick`` run)
+    keeps them apart from the tracked figures of a full run."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -290,7 +293,7 @@ def plots(task, y_te, curves, scores, dacl, Z_te, abl):
            title=f"Fig. 2 - ROC, {task} (70/30 split, test)")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(RESULTS / f"dacl_fig2_roc_{task}.png", dpi=120)
+    fig.savefig(RESULTS / f"dacl_fig2_roc_{task}{suffix}.png", dpi=120)
     plt.close(fig)
 
     E = dacl.transform(Z_te)
@@ -302,7 +305,7 @@ def plots(task, y_te, curves, scores, dacl, Z_te, abl):
     ax.set(title=f"Fig. 3 - t-SNE of DACL test embeddings, {task}", xticks=[], yticks=[])
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / f"dacl_fig3_tsne_{task}.png", dpi=120)
+    fig.savefig(RESULTS / f"dacl_fig3_tsne_{task}{suffix}.png", dpi=120)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -314,7 +317,7 @@ def plots(task, y_te, curves, scores, dacl, Z_te, abl):
     for i, n in enumerate(names):
         ax.text(i, abl[n] + 0.003, f"{abl[n]:.3f}", ha="center", fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / f"dacl_fig4_ablation_{task}.png", dpi=120)
+    fig.savefig(RESULTS / f"dacl_fig4_ablation_{task}{suffix}.png", dpi=120)
     plt.close(fig)
 
 

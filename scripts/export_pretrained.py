@@ -69,6 +69,9 @@ def main(argv=None) -> Path:
     ap.add_argument("--out", type=Path, default=None,
                     help="checkpoint folder (default: the package's weights/<name>)")
     args = ap.parse_args(argv)
+    if args.out is None and args.quick:
+        raise SystemExit("--quick exports a test checkpoint: pass --out (a folder outside "
+                         "the package), so that no shipped checkpoint is overwritten")
     pre = _protocol
     state = joblib.load(args.state)
     curve = json.loads(args.json.read_text())

@@ -30,7 +30,7 @@ Check on the bundled sample in seconds (tiny network)::
 Several processes train one model (same global batch; see the user guide's
 "Scaling out" page); rank 0 evaluates and writes the state and the JSON::
 
-    torchrun --standalone --nproc_per_node 2 scripts/pretrain_diffae.py --threads 1 ...
+    torchrun --standalone --nproc_per_node 2 -m scripts.pretrain_diffae --threads 1 ...
 """
 
 from __future__ import annotations

@@ -93,3 +93,10 @@ def test_a_mark_added_on_resume_is_not_scored_twice(pretrain, tmp_path):
     assert sorted(resumed["marks_done"]) == [100, 196, 392]
     report = json.loads((tmp_path / "e.json").read_text())
     assert [row["crops_seen"] for row in report["curve"]] == [196, 392]
+
+
+def test_a_quick_export_needs_an_out_folder_so_no_shipped_checkpoint_is_overwritten(tmp_path):
+    export = _script("export_pretrained")
+    with pytest.raises(SystemExit, match="pass --out"):
+        export.main([str(tmp_path / "none.state"), "--name", "diffae-cinc2017-v4",
+                     "--quick", "--json", str(tmp_path / "none.json")])
