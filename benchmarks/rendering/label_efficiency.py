@@ -135,8 +135,8 @@ def _finetuned(rows: dict, fractions: list[str]) -> str:
                      f"{d_af:+.3f}")
     return ("The fine-tuned rows fine-tune the checkpoint on each labelled subset with the "
             "package's defaults (`DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED).fit(X, y)`:"
-            " 8 epochs, so a subset of tens of records gets a few dozen steps) and probe "
-            "the result like the frozen rows. Against the frozen checkpoint, "
+            " 8 epochs, so a subset of tens of records gets only a handful of optimizer "
+            "steps) and probe the result like the frozen rows. Against the frozen checkpoint, "
             f"`{key.split('=')[1]}`: " + "; ".join(parts) + ".")
 
 
