@@ -605,12 +605,12 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                      if targets is not None and self.classifier_weight else 0)
         return self._build_net(len(context["records"]), seed, n_classes)
 
+    def _training_settings(self) -> dict:
+        return {k: self.training_settings_[k] for k in ("lr", "max_epochs", "weight_decay")}
+
     def _warm_start_settings(self) -> dict:
-        settings = self.training_settings_
-        schedule = settings["lr_schedule"]
-        return {**super()._warm_start_settings(),
-                **{k: settings[k] for k in ("lr", "max_epochs", "weight_decay")},
-                "max_steps": self.max_steps,
+        schedule = self.training_settings_["lr_schedule"]
+        return {**super()._warm_start_settings(), "max_steps": self.max_steps,
                 "switches": {
                     "ema": Switch(f"ema_decay={self.ema_decay!r}", "decay", self.ema_decay),
                     "lr_schedule": Switch(f"lr_schedule={schedule!r}", None,

@@ -112,10 +112,16 @@ class TorchTrainer:
             raise
         return self
 
+    def _training_settings(self) -> dict:
+        """``lr``, ``max_epochs`` and ``weight_decay`` of this fit: the parameters (an
+        estimator with ``"auto"`` values returns them resolved)."""
+        return {"lr": self.lr, "max_epochs": self.max_epochs,
+                "weight_decay": self.weight_decay}
+
     def _warm_start_settings(self) -> dict:
         """``apply_warm_start_settings`` arguments: the training settings of this fit."""
-        return {"lr": self.lr, "max_epochs": self.max_epochs, "batch_size": self.batch_size,
-                "weight_decay": self.weight_decay, "grad_clip": self.grad_clip}
+        return {**self._training_settings(), "batch_size": self.batch_size,
+                "grad_clip": self.grad_clip}
 
     def _prepare_net(self, net, *, warm: bool, seed: int, context: dict) -> None:
         """What this fit adds to the net before training (hook; nothing by default)."""
