@@ -16,7 +16,22 @@ import numpy as np
 
 from benchmarks._common import find_archive, readme_split
 
-__all__ = ["class_scores", "evaluate", "load_data", "probe_grid", "probe_scores"]
+__all__ = ["class_scores", "evaluate", "load_data", "load_records", "probe_grid",
+           "probe_scores"]
+
+
+def load_records(quick: bool):
+    """``(source, dataset)``: every record of the CinC 2017 training set, or of the
+    bundled sample with ``quick``; exits with what to do when the archive is missing."""
+    from sklearn_biodiff.datasets import load_cinc2017_sample, load_physionet2017
+
+    if quick:
+        return "bundled sample (280 records)", load_cinc2017_sample()
+    archive = find_archive()
+    if archive is None:
+        sys.exit("CinC 2017 archive not found: set SKLEARN_BIODIFF_CINC2017 or put "
+                 "cinc2017.tar.xz in ../shared/data (or pass --quick)")
+    return str(archive), load_physionet2017(archive, n_jobs=2)
 
 
 def load_data(quick: bool, *, with_ids: bool = False):
@@ -24,16 +39,7 @@ def load_data(quick: bool, *, with_ids: bool = False):
 
     With ``with_ids``, the record names of the training part come last.
     """
-    from sklearn_biodiff.datasets import load_cinc2017_sample, load_physionet2017
-
-    archive = None if quick else find_archive()
-    if archive is None:
-        if not quick:
-            sys.exit("CinC 2017 archive not found: set SKLEARN_BIODIFF_CINC2017 or put "
-                     "cinc2017.tar.xz in ../shared/data (or pass --quick)")
-        data, source = load_cinc2017_sample(), "bundled sample (280 records)"
-    else:
-        data, source = load_physionet2017(archive, n_jobs=2), str(archive)
+    source, data = load_records(quick)
     tr, te = readme_split(data.target)
     out = (source, [data.signals[i] for i in tr], data.target[tr],
            [data.signals[i] for i in te], data.target[te])

@@ -39,7 +39,7 @@ import time
 import numpy as np
 
 from benchmarks import _protocol
-from benchmarks._common import REPO, find_archive, results_lock, write_json
+from benchmarks._common import REPO, results_lock, write_json
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
 from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT
 
@@ -51,16 +51,7 @@ CLASSES = ("N", "A", "O", "~")
 
 def load_all(quick: bool):
     """``(source, signals, labels)`` of every record of the public training set."""
-    from sklearn_biodiff.datasets import load_cinc2017_sample, load_physionet2017
-
-    if quick:
-        data, source = load_cinc2017_sample(), "bundled sample (280 records)"
-    else:
-        archive = find_archive()
-        if archive is None:
-            raise SystemExit("CinC 2017 archive not found: set SKLEARN_BIODIFF_CINC2017 "
-                             "or put cinc2017.tar.xz in ../shared/data (or pass --quick)")
-        data, source = load_physionet2017(archive, n_jobs=2), str(archive)
+    source, data = _protocol.load_records(quick)
     return source, list(data.signals), np.asarray(data.target).astype(str)
 
 
