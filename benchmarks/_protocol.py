@@ -16,8 +16,39 @@ import numpy as np
 
 from benchmarks._common import find_archive, readme_split
 
-__all__ = ["class_scores", "evaluate", "load_data", "load_records", "probe_grid",
-           "probe_scores"]
+__all__ = ["WIDEST_READOUT", "class_scores", "evaluate", "load_data", "load_records",
+           "probe_grid", "probe_scores", "readout_columns", "readout_tag"]
+
+#: the readout whose columns hold every other readout's: one transform serves them all
+WIDEST_READOUT = "attention+stats+blocks+rhythm"
+
+
+def readout_tag(readout: str) -> str:
+    """The suffix a readout adds to a benchmark's model key: ``""`` for ``"attention"``,
+    ``"_stats"``, ``"_blocks"`` (``attention+stats+blocks``), ``"_rhythm"``,
+    ``"_stats_rhythm"``, ``"_blocks_rhythm"``."""
+    parts = readout.split("+")[1:]
+    if "blocks" in parts:
+        parts.remove("stats")
+    return "".join(f"_{p}" for p in parts)
+
+
+def readout_columns(emb) -> dict:
+    """``{readout: column indices}`` of each readout inside ``WIDEST_READOUT``'s matrix.
+
+    Read from a fitted ``DiffAEEmbedder``'s feature names (its ``readout`` is put
+    back), so that no benchmark hard-codes the column layout.
+    """
+    from sklearn_biodiff.feature_extraction._diffae import READOUTS
+
+    readout = emb.readout
+    try:
+        widest = emb.set_params(readout=WIDEST_READOUT).get_feature_names_out().tolist()
+        where = {name: i for i, name in enumerate(widest)}
+        return {r: np.array([where[n] for n in emb.set_params(readout=r)
+                             .get_feature_names_out()], dtype=int) for r in READOUTS}
+    finally:
+        emb.set_params(readout=readout)
 
 
 def load_records(quick: bool):
@@ -90,24 +121,28 @@ def probe_scores(Z_tr, y_tr, Z_te, y_te) -> dict:
 
 
 def evaluate(emb, X_tr, y_tr, X_te, y_te) -> dict:
-    """Probe scores of ``z``, and of the wider readouts under their own keys.
+    """Probe scores of ``z``, and of every wider readout under its own key.
 
-    ``"readout_attention_stats"`` and ``"readout_attention_stats_blocks"``: one
-    transform with ``readout="attention+stats+blocks"`` serves all three, because each
-    readout's columns start with the narrower one's (``z`` is the first
-    ``embedding_dim``). The embedder's own ``readout`` is left as it was.
+    ``"readout_attention_stats"``, ``"readout_attention_stats_blocks"``,
+    ``"readout_attention_rhythm"`` ... (the readout's name, ``+`` read as ``_``): one
+    transform with ``WIDEST_READOUT`` serves them all (:func:`readout_columns`). The
+    embedder's own ``readout`` is left as it was.
     """
     readout = emb.readout
     try:
-        emb.set_params(readout="attention+stats+blocks")
+        emb.set_params(readout=WIDEST_READOUT)
         t0 = time.perf_counter()
         S_tr, S_te = emb.transform(X_tr), emb.transform(X_te)
         seconds = time.perf_counter() - t0
     finally:
         emb.set_params(readout=readout)
-    d, w = emb.embedding_dim, emb._n_features_out_for("attention+stats")
-    return {"transform_records_per_s": (len(X_tr) + len(X_te)) / seconds,
-            "transform_readout": "attention+stats+blocks",
-            **probe_scores(S_tr[:, :d], y_tr, S_te[:, :d], y_te),
-            "readout_attention_stats": probe_scores(S_tr[:, :w], y_tr, S_te[:, :w], y_te),
-            "readout_attention_stats_blocks": probe_scores(S_tr, y_tr, S_te, y_te)}
+    columns = readout_columns(emb)
+    out = {"transform_records_per_s": (len(X_tr) + len(X_te)) / seconds,
+           "transform_readout": WIDEST_READOUT}
+    for name, cols in columns.items():
+        scores = probe_scores(S_tr[:, cols], y_tr, S_te[:, cols], y_te)
+        if name == "attention":
+            out.update(scores)
+        else:
+            out["readout_" + name.replace("+", "_")] = scores
+    return out

@@ -17,8 +17,8 @@ reruns only refit probes.
 Rows (``ROWS``): each is a *source* (an embedder factory, embedded once) and a
 *view* of its columns (a readout's leading columns, or a projection fitted on the
 unlabelled training part). ``ScatteringFeatures()``; ``DEFAULT_PRETRAINED`` frozen
-with each readout (one transform with ``readout="attention+stats+blocks"`` serves
-all three, each readout being the leading columns of the wider one); the same
+with each readout (one transform with ``_protocol.WIDEST_READOUT`` serves all six,
+each readout being a set of its columns, found by feature name); the same
 architecture at its seeded random initialisation (seed 0), the same readouts, beside
 every pretrained row; and ``DEFAULT_PRETRAINED`` fine-tuned on each labelled subset
 with the package's defaults (``DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED).fit(X,
@@ -52,7 +52,10 @@ import numpy as np
 from benchmarks import _protocol
 from benchmarks._common import REPO, RESULTS, croppable, write_json
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
-from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT
+from sklearn_biodiff.feature_extraction._diffae import READOUTS
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT, FEW_LABELS_READOUT
+
+WIDEST = _protocol.WIDEST_READOUT
 
 CACHE = REPO / "artifacts" / "label_efficiency"
 FRACTIONS = (0.01, 0.10, 1.0)
@@ -65,7 +68,7 @@ RANDOM_INIT_SEED = 0
 # ---------------------------------------------------------------- sources (embedders)
 def _pretrained_frozen(X_fit, threads):
     return DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, n_threads=threads,
-                                          readout="attention+stats+blocks").fit(X_fit[:2])
+                                          readout=WIDEST).fit(X_fit[:2])
 
 
 def _random_init(X_fit, threads):
@@ -78,7 +81,7 @@ def _random_init(X_fit, threads):
     params = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED).get_params()
     params.update(pretrained=None, max_epochs=1, max_steps=1, lr=1e-12, ema_decay=None,
                   random_state=RANDOM_INIT_SEED, n_threads=threads,
-                  readout="attention+stats+blocks")
+                  readout=WIDEST)
     emb = DiffAEEmbedder(**params)
     return emb.fit(croppable(emb, X_fit)[: emb.batch_size])
 
@@ -102,7 +105,7 @@ def _fine_tuned(X_fit, threads, X_labelled, y_labelled, seed, quick=False):
     probe); the seed of the subset seeds the fine-tuning too.
     """
     emb = DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED, n_threads=threads,
-                         random_state=seed, readout="attention+stats+blocks",
+                         random_state=seed, readout=WIDEST,
                          **(QUICK_FINE_TUNING if quick else FINE_TUNING))
     keep = [i for i, x in enumerate(X_labelled) if len(x) >= emb._snippet_length()]
     return emb.fit([X_labelled[i] for i in keep], np.asarray(y_labelled)[keep])
@@ -131,22 +134,22 @@ SOURCES = {
     "scattering": Source(_scattering, description="ScatteringFeatures() (defaults)"),
     "pretrained": Source(_pretrained_frozen, description=(
         f"DiffAEEmbedder.from_pretrained({DEFAULT_PRETRAINED!r}) frozen, one transform "
-        "with readout='attention+stats+blocks'")),
+        f"with readout={WIDEST!r}")),
     "random_init": Source(_random_init, description=(
         f"the architecture of {DEFAULT_PRETRAINED!r}, pretrained=None, seeded "
         f"initialisation random_state={RANDOM_INIT_SEED} (one step at lr 1e-12, no EMA)")),
     "fine_tuned": Source(_fine_tuned, uses_labels=True, description=(
         f"DiffAEEmbedder(pretrained={DEFAULT_PRETRAINED!r}, random_state=seed).fit("
         "labelled subset) with the package's defaults (the label-aware fine-tuning), "
-        "one transform with readout='attention+stats+blocks'")),
+        f"one transform with readout={WIDEST!r}")),
 }
 
 
 def _readout_columns(readout):
-    """A view: the leading columns of ``readout`` in the widest readout's matrix."""
+    """A view: the columns of ``readout`` in the widest readout's matrix."""
     def view(Z_train, Z_other, meta):
-        n = meta["n_features_out"][readout]
-        return Z_train[:, :n], Z_other[:, :n]
+        cols = meta["columns"][readout]
+        return Z_train[:, cols], Z_other[:, cols]
     view.__name__ = f"readout={readout}"
     return view
 
@@ -175,8 +178,10 @@ def _rows():
     for kind, name in (("pretrained", f"{DEFAULT_PRETRAINED} frozen"),
                        ("fine_tuned", f"{DEFAULT_PRETRAINED} fine-tuned on the labels"),
                        ("random_init", "random init (same architecture)")):
-        for readout in ("attention", "attention+stats", "attention+stats+blocks"):
-            default = " (DEFAULT_READOUT)" if readout == DEFAULT_READOUT else ""
+        for readout in READOUTS:
+            default = "".join(f" ({tag})" for tag, r in (
+                ("DEFAULT_READOUT", DEFAULT_READOUT),
+                ("FEW_LABELS_READOUT", FEW_LABELS_READOUT)) if r == readout)
             rows[f"{kind} readout={readout}"] = Row(
                 kind, _readout_columns(readout), label=f"{name}, {readout}{default}")
     return rows
@@ -198,35 +203,50 @@ def embed(name, source, X_tr, X_te, y_tr, y_te, quick, threads, refresh=False):
     """``(Z_train, Z_test, meta)`` of ``source``, from the cache when it is there."""
     path = CACHE / f"{name}_{_fingerprint(y_tr, y_te, quick)}.npz"
     if path.exists() and not refresh:
-        return _load_matrices(path, "seconds")
+        if _is_current(path, name):  # else: a cache of an older, narrower readout
+            return _load_matrices(path, "seconds")
     t0 = time.perf_counter()
     est = source.factory(X_tr, threads)
     Z_tr, Z_te = est.transform(X_tr), est.transform(X_te)
     seconds = time.perf_counter() - t0
-    widths = {}
-    if isinstance(est, DiffAEEmbedder):
-        widths = {r: est._n_features_out_for(r)
-                  for r in ("attention", "attention+stats", "attention+stats+blocks")}
-    _save_matrices(path, Z_tr, Z_te, seconds, widths)
-    return Z_tr, Z_te, {"seconds": seconds, "cached": False, "n_features_out": widths}
+    columns = _protocol.readout_columns(est) if isinstance(est, DiffAEEmbedder) else {}
+    _save_matrices(path, Z_tr, Z_te, seconds, columns)
+    return Z_tr, Z_te, {"seconds": seconds, "cached": False, "columns": columns}
 
 
-def _save_matrices(path, Z_train, Z_test, seconds: float, widths: dict) -> None:
-    """The cache file of one source (or one label-aware fit), written whole or not at all."""
+def _save_matrices(path, Z_train, Z_test, seconds: float, columns: dict) -> None:
+    """The cache file of one source (or one label-aware fit), written whole or not at all.
+
+    ``columns``: ``{readout: column indices}`` (:func:`_protocol.readout_columns`).
+    """
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.npz")
     np.savez(tmp, Z_train=Z_train, Z_test=Z_test, seconds=seconds,
-             readouts=np.asarray(list(widths), dtype=str),
-             widths=np.asarray(list(widths.values()), dtype=int))
+             readouts=np.asarray(list(columns), dtype=str),
+             **{f"columns{i}": c for i, c in enumerate(columns.values())})
     tmp.replace(path)
+
+
+def _is_current(path, name: str) -> bool:
+    """Whether the cache file exists and holds the widest readout (or needs none)."""
+    if not path.exists():
+        return False
+    if SOURCES[name].factory is _scattering:
+        return True
+    with np.load(path, allow_pickle=False) as f:
+        return WIDEST in f["readouts"].tolist()
 
 
 def _load_matrices(path, seconds_key: str):
     """``(Z_train, Z_test, meta)`` from a cache file of :func:`_save_matrices`."""
     with np.load(path, allow_pickle=False) as f:
+        readouts = f["readouts"].tolist()
+        if "widths" in f.files:  # a cache of before the rhythm readouts: leading columns
+            columns = {r: np.arange(w) for r, w in zip(readouts, f["widths"].tolist())}
+        else:
+            columns = {r: f[f"columns{i}"] for i, r in enumerate(readouts)}
         return f["Z_train"], f["Z_test"], {
-            seconds_key: float(f["seconds"]), "cached": True,
-            "n_features_out": dict(zip(f["readouts"].tolist(), f["widths"].tolist()))}
+            seconds_key: float(f["seconds"]), "cached": True, "columns": columns}
 
 
 def embed_labelled(name, source, sub, fraction, seed, X_tr, X_te, y_tr, y_te, quick,
@@ -239,7 +259,9 @@ def embed_labelled(name, source, sub, fraction, seed, X_tr, X_te, y_tr, y_te, qu
     path = CACHE / (f"{name}{source.key()}_{_fingerprint(y_tr, y_te, quick)}_"
                     f"{fraction:g}_{seed}.npz")
     if path.exists() and not refresh:
-        return _load_matrices(path, "cpu_seconds")
+        cached = _load_matrices(path, "cpu_seconds")
+        if WIDEST in cached[2]["columns"]:
+            return cached  # else: a cache of an older, narrower readout
     if X_tr is None:
         raise RuntimeError(f"{path.name} is not cached: run without the label cache")
     c0 = time.process_time()
@@ -247,13 +269,11 @@ def embed_labelled(name, source, sub, fraction, seed, X_tr, X_te, y_tr, y_te, qu
     est = source.factory(X_tr, threads, X_sub, y_tr[sub], seed, quick=quick)
     Z_sub, Z_te = est.transform(X_sub), est.transform(X_te)
     seconds = time.process_time() - c0
-    widths = {r: est._n_features_out_for(r)
-              for r in ("attention", "attention+stats", "attention+stats+blocks")}
-    _save_matrices(path, Z_sub, Z_te, seconds, widths)
+    columns = _protocol.readout_columns(est)
+    _save_matrices(path, Z_sub, Z_te, seconds, columns)
     print(f"{name} {fraction:g} seed {seed}: fitted and embedded in {seconds / 60:.1f} "
           "CPU-min", flush=True)
-    return Z_sub, Z_te, {"cpu_seconds": seconds, "cached": False,
-                         "n_features_out": widths}
+    return Z_sub, Z_te, {"cpu_seconds": seconds, "cached": False, "columns": columns}
 
 
 def load_split(pre, quick, refresh=False, needs_signals=False):
@@ -268,7 +288,7 @@ def load_split(pre, quick, refresh=False, needs_signals=False):
         with np.load(labels, allow_pickle=False) as f:
             y_tr, y_te, source = f["y_train"], f["y_test"], str(f["source"])
         fp = _fingerprint(y_tr, y_te, quick)
-        if all((CACHE / f"{name}_{fp}.npz").exists() for name in SOURCES
+        if all(_is_current(CACHE / f"{name}_{fp}.npz", name) for name in SOURCES
                if not SOURCES[name].uses_labels) and not needs_signals:
             return source, None, y_tr, None, y_te
     source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=quick)

@@ -20,22 +20,27 @@ Readout rows per checkpoint: the same frozen weights with
 of the encoder's last features), alone and beside the scattering features, through
 the same probe; computed from the same transform (its first ``embedding_dim``
 columns are ``z``). ``readout="attention+stats+blocks"`` (the same statistics of every
-LRU block's output added) is scored alone, from that transform too (its first
-``embedding_dim + 2 * encoder_width`` columns are the ``"attention+stats"`` ones).
+LRU block's output added) and the three ``"+rhythm"`` readouts (each feature set's
+autocorrelation peak added) are scored alone, from that transform too: it is made with
+``_protocol.WIDEST_READOUT``, whose columns hold every readout's
+(``_protocol.readout_columns``).
 JSON: ``results/bench_pretrained.json``.
 
-Run: ``python -m benchmarks.bench_pretrained`` (needs the CinC 2017 archive).
+Run: ``python -m benchmarks.bench_pretrained`` (needs the CinC 2017 archive);
+``--name NAME ... --merge`` rescores those checkpoints and keeps the other checkpoints'
+rows of the existing JSON (the peer is rescored in the same run).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
 
 from benchmarks import _protocol
-from benchmarks._common import write_json
+from benchmarks._common import RESULTS, write_json
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
 from sklearn_biodiff.pretrained import list_pretrained, load_checkpoint
 
@@ -45,6 +50,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--name", nargs="*", default=None)
     ap.add_argument("--tolerance", type=float, default=0.005)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the existing JSON's rows of the checkpoints not rescored")
     args = ap.parse_args(argv)
     pre = _protocol
     source, X_tr, y_tr, X_te, y_te = pre.load_data(quick=False)
@@ -61,11 +68,11 @@ def main(argv=None) -> dict:
         card = load_checkpoint(name)[0]["card"]
         t0 = time.perf_counter()
         emb = DiffAEEmbedder.from_pretrained(name, n_threads=args.threads,
-                                             readout="attention+stats+blocks").fit(X_tr[:2])
-        B_tr, B_te = emb.transform(X_tr), emb.transform(X_te)
-        n_stats = emb.embedding_dim + 2 * emb.encoder_width
-        S_tr, S_te = B_tr[:, :n_stats], B_te[:, :n_stats]
-        Z_tr, Z_te = S_tr[:, : emb.embedding_dim], S_te[:, : emb.embedding_dim]
+                                             readout=pre.WIDEST_READOUT).fit(X_tr[:2])
+        W_tr, W_te = emb.transform(X_tr), emb.transform(X_te)
+        columns = pre.readout_columns(emb)
+        S_tr, S_te = W_tr[:, columns["attention+stats"]], W_te[:, columns["attention+stats"]]
+        Z_tr, Z_te = W_tr[:, columns["attention"]], W_te[:, columns["attention"]]
         scores = pre.probe_scores(Z_tr, y_tr, Z_te, y_te)
         expected = card["metrics"]["test (shipped weights)"]
         diff = {k: abs(scores["test"][k] - v) for k, v in expected.items()}
@@ -73,7 +80,14 @@ def main(argv=None) -> dict:
         stats = pre.probe_scores(S_tr, y_tr, S_te, y_te)
         stats_hybrid = pre.probe_scores(np.hstack([F_tr, S_tr]), y_tr, np.hstack([F_te, S_te]),
                                         y_te)
-        blocks = pre.probe_scores(B_tr, y_tr, B_te, y_te)
+        alone = {}  # the readouts scored alone, beyond z and attention+stats
+        for readout in ("attention+stats+blocks", "attention+rhythm", "attention+stats+rhythm",
+                        "attention+stats+blocks+rhythm"):
+            cols = columns[readout]
+            sc = pre.probe_scores(W_tr[:, cols], y_tr, W_te[:, cols], y_te)
+            alone["readout_" + readout.replace("+", "_")] = {
+                **sc, "n_features": len(cols),
+                "ratio_to_scattering": {k: v / peer["test"][k] for k, v in sc["test"].items()}}
         report["checkpoints"][name] = {
             "test": scores["test"], "cv_train": scores["cv_train"],
             "probe_C": scores["probe_C"], "card_test": expected,
@@ -92,11 +106,13 @@ def main(argv=None) -> dict:
                     **stats_hybrid, "n_features": int(F_tr.shape[1] + S_tr.shape[1]),
                     "ratio_to_scattering": {k: v / peer["test"][k]
                                             for k, v in stats_hybrid["test"].items()}}},
-            "readout_attention_stats_blocks": {
-                **blocks, "n_features": int(B_tr.shape[1]),
-                "ratio_to_scattering": {k: v / peer["test"][k]
-                                        for k, v in blocks["test"].items()}}}
+            **alone}
         print(name, report["checkpoints"][name], flush=True)
+    if args.merge and (RESULTS / "bench_pretrained.json").is_file():
+        earlier = json.loads((RESULTS / "bench_pretrained.json").read_text())["checkpoints"]
+        report["checkpoints"] = {k: report["checkpoints"].get(k, v)
+                                 for k, v in {**earlier, **report["checkpoints"]}.items()}
+        report["merged_from_earlier_runs"] = sorted(set(earlier) - set(args.name or []))
     write_json("bench_pretrained", report, seeds=[0])
     return report
 

@@ -3,17 +3,17 @@
 ``bench_pretrained`` gives one 3-fold out-of-fold macro F1 per readout; a gap of a
 few thousandths between two readouts may be noise of that one split. Here the
 frozen checkpoint (``DiffAEEmbedder.from_pretrained(NAME)``) embeds the README
-training part once with ``readout="attention+stats+blocks"`` (its first
-``embedding_dim`` columns are ``z``, its first ``embedding_dim + 2 * encoder_width``
-the ``"attention+stats"`` ones), and every readout goes through the same
+training part once with ``_protocol.WIDEST_READOUT`` (every other readout's columns
+are among its columns: ``_protocol.readout_columns``), and every readout goes through
+the same
 ``StandardScaler -> LogisticRegression`` probe on the same folds of
 ``RepeatedStratifiedKFold(n_splits=3, n_repeats=--repeats, random_state=0)``; C is
 chosen per readout by the README protocol's 3-fold grid on the whole training part
 (the same for every fold, so each readout gets the same small optimism).
 
-For each pair of readouts, for macro F1 and normal vs abnormal AUROC: the per-fold
-differences, wider minus narrower (mean, standard deviation over folds, how many
-folds the wider readout wins). The test part of the README split is not read.
+For each pair of readouts, for macro F1, mean F1 of N, A, O, normal vs abnormal and AF
+vs rest AUROC: the per-fold differences, wider minus narrower (mean, standard deviation
+over folds, how many folds the wider readout wins). The test part of the README split is not read.
 
 JSON: ``results/bench_readout_cv.json``.
 Run: ``python -m benchmarks.bench_readout_cv [--name NAME] [--threads 1]``.
@@ -33,12 +33,14 @@ from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 from sklearn_biodiff.feature_extraction._diffae import READOUTS
 from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
 
+METRICS = ("macro_f1", "mean_f1_NAO", "auroc_normal_vs_abnormal", "auroc_af_vs_rest")
+
 
 def fold_scores(pre, Z, y, folds, C):
-    """Macro F1 and normal vs abnormal AUROC of the probe on each (train, test) fold."""
+    """``{metric: [score on each (train, test) fold]}`` of the probe (``METRICS``)."""
     from sklearn.base import clone
 
-    f1, auroc = [], []
+    out = {m: [] for m in METRICS}
     for tr, te in folds:
         probe = clone(pre.probe_grid().estimator).set_params(logisticregression__C=C)
         probe.fit(Z[tr], y[tr])
@@ -46,9 +48,9 @@ def fold_scores(pre, Z, y, folds, C):
         classes = list(probe.classes_)
         scores = pre.class_scores(y[te], np.asarray(classes)[proba.argmax(axis=1)], proba,
                                   classes)
-        f1.append(scores["macro_f1"])
-        auroc.append(scores["auroc_normal_vs_abnormal"])
-    return f1, auroc
+        for m in METRICS:
+            out[m].append(scores[m])
+    return out
 
 
 def main(argv=None) -> dict:
@@ -64,26 +66,26 @@ def main(argv=None) -> dict:
     source, X_tr, y_tr, _, _ = pre.load_data(quick=False)
     y = np.asarray(y_tr)
     emb = DiffAEEmbedder.from_pretrained(args.name, n_threads=args.threads,
-                                         readout="attention+stats+blocks").fit(X_tr[:2])
+                                         readout=pre.WIDEST_READOUT).fit(X_tr[:2])
     B = emb.transform(X_tr)
-    width = {readout: emb._n_features_out_for(readout) for readout in READOUTS}
+    columns = pre.readout_columns(emb)
     folds = list(RepeatedStratifiedKFold(n_splits=3, n_repeats=args.repeats,
                                          random_state=0).split(B, y))
     per = {}
     for readout in READOUTS:
-        Z = B[:, : width[readout]]
+        Z = B[:, columns[readout]]
         C = float(pre.probe_grid().fit(Z, y).best_params_["logisticregression__C"])
-        f1, auroc = fold_scores(pre, Z, y, folds, C)
-        per[readout] = {"n_features": width[readout], "probe_C": C, "macro_f1_folds": f1,
-                        "macro_f1_mean": float(np.mean(f1)),
-                        "macro_f1_std": float(np.std(f1, ddof=1)),
-                        "auroc_normal_vs_abnormal_folds": auroc,
-                        "auroc_normal_vs_abnormal_mean": float(np.mean(auroc))}
-        print(readout, C, round(np.mean(f1), 4), round(np.std(f1, ddof=1), 4), flush=True)
+        scores = fold_scores(pre, Z, y, folds, C)
+        per[readout] = {"n_features": len(columns[readout]), "probe_C": C}
+        for m, v in scores.items():
+            per[readout].update({f"{m}_folds": v, f"{m}_mean": float(np.mean(v)),
+                                 f"{m}_std": float(np.std(v, ddof=1))})
+        print(readout, C, {m: round(float(np.mean(v)), 4) for m, v in scores.items()},
+              flush=True)
     pairs = {}
-    for narrow, wide in combinations(READOUTS, 2):
+    for narrow, wide in combinations(sorted(READOUTS, key=lambda r: len(columns[r])), 2):
         pair = {"n_folds": len(folds)}
-        for metric in ("macro_f1", "auroc_normal_vs_abnormal"):
+        for metric in METRICS:
             d = (np.asarray(per[wide][f"{metric}_folds"])
                  - np.asarray(per[narrow][f"{metric}_folds"]))
             pair[metric] = {"diff_mean": float(d.mean()), "diff_std": float(d.std(ddof=1)),
@@ -92,8 +94,8 @@ def main(argv=None) -> dict:
     report = {"source": source, "checkpoint": args.name, "n_train": len(X_tr),
               "threads": args.threads,
               "protocol": "README 70/30 split, training part only (test part not read); "
-                          "frozen checkpoint, one transform with readout="
-                          "attention+stats+blocks, each readout its leading columns; "
+                          f"frozen checkpoint, one transform with readout="
+                          f"{pre.WIDEST_READOUT}, each readout its columns; "
                           "StandardScaler + LogisticRegression, C per readout by 3-fold "
                           "stratified CV (macro F1) on the whole training part, then "
                           f"RepeatedStratifiedKFold(3, {args.repeats}, random_state=0), the "

@@ -24,7 +24,8 @@ training here), alone ("pretrained:NAME") and beside the ST features
 with ``--readout attention+stats`` the checkpoints embed with that readout
 (``DiffAEEmbedder(readout=...)``) and the models are "pretrained_stats:NAME" and
 "st_and_pretrained_stats:NAME" (``--readout attention+stats+blocks``:
-"pretrained_blocks:NAME" and "st_and_pretrained_blocks:NAME").
+"pretrained_blocks:NAME" and "st_and_pretrained_blocks:NAME"; the rhythm readouts:
+"pretrained_rhythm", "pretrained_stats_rhythm", "pretrained_blocks_rhythm").
 ``--only NAME ...`` runs some models; with ``--merge`` their rows are added to the
 existing JSON (the corrupted test sets depend only on the seed, so every model is
 scored on the same records) and the figure is redrawn; the JSON is read when the run
@@ -56,6 +57,7 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from benchmarks import _protocol
 from benchmarks._common import (
     RESULTS,
     croppable,
@@ -77,6 +79,7 @@ from sklearn_biodiff.feature_extraction import (
     ScatteringFeatures,
     VAELatent,
 )
+from sklearn_biodiff.feature_extraction._diffae import READOUTS
 from sklearn_biodiff.noise import (
     AddNoise,
     augment_with_noise,
@@ -195,8 +198,7 @@ def _pretrained_builders(name, memory, X_tr, y_tr, readout="attention"):
         union = make_union(ScatteringFeatures(memory=memory), FrozenEstimator(frozen()))
         return make_pipeline(union, StandardScaler(), _cv_probe()).fit(X_tr, y_tr)
 
-    tag = {"attention": "", "attention+stats": "_stats",
-           "attention+stats+blocks": "_blocks"}[readout]
+    tag = _protocol.readout_tag(readout)
     return {f"pretrained{tag}:{name}": alone, f"st_and_pretrained{tag}:{name}": beside_st}
 
 
@@ -262,8 +264,7 @@ def main(argv=None):
     ap.add_argument("--pretrained", nargs="+", default=None, metavar="NAME",
                     help="shipped checkpoints to score frozen, alone and beside the ST "
                          "features (models 'pretrained:NAME', 'st_and_pretrained:NAME')")
-    ap.add_argument("--readout", choices=["attention", "attention+stats",
-                                          "attention+stats+blocks"],
+    ap.add_argument("--readout", choices=READOUTS,
                     default="attention", help="readout of the --pretrained checkpoints")
     ap.add_argument("--only", nargs="+", default=None,
                     help="run only these models (default: all)")

@@ -34,6 +34,7 @@ import numpy as np
 from benchmarks import _protocol
 from benchmarks._common import write_json
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
+from sklearn_biodiff.feature_extraction._diffae import READOUTS
 from sklearn_biodiff.parallel import transform_in_chunks
 from sklearn_biodiff.pretrained import list_pretrained
 
@@ -84,7 +85,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--name", nargs="*", default=None, help="checkpoints (default: all)")
     ap.add_argument("--readout", nargs="+", default=["attention"],
-                    choices=["attention", "attention+stats", "attention+stats+blocks"])
+                    choices=READOUTS)
     ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
     args = ap.parse_args(argv)
     pre = _protocol

@@ -37,15 +37,17 @@ import numpy as np
 
 from benchmarks import _protocol
 from benchmarks._common import RESULTS, write_json
-from benchmarks.bench_label_efficiency import CACHE, _fingerprint, labelled_subset, load_split
+from benchmarks.bench_label_efficiency import (
+    CACHE,
+    _fingerprint,
+    _load_matrices,
+    labelled_subset,
+    load_split,
+)
+from sklearn_biodiff.feature_extraction._diffae import READOUTS
 from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
 
 SELECTION_SEEDS = {0.01: list(range(100, 110)), 0.10: list(range(100, 105))}
-#: column sets of the widest readout (embedding_dim=128, encoder_width=64, 4 blocks):
-#: z | frame mean, std | block0 mean, std | ... | block3 mean, std
-D, W, BLOCKS = 128, 64, 4
-
-
 PROTOCOL = ("training part only (the test part is not read): labelled subset drawn as "
             "in bench_label_efficiency (seeds 100+, apart from the benchmark's), probe "
             "fitted on it (C by 3-fold CV inside it, or fixed), scored on the rest of "
@@ -53,27 +55,31 @@ PROTOCOL = ("training part only (the test part is not read): labelled subset dra
             "projections fitted on unlabelled embeddings")
 
 
-def column_sets():
-    z = np.arange(D)
-    frame = np.arange(D, D + 2 * W)
-    block = {k: np.arange(D + 2 * W * (k + 1), D + 2 * W * (k + 2)) for k in range(BLOCKS)}
-    sets = {"attention": z, "attention+stats": np.r_[z, frame],
-            "attention+stats+blocks": np.arange(D + 2 * W * (BLOCKS + 1)),
-            "stats": frame, "stats+blocks": np.arange(D, D + 2 * W * (BLOCKS + 1))}
-    for k in range(BLOCKS):
-        sets[f"attention+block{k}"] = np.r_[z, block[k]]
+def column_sets(columns: dict) -> dict:
+    """Candidate column sets: each readout's (``columns``, from the embedding cache),
+    the statistics without ``z``, and ``z`` beside one LRU block's statistics."""
+    sets = {r: np.asarray(c) for r, c in columns.items()}
+    z = sets["attention"]
+    extra = np.setdiff1d(sets["attention+stats+blocks"], sets["attention+stats"])
+    frame = np.setdiff1d(sets["attention+stats"], z)
+    sets["stats"] = frame
+    sets["stats+blocks"] = np.r_[frame, extra]
+    per_block = len(frame)
+    for k in range(len(extra) // per_block):
+        sets[f"attention+block{k}"] = np.r_[z, extra[k * per_block:(k + 1) * per_block]]
     return sets
 
 
 #: stage 1: each readout with and without a projection; other column sets unprojected
-STAGE1_COLUMNS = ("attention", "attention+stats", "attention+stats+blocks")
+STAGE1_COLUMNS = READOUTS
 STAGE1_PROJECTIONS = ("none", "pca16", "pca64", "subset-pca16")
 STAGE1_OTHER_COLUMNS = ("stats+blocks", "attention+block0", "attention+block3")
 #: two candidates closer than this on the selection score are tied (the narrower wins)
 TIE = 0.01
 
 
-STAGE2_COLUMNS = ("attention", "attention+stats", "attention+stats+blocks")
+STAGE2_COLUMNS = ("attention", "attention+stats", "attention+stats+blocks",
+                  "attention+rhythm")
 
 
 def make_probe(C_grid=(0.01, 0.1, 1.0), class_weight=None):
@@ -171,16 +177,16 @@ def selection_score(scores: dict) -> float:
     return scores["mean_f1_NAO"] + scores["auroc_af_vs_rest"]
 
 
-def choose(results: dict) -> dict:
+def choose(results: dict, widths: dict | None = None) -> dict:
     """Per fraction, the readout (README probe, no projection) with the best score.
 
-    Readouts within ``TIE`` of the best are tied and the narrowest of them is chosen.
-    Reads only the validation-pool scores of the training part.
+    Readouts within ``TIE`` of the best are tied and the narrowest of them (fewest
+    columns, ``widths``; READOUTS' order without) is chosen. Reads only the
+    validation-pool scores of the training part.
     """
-    from sklearn_biodiff.feature_extraction._diffae import READOUTS
-
+    order = sorted(READOUTS, key=lambda r: (widths or {}).get(r, 0))
     chosen = {}
-    for fraction in ("0.01", "0.1"):
+    for fraction in ("0.01", "0.1", "1"):
         score = {r: selection_score(results[key]["scores"][fraction])
                  for r in READOUTS
                  if (key := f"{r} | none | readme") in results
@@ -188,7 +194,7 @@ def choose(results: dict) -> dict:
         if len(score) < len(READOUTS):
             continue
         best = max(score.values())
-        tied = [r for r in READOUTS if score[r] >= best - TIE]  # READOUTS: narrowest first
+        tied = [r for r in order if score[r] >= best - TIE]  # narrowest first
         chosen[fraction] = {"readout": tied[0], "tied": tied, "scores": score}
     return chosen
 
@@ -197,6 +203,8 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--stage", choices=("1", "2", "both"), default="both")
+    ap.add_argument("--projections", nargs="*", default=list(STAGE1_PROJECTIONS),
+                    choices=STAGE1_PROJECTIONS, help="stage 1's projections (default: all)")
     ap.add_argument("--with-full", action="store_true",
                     help="also score each candidate at 100 %% (3-fold OOF; slow)")
     args = ap.parse_args(argv)
@@ -205,17 +213,18 @@ def main(argv=None) -> dict:
     # the test part's labels only name the cache file; they and its embeddings are
     # dropped here and never passed on
     source, _, y, _, y_te = load_split(pre, quick=False)
-    with np.load(CACHE / f"pretrained_{_fingerprint(y, y_te, False)}.npz") as f:
-        Z_full = f["Z_train"]
-    del y_te
-    sets = column_sets()
+    Z_full, _, meta = _load_matrices(CACHE / f"pretrained_{_fingerprint(y, y_te, False)}.npz",
+                                     "seconds")
+    del y_te, _
+    sets = column_sets(meta["columns"])
     fractions = [0.01, 0.10] + ([1.0] if args.with_full else [])
     out = RESULTS / "select_label_efficiency.json"
     # candidates already scored (an earlier, interrupted run) are kept, not rerun
     results = json.loads(out.read_text())["candidates"] if out.exists() else {}
 
     def save():
-        report = {"chosen": choose(results), "tie": TIE, "source": source,
+        report = {"chosen": choose(results, {r: len(sets[r]) for r in READOUTS}),
+                  "tie": TIE, "source": source,
                   "checkpoint": DEFAULT_PRETRAINED, "n_train": len(y),
                   "selection_seeds": {f"{k:g}": v for k, v in SELECTION_SEEDS.items()},
                   "protocol": PROTOCOL, "candidates": results,
@@ -245,7 +254,7 @@ def main(argv=None) -> dict:
                     run(cols, cols, "none", probe)
     if args.stage in ("1", "both"):
         for cols in STAGE1_COLUMNS:
-            for proj in STAGE1_PROJECTIONS:
+            for proj in args.projections:
                 if proj != "none" and int(proj.split("pca")[1]) >= len(sets[cols]):
                     continue
                 run(cols, cols, proj, "readme")

@@ -128,10 +128,9 @@ def main(argv=None) -> dict:
              "evaluation_cpu_minutes": (time.process_time() - t0) / 60,
              "source": source, "scores": scores, "run": run_metadata([args.seed])}
     _record(args, entry)
-    for readout, key in (("z", None), ("attention+stats", "readout_attention_stats"),
-                         ("blocks", "readout_attention_stats_blocks")):
-        s = scores if key is None else scores[key]
-        print(readout, {k: round(v, 4) for k, v in s["test"].items()},
+    for key, s in [("z", scores), *((k, v) for k, v in scores.items()
+                                    if k.startswith("readout_"))]:
+        print(key, {k: round(v, 4) for k, v in s["test"].items()},
               "cv", round(s["cv_train"]["mean_f1_NAO"], 4))
     return entry
 

@@ -46,7 +46,7 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
     from .datasets import binary_task, load_cinc2017_sample
     from .feature_extraction import DiffAEEmbedder, ScatteringFeatures
     from .pipeline import make_dacl_pipeline
-    from .pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT, list_pretrained
+    from .pretrained import DEFAULT_PRETRAINED, FEW_LABELS_READOUT, list_pretrained
 
     t_start = time.perf_counter()
     out = Path(out_dir)
@@ -101,11 +101,11 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
 
     if pretrained is not None:
         say(f"[3/{n_steps}] pretrained DiffAE ({pretrained}, frozen, readout "
-            f"{DEFAULT_READOUT!r}) -> scaler -> "
+            f"{FEW_LABELS_READOUT!r}) -> scaler -> "
             "logistic regression")
         diffae = make_pipeline(
             DiffAEEmbedder.from_pretrained(pretrained, fs=float(data.fs),
-                                           readout=DEFAULT_READOUT), StandardScaler(),
+                                           readout=FEW_LABELS_READOUT), StandardScaler(),
             probe())
         diffae.fit(X_tr, y_tr)
         scores["pretrained_diffae_linear_probe"] = diffae.predict_proba(X_te)[:, 1]
@@ -114,7 +114,7 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
         both = make_pipeline(
             make_union(ScatteringFeatures(**st_params),
                        DiffAEEmbedder.from_pretrained(pretrained, fs=float(data.fs),
-                                                      readout=DEFAULT_READOUT)),
+                                                      readout=FEW_LABELS_READOUT)),
             StandardScaler(), probe())
         both.fit(X_tr, y_tr)
         scores["st_and_pretrained_diffae_linear_probe"] = both.predict_proba(X_te)[:, 1]
@@ -122,7 +122,7 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
             "(DiffAEEmbedder(pretrained=...).fit(X, y): the default recipe) -> scaler -> "
             "logistic regression")
         tuned = make_pipeline(
-            DiffAEEmbedder(pretrained=pretrained, fs=float(data.fs), readout=DEFAULT_READOUT,
+            DiffAEEmbedder(pretrained=pretrained, fs=float(data.fs), readout=FEW_LABELS_READOUT,
                            random_state=random_state,
                            **({"max_epochs": 1} if quick else {})),
             StandardScaler(), probe())
@@ -132,10 +132,10 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
     say(f"[{n_steps}/{n_steps}] results (test AUROC, normal vs abnormal)")
     for name, auc in result.items():
         say(f"  {name:38s} {auc:.3f}")
-    full_data = _full_data_figures(pretrained) if pretrained else None
+    full_data = _full_data_figures(pretrained, FEW_LABELS_READOUT) if pretrained else None
     if full_data:
         say(f"On the full CinC 2017 data (README split, test part; the model card of "
-            f"{pretrained}, readout {DEFAULT_READOUT!r}, frozen): "
+            f"{pretrained}, readout {FEW_LABELS_READOUT!r}, frozen): "
             + ", ".join(f"{k} {v:.3f}" for k, v in full_data["test"].items())
             + ". This sample's few records resolve differences of about 0.05 AUROC "
             "at best; the user guide has the full-data tables, fine-tuned rows included.")
@@ -163,7 +163,7 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
         "protocol": "bundled CinC 2017 sample (280 records), N vs A+O (noisy dropped), "
                     f"{split}; one seed, {len(X_te)} test records: differences below "
                     "about 0.05 AUROC are not resolved",
-        "pretrained": pretrained, "readout": DEFAULT_READOUT if pretrained else None,
+        "pretrained": pretrained, "readout": FEW_LABELS_READOUT if pretrained else None,
         "quick": quick, "n_train": len(X_tr), "n_test": len(X_te),
         "full_data_figures_of_the_checkpoint": full_data,
         "seconds": round(time.perf_counter() - t_start, 1),
@@ -175,14 +175,12 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
 
 
 
-def _full_data_figures(name: str) -> dict | None:
-    """The README-split test figures of checkpoint ``name``'s model card, frozen, at
-    ``DEFAULT_READOUT`` (None when the card has none)."""
-    from .pretrained import DEFAULT_READOUT
+def _full_data_figures(name: str, readout: str) -> dict | None:
+    """The README-split test figures of checkpoint ``name``'s model card, frozen, with
+    ``readout`` (None when the card has none)."""
     from .pretrained._checkpoint import _read_checked, resolve_checkpoint
 
     metrics = _read_checked(resolve_checkpoint(name))[0].get("card", {}).get("metrics", {})
-    part = (metrics if DEFAULT_READOUT == "attention"
-            else metrics.get(f"readout {DEFAULT_READOUT}", {}))
+    part = metrics if readout == "attention" else metrics.get(f"readout {readout}", {})
     test = part.get("test (shipped weights)")
     return None if not isinstance(test, dict) else {"test": dict(test)}

@@ -43,8 +43,8 @@ def test_rows_score_the_test_part_once_per_fraction_and_seed(monkeypatch):
     y_tr, y_te = _labels(300, 1), _labels(120, 2)
     Z_tr = rng.normal(size=(300, 12)) + (y_tr == "A")[:, None]
     Z_te = rng.normal(size=(120, 12)) + (y_te == "A")[:, None]
-    meta = {"n_features_out": {"attention": 4, "attention+stats": 8,
-                               "attention+stats+blocks": 12}}
+    meta = {"columns": {"attention": np.arange(4), "attention+stats": np.arange(8),
+                        "attention+stats+blocks": np.arange(12)}}
     rows = {"z": bench.Row("src", bench._readout_columns("attention"), label="z"),
             "all": bench.Row("src", label="all")}
     out = bench.run_rows(pre, rows, {"src": (Z_tr, Z_te, meta)}, y_tr, y_te,
@@ -69,16 +69,31 @@ def test_every_source_is_a_factory_and_each_frozen_row_has_its_fine_tuned_and_ra
 
 
 class _Recorder:
-    """A label-aware source's fitted estimator: remembers what it was fitted on."""
+    """A label-aware source's fitted estimator: remembers what it was fitted on.
+
+    Its ``transform`` has the widest readout's five columns, and its feature names say
+    which of them each readout keeps (as ``DiffAEEmbedder``'s do).
+    """
+
+    NAMES = {"attention": ["z0", "z1"], "attention+stats": ["z0", "z1", "m0"],
+             "attention+stats+blocks": ["z0", "z1", "m0", "b0"],
+             "attention+rhythm": ["z0", "z1", "r0"],
+             "attention+stats+rhythm": ["z0", "z1", "m0", "r0"],
+             "attention+stats+blocks+rhythm": ["z0", "z1", "m0", "b0", "r0"]}
 
     def __init__(self, X_lab, y_lab):
         self.y_lab = list(y_lab)
+        self.readout = "attention"
+
+    def set_params(self, readout):
+        self.readout = readout
+        return self
+
+    def get_feature_names_out(self):
+        return np.asarray(self.NAMES[self.readout], dtype=object)
 
     def transform(self, X):
-        return np.array([[float(len(x)), 1.0, 2.0, 3.0] for x in X])
-
-    def _n_features_out_for(self, readout):
-        return {"attention": 2, "attention+stats": 3, "attention+stats+blocks": 4}[readout]
+        return np.array([[float(len(x)), 1.0, 2.0, 3.0, 4.0] for x in X])
 
 
 def test_a_label_aware_source_is_refitted_on_each_labelled_subset_only(tmp_path, monkeypatch):
@@ -118,19 +133,27 @@ def test_selection_reads_only_the_training_part(tmp_path, monkeypatch):
     y_tr, y_te = _labels(600, 3), _labels(200, 4)
     d, w, blocks = 4, 2, 1
     rng = np.random.default_rng(0)
-    width = d + 2 * w * (blocks + 1)
+    # the widest readout's layout: z | frame stats | block stats | frame and block rhythm
+    n_stats, n_rhythm = 2 * w * (blocks + 1), w * (blocks + 1)
+    width = d + n_stats + n_rhythm
+    z, frame = np.arange(d), np.arange(d, d + 2 * w)
+    stats_all, rhythm_all = np.arange(d, d + n_stats), np.arange(d + n_stats, width)
+    columns = {"attention": z, "attention+stats": np.r_[z, frame],
+               "attention+stats+blocks": np.r_[z, stats_all],
+               "attention+rhythm": np.r_[z, rhythm_all[:w]],
+               "attention+stats+rhythm": np.r_[z, frame, rhythm_all[:w]],
+               "attention+stats+blocks+rhythm": np.arange(width)}
     Z_tr = rng.normal(size=(600, width)).astype(np.float32)
     Z_tr[:, 0] += 2 * (y_tr == "A")
     fp = bench._fingerprint(y_tr, y_te, False)
-    np.savez(tmp_path / f"pretrained_{fp}.npz", Z_train=Z_tr,
-             Z_test=np.full((200, width), np.nan, np.float32))
+    bench_cache = tmp_path / f"pretrained_{fp}.npz"
+    monkeypatch.setattr(bench, "CACHE", tmp_path)
+    bench._save_matrices(bench_cache, Z_tr, np.full((200, width), np.nan, np.float32),
+                         1.0, columns)
     monkeypatch.setattr(select, "CACHE", tmp_path)
     monkeypatch.setattr(select, "RESULTS", tmp_path)
     monkeypatch.setattr(select, "load_split",
                         lambda pre, quick: ("synthetic", None, y_tr, None, y_te))
-    monkeypatch.setattr(select, "D", d)
-    monkeypatch.setattr(select, "W", w)
-    monkeypatch.setattr(select, "BLOCKS", blocks)
     monkeypatch.setattr(select, "SELECTION_SEEDS", {0.01: [100, 101], 0.10: [100, 101]})
     monkeypatch.setattr(select, "STAGE1_PROJECTIONS", ("none", "pca2"))
     monkeypatch.setattr(select, "STAGE1_OTHER_COLUMNS", ())
@@ -151,6 +174,7 @@ def test_selection_reads_only_the_training_part(tmp_path, monkeypatch):
             s = c["scores"][f]
             assert np.isfinite(s["mean_f1_NAO"]) and np.isfinite(s["auroc_af_vs_rest"])
     assert set(report["chosen"]) == {"0.01", "0.1"}
+    assert set(report["chosen"]["0.01"]["scores"]) == set(columns)
     for choice in report["chosen"].values():
         assert choice["readout"] == choice["tied"][0]  # the narrowest of the tied
 
@@ -168,7 +192,7 @@ def test_pool_is_disjoint_from_the_labelled_subset(monkeypatch):
     assert seen["n"] == len(y) - len(sub)
 
 
-def test_the_rendered_block_refuses_a_frozen_row_that_meets_the_targets():
+def test_the_rendered_block_says_which_frozen_rows_meet_the_targets():
     from benchmarks import render_results as render
 
     results = render.load_results()
@@ -176,9 +200,26 @@ def test_the_rendered_block_refuses_a_frozen_row_that_meets_the_targets():
         pytest.skip("no bench_label_efficiency.json")
     changed = copy.deepcopy(results)
     rows = changed["bench_label_efficiency"]["rows"]
+    for name, row in rows.items():  # every frozen row far below, one far above
+        if row["source"] == "pretrained":
+            for f in ("0.01", "0.1"):
+                row["fractions"][f]["test"]["mean_f1_NAO"].update(mean=0.1, sd=0.01)
     for f in ("0.01", "0.1"):
         t = rows["pretrained readout=attention"]["fractions"][f]["test"]
         t["mean_f1_NAO"].update(mean=0.9, sd=0.01)
         t["auroc_af_vs_rest"]["mean"] = 0.99
-    with pytest.raises(render.ClaimError):
+    text = " ".join(render.render_block("label_efficiency", changed, "md").split())
+    assert "at 1 %, `attention` meets the target" in text
+    assert "at 10 %, `attention` meets the target" in text
+
+
+def test_the_rendered_block_refuses_a_few_labels_readout_the_selection_did_not_choose():
+    from benchmarks import render_results as render
+
+    results = render.load_results()
+    if "select_label_efficiency" not in results or "bench_label_efficiency" not in results:
+        pytest.skip("no label-efficiency JSON")
+    changed = copy.deepcopy(results)
+    changed["select_label_efficiency"]["chosen"]["0.1"]["readout"] = "attention+stats"
+    with pytest.raises(render.ClaimError, match="FEW_LABELS_READOUT"):
         render.render_block("label_efficiency", changed, "md")

@@ -65,6 +65,9 @@ def _pretrained(r: dict, fmt: str) -> dict:
     blocks = {k: c[BLOCKS_KEY] for k, c in checkpoints.items() if BLOCKS_KEY in c}
     if name in blocks:  # the default checkpoint only: the other rows are in the sentence
         rows.append([f"`{name}` (frozen), {BLOCKS_LABEL}", *cells(blocks[name])])
+    for key, _, label in (v for k, v in READOUT_ROWS.items() if k.endswith("+rhythm")):
+        if key in row:  # the rhythm readouts, the default checkpoint only
+            rows.append([f"`{name}` (frozen), {label}", *cells(row[key])])
     rows.append(["`ScatteringFeatures()`", *cells(peer)])
     rows += [[f"`ScatteringFeatures()` + `{k}` side by side",
               *cells(c["hybrid_with_scattering"])] for k, c in checkpoints.items()]
@@ -192,11 +195,19 @@ def _blocks_readout(stats: dict, blocks: dict, name: str) -> str:
             f"{_f(s['cv_train']['auroc_normal_vs_abnormal'])}).")
 
 
-#: readout -> (bench_pretrained key, None for ``z``; bench_robustness model prefix; label)
+#: readout -> (bench_pretrained key, None for ``z``; bench_robustness model prefix; label),
+#: narrowest (fewest columns with the shipped architecture) first
 READOUT_ROWS = {
     "attention": (None, "pretrained", "`z` alone"),
+    "attention+rhythm": ("readout_attention_rhythm", "pretrained_rhythm",
+                         '`readout="attention+rhythm"`'),
     "attention+stats": (READOUT_KEY, "pretrained_stats", READOUT_LABEL),
+    "attention+stats+rhythm": ("readout_attention_stats_rhythm", "pretrained_stats_rhythm",
+                               '`readout="attention+stats+rhythm"`'),
     "attention+stats+blocks": (BLOCKS_KEY, "pretrained_blocks", BLOCKS_LABEL),
+    "attention+stats+blocks+rhythm": ("readout_attention_stats_blocks_rhythm",
+                                      "pretrained_blocks_rhythm",
+                                      '`readout="attention+stats+blocks+rhythm"`'),
 }
 
 
@@ -475,6 +486,15 @@ def _pretrained_robustness(r: dict, name: str) -> str:
             "blocks": (f"pretrained_blocks:{name}", f"alone with {BLOCKS_LABEL}",
                        f"--pretrained {name} --readout attention+stats+blocks "
                        f"--only pretrained_blocks:{name}")}
+    from sklearn_biodiff.pretrained import DEFAULT_READOUT, FEW_LABELS_READOUT
+
+    for readout, (_, prefix, label) in READOUT_ROWS.items():
+        # a rhythm readout's row where it was scored, or where the docs recommend it
+        if readout.endswith("+rhythm") and (f"{prefix}:{name}" in models or readout in (
+                DEFAULT_READOUT, FEW_LABELS_READOUT)):
+            rows[readout] = (f"{prefix}:{name}", f"alone with {label}",
+                             f"--pretrained {name} --readout {readout} "
+                             f"--only {prefix}:{name}")
     found = {k: models[key] for k, (key, _, _) in rows.items() if key in models}
     missing = [f"{label} (`bench_robustness.py {cmd} --merge`)"
                for k, (_, label, cmd) in rows.items() if k not in found]

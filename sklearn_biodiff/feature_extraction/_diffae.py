@@ -26,7 +26,13 @@ from .._validation import (
 )
 from ..base import TorchEstimatorMixin, limit_torch_threads, torch_seed_context
 from ..diffusion import SCHEDULES
-from ..modules.diffae import DiffAEModule, masked_mean_std
+from ..modules.diffae import (
+    RHYTHM_PERIODS,
+    DiffAEModule,
+    autocorrelation_peak,
+    masked_mean_std,
+    rhythm_lags,
+)
 from ..modules.lru import BLOCK, Workspace
 from ..nets.callbacks import EMA, BatchLRScheduler, MaxSteps, WarmupCosine
 from ..nets.crops import CropDataset, LabelledCropDataset
@@ -49,7 +55,8 @@ __all__ = ["DiffAEEmbedder"]
 
 
 #: what ``DiffAEEmbedder.transform`` returns (the ``readout`` parameter)
-READOUTS = ("attention", "attention+stats", "attention+stats+blocks")
+READOUTS = ("attention", "attention+stats", "attention+stats+blocks", "attention+rhythm",
+            "attention+stats+rhythm", "attention+stats+blocks+rhythm")
 #: the training settings that ``"auto"`` gives when ``fit`` fine-tunes a ``pretrained``
 #: checkpoint with class labels (how they were chosen: the user guide's "Fine-tuning
 #: with labels")
@@ -294,7 +301,8 @@ class DiffAEEmbedder(TorchTrainer, ClassNamePrefixFeaturesOutMixin, TorchEstimat
         parameters match a checkpoint. With ``max_epochs=0``, ``fit`` only loads
         (``y`` and the record lengths do not matter); with ``max_epochs > 0`` it
         fine-tunes from the checkpoint.
-    readout : {"attention", "attention+stats", "attention+stats+blocks"}, \
+    readout : {"attention", "attention+stats", "attention+stats+blocks", \
+"attention+rhythm", "attention+stats+rhythm", "attention+stats+blocks+rhythm"}, \
 default="attention"
         What ``transform`` returns. ``"attention"``: ``z``, the Attention
         Reducer's vector (``embedding_dim`` columns), the paper's embedding.
@@ -304,9 +312,17 @@ default="attention"
         ``"attention+stats+blocks"``: those, then the same two statistics of
         each LRU block's output in order (``embedding_dim + 2 * encoder_width *
         (encoder_layers + 1)`` columns): earlier blocks keep more of the
-        waveform's shape. ``sklearn_biodiff.pretrained.DEFAULT_READOUT`` is the
-        readout the demo and the quickstart embed the default checkpoint with
-        (how it was chosen: :ref:`the user guide's readout
+        waveform's shape. ``"+rhythm"`` appends, for the same features (the last
+        ones only with ``"attention+rhythm"``), how regularly each repeats: the
+        peak of its autocorrelation over time at periods of
+        :data:`~sklearn_biodiff.modules.diffae.RHYTHM_PERIODS` seconds (30-300
+        beats per minute; :func:`~sklearn_biodiff.modules.diffae.autocorrelation_peak`),
+        ``encoder_width`` columns per feature set, after the statistics; each
+        readout's columns start with those of the readout without ``"+rhythm"``.
+        ``sklearn_biodiff.pretrained.DEFAULT_READOUT`` is the readout the demo and
+        the quickstart embed the default checkpoint with, and
+        ``sklearn_biodiff.pretrained.FEW_LABELS_READOUT`` the one for small
+        labelled sets (how both were chosen: :ref:`the user guide's readout
         <pretrained_readout>`). Only ``transform`` reads it (training does not
         depend on it), so it can be changed on a fitted estimator.
     %(training_parameters)s
@@ -974,9 +990,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                 h = hs[-1]  # the features the reducer pools
                 zb, sb = encoder.reducer(h, mask)
                 if stats is not None:
-                    pooled = [h, *hs[:-1]] if readout == "attention+stats+blocks" else [h]
-                    stats[idx] = torch.cat([masked_mean_std(f, mask) for f in pooled],
-                                           dim=1).cpu().numpy()
+                    stats[idx] = self._pooled_columns(readout, hs, mask).cpu().numpy()
                 z[idx] = zb.cpu().numpy()
                 if keep_attention:
                     frames = encoder.n_frames(lt).cpu().numpy()
@@ -1020,9 +1034,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                 h = hs[-1]
                 zb, _ = module.encoder.reducer.forward_reference(h, mask)
                 if stats is not None:
-                    pooled = [h, *hs[:-1]] if readout == "attention+stats+blocks" else [h]
-                    stats[idx] = torch.cat([masked_mean_std(f, mask) for f in pooled],
-                                           dim=1).cpu().numpy()
+                    stats[idx] = self._pooled_columns(readout, hs, mask).cpu().numpy()
                 z[idx] = zb.cpu().numpy()
         return z, stats
 
@@ -1047,7 +1059,9 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         Z : ndarray of shape (n_records, n_features_out), float32
             ``n_features_out`` is ``embedding_dim``, plus ``2 * encoder_width``
             with ``readout="attention+stats"``, plus ``2 * encoder_width *
-            (encoder_layers + 1)`` with ``readout="attention+stats+blocks"``.
+            (encoder_layers + 1)`` with ``readout="attention+stats+blocks"``;
+            ``"+rhythm"`` adds ``encoder_width`` per feature set (one, or
+            ``encoder_layers + 1`` with ``"+blocks"``).
         """
         _, records, _ = self._check_inference_input(X)
         z, _, stats = self._encode(records, readout=self.readout)
@@ -1060,13 +1074,38 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
             raise AttributeError("_n_features_out")  # unfitted: check_is_fitted fails
         return self._n_features_out_for(self.readout)
 
+    def _readout_sets(self, readout: str) -> tuple[list[str], list[str]]:
+        """The feature sets ``readout`` pools: ``(with mean and std, with rhythm)``.
+
+        Names in column order: ``"frame"`` (the encoder's last, layer-normalised
+        features), then ``"block<k>"`` (LRU block ``k``'s output).
+        """
+        if readout not in READOUTS:  # set_params after fit is not validated
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}.")
+        parts = readout.split("+")
+        sets = ["frame"] + ([f"block{k}" for k in range(self.encoder_layers)]
+                            if "blocks" in parts else [])
+        return (sets if "stats" in parts else []), (sets if "rhythm" in parts else [])
+
+    def _pooled_columns(self, readout: str, hs: list, mask) -> torch.Tensor:
+        """The columns after ``z``: (B, n_features_out - embedding_dim).
+
+        ``hs`` and ``mask`` as :meth:`SemanticEncoder.block_frames` returns them.
+        """
+        stat_sets, rhythm_sets = self._readout_sets(readout)
+        by_name = {"frame": hs[-1], **{f"block{k}": f for k, f in enumerate(hs[:-1])}}
+        cols = [masked_mean_std(by_name[name], mask) for name in stat_sets]
+        if rhythm_sets:
+            lo, hi = rhythm_lags(self.model_fs / self.encoder_stride, RHYTHM_PERIODS)
+            cols += [autocorrelation_peak(by_name[name], mask, min_lag=lo, max_lag=hi)
+                     for name in rhythm_sets]
+        return torch.cat(cols, dim=1)
+
     def _n_features_out_for(self, readout: str) -> int:
         """Columns of ``transform`` with ``readout``."""
-        n_sets = {"attention": 0, "attention+stats": 1,
-                  "attention+stats+blocks": 1 + self.encoder_layers}.get(readout)
-        if n_sets is None:  # set_params after fit is not validated
-            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}.")
-        return self.embedding_dim + 2 * self.encoder_width * n_sets
+        stat_sets, rhythm_sets = self._readout_sets(readout)
+        return self.embedding_dim + self.encoder_width * (2 * len(stat_sets)
+                                                          + len(rhythm_sets))
 
     def get_feature_names_out(self, input_features=None):
         """Names of the ``transform`` columns.
@@ -1076,23 +1115,24 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         encoder features' statistics over time (``<prefix>`` is
         ``"diffaeembedder"``); with ``readout="attention+stats+blocks"`` then
         ``"<prefix>_block<k>_mean0"`` ... and ``"<prefix>_block<k>_std0"`` ...
-        for LRU block ``k`` (from 0).
+        for LRU block ``k`` (from 0); with ``"+rhythm"`` then
+        ``"<prefix>_frame_rhythm0"`` ... (and ``"<prefix>_block<k>_rhythm0"`` ...
+        with ``"+blocks"``) for the autocorrelation peaks.
 
         Returns
         -------
         ndarray of str objects
         """
         names = super().get_feature_names_out(input_features)
-        if self.readout == "attention":
-            return names
+        stat_sets, rhythm_sets = self._readout_sets(self.readout)
         prefix = type(self).__name__.lower()
-        sets = ["frame"]
-        if self.readout == "attention+stats+blocks":
-            sets += [f"block{k}" for k in range(self.encoder_layers)]
-        return np.asarray([*names[: self.embedding_dim],
-                           *(f"{prefix}_{where}_{what}{i}" for where in sets
-                             for what in ("mean", "std") for i in range(self.encoder_width))],
-                          dtype=object)
+        width = range(self.encoder_width)
+        return np.asarray(
+            [*names[: self.embedding_dim],
+             *(f"{prefix}_{where}_{what}{i}" for where in stat_sets
+               for what in ("mean", "std") for i in width),
+             *(f"{prefix}_{where}_rhythm{i}" for where in rhythm_sets for i in width)],
+            dtype=object)
 
     def attention_weights(self, X, feature: int | None = None) -> list[np.ndarray]:
         """The attention reducer's weights ``S`` over time, per record.

@@ -11,7 +11,12 @@ from ..diffusion import DiffusionSchedule, q_sample
 from .lru import BLOCK, LRUBlock, Workspace
 from .vector_unet import TimeEmbedding
 
-__all__ = ["AttentionReducer", "ConditionalUNet1d", "DiffAEModule", "SemanticEncoder"]
+__all__ = ["RHYTHM_PERIODS", "AttentionReducer", "ConditionalUNet1d", "DiffAEModule",
+           "SemanticEncoder", "autocorrelation_peak", "masked_mean_std", "rhythm_lags"]
+
+#: the periods (seconds) over which :func:`autocorrelation_peak` looks for a repeat: heart
+#: beats from 30 to 300 per minute, the rhythm readouts of ``DiffAEEmbedder``
+RHYTHM_PERIODS = (0.2, 2.0)
 
 
 class AttentionReducer(nn.Module):
@@ -238,6 +243,107 @@ def masked_mean_std(h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.
     mean = torch.bmm(w[:, None, :], h)[:, 0] / n  # one GEMV pass over h
     dev = (h - mean[:, None]).mul_(w[..., None])  # deviations of the valid frames
     return torch.cat([mean, torch.linalg.vector_norm(dev, dim=1) / n.sqrt()], dim=1)
+
+
+def rhythm_lags(frame_rate: float, periods: tuple[float, float] = RHYTHM_PERIODS
+                ) -> tuple[int, int]:
+    """The lags in frames, ``(min_lag, max_lag)``, that cover ``periods`` seconds.
+
+    Parameters
+    ----------
+    frame_rate : float
+        Frames per second of the features (the encoder's: ``model_fs / encoder_stride``).
+    periods : (float, float), default=RHYTHM_PERIODS
+        Shortest and longest period, in seconds.
+
+    Returns
+    -------
+    (int, int)
+        ``ceil(periods[0] * frame_rate)`` (at least 1) and
+        ``max(floor(periods[1] * frame_rate), min_lag)``.
+
+    Examples
+    --------
+    >>> from sklearn_biodiff.modules.diffae import rhythm_lags
+    >>> rhythm_lags(300 / 8)
+    (8, 75)
+    """
+    lo, hi = periods
+    if not 0 < lo <= hi:
+        raise ValueError(f"periods must satisfy 0 < shortest <= longest, got {periods!r}.")
+    # a hair of tolerance, so that 0.2 s at 37.5 frames/s is 7.5 -> 8 and 75.0 stays 75
+    min_lag = max(1, math.ceil(lo * frame_rate - 1e-9))
+    return min_lag, max(math.floor(hi * frame_rate + 1e-9), min_lag)
+
+
+def _fft_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= ``n`` (sizes the FFT is fast for)."""
+    best = 1 << max(n - 1, 0).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def autocorrelation_peak(h: torch.Tensor, mask: torch.Tensor | None = None, *,
+                         min_lag: int, max_lag: int) -> torch.Tensor:
+    """How strongly each feature repeats itself in time: its autocorrelation's peak.
+
+    For each feature ``c`` of a record, with ``d_t`` its deviation from its mean over
+    the valid frames (zero elsewhere), the normalised autocorrelation at lag ``k`` is
+    ``r(k) = sum_t d_t d_{t+k} / sum_t d_t^2`` (the biased estimator, within [-1, 1]),
+    and the result is ``max r(k)`` over ``min_lag <= k <= max_lag``. A feature that
+    follows regular beats peaks near 1 at the beat period; an irregular rhythm (atrial
+    fibrillation) or noise gives a lower peak, whatever the heart rate. Computed with
+    one real FFT per record and feature (linear, not circular, correlation).
+
+    Parameters
+    ----------
+    h : tensor of shape (B, L, width)
+    mask : bool tensor of shape (B, L) or None
+        Valid frames; None: all.
+    min_lag, max_lag : int
+        Lags in frames, ``1 <= min_lag <= max_lag`` (:func:`rhythm_lags` turns periods
+        in seconds into them). Lags past a record's length have ``r = 0``.
+
+    Returns
+    -------
+    tensor of shape (B, width)
+        0 for a feature that is constant over the record.
+
+    Examples
+    --------
+    >>> import math, torch
+    >>> from sklearn_biodiff.modules.diffae import autocorrelation_peak
+    >>> t = torch.arange(400.0)
+    >>> h = torch.stack([torch.sin(2 * math.pi * t / 25), torch.randn(400)], -1)[None]
+    >>> peak = autocorrelation_peak(h, min_lag=10, max_lag=40)
+    >>> bool(peak[0, 0] > 0.9), bool(peak[0, 1] < 0.3)
+    (True, True)
+    """
+    if not 1 <= min_lag <= max_lag:
+        raise ValueError(f"need 1 <= min_lag <= max_lag, got {min_lag} and {max_lag}.")
+    n_frames = h.shape[1]
+    w = (torch.ones(h.shape[:2], dtype=h.dtype, device=h.device) if mask is None
+         else mask.to(h.dtype))
+    mean = torch.bmm(w[:, None, :], h)[:, 0] / w.sum(dim=1, keepdim=True)
+    dev = (h - mean[:, None]).mul_(w[..., None])  # zero on the padding
+    size = _fft_size(n_frames + max_lag)  # no wrap-around up to max_lag
+    spectrum = torch.fft.rfft(dev, n=size, dim=1)
+    power = spectrum.real.square().add_(spectrum.imag.square())
+    acf = torch.fft.irfft(power, n=size, dim=1)[:, : max_lag + 1]
+    energy = acf[:, 0]
+    peak = acf[:, min_lag:].amax(dim=1)
+    # exactly zero for a constant feature (its deviations and spectrum are zero)
+    return torch.where(energy > 0, peak / energy.clamp_min(torch.finfo(h.dtype).tiny),
+                       torch.zeros_like(peak))
 
 
 class _ResBlock(nn.Module):

@@ -10,6 +10,7 @@ the layout Hugging Face's and braindecode's ``save_pretrained`` write. Load one 
 from ._checkpoint import (
     DEFAULT_PRETRAINED,
     DEFAULT_READOUT,
+    FEW_LABELS_READOUT,
     RETIRED,
     CheckpointError,
     list_pretrained,
@@ -18,7 +19,6 @@ from ._checkpoint import (
     resolve_checkpoint,
 )
 
-__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "RETIRED", "CheckpointError",
-           "list_pretrained",
-           "load_checkpoint", "model_card",
+__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "FEW_LABELS_READOUT", "RETIRED",
+           "CheckpointError", "list_pretrained", "load_checkpoint", "model_card",
            "resolve_checkpoint"]

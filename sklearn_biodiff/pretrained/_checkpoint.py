@@ -38,9 +38,8 @@ from ._config import (
     read_config,
 )
 
-__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "RETIRED", "CheckpointError",
-           "list_pretrained",
-           "load_checkpoint", "model_card",
+__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "FEW_LABELS_READOUT", "RETIRED",
+           "CheckpointError", "list_pretrained", "load_checkpoint", "model_card",
            "resolve_checkpoint", "write_checkpoint"]
 
 #: the checkpoint the demo and the quickstart use
@@ -49,6 +48,10 @@ DEFAULT_PRETRAINED = "diffae-cinc2017-v4"
 #: checkpoint with (the rule that chose it, and the benchmarks behind it: the user
 #: guide's "Pretrained models" page, "Readout")
 DEFAULT_READOUT = "attention+stats+blocks"
+#: the readout for a frozen checkpoint when the labelled set is small (hundreds of
+#: records or fewer; chosen on the training part only: the user guide's "Pretrained
+#: models" page, "Readout")
+FEW_LABELS_READOUT = "attention+rhythm"
 #: checkpoints that shipped once and were removed (the package keeps at most 8 MB of
 #: weights): the training run each came from and how to retrain it. A pinned name
 #: gets a clear error instead of "unknown", and the provenance of its published
