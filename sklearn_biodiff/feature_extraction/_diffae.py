@@ -30,6 +30,7 @@ from ..modules.diffae import (
     RHYTHM_PERIODS,
     DiffAEModule,
     autocorrelation_peak,
+    centered_frames,
     masked_mean_std,
     rhythm_lags,
 )
@@ -1094,10 +1095,15 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
         """
         stat_sets, rhythm_sets = self._readout_sets(readout)
         by_name = {"frame": hs[-1], **{f"block{k}": f for k, f in enumerate(hs[:-1])}}
-        cols = [masked_mean_std(by_name[name], mask) for name in stat_sets]
+        # each feature set centred once, for its statistics and its rhythm alike
+        centered = {name: centered_frames(by_name[name], mask)
+                    for name in dict.fromkeys([*stat_sets, *rhythm_sets])}
+        cols = [masked_mean_std(by_name[name], mask, centered=centered[name])
+                for name in stat_sets]
         if rhythm_sets:
             lo, hi = rhythm_lags(self.model_fs / self.encoder_stride, RHYTHM_PERIODS)
-            cols += [autocorrelation_peak(by_name[name], mask, min_lag=lo, max_lag=hi)
+            cols += [autocorrelation_peak(by_name[name], mask, min_lag=lo, max_lag=hi,
+                                          centered=centered[name])
                      for name in rhythm_sets]
         return torch.cat(cols, dim=1)
 

@@ -12,7 +12,8 @@ from .lru import BLOCK, LRUBlock, Workspace
 from .vector_unet import TimeEmbedding
 
 __all__ = ["RHYTHM_PERIODS", "AttentionReducer", "ConditionalUNet1d", "DiffAEModule",
-           "SemanticEncoder", "autocorrelation_peak", "masked_mean_std", "rhythm_lags"]
+           "SemanticEncoder", "autocorrelation_peak", "centered_frames", "masked_mean_std",
+           "rhythm_lags"]
 
 #: the periods (seconds) over which :func:`autocorrelation_peak` looks for a repeat: heart
 #: beats from 30 to 300 per minute, the rhythm readouts of ``DiffAEEmbedder``
@@ -215,7 +216,24 @@ class SemanticEncoder(nn.Module):
         return self.reducer.forward_reference(hs[-1], mask)
 
 
-def masked_mean_std(h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def centered_frames(h: torch.Tensor, mask: torch.Tensor | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(mean, deviations, counts)`` of each feature over the valid frames.
+
+    ``mean`` (B, width); ``deviations`` (B, L, width), ``h - mean`` on the valid frames
+    and 0 on the others; ``counts`` (B, 1), the valid frames. What
+    :func:`masked_mean_std` and :func:`autocorrelation_peak` both start from, so that a
+    readout that takes both centres each feature set once.
+    """
+    w = (torch.ones(h.shape[:2], dtype=h.dtype, device=h.device) if mask is None
+         else mask.to(h.dtype))
+    n = w.sum(dim=1, keepdim=True)
+    mean = torch.bmm(w[:, None, :], h)[:, 0] / n  # one GEMV pass over h
+    return mean, (h - mean[:, None]).mul_(w[..., None]), n
+
+
+def masked_mean_std(h: torch.Tensor, mask: torch.Tensor | None = None, *,
+                    centered: tuple | None = None) -> torch.Tensor:
     """Mean and standard deviation over time of each feature, valid frames only.
 
     Parameters
@@ -223,6 +241,8 @@ def masked_mean_std(h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.
     h : tensor of shape (B, L, width)
     mask : bool tensor of shape (B, L) or None
         Valid frames (at least one per row); None: all.
+    centered : tuple or None
+        :func:`centered_frames` of ``h`` and ``mask``, when already computed.
 
     Returns
     -------
@@ -237,12 +257,9 @@ def masked_mean_std(h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.
     >>> masked_mean_std(h, torch.tensor([[True, True, False]]))
     tensor([[2., 1.]])
     """
-    w = (torch.ones(h.shape[:2], dtype=h.dtype, device=h.device) if mask is None
-         else mask.to(h.dtype))
-    n = w.sum(dim=1, keepdim=True)
-    mean = torch.bmm(w[:, None, :], h)[:, 0] / n  # one GEMV pass over h
-    dev = (h - mean[:, None]).mul_(w[..., None])  # deviations of the valid frames
-    return torch.cat([mean, torch.linalg.vector_norm(dev, dim=1) / n.sqrt()], dim=1)
+    mean, dev, n = centered if centered is not None else centered_frames(h, mask)
+    # the sum of squares over contiguous rows: faster than a norm along the strided axis
+    return torch.cat([mean, (dev.square().sum(dim=1) / n).sqrt_()], dim=1)
 
 
 def rhythm_lags(frame_rate: float, periods: tuple[float, float] = RHYTHM_PERIODS
@@ -293,7 +310,8 @@ def _fft_size(n: int) -> int:
 
 
 def autocorrelation_peak(h: torch.Tensor, mask: torch.Tensor | None = None, *,
-                         min_lag: int, max_lag: int) -> torch.Tensor:
+                         min_lag: int, max_lag: int, centered: tuple | None = None
+                         ) -> torch.Tensor:
     """How strongly each feature repeats itself in time: its autocorrelation's peak.
 
     For each feature ``c`` of a record, with ``d_t`` its deviation from its mean over
@@ -312,6 +330,8 @@ def autocorrelation_peak(h: torch.Tensor, mask: torch.Tensor | None = None, *,
     min_lag, max_lag : int
         Lags in frames, ``1 <= min_lag <= max_lag`` (:func:`rhythm_lags` turns periods
         in seconds into them). Lags past a record's length have ``r = 0``.
+    centered : tuple or None
+        :func:`centered_frames` of ``h`` and ``mask``, when already computed.
 
     Returns
     -------
@@ -331,10 +351,7 @@ def autocorrelation_peak(h: torch.Tensor, mask: torch.Tensor | None = None, *,
     if not 1 <= min_lag <= max_lag:
         raise ValueError(f"need 1 <= min_lag <= max_lag, got {min_lag} and {max_lag}.")
     n_frames = h.shape[1]
-    w = (torch.ones(h.shape[:2], dtype=h.dtype, device=h.device) if mask is None
-         else mask.to(h.dtype))
-    mean = torch.bmm(w[:, None, :], h)[:, 0] / w.sum(dim=1, keepdim=True)
-    dev = (h - mean[:, None]).mul_(w[..., None])  # zero on the padding
+    dev = (centered if centered is not None else centered_frames(h, mask))[1]
     size = _fft_size(n_frames + max_lag)  # no wrap-around up to max_lag
     spectrum = torch.fft.rfft(dev, n=size, dim=1)
     power = spectrum.real.square().add_(spectrum.imag.square())
