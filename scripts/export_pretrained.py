@@ -24,6 +24,7 @@ from pathlib import Path
 import joblib
 
 from benchmarks import _protocol
+from sklearn_biodiff.feature_extraction._diffae import READOUTS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -130,9 +131,8 @@ def main(argv=None) -> Path:
         "transform_records_per_s": round(scores["transform_records_per_s"], 1),
         "transform_readout": scores.get("transform_readout", "attention+stats"),
     }
-    for key, readout in (("readout_attention_stats", "attention+stats"),
-                         ("readout_attention_stats_blocks", "attention+stats+blocks")):
-        wider = scores.get(key)
+    for readout in READOUTS[1:]:
+        wider = scores.get("readout_" + readout.replace("+", "_"))
         if wider is not None:  # DiffAEEmbedder(readout=readout), the same weights
             card["metrics"][f"readout {readout}"] = {
                 "test (shipped weights)": {k: round(v, 4) for k, v in wider["test"].items()},

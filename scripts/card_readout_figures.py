@@ -1,0 +1,68 @@
+"""Write a shipped checkpoint's readout figures into its model card, from bench_pretrained.
+
+A readout added after a checkpoint shipped (``"+rhythm"``) needs no new weights, only
+its figures on the card: ``bench_pretrained.py`` scores every readout of every
+checkpoint by the README protocol the card was made with (frozen weights as shipped, C
+by 3-fold CV on the training part, the test part scored once), and this script copies
+those figures (rounded to 4 decimals, as ``export_pretrained.py`` writes them) into the
+card's ``metrics`` as ``"readout <name>"`` entries. The weights, their sha256 and every
+other card field are left as they are; ``config.json`` is replaced atomically. The
+rendered docs check the card against the JSON again (``benchmarks/rendering``).
+
+Run: ``python -m scripts.card_readout_figures diffae-cinc2017-v4`` (after
+``python -m benchmarks.bench_pretrained``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from benchmarks._common import RESULTS
+from sklearn_biodiff.feature_extraction._diffae import READOUTS
+from sklearn_biodiff.pretrained._checkpoint import CONFIG_NAME, _read_checked, resolve_checkpoint
+
+
+def card_entries(scored: dict) -> dict:
+    """``{"readout <name>": figures}`` for every wider readout ``scored`` holds."""
+    out = {}
+    for readout in READOUTS[1:]:
+        wider = scored.get("readout_" + readout.replace("+", "_"))
+        if wider is not None:
+            out[f"readout {readout}"] = {
+                "test (shipped weights)": {k: round(v, 4) for k, v in wider["test"].items()},
+                "cv_train (shipped weights)": {k: round(v, 4)
+                                               for k, v in wider["cv_train"].items()},
+                "probe_C": wider["probe_C"]}
+    return out
+
+
+def main(argv=None) -> Path:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("name", help="a shipped checkpoint (or a checkpoint folder)")
+    ap.add_argument("--json", type=Path, default=RESULTS / "bench_pretrained.json")
+    args = ap.parse_args(argv)
+    folder = resolve_checkpoint(args.name)
+    config, _ = _read_checked(folder)
+    report = json.loads(args.json.read_text())
+    key = args.name if args.name in report["checkpoints"] else folder.name
+    if key not in report["checkpoints"]:
+        raise SystemExit(f"{args.json} has no row for {args.name!r}: run "
+                         f"python -m benchmarks.bench_pretrained --name {args.name} --merge")
+    entries = card_entries(report["checkpoints"][key])
+    config.setdefault("card", {}).setdefault("metrics", {}).update(entries)
+    path = folder / CONFIG_NAME
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".config.", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(config, indent=2) + "\n")
+    os.replace(tmp, path)
+    _read_checked(folder)  # still a valid config
+    print(f"{path}: {', '.join(entries)}")
+    return path
+
+
+if __name__ == "__main__":
+    main()
