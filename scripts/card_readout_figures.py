@@ -5,7 +5,10 @@ its figures on the card: ``bench_pretrained.py`` scores every readout of every
 checkpoint by the README protocol the card was made with (frozen weights as shipped, C
 by 3-fold CV on the training part, the test part scored once), and this script copies
 those figures (rounded to 4 decimals, as ``export_pretrained.py`` writes them) into the
-card's ``metrics`` as ``"readout <name>"`` entries. The weights, their sha256 and every
+card's ``metrics`` as ``"readout <name>"`` entries; with ``--label-efficiency`` also the
+few-label figures of ``bench_label_efficiency.py`` for ``FEW_LABELS_READOUT`` (mean over
+the labelled subsets of the README training part, test part scored once per subset) as
+``"few labels, readout <name>"``, which the demo prints. The weights, their sha256 and every
 other card field are left as they are; ``config.json`` is replaced atomically. The
 rendered docs check the card against the JSON again (``benchmarks/rendering``).
 
@@ -40,10 +43,25 @@ def card_entries(scored: dict) -> dict:
     return out
 
 
+def few_label_entry(report: dict, readout: str) -> dict:
+    """``{"readout": ..., "<p> % (<n> labels)": {metric: mean}}`` of the frozen
+    ``DEFAULT_PRETRAINED`` row with ``readout`` in a bench_label_efficiency report."""
+    row = report["rows"][f"pretrained readout={readout}"]
+    out = {"readout": readout, "protocol": report["protocol"]}
+    for f, fr in row["fractions"].items():
+        if float(f) < 1:
+            out[f"{float(f) * 100:g} % ({fr['n_labelled']} labels, {len(fr['seeds'])} "
+                "subsets)"] = {m: round(v["mean"], 4) for m, v in fr["test"].items()}
+    return out
+
+
 def main(argv=None) -> Path:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("name", help="a shipped checkpoint (or a checkpoint folder)")
     ap.add_argument("--json", type=Path, default=RESULTS / "bench_pretrained.json")
+    ap.add_argument("--label-efficiency", type=Path, default=None, metavar="JSON",
+                    help="bench_label_efficiency.json: add FEW_LABELS_READOUT's few-label "
+                         "figures")
     args = ap.parse_args(argv)
     folder = resolve_checkpoint(args.name)
     config, _ = _read_checked(folder)
@@ -53,6 +71,15 @@ def main(argv=None) -> Path:
         raise SystemExit(f"{args.json} has no row for {args.name!r}: run "
                          f"python -m benchmarks.bench_pretrained --name {args.name} --merge")
     entries = card_entries(report["checkpoints"][key])
+    if args.label_efficiency is not None:
+        from sklearn_biodiff.pretrained import FEW_LABELS_READOUT
+
+        le = json.loads(args.label_efficiency.read_text())
+        if le.get("checkpoint") != folder.name:
+            raise SystemExit(f"{args.label_efficiency} was run on {le.get('checkpoint')!r}, "
+                             f"not {folder.name!r}")
+        entries[f"few labels, readout {FEW_LABELS_READOUT}"] = few_label_entry(
+            le, FEW_LABELS_READOUT)
     config.setdefault("card", {}).setdefault("metrics", {}).update(entries)
     path = folder / CONFIG_NAME
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".config.", suffix=".json")

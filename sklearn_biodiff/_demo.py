@@ -139,6 +139,12 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
             + ", ".join(f"{k} {v:.3f}" for k, v in full_data["test"].items())
             + ". This sample's few records resolve differences of about 0.05 AUROC "
             "at best; the user guide has the full-data tables, fine-tuned rows included.")
+    few = full_data.get("few_labels") if full_data else None
+    if few:
+        say("With few labels (the same split, a labelled subset of the training part, "
+            "mean over subsets): " + "; ".join(
+                f"{k}: " + ", ".join(f"{m} {v:.3f}" for m, v in fig.items())
+                for k, fig in few.items()) + ".")
     try:
         import matplotlib
 
@@ -177,10 +183,15 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
 
 def _full_data_figures(name: str, readout: str) -> dict | None:
     """The README-split test figures of checkpoint ``name``'s model card, frozen, with
-    ``readout`` (None when the card has none)."""
+    ``readout`` (None when the card has none), and under ``"few_labels"`` the card's
+    few-label figures of that readout when it has them."""
     from .pretrained._checkpoint import _read_checked, resolve_checkpoint
 
     metrics = _read_checked(resolve_checkpoint(name))[0].get("card", {}).get("metrics", {})
     part = metrics if readout == "attention" else metrics.get(f"readout {readout}", {})
     test = part.get("test (shipped weights)")
-    return None if not isinstance(test, dict) else {"test": dict(test)}
+    if not isinstance(test, dict):
+        return None
+    few = metrics.get(f"few labels, readout {readout}", {})
+    few = {k: dict(v) for k, v in few.items() if isinstance(v, dict)}
+    return {"test": dict(test), **({"few_labels": few} if few else {})}

@@ -43,3 +43,41 @@ def test_a_checkpoint_without_a_row_is_refused_with_the_command(tmp_path):
     (tmp_path / "bench.json").write_text(json.dumps({"checkpoints": {}}))
     with pytest.raises(SystemExit, match="bench_pretrained --name"):
         script.main([DEFAULT_PRETRAINED, "--json", str(tmp_path / "bench.json")])
+
+
+def test_few_label_figures_of_the_few_labels_readout_go_on_the_card_and_the_demo_reads_them(
+        tmp_path, monkeypatch):
+    from sklearn_biodiff import _demo
+    from sklearn_biodiff.pretrained import FEW_LABELS_READOUT
+
+    folder = tmp_path / "ckpt"
+    shutil.copytree(resolve_checkpoint(DEFAULT_PRETRAINED), folder)
+    (tmp_path / "bench.json").write_text(json.dumps({"checkpoints": {"ckpt": {
+        "test": {}, "readout_" + FEW_LABELS_READOUT.replace("+", "_"): _scores(0.7)}}}))
+
+    def fraction(f, n, v):
+        return {"fraction": f, "n_labelled": n, "seeds": [0, 1, 2],
+                "test": {"mean_f1_NAO": {"mean": v, "sd": 0.01},
+                         "auroc_af_vs_rest": {"mean": v + 0.3, "sd": 0.01}}}
+
+    le = {"checkpoint": "ckpt", "protocol": "README split",
+          "rows": {f"pretrained readout={FEW_LABELS_READOUT}": {"fractions": {
+              "0.01": fraction(0.01, 59, 0.55), "0.1": fraction(0.1, 596, 0.7),
+              "1": fraction(1.0, 5969, 0.76)}}}}
+    (tmp_path / "le.json").write_text(json.dumps(le))
+    script.main([str(folder), "--json", str(tmp_path / "bench.json"),
+                 "--label-efficiency", str(tmp_path / "le.json")])
+    few = json.loads((folder / "config.json").read_text())["card"]["metrics"][
+        f"few labels, readout {FEW_LABELS_READOUT}"]
+    assert few["1 % (59 labels, 3 subsets)"] == {"mean_f1_NAO": 0.55, "auroc_af_vs_rest": 0.85}
+    assert "100 % (5969 labels, 3 subsets)" not in few  # the full data is the card's own row
+    monkeypatch.setattr("sklearn_biodiff.pretrained._checkpoint.resolve_checkpoint",
+                        lambda name: folder)
+    figures = _demo._full_data_figures("ckpt", FEW_LABELS_READOUT)
+    assert figures["test"]["mean_f1_NAO"] == round(0.7 + 0.000041, 4)
+    assert figures["few_labels"]["10 % (596 labels, 3 subsets)"]["auroc_af_vs_rest"] == 1.0
+    le["checkpoint"] = "another"
+    (tmp_path / "le.json").write_text(json.dumps(le))
+    with pytest.raises(SystemExit, match="was run on"):
+        script.main([str(folder), "--json", str(tmp_path / "bench.json"),
+                     "--label-efficiency", str(tmp_path / "le.json")])
