@@ -14,8 +14,13 @@ from ._text import _claim, _f, _table
 
 METRICS = ("macro_f1", "mean_f1_NAO", "auroc_normal_vs_abnormal", "auroc_af_vs_rest")
 HEADER = ("4-class macro F1", "mean F1 N, A, O", "normal vs abnormal", "AF vs rest")
-#: the readout every row is scored with (the default checkpoint's DEFAULT_READOUT)
+#: the readout the recipe comparison was scored with (DEFAULT_READOUT when it ran)
 READOUT_KEY = "readout_attention_stats_blocks"
+
+
+def _key(readout: str) -> str | None:
+    """``_protocol.evaluate``'s key of a readout's scores (None: the top level, ``z``)."""
+    return None if readout == "attention" else "readout_" + readout.replace("+", "_")
 #: issue 31's targets (README split, test once) and the challenge-comparable one
 TARGETS = {"mean_f1_NAO": 0.80, "macro_f1": 0.76, "auroc_af_vs_rest": 0.975,
            "auroc_normal_vs_abnormal": 0.91}
@@ -43,19 +48,28 @@ def describe(run: dict) -> str:
             f"{p['snippet_seconds']:g}-s crops, lr {p['lr']:g}")
 
 
-def _scores(run: dict) -> dict:
+def _scores(run: dict, key: str | None = READOUT_KEY) -> dict:
+    """A run's test scores with the readout of ``key`` (a peer's own scores: theirs)."""
     s = run["scores"]
-    return s.get(READOUT_KEY, s)["test"]
+    return (s if key is None else s.get(key, s))["test"]
 
 
-def cv_rows(runs: dict, n_folds: int) -> list[tuple[str, dict, np.ndarray]]:
-    """``(name, first fold's run, fold x metric array)`` of every run with ``n_folds``."""
+def _has(run: dict, key: str | None) -> bool:
+    """Whether a DiffAE run was scored with that readout (peers always count)."""
+    return key is None or "baseline" in run or key in run.get("scores", {})
+
+
+def cv_rows(runs: dict, n_folds: int, key: str | None = READOUT_KEY
+            ) -> list[tuple[str, dict, np.ndarray]]:
+    """``(name, first fold's run, fold x metric array)`` of every run with ``n_folds``
+    scored with the readout of ``key``."""
     out = []
     for name, run in runs.items():
         folds = run.get("folds", {})
-        if len(folds) != n_folds:
+        if len(folds) != n_folds or not all(_has(f, key) for f in folds.values()):
             continue
-        scores = np.array([[_scores(f)[m] for m in METRICS] for _, f in sorted(folds.items())])
+        scores = np.array([[_scores(f, key)[m] for m in METRICS]
+                           for _, f in sorted(folds.items())])
         out.append((name, folds["0"], scores))
     return out
 
@@ -101,7 +115,27 @@ def _finetune(r: dict, fmt: str) -> dict:
                            "fine-tuning CPU-min", "mean F1 vs frozen, same folds"],
                           screens, fmt) if screens else "(none)"
     first_fold = next(iter(runs["frozen"]["folds"].values()))
+    from sklearn_biodiff.pretrained import DEFAULT_READOUT
+
+    default_key = _key(DEFAULT_READOUT)
+    rescored = [(n, first, s) for n, first, s in cv_rows(runs, 3, default_key)
+                if "baseline" not in first]
+    if default_key != READOUT_KEY and rescored:
+        table = _table(["configuration (3-fold CV of the training part)", *HEADER],
+                       [[describe(first), *(_cell(s[:, i]) for i in range(len(METRICS)))]
+                        for _, first, s in rescored], fmt)
+        frozen_d = dict((n, s) for n, _, s in rescored).get("frozen")
+        verdict = "".join(
+            " " + _gain_sentence(describe(first), s, frozen_d) + "."
+            for n, first, s in rescored if n != "frozen" and frozen_d is not None)
+        default_block = (
+            f"The same fine-tuned encoders (their resume states), frozen and probed with "
+            f"`DEFAULT_READOUT = \"{DEFAULT_READOUT}\"` on the same folds:\n\n{table}\n\n"
+            f"Against the frozen checkpoint with that readout:{verdict}")
+    else:
+        default_block = ""
     return {"ft_cv_table": cv_table, "ft_screen_table": screen_table,
+            "ft_default_readout": default_block,
             "ft_verdict": _verdict(runs), "ft_test": _test_once(r, fmt),
             "ft_challenge": _challenge(r, fmt),
             "ft_machine": (f"{first_fold['run']['machine']['cpu_count']} cores, one torch "
@@ -147,9 +181,11 @@ def _verdict(runs: dict) -> str:
 
 
 def _test_once(r: dict, fmt: str) -> str:
+    from sklearn_biodiff.pretrained import DEFAULT_READOUT
+
     b = r.get("bench_label_efficiency", {}).get("rows", {})
-    tuned = b.get("fine_tuned readout=attention+stats+blocks", {}).get("fractions", {})
-    frozen = b.get("pretrained readout=attention+stats+blocks", {}).get("fractions", {})
+    tuned = b.get(f"fine_tuned readout={DEFAULT_READOUT}", {}).get("fractions", {})
+    frozen = b.get(f"pretrained readout={DEFAULT_READOUT}", {}).get("fractions", {})
     if "1" not in tuned or "1" not in frozen:
         return ("The README split's test part has not been scored with the fine-tuned "
                 "default yet (`benchmarks/bench_label_efficiency.py`, fraction 100 %).")
@@ -157,7 +193,8 @@ def _test_once(r: dict, fmt: str) -> str:
     cells = [[NAMES[m], _f(f[m]["mean"]), _f(t[m]["mean"]), f"{TARGETS[m]:g}",
               "met" if t[m]["mean"] >= TARGETS[m] else "not met"] for m in METRICS]
     return ("The README split, test part scored once (`benchmarks/bench_label_efficiency"
-            ".py` at 100 % of the labels, seed 0; one fine-tuning run), against the "
+            f".py` at 100 % of the labels, seed 0; one fine-tuning run; `readout=\""
+            f"{DEFAULT_READOUT}\"`), against the "
             "targets of the fine-tuning issue:\n\n"
             + _table(["metric", "frozen", "fine-tuned (defaults)", "target", ""], cells,
                      fmt))
@@ -169,14 +206,18 @@ def _challenge(r: dict, fmt: str) -> str:
         return ("The five-fold cross-validation over all 8,528 records with the "
                 "challenge's F1 (`benchmarks/bench_challenge_cv.py`) has not been run "
                 "yet.")
-    s = c["summary"]
+    from sklearn_biodiff.pretrained import DEFAULT_READOUT
+
+    s = {row: v.get("readouts", {}).get(DEFAULT_READOUT, v)
+         for row, v in c["summary"].items()}
     n = s["fine_tuned"]["challenge_f1_NAO"]["n_folds"]
     cells = [[row, f"{s[row]['challenge_f1_NAO']['mean']:.3f} ± "
                    f"{s[row]['challenge_f1_NAO']['std']:.3f}",
               f"{s[row]['auroc_af_vs_rest']['mean']:.3f}"] for row in ROWS_CV if row in s]
     return (f"The challenge-comparable figure (`benchmarks/bench_challenge_cv.py`: "
             f"stratified 5-fold CV over all {c['n_records']:,} records; {n} of 5 folds "
-            f"done; fine-tuning and probe inside each fold): the challenge's F1 of N, A, "
+            f"done; fine-tuning and probe inside each fold; the DiffAE rows with "
+            f"`readout=\"{DEFAULT_READOUT}\"`): the challenge's F1 of N, A, "
             f"O (mean ± std over the folds done) and AF vs rest AUROC. The challenge's "
             f"entries were scored on a hidden test set, so this is comparable, not "
             f"equal, to theirs.\n\n"

@@ -55,9 +55,11 @@ from ._torch_base import SHARED_TRAINING_PARAMETERS, TRAINING_CONSTRAINTS, Torch
 __all__ = ["DiffAEEmbedder"]
 
 
-#: what ``DiffAEEmbedder.transform`` returns (the ``readout`` parameter)
-READOUTS = ("attention", "attention+stats", "attention+stats+blocks", "attention+rhythm",
-            "attention+stats+rhythm", "attention+stats+blocks+rhythm")
+#: what ``DiffAEEmbedder.transform`` returns (the ``readout`` parameter), narrowest first
+#: for every architecture (``embedding_dim`` plus 0, 1, 2, 3, ``2 (layers + 1)`` and
+#: ``3 (layers + 1)`` times ``encoder_width`` columns)
+READOUTS = ("attention", "attention+rhythm", "attention+stats", "attention+stats+rhythm",
+            "attention+stats+blocks", "attention+stats+blocks+rhythm")
 #: the training settings that ``"auto"`` gives when ``fit`` fine-tunes a ``pretrained``
 #: checkpoint with class labels (how they were chosen: the user guide's "Fine-tuning
 #: with labels")
