@@ -5,7 +5,8 @@ its figures on the card: ``bench_pretrained.py`` scores every readout of every
 checkpoint by the README protocol the card was made with (frozen weights as shipped, C
 by 3-fold CV on the training part, the test part scored once), and this script copies
 those figures (rounded to 4 decimals, as ``export_pretrained.py`` writes them) into the
-card's ``metrics`` as ``"readout <name>"`` entries; with ``--label-efficiency`` also the
+card's ``metrics`` as ``"readout <name>"`` entries (a readout the card already has keeps
+the figures of the run that shipped it); with ``--label-efficiency`` also the
 few-label figures of ``bench_label_efficiency.py`` for ``FEW_LABELS_READOUT`` (mean over
 the labelled subsets of the README training part, test part scored once per subset) as
 ``"few labels, readout <name>"``, which the demo prints. The weights, their sha256 and every
@@ -80,7 +81,10 @@ def main(argv=None) -> Path:
                              f"not {folder.name!r}")
         entries[f"few labels, readout {FEW_LABELS_READOUT}"] = few_label_entry(
             le, FEW_LABELS_READOUT)
-    config.setdefault("card", {}).setdefault("metrics", {}).update(entries)
+    metrics = config.setdefault("card", {}).setdefault("metrics", {})
+    entries = {k: v for k, v in entries.items()
+               if k not in metrics or k.startswith("few labels")}
+    metrics.update(entries)
     path = folder / CONFIG_NAME
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".config.", suffix=".json")
     with os.fdopen(fd, "w") as f:

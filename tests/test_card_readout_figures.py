@@ -22,7 +22,8 @@ def test_the_card_gets_every_scored_readout_and_keeps_weights_and_other_fields(t
     weights = (folder / "model.safetensors").read_bytes()
     report = {"checkpoints": {"ckpt": {
         "test": {}, "readout_attention_rhythm": _scores(0.7),
-        "readout_attention_stats_blocks_rhythm": _scores(0.75)}}}
+        "readout_attention_stats_blocks_rhythm": _scores(0.75),
+        "readout_attention_stats": _scores(0.1)}}}  # on the card already: kept as shipped
     (tmp_path / "bench.json").write_text(json.dumps(report))
     script.main([str(folder), "--json", str(tmp_path / "bench.json")])
     after = json.loads((folder / "config.json").read_text())
