@@ -7,6 +7,8 @@ import joblib
 import numpy as np
 import pytest
 
+from sklearn_biodiff.feature_extraction._diffae import READOUTS
+
 
 def _script(name):
     return importlib.import_module(f"scripts.{name}")
@@ -71,11 +73,11 @@ def test_export_ships_the_checkpoint_it_scores(pretrain, tmp_path, sample):
     assert card["crops_seen"] == 196 and config["weights_dtype"] == "float16"
     assert set(card["metrics"]["test (shipped weights)"]) == {
         "macro_f1", "mean_f1_NAO", "auroc_normal_vs_abnormal", "auroc_af_vs_rest"}
-    for readout in ("attention+stats", "attention+stats+blocks"):  # same weights
+    for readout in READOUTS[1:]:  # same weights
         wider = card["metrics"][f"readout {readout}"]
         assert set(wider["test (shipped weights)"]) == set(
             card["metrics"]["test (shipped weights)"])
-    assert card["metrics"]["transform_readout"] == "attention+stats+blocks"
+    assert card["metrics"]["transform_readout"] == READOUTS[-1]  # the widest: all in one
     from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 
     X = list(sample.signals[:8])

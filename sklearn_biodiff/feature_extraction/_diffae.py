@@ -951,11 +951,12 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
 
         The attention weights are ``frames x embedding_dim`` floats per record
         (about 0.6 MB for a 32-s record), so they are only kept when asked for
-        (else None). The statistics are the columns ``readout`` adds after ``z``:
-        the means and standard deviations over time of the encoder's last
-        features (``"attention+stats"``), then of each LRU block's output
-        (``"attention+stats+blocks"``), (n, 2 * encoder_width * n_sets); None for
-        ``"attention"``.
+        (else None). The statistics are the columns ``readout`` adds after ``z``
+        (:meth:`_pooled_columns`): the means and standard deviations over time of the
+        encoder's last features (``"attention+stats"``), then of each LRU block's
+        output (``"attention+stats+blocks"``), then with ``"+rhythm"`` the
+        autocorrelation peaks of the same feature sets, (n, n_features_out -
+        embedding_dim); None for ``"attention"``.
 
         Records run in batches of similar lengths (:func:`_length_batches`: at most
         ``transform_batch_size`` records and about ``_BATCH_FRAMES`` encoder frames,
