@@ -211,8 +211,8 @@ def _challenge(r: dict, fmt: str) -> str:
     s = {row: v.get("readouts", {}).get(DEFAULT_READOUT, v)
          for row, v in c["summary"].items()}
     n = s["fine_tuned"]["challenge_f1_NAO"]["n_folds"]
-    cells = [[row, f"{s[row]['challenge_f1_NAO']['mean']:.3f} ± "
-                   f"{s[row]['challenge_f1_NAO']['std']:.3f}",
+    cells = [[row, f"{s[row]['challenge_f1_NAO']['mean']:.3f}" + (
+                   f" ± {s[row]['challenge_f1_NAO']['std']:.3f}" if n > 1 else ""),
               f"{s[row]['auroc_af_vs_rest']['mean']:.3f}"] for row in ROWS_CV if row in s]
     return (f"The challenge-comparable figure (`benchmarks/bench_challenge_cv.py`: "
             f"stratified 5-fold CV over all {c['n_records']:,} records; {n} of 5 folds "
