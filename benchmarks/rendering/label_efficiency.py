@@ -51,7 +51,7 @@ def _label_efficiency(r: dict, fmt: str) -> dict:
     n_lab = {f: rows[ST]["fractions"][f]["n_labelled"] for f in fractions}
     header = ["features (probe: scaler + logistic, C by 3-fold CV in the subset)", "columns",
               *(f"{float(f) * 100:g} % ({_thousands(n_lab[f])} labels)" for f in fractions)]
-    table = _table(header, [[row["label"].replace("`", ""), str(row["n_features"]),
+    table = _table(header, [[_label(row).replace("`", ""), str(row["n_features"]),
                              *(_cell(row["fractions"][f]) for f in fractions)]
                             for row in rows.values()], fmt)
     st = rows[ST]["fractions"]
@@ -74,8 +74,9 @@ def _label_efficiency(r: dict, fmt: str) -> dict:
         else:
             verdicts.append(f"at {pct} no frozen readout meets the target; the best by mean "
                             f"F1 (`{_readout_of(pretrained[best])}`) misses: {misses}")
-    default = next(v for v in pretrained.values() if "(DEFAULT_READOUT" in v["label"])
-    full = default["fractions"]["1"]["test"]
+    from sklearn_biodiff.pretrained import DEFAULT_READOUT
+
+    default = rows.get(f"pretrained readout={DEFAULT_READOUT}")
     # pretraining against the random initialisation, same readout, per fraction
     gains, below_twin = [], []
     for name, row in pretrained.items():
@@ -112,16 +113,33 @@ def _label_efficiency(r: dict, fmt: str) -> dict:
             f"fraction, by at least {_f(min(gains))} in mean F1" if not below_twin else
             "the pretrained readouts are above their randomly initialised twins except "
             + _and(below_twin)),
-        "le_full_f1": _f(full["mean_f1_NAO"]["mean"]),
-        "le_full_af": _f(full["auroc_af_vs_rest"]["mean"]),
+        "le_full": (
+            f"At 100 % the default readout (`{DEFAULT_READOUT}`) gives "
+            f"{_f(default['fractions']['1']['test']['mean_f1_NAO']['mean'])} / "
+            f"{_f(default['fractions']['1']['test']['auroc_af_vs_rest']['mean'])}."
+            if default is not None else
+            f"The default readout (`{DEFAULT_READOUT}`) is not a row of this run."),
         "le_st1": f"{_f(st1['mean_f1_NAO']['mean'])} / {_f(st1['auroc_af_vs_rest']['mean'])}",
         "le_sd1": _f(max(row["fractions"]["0.01"]["test"]["mean_f1_NAO"]["sd"]
                          for row in pretrained.values())),
-        "le_default_label": f"`{_readout_of(default)}`",
     }
     out["le_finetuned"] = _finetuned(rows, fractions)
     out.update(_selection(r, fmt))
     return out
+
+
+def _label(row: dict) -> str:
+    """A row's label, with the package's current readout constants named (the JSON's
+    label may carry the ones of the run)."""
+    from sklearn_biodiff.pretrained import DEFAULT_READOUT, FEW_LABELS_READOUT
+
+    label = row["label"].split(" (DEFAULT_READOUT")[0].split(" (FEW_LABELS_READOUT")[0]
+    if "=" not in row.get("view", ""):
+        return label
+    readout = _readout_of(row)
+    return label + "".join(f" ({tag})" for tag, r in (
+        ("DEFAULT_READOUT", DEFAULT_READOUT), ("FEW_LABELS_READOUT", FEW_LABELS_READOUT))
+        if r == readout)
 
 
 def _readout_of(row: dict) -> str:
