@@ -148,8 +148,14 @@ def test_rhythm_readout_survives_pickle_and_clone(fitted):
     assert clone(emb).get_params()["readout"] == "attention+rhythm"
 
 
-def test_the_shipped_readouts_are_known():
+def test_the_shipped_readouts_are_known_and_the_readme_names_them():
+    from pathlib import Path
+
     assert DEFAULT_READOUT in READOUTS and FEW_LABELS_READOUT in READOUTS
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert (f'`FEW_LABELS_READOUT`, the readout chosen for tens to hundreds of labels, and '
+            f'`DEFAULT_READOUT`, the one for thousands, are both `"{DEFAULT_READOUT}"`'
+            in readme) == (DEFAULT_READOUT == FEW_LABELS_READOUT)
 
 
 def test_benchmarks_find_every_readout_inside_the_widest_by_name(fitted):

@@ -47,7 +47,7 @@ DEFAULT_PRETRAINED = "diffae-cinc2017-v4"
 #: the ``DiffAEEmbedder(readout=...)`` the demo and the quickstart embed a frozen
 #: checkpoint with (the rule that chose it, and the benchmarks behind it: the user
 #: guide's "Pretrained models" page, "Readout")
-DEFAULT_READOUT = "attention+stats+blocks+rhythm"
+DEFAULT_READOUT = "attention+rhythm"
 #: the readout for a frozen checkpoint when the labelled set is small (hundreds of
 #: records or fewer; chosen on the training part only: the user guide's "Pretrained
 #: models" page, "Readout")
