@@ -223,3 +223,23 @@ def test_the_rendered_block_refuses_a_few_labels_readout_the_selection_did_not_c
     changed["select_label_efficiency"]["chosen"]["0.1"]["readout"] = "attention+stats"
     with pytest.raises(render.ClaimError, match="FEW_LABELS_READOUT"):
         render.render_block("label_efficiency", changed, "md")
+
+
+def test_the_rendered_block_refuses_few_label_figures_on_the_card_that_are_not_this_runs(
+        monkeypatch):
+    from benchmarks import render_results as render
+    from benchmarks.rendering import pretrained as rp
+
+    results = render.load_results()
+    if "bench_label_efficiency" not in results:
+        pytest.skip("no bench_label_efficiency.json")
+    b = results["bench_label_efficiency"]
+    row = b["rows"]["pretrained readout=attention"]["fractions"]["0.01"]
+    good = {"readout": "attention", "1 % (59 labels, 5 subsets)": {
+        "mean_f1_NAO": round(row["test"]["mean_f1_NAO"]["mean"], 4)}}
+    configs = {b["checkpoint"]: {"card": {"metrics": {"few labels, readout attention": good}}}}
+    monkeypatch.setattr(rp, "_shipped_configs", lambda: configs)
+    render.render_block("label_efficiency", results, "md")  # this run's figures: fine
+    good["1 % (59 labels, 5 subsets)"]["mean_f1_NAO"] += 0.01
+    with pytest.raises(render.ClaimError, match="few-label figures"):
+        render.render_block("label_efficiency", results, "md")

@@ -123,9 +123,30 @@ def _label_efficiency(r: dict, fmt: str) -> dict:
         "le_sd1": _f(max(row["fractions"]["0.01"]["test"]["mean_f1_NAO"]["sd"]
                          for row in pretrained.values())),
     }
+    _check_card(b)
     out["le_finetuned"] = _finetuned(rows, fractions)
     out.update(_selection(r, fmt))
     return out
+
+
+def _check_card(b: dict) -> None:
+    """The few-label figures on the checkpoint's card (the demo prints them) are this
+    run's, for the readout the card names (``scripts/card_readout_figures.py``)."""
+    from .pretrained import _shipped_configs
+
+    card = _shipped_configs().get(b["checkpoint"], {}).get("card", {}).get("metrics", {})
+    for key, few in card.items():
+        if not key.startswith("few labels, readout "):
+            continue
+        row = b["rows"].get(f"pretrained readout={few['readout']}", {}).get("fractions", {})
+        for label, figures in few.items():
+            if not isinstance(figures, dict):
+                continue
+            pct = label.split(" %")[0]
+            fr = next((v for f, v in row.items() if f"{float(f) * 100:g}" == pct), None)
+            _claim(fr is not None and all(
+                abs(fr["test"][m]["mean"] - v) <= 5e-5 for m, v in figures.items()),
+                f"the card's few-label figures ({key}, {label}) are this run's")
 
 
 def _label(row: dict) -> str:
