@@ -15,9 +15,19 @@ def _scores(v):
             "cv_train": {"macro_f1": v - 0.01, "mean_f1_NAO": v}, "probe_C": 0.1}
 
 
-def test_the_card_gets_every_scored_readout_and_keeps_weights_and_other_fields(tmp_path):
+def _card_of_before_the_rhythm_readouts(tmp_path):
+    """A copy of the default checkpoint whose card has no rhythm-readout entries."""
     folder = tmp_path / "ckpt"
     shutil.copytree(resolve_checkpoint(DEFAULT_PRETRAINED), folder)
+    config = json.loads((folder / "config.json").read_text())
+    for key in [k for k in config["card"]["metrics"] if "rhythm" in k]:
+        del config["card"]["metrics"][key]
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return folder
+
+
+def test_the_card_gets_every_scored_readout_and_keeps_weights_and_other_fields(tmp_path):
+    folder = _card_of_before_the_rhythm_readouts(tmp_path)
     before = json.loads((folder / "config.json").read_text())
     weights = (folder / "model.safetensors").read_bytes()
     report = {"checkpoints": {"ckpt": {
@@ -51,8 +61,7 @@ def test_few_label_figures_of_the_few_labels_readout_go_on_the_card_and_the_demo
     from sklearn_biodiff import _demo
     from sklearn_biodiff.pretrained import FEW_LABELS_READOUT
 
-    folder = tmp_path / "ckpt"
-    shutil.copytree(resolve_checkpoint(DEFAULT_PRETRAINED), folder)
+    folder = _card_of_before_the_rhythm_readouts(tmp_path)
     (tmp_path / "bench.json").write_text(json.dumps({"checkpoints": {"ckpt": {
         "test": {}, "readout_" + FEW_LABELS_READOUT.replace("+", "_"): _scores(0.7)}}}))
 
