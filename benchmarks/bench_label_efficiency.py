@@ -227,6 +227,14 @@ def _save_matrices(path, Z_train, Z_test, seconds: float, columns: dict) -> None
     tmp.replace(path)
 
 
+def json_meta(meta: dict) -> dict:
+    """An embedding's meta for the JSON: the readouts' column indices as their counts."""
+    out = {k: v for k, v in meta.items() if k != "columns"}
+    if "columns" in meta:
+        out["n_features_out"] = {r: len(c) for r, c in meta["columns"].items()}
+    return out
+
+
 def _is_current(path, name: str) -> bool:
     """Whether the cache file exists and holds the widest readout (or needs none)."""
     if not path.exists():
@@ -447,13 +455,13 @@ def main(argv=None) -> dict:
         mats[name] = embed(name, SOURCES[name], X_tr, X_te, y_tr, y_te, args.quick,
                            args.threads, refresh=args.refresh)
         embed_meta[name] = {"description": SOURCES[name].description,
-                            **{k: v for k, v in mats[name][2].items()}}
+                            **json_meta(mats[name][2])}
         print(name, embed_meta[name], flush=True)
     if args.embed_only:
         return embed_meta
     results = run_rows(pre, rows, mats, y_tr, y_te, fractions, seeds)
     for name in labelled:  # the JSON keeps each fit's cost, not its matrices
-        embed_meta[name]["fits"] = {k: {m: v for m, v in fit[2].items()}
+        embed_meta[name]["fits"] = {k: json_meta(fit[2])
                                     for k, fit in embed_meta[name]["fits"].items()}
     report = {
         "source": source, "n_train": len(y_tr), "n_test": len(y_te),

@@ -245,3 +245,14 @@ def test_the_rendered_block_refuses_few_label_figures_on_the_card_that_are_not_t
     good["1 % (59 labels, 5 subsets)"]["mean_f1_NAO"] += 0.01
     with pytest.raises(render.ClaimError, match="few-label figures"):
         le._check_card(b)
+
+
+def test_the_embedding_meta_goes_into_the_json_as_column_counts():
+    """A cache's meta holds index arrays; the report must still serialise (a run once
+    lost its probes to this at the very end)."""
+    meta = {"seconds": 1.5, "cached": True,
+            "columns": {"attention": np.arange(4), "attention+rhythm": np.arange(6)}}
+    out = bench.json_meta(meta)
+    assert out == {"seconds": 1.5, "cached": True,
+                   "n_features_out": {"attention": 4, "attention+rhythm": 6}}
+    json.dumps(out)
