@@ -192,8 +192,12 @@ def test_pool_is_disjoint_from_the_labelled_subset(monkeypatch):
     assert seen["n"] == len(y) - len(sub)
 
 
-def test_the_rendered_block_says_which_frozen_rows_meet_the_targets():
+def test_the_rendered_block_says_which_frozen_rows_meet_the_targets(monkeypatch):
     from benchmarks import render_results as render
+    from benchmarks.rendering import label_efficiency as le
+
+    # the rows are edited below, so the card's few-label figures no longer match them
+    monkeypatch.setattr(le, "_check_card", lambda b: None)
 
     results = render.load_results()
     if "bench_label_efficiency" not in results:
