@@ -17,7 +17,7 @@ import numpy as np
 from benchmarks._common import find_archive, readme_split
 
 __all__ = ["WIDEST_READOUT", "class_scores", "evaluate", "load_data", "load_records",
-           "probe_grid", "probe_scores", "readout_columns", "readout_tag"]
+           "PROBES", "probe_grid", "probe_scores", "readout_columns", "readout_tag"]
 
 #: the readout whose columns hold every other readout's: one transform serves them all
 WIDEST_READOUT = "attention+stats+blocks+rhythm"
@@ -77,18 +77,43 @@ def load_data(quick: bool, *, with_ids: bool = False):
     return (*out, [str(r) for r in data.record_ids[tr]]) if with_ids else out
 
 
-def probe_grid():
+def probe_grid(C_grid=(0.01, 0.1, 1.0), class_weight=None):
     """The README probe, unfitted: scaler + logistic regression, C in {0.01, 0.1, 1} by
-    3-fold stratified CV (macro F1)."""
+    3-fold stratified CV (macro F1).
+
+    ``C_grid`` and ``class_weight`` are the knobs the few-label selection compares
+    (``select_label_efficiency.PROBES``); a one-value grid is a fixed C (a plain
+    pipeline, nothing to choose). The defaults are the README probe.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)),
-                        {"logisticregression__C": [0.01, 0.1, 1.0]},
+    pipe = make_pipeline(StandardScaler(),
+                         LogisticRegression(max_iter=3000, class_weight=class_weight))
+    if len(C_grid) == 1:
+        return pipe.set_params(logisticregression__C=C_grid[0])
+    return GridSearchCV(pipe, {"logisticregression__C": list(C_grid)},
                         cv=StratifiedKFold(3, shuffle=True, random_state=0),
                         scoring="f1_macro")
+
+
+#: named probes (``probe_grid``'s knobs): the README one, fixed Cs, other C grids and
+#: balanced class weights; the few-label selection compares them on the training part
+PROBES = {
+    "readme": {},
+    "C=0.001": {"C_grid": (0.001,)},
+    "C=0.01": {"C_grid": (0.01,)},
+    "C=0.1": {"C_grid": (0.1,)},
+    "balanced C=0.01": {"C_grid": (0.01,), "class_weight": "balanced"},
+    "balanced C=0.001": {"C_grid": (0.001,), "class_weight": "balanced"},
+    "low-C": {"C_grid": (1e-4, 3e-4, 1e-3, 3e-3, 0.01)},
+    "wide-C": {"C_grid": (1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0)},
+    "balanced": {"class_weight": "balanced"},
+    "balanced wide-C": {"C_grid": (1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0),
+                        "class_weight": "balanced"},
+}
 
 
 def class_scores(y, pred, proba, classes) -> dict:

@@ -25,7 +25,10 @@ with the package's defaults (``DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED).fit
 y)``, the label-aware fine-tuning), then frozen and probed the same way. A source whose
 embedding depends on the labels declares ``uses_labels=True``: its factory receives
 the labelled subset, and its matrices (the subset's and the test part's) are cached per
-fraction, seed and recipe.
+fraction, seed and recipe. Each row names its probe (``_protocol.PROBES``): the README
+one, or, for the rows ending in ``probe=balanced``, the probe the selection chose for
+about 60 labels (``FEW_LABELS_PROBE``: the same with balanced class weights), on ST and
+on each source's ``FEW_LABELS_READOUT`` alike.
 
 JSON: ``results/bench_label_efficiency.json``; plot:
 ``results/bench_label_efficiency.png`` (mean F1 of N, A, O and AF vs rest AUROC
@@ -56,6 +59,10 @@ from sklearn_biodiff.feature_extraction._diffae import READOUTS
 from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT, FEW_LABELS_READOUT
 
 WIDEST = _protocol.WIDEST_READOUT
+#: the probe the selection chose for about 60 labels (``select_label_efficiency.py``'s
+#: ``chosen_probe``; the docs' renderer checks the two agree): a name of
+#: ``_protocol.PROBES``
+FEW_LABELS_PROBE = "balanced"
 
 CACHE = REPO / "artifacts" / "label_efficiency"
 FRACTIONS = (0.01, 0.10, 1.0)
@@ -171,6 +178,8 @@ class Row:
     view: Callable = _identity
     label: str = ""
     extra: dict = field(default_factory=dict)
+    #: a name of ``_protocol.PROBES`` (the README probe by default)
+    probe: str = "readme"
 
 
 def _rows():
@@ -184,6 +193,17 @@ def _rows():
                 ("FEW_LABELS_READOUT", FEW_LABELS_READOUT)) if r == readout)
             rows[f"{kind} readout={readout}"] = Row(
                 kind, _readout_columns(readout), label=f"{name}, {readout}{default}")
+    # the probe chosen for tens of labels (select_label_efficiency, training part only),
+    # on the few-label readout of each source and on ST, the peer, alike
+    tag = f"probe={FEW_LABELS_PROBE}"
+    rows[f"ScatteringFeatures {tag}"] = Row("scattering", label=f"ScatteringFeatures(), "
+                                            f"{tag}", probe=FEW_LABELS_PROBE)
+    for kind, name in (("pretrained", f"{DEFAULT_PRETRAINED} frozen"),
+                       ("fine_tuned", f"{DEFAULT_PRETRAINED} fine-tuned on the labels"),
+                       ("random_init", "random init (same architecture)")):
+        rows[f"{kind} readout={FEW_LABELS_READOUT} {tag}"] = Row(
+            kind, _readout_columns(FEW_LABELS_READOUT), probe=FEW_LABELS_PROBE,
+            label=f"{name}, {FEW_LABELS_READOUT} (FEW_LABELS_READOUT), {tag}")
     return rows
 
 
@@ -323,14 +343,21 @@ def labelled_subset(y_train, fraction, seed):
 
 
 def probe_test_scores(pre, Z_sub, y_sub, Z_te, y_te, make_probe=None):
-    """Fit the probe (C by CV inside the subset) and score the test part once."""
+    """Fit the probe (C by CV inside the subset) and score the test part once.
+
+    ``make_probe()``: the unfitted probe (default: the README one); returns the test
+    scores and the probe's chosen (or fixed) C.
+    """
     with warnings.catch_warnings():
         # a class with fewer members than folds (the noisy class at 1 %) warns
         warnings.simplefilter("ignore", UserWarning)
         grid = (make_probe or pre.probe_grid)().fit(Z_sub, y_sub)
     classes = list(grid.classes_)
     scores = pre.class_scores(y_te, grid.predict(Z_te), grid.predict_proba(Z_te), classes)
-    return scores, grid.best_params_
+    best = getattr(grid, "best_params_", None)
+    if best is None:  # a fixed C
+        best = {"logisticregression__C": grid.get_params()["logisticregression__C"]}
+    return scores, best
 
 
 def summarise(values):
@@ -341,6 +368,8 @@ def summarise(values):
 
 def run_rows(pre, rows, mats, y_tr, y_te, fractions, seeds, make_probe=None):
     """Probe every row at every fraction and seed; the test part scored once each.
+
+    ``make_probe`` (tests): one probe for every row instead of each row's ``probe``.
 
     ``mats[source]``: ``(Z_train, Z_test, meta)`` of a frozen source, or, for a
     label-aware one, a function ``(fraction, seed, subset) -> (Z_subset, Z_test,
@@ -360,8 +389,10 @@ def run_rows(pre, rows, mats, y_tr, y_te, fractions, seeds, make_probe=None):
                 else:
                     Z_tr, Z_te = row.view(*mats[row.source])
                     Z_sub = Z_tr[sub]
-                scores, best = probe_test_scores(pre, Z_sub, y_tr[sub], Z_te, y_te,
-                                                 make_probe)
+                scores, best = probe_test_scores(
+                    pre, Z_sub, y_tr[sub], Z_te, y_te,
+                    make_probe or functools.partial(pre.probe_grid,
+                                                    **pre.PROBES[row.probe]))
                 runs.append({"seed": seed, "n_labelled": len(sub), "test": scores,
                              "probe": {k: (v if isinstance(v, (int, float, str)) else
                                            str(v)) for k, v in best.items()}})
@@ -375,6 +406,7 @@ def run_rows(pre, rows, mats, y_tr, y_te, fractions, seeds, make_probe=None):
                   f"+-{t['auroc_af_vs_rest']['sd']:.3f}", flush=True)
         out[name] = {"label": row.label or name, "source": row.source,
                      "view": getattr(row.view, "__name__", str(row.view)),
+                     "probe": row.probe, "probe_settings": dict(pre.PROBES[row.probe]),
                      "n_features": int(Z_sub.shape[1]), **row.extra,
                      "fractions": per_fraction}
     return out
@@ -396,7 +428,8 @@ def plot(report, path):
             mean = [f["test"][metric]["mean"] for f in fr]
             lo = [f["test"][metric]["min"] for f in fr]
             hi = [f["test"][metric]["max"] for f in fr]
-            style = "--" if row["source"] == "random_init" else "-"
+            style = "--" if row["source"] == "random_init" else (
+                ":" if row.get("probe", "readme") != "readme" else "-")
             line, = ax.plot(n, mean, style, marker="o", label=row["label"])
             ax.fill_between(n, lo, hi, color=line.get_color(), alpha=0.12)
         ax.set_xscale("log")
@@ -474,7 +507,9 @@ def main(argv=None) -> dict:
             "stratify=y, random_state=seed), the whole training part at fraction 1; "
             "probe StandardScaler + LogisticRegression(max_iter=3000), C in "
             "{0.01, 0.1, 1} by 3-fold StratifiedKFold(shuffle, random_state=0) inside "
-            "the labelled subset (macro F1); the test part scored once per row, "
+            "the labelled subset (macro F1), or, for the rows named probe=<name>, the "
+            "probe _protocol.PROBES[name] (balanced: the same with "
+            "class_weight='balanced'); the test part scored once per row, "
             "fraction and seed; embeddings do not depend on the labels (frozen), so "
             "each source embeds once; spread: sample sd and range over seeds"),
         "fine_tuned_rows": ("the encoder fine-tuned on each labelled subset (seed = "

@@ -17,8 +17,12 @@ on; labels unused); ``subset-pca<k>``, the same fitted on the labelled subset on
 (what a plain pipeline would do).
 
 Stage 1: columns x projection with the README probe. Stage 2: the best of stage 1 with
-other probes (a wider C grid, class_weight="balanced"). JSON:
-``results/select_label_efficiency.json``.
+other probes (``_protocol.PROBES``: fixed Cs, a wider or lower C grid,
+class_weight="balanced"). Stage ``probe``: the probes that choose C by CV
+(``CV_PROBES``) on the readout chosen at 1 %, at 1 %, 3 % (about the demo's labelled
+set) and 10 %; ``chosen_probe`` is the best per fraction (ties: the README probe).
+A candidate keeps the fractions an earlier run scored and is scored only at the
+missing ones. JSON: ``results/select_label_efficiency.json``.
 
 Run: ``OMP_NUM_THREADS=1 python -m benchmarks.select_label_efficiency --threads 1``
 (after ``bench_label_efficiency.py`` filled the embedding cache).
@@ -45,9 +49,10 @@ from benchmarks.bench_label_efficiency import (
     load_split,
 )
 from sklearn_biodiff.feature_extraction._diffae import READOUTS
-from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, FEW_LABELS_READOUT
 
-SELECTION_SEEDS = {0.01: list(range(100, 110)), 0.10: list(range(100, 105))}
+SELECTION_SEEDS = {0.01: list(range(100, 110)), 0.03: list(range(100, 105)),
+                   0.10: list(range(100, 105))}
 PROTOCOL = ("training part only (the test part is not read): labelled subset drawn as "
             "in bench_label_efficiency (seeds 100+, apart from the benchmark's), probe "
             "fitted on it (C by 3-fold CV inside it, or fixed), scored on the rest of "
@@ -82,35 +87,12 @@ STAGE2_COLUMNS = ("attention", "attention+stats", "attention+stats+blocks",
                   "attention+rhythm")
 
 
-def make_probe(C_grid=(0.01, 0.1, 1.0), class_weight=None):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if len(C_grid) == 1:  # a fixed C: nothing to choose
-        return make_pipeline(StandardScaler(), LogisticRegression(
-            max_iter=3000, class_weight=class_weight, C=C_grid[0]))
-    return GridSearchCV(
-        make_pipeline(StandardScaler(),
-                      LogisticRegression(max_iter=3000, class_weight=class_weight)),
-        {"logisticregression__C": list(C_grid)},
-        cv=StratifiedKFold(3, shuffle=True, random_state=0), scoring="f1_macro")
-
-
-PROBES = {
-    "readme": {},
-    "C=0.001": {"C_grid": (0.001,)},
-    "C=0.01": {"C_grid": (0.01,)},
-    "C=0.1": {"C_grid": (0.1,)},
-    "balanced C=0.01": {"C_grid": (0.01,), "class_weight": "balanced"},
-    "balanced C=0.001": {"C_grid": (0.001,), "class_weight": "balanced"},
-    "low-C": {"C_grid": (1e-4, 3e-4, 1e-3, 3e-3, 0.01)},
-    "wide-C": {"C_grid": (1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0)},
-    "balanced": {"class_weight": "balanced"},
-    "balanced wide-C": {"C_grid": (1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0),
-                        "class_weight": "balanced"},
-}
+#: the probes that choose C by CV inside the labelled subset (what a user without a
+#: validation set can run), in the order that breaks a tie: the README probe first
+CV_PROBES = ("readme", "balanced", "low-C", "wide-C", "balanced wide-C")
+#: the fractions at which a probe is chosen for the few-label readout (3 %: about the
+#: size of the demo's and the quickstart's labelled sets)
+PROBE_FRACTIONS = (0.01, 0.03, 0.10)
 
 
 def project(Z_all, sub, kind, seed=0):
@@ -131,7 +113,7 @@ def pool_scores(pre, Z, y, sub, probe_kw):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        grid = make_probe(**probe_kw)
+        grid = _protocol.probe_grid(**probe_kw)
         if len(sub) == len(y):
             grid.fit(Z, y)
             classes = list(grid.classes_)
@@ -159,7 +141,7 @@ def evaluate(pre, Z_full, y, columns, projection, probe, fractions, log):
         for seed in seeds:
             sub = labelled_subset(y, fraction, seed)
             Z = project(Z_full[:, columns], sub, projection)
-            a, b, c = pool_scores(pre, Z, y, sub, PROBES[probe])
+            a, b, c = pool_scores(pre, Z, y, sub, _protocol.PROBES[probe])
             f1.append(a)
             af.append(b)
             cs.append(c)
@@ -199,10 +181,34 @@ def choose(results: dict, widths: dict | None = None) -> dict:
     return chosen
 
 
+def choose_probes(results: dict, readout: str) -> dict:
+    """Per fraction, the probe of ``CV_PROBES`` that suits ``readout`` best.
+
+    The same score as :func:`choose` on the validation pool of the training part;
+    probes within ``TIE`` of the best are tied and the first of ``CV_PROBES`` (the
+    README probe before the others) is chosen. Fractions where a probe of
+    ``CV_PROBES`` is missing are left out.
+    """
+    chosen = {}
+    for fraction in (f"{f:g}" for f in PROBE_FRACTIONS):
+        score = {p: selection_score(results[key]["scores"][fraction]) for p in CV_PROBES
+                 if (key := f"{readout} | none | {p}") in results
+                 and fraction in results[key]["scores"]}
+        if len(score) < len(CV_PROBES):
+            continue
+        best = max(score.values())
+        tied = [p for p in CV_PROBES if score[p] >= best - TIE]
+        chosen[fraction] = {"readout": readout, "probe": tied[0], "tied": tied,
+                            "settings": dict(_protocol.PROBES[tied[0]]), "scores": score}
+    return chosen
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--stage", choices=("1", "2", "both"), default="both")
+    ap.add_argument("--stage", choices=("1", "2", "probe", "both"), default="both",
+                    help="probe: CV_PROBES on the few-label readout at PROBE_FRACTIONS "
+                         "(both: 1, 2 and probe)")
     ap.add_argument("--projections", nargs="*", default=list(STAGE1_PROJECTIONS),
                     choices=STAGE1_PROJECTIONS, help="stage 1's projections (default: all)")
     ap.add_argument("--with-full", action="store_true",
@@ -223,7 +229,10 @@ def main(argv=None) -> dict:
     results = json.loads(out.read_text())["candidates"] if out.exists() else {}
 
     def save():
-        report = {"chosen": choose(results, {r: len(sets[r]) for r in READOUTS}),
+        chosen = choose(results, {r: len(sets[r]) for r in READOUTS})
+        report = {"chosen": chosen,
+                  "chosen_probe": choose_probes(
+                      results, chosen.get("0.01", {}).get("readout", FEW_LABELS_READOUT)),
                   "tie": TIE, "source": source,
                   "checkpoint": DEFAULT_PRETRAINED, "n_train": len(y),
                   "selection_seeds": {f"{k:g}": v for k, v in SELECTION_SEEDS.items()},
@@ -234,22 +243,24 @@ def main(argv=None) -> dict:
                 {s for v in SELECTION_SEEDS.values() for s in v}))
         return report
 
-    def run(name, cols, proj, probe):
+    def run(name, cols, proj, probe, fractions=fractions):
         key = f"{name} | {proj} | {probe}"
-        if key in results and all(f"{f:g}" in results[key]["scores"] for f in fractions):
+        entry = results.setdefault(key, {"columns": name, "projection": proj,
+                                         "probe": probe, "scores": {}})
+        missing = [f for f in fractions if f"{f:g}" not in entry["scores"]]
+        if not missing:  # scored by an earlier run: kept, not rerun
             return
-        results[key] = {"columns": name, "projection": proj, "probe": probe,
-                        "scores": evaluate(pre, Z_full, y, sets[cols], proj, probe,
-                                           fractions,
-                                           lambda o: print(key, {
-                                               k: (round(v["mean_f1_NAO"], 3),
-                                                   round(v["auroc_af_vs_rest"], 3))
-                                               for k, v in o.items()}, flush=True))}
+        entry["scores"].update(evaluate(
+            pre, Z_full, y, sets[cols], proj, probe, missing,
+            lambda o: print(key, {k: (round(v["mean_f1_NAO"], 3),
+                                      round(v["auroc_af_vs_rest"], 3))
+                                  for k, v in o.items()}, flush=True)))
+        entry["scores"] = dict(sorted(entry["scores"].items(), key=lambda kv: float(kv[0])))
         save()
 
     if args.stage in ("2", "both"):
         for cols in STAGE2_COLUMNS:
-            for probe in PROBES:
+            for probe in _protocol.PROBES:
                 if probe != "readme":
                     run(cols, cols, "none", probe)
     if args.stage in ("1", "both"):
@@ -260,6 +271,11 @@ def main(argv=None) -> dict:
                 run(cols, cols, proj, "readme")
         for cols in STAGE1_OTHER_COLUMNS:
             run(cols, cols, "none", "readme")
+    if args.stage in ("probe", "both"):
+        readout = choose(results, {r: len(sets[r]) for r in READOUTS}).get(
+            "0.01", {}).get("readout", FEW_LABELS_READOUT)
+        for probe in CV_PROBES:
+            run(readout, readout, "none", probe, list(PROBE_FRACTIONS))
     return save()
 
 

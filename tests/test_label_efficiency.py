@@ -154,11 +154,15 @@ def test_selection_reads_only_the_training_part(tmp_path, monkeypatch):
     monkeypatch.setattr(select, "RESULTS", tmp_path)
     monkeypatch.setattr(select, "load_split",
                         lambda pre, quick: ("synthetic", None, y_tr, None, y_te))
-    monkeypatch.setattr(select, "SELECTION_SEEDS", {0.01: [100, 101], 0.10: [100, 101]})
+    monkeypatch.setattr(select, "SELECTION_SEEDS", {0.01: [100, 101], 0.03: [100, 101],
+                                                    0.10: [100, 101]})
     monkeypatch.setattr(select, "STAGE1_PROJECTIONS", ("none", "pca2"))
     monkeypatch.setattr(select, "STAGE1_OTHER_COLUMNS", ())
     monkeypatch.setattr(select, "STAGE2_COLUMNS", ("attention",))
-    monkeypatch.setattr(select, "PROBES", {k: select.PROBES[k] for k in ("readme", "C=0.1")})
+    probes = bench._protocol.PROBES
+    monkeypatch.setattr(bench._protocol, "PROBES",
+                        {k: probes[k] for k in ("readme", "C=0.1", "balanced")})
+    monkeypatch.setattr(select, "CV_PROBES", ("readme", "balanced"))
     written = {}
 
     def fake_write(name, payload, *, seeds):
@@ -177,6 +181,66 @@ def test_selection_reads_only_the_training_part(tmp_path, monkeypatch):
     assert set(report["chosen"]["0.01"]["scores"]) == set(columns)
     for choice in report["chosen"].values():
         assert choice["readout"] == choice["tied"][0]  # the narrowest of the tied
+    # the probe stage: the CV probes on the readout chosen at 1 %, at 1 %, 3 % and 10 %
+    assert set(report["chosen_probe"]) == {"0.01", "0.03", "0.1"}
+    for f, choice in report["chosen_probe"].items():
+        assert choice["readout"] == report["chosen"]["0.01"]["readout"]
+        assert choice["probe"] == choice["tied"][0] and set(choice["scores"]) == {
+            "readme", "balanced"}
+        key = f"{choice['readout']} | none | balanced"
+        assert f in cands[key]["scores"]
+    # a candidate scored earlier keeps its fractions: the rerun adds none and changes none
+    again = select.main(["--stage", "probe"])
+    assert again["candidates"] == json.loads(json.dumps(cands, default=float))
+
+
+def _probe_results(scores: dict) -> dict:
+    """Candidates of ``attention+rhythm`` with ``{probe: (mean F1, AF AUROC)}`` at every
+    fraction of the probe stage."""
+    return {f"attention+rhythm | none | {p}": {"scores": {
+        f"{f:g}": {"mean_f1_NAO": a, "auroc_af_vs_rest": b} for f in select.PROBE_FRACTIONS}}
+        for p, (a, b) in scores.items()}
+
+
+def test_the_probe_choice_takes_the_best_and_gives_ties_to_the_readme_probe():
+    base = {p: (0.50, 0.90) for p in select.CV_PROBES}
+    beyond = _probe_results({**base, "balanced": (0.52, 0.90)})  # +0.02 > TIE
+    chosen = select.choose_probes(beyond, "attention+rhythm")
+    assert set(chosen) == {f"{f:g}" for f in select.PROBE_FRACTIONS}
+    assert chosen["0.01"]["probe"] == "balanced" and chosen["0.01"]["tied"] == ["balanced"]
+    assert chosen["0.01"]["settings"] == {"class_weight": "balanced"}
+    within = _probe_results({**base, "balanced": (0.505, 0.90)})  # +0.005 < TIE
+    assert select.choose_probes(within, "attention+rhythm")["0.01"]["probe"] == "readme"
+    missing = _probe_results({p: base[p] for p in select.CV_PROBES[:-1]})
+    assert select.choose_probes(missing, "attention+rhythm") == {}  # not all scored
+
+
+def test_each_row_is_probed_with_its_own_probe():
+    pre = bench._protocol
+    rng = np.random.default_rng(0)
+    y_tr, y_te = _labels(300, 1), _labels(120, 2)
+    Z_tr, Z_te = rng.normal(size=(300, 5)), rng.normal(size=(120, 5))
+    rows = {"fixed": bench.Row("src", label="fixed", probe="C=0.1"),
+            "balanced": bench.Row("src", label="balanced", probe="balanced"),
+            "readme": bench.Row("src", label="readme")}
+    out = bench.run_rows(pre, rows, {"src": (Z_tr, Z_te, {})}, y_tr, y_te, (1.0,), [0])
+    assert [r["probe"]["logisticregression__C"] for r in
+            out["fixed"]["fractions"]["1"]["runs"]] == [0.1]
+    assert out["balanced"]["probe_settings"] == {"class_weight": "balanced"}
+    assert out["readme"]["probe"] == "readme" and out["readme"]["probe_settings"] == {}
+    # the balanced probe is another fit than the README one on the same matrices
+    assert (out["balanced"]["fractions"]["1"]["test"] !=
+            out["readme"]["fractions"]["1"]["test"])
+
+
+def test_the_few_label_probe_rows_mirror_st_and_use_the_probe_chosen_at_1_percent():
+    tagged = {k: r for k, r in bench.ROWS.items() if r.probe != "readme"}
+    assert {r.probe for r in tagged.values()} == {bench.FEW_LABELS_PROBE}
+    assert f"ScatteringFeatures probe={bench.FEW_LABELS_PROBE}" in tagged
+    sel = REPO / "benchmarks" / "results" / "select_label_efficiency.json"
+    if sel.exists():
+        chosen = json.loads(sel.read_text()).get("chosen_probe", {})
+        assert chosen["0.01"]["probe"] == bench.FEW_LABELS_PROBE
 
 
 def test_pool_is_disjoint_from_the_labelled_subset(monkeypatch):
@@ -213,8 +277,9 @@ def test_the_rendered_block_says_which_frozen_rows_meet_the_targets(monkeypatch)
         t["mean_f1_NAO"].update(mean=0.9, sd=0.01)
         t["auroc_af_vs_rest"]["mean"] = 0.99
     text = " ".join(render.render_block("label_efficiency", changed, "md").split())
-    assert "at 1 %, `attention` meets the target" in text
-    assert "at 10 %, `attention` meets the target" in text
+    assert "at 1 %, `attention` (mean F1 0.900 for" in text
+    assert "at 10 %, `attention` (mean F1 0.900 for" in text
+    assert "by less than one seed sd" not in text  # 0.9 is far above what is needed
 
 
 def test_the_rendered_block_refuses_a_few_labels_readout_the_selection_did_not_choose():
@@ -249,6 +314,35 @@ def test_the_rendered_block_refuses_few_label_figures_on_the_card_that_are_not_t
     good["1 % (59 labels, 5 subsets)"]["mean_f1_NAO"] += 0.01
     with pytest.raises(render.ClaimError, match="few-label figures"):
         le._check_card(b)
+
+
+def test_the_readme_recommends_the_probes_the_selection_chose():
+    sel = REPO / "benchmarks" / "results" / "select_label_efficiency.json"
+    if not sel.exists():
+        pytest.skip("no select_label_efficiency.json")
+    chosen = json.loads(sel.read_text())["chosen_probe"]
+    readme = " ".join((REPO / "README.md").read_text().split())
+    few = "with only tens of labels (a handful per rare class) the same with "
+    balanced = few + '`LogisticRegression(class_weight="balanced")`'
+    assert (balanced in readme) == (chosen["0.01"]["settings"] == {
+        "class_weight": "balanced"})
+    # from a few hundred labels on (3 % and 10 %), the README probe: C by CV only
+    assert ("C by cross-validation inside the labelled set from a few hundred labels on"
+            in readme) == all(chosen[f]["probe"] == "readme" for f in ("0.03", "0.1"))
+    assert ('GridSearchCV(LogisticRegression(max_iter=3000), {"C": [0.01, 0.1, 1.0]})'
+            in readme)  # the quickstart's probe
+
+
+def test_the_rendered_block_refuses_probe_rows_with_a_probe_the_selection_did_not_choose():
+    from benchmarks import render_results as render
+
+    results = render.load_results()
+    if "select_label_efficiency" not in results or "bench_label_efficiency" not in results:
+        pytest.skip("no label-efficiency JSON")
+    changed = copy.deepcopy(results)
+    changed["select_label_efficiency"]["chosen_probe"]["0.01"]["probe"] = "wide-C"
+    with pytest.raises(render.ClaimError, match="probe chosen at 1 %"):
+        render.render_block("label_efficiency", changed, "md")
 
 
 def test_the_embedding_meta_goes_into_the_json_as_column_counts():

@@ -24,7 +24,8 @@ def _cell(fr: dict) -> str:
 
 
 def _met(fr: dict, st: dict, target: dict) -> tuple[bool, str]:
-    """Whether one row meets the targets of one fraction, and what it misses."""
+    """Whether one row meets the targets of one fraction, and what it misses (or, when
+    it meets them, its figures against what was needed)."""
     f1 = fr["test"]["mean_f1_NAO"]
     af = fr["test"]["auroc_af_vs_rest"]["mean"]
     st_f1, st_af = st["test"]["mean_f1_NAO"]["mean"], st["test"]["auroc_af_vs_rest"]["mean"]
@@ -37,7 +38,14 @@ def _met(fr: dict, st: dict, target: dict) -> tuple[bool, str]:
         misses.append(f"AF AUROC {_f(af)} < {_f(need_af)}")
     if "f1_sd" in target and f1["sd"] > target["f1_sd"]:
         misses.append(f"seed sd {_f(f1['sd'])} > {_f(target['f1_sd'])}")
-    return not misses, "; ".join(misses)
+    if misses:
+        return False, "; ".join(misses)
+    return True, (f"mean F1 {_f(f1['mean'])} for {_f(need_f1)} needed, AF AUROC {_f(af)} "
+                  f"for {_f(need_af)}" + (f", seed sd {_f(f1['sd'])} for at most "
+                                          f"{_f(target['f1_sd'])}" if "f1_sd" in target
+                                          else "")
+                  + ("; by less than one seed sd in mean F1"
+                     if f1["mean"] - need_f1 < f1["sd"] else ""))
 
 
 def _label_efficiency(r: dict, fmt: str) -> dict:
@@ -56,24 +64,25 @@ def _label_efficiency(r: dict, fmt: str) -> dict:
                             for row in rows.values()], fmt)
     st = rows[ST]["fractions"]
     pretrained = {k: v for k, v in rows.items() if v["source"] == "pretrained"}
-    # the issue's targets, for every frozen pretrained row
+    # the issue's targets, for every frozen pretrained row, against ST with its probe
     verdicts, meeting = [], {}
     for f, target in TARGETS.items():
-        meeting[f] = []
-        for row in pretrained.values():
-            ok, _ = _met(row["fractions"][f], st[f], target)
-            if ok:
-                meeting[f].append(_readout_of(row))
+        met = {k: _met(row["fractions"][f], _st_peer(rows, row)["fractions"][f], target)
+               for k, row in pretrained.items()}
+        meeting[f] = [f"`{_readout_of(pretrained[k])}`{_probe_tag(pretrained[k])} ({how})"
+                      for k, (ok, how) in met.items() if ok]
         best = max(pretrained, key=lambda k: pretrained[k]["fractions"][f]["test"]
                    ["mean_f1_NAO"]["mean"])
-        _, misses = _met(pretrained[best]["fractions"][f], st[f], target)
+        _, misses = _met(pretrained[best]["fractions"][f],
+                         _st_peer(rows, pretrained[best])["fractions"][f], target)
         pct = f"{float(f) * 100:g} %"
         if meeting[f]:
-            verdicts.append(f"at {pct}, {_and([f'`{m}`' for m in meeting[f]])} "
+            verdicts.append(f"at {pct}, {_and(meeting[f])} "
                             f"meet{'s' if len(meeting[f]) == 1 else ''} the target")
         else:
-            verdicts.append(f"at {pct} no frozen readout meets the target; the best by mean "
-                            f"F1 (`{_readout_of(pretrained[best])}`) misses: {misses}")
+            verdicts.append(f"at {pct} no frozen row meets the target; the best by mean "
+                            f"F1 (`{_readout_of(pretrained[best])}`"
+                            f"{_probe_tag(pretrained[best])}) misses: {misses}")
     from sklearn_biodiff.pretrained import DEFAULT_READOUT
 
     default = rows.get(f"pretrained readout={DEFAULT_READOUT}")
@@ -84,20 +93,24 @@ def _label_efficiency(r: dict, fmt: str) -> dict:
         d = [row["fractions"][f]["test"]["mean_f1_NAO"]["mean"]
              - twin["fractions"][f]["test"]["mean_f1_NAO"]["mean"] for f in fractions]
         gains.append(min(d))
-        below_twin += [f"`{_readout_of(row)}` at {float(f) * 100:g} %"
+        below_twin += [f"`{_readout_of(row)}`{_probe_tag(row)} at {float(f) * 100:g} %"
                        for f, v in zip(fractions, d) if v <= 0]
     st1 = st["0.01"]["test"]
     vs_st_1 = []
     for row in pretrained.values():
         t = row["fractions"]["0.01"]["test"]
-        sd = max(t["mean_f1_NAO"]["sd"], st1["mean_f1_NAO"]["sd"])
-        gap = t["mean_f1_NAO"]["mean"] - st1["mean_f1_NAO"]["mean"]
+        peer = _st_peer(rows, row)["fractions"]["0.01"]["test"]
+        sd = max(t["mean_f1_NAO"]["sd"], peer["mean_f1_NAO"]["sd"])
+        gap = t["mean_f1_NAO"]["mean"] - peer["mean_f1_NAO"]["mean"]
+        d_af = t["auroc_af_vs_rest"]["mean"] - peer["auroc_af_vs_rest"]["mean"]
         where = ("within one seed sd of" if abs(gap) <= sd else
                  "above" if gap > 0 else "below")
-        vs_st_1.append(f"`{_readout_of(row)}` {where} it in mean F1 ({gap:+.3f}) and "
-                       + ("above" if t["auroc_af_vs_rest"]["mean"]
-                          > st1["auroc_af_vs_rest"]["mean"] else "below")
-                       + f" in AF AUROC ({t['auroc_af_vs_rest']['mean'] - st1['auroc_af_vs_rest']['mean']:+.3f})")  # noqa: E501
+        against = "" if peer is st1 else (
+            f" (against ST with the same probe, {_f(peer['mean_f1_NAO']['mean'])} / "
+            f"{_f(peer['auroc_af_vs_rest']['mean'])})")
+        vs_st_1.append(f"`{_readout_of(row)}`{_probe_tag(row)} {where} it in mean F1 "
+                       f"({gap:+.3f}) and {'above' if d_af > 0 else 'below'} in AF AUROC "
+                       f"({d_af:+.3f}){against}")
     run = b["run"]
     out = {
         "le_table": table,
@@ -151,16 +164,31 @@ def _check_card(b: dict) -> None:
 
 def _label(row: dict) -> str:
     """A row's label, with the package's current readout constants named (the JSON's
-    label may carry the ones of the run)."""
+    label may carry the ones of the run) and its probe when not the README one."""
     from sklearn_biodiff.pretrained import DEFAULT_READOUT, FEW_LABELS_READOUT
 
-    label = row["label"].split(" (DEFAULT_READOUT")[0].split(" (FEW_LABELS_READOUT")[0]
-    if "=" not in row.get("view", ""):
-        return label
-    readout = _readout_of(row)
-    return label + "".join(f" ({tag})" for tag, r in (
-        ("DEFAULT_READOUT", DEFAULT_READOUT), ("FEW_LABELS_READOUT", FEW_LABELS_READOUT))
-        if r == readout)
+    label = row["label"]
+    for tag in (" (DEFAULT_READOUT)", " (FEW_LABELS_READOUT)"):
+        label = label.replace(tag, "")
+    label = label.split(", probe=")[0]
+    if "=" in row.get("view", ""):
+        readout = _readout_of(row)
+        label += "".join(f" ({tag})" for tag, r in (
+            ("DEFAULT_READOUT", DEFAULT_READOUT), ("FEW_LABELS_READOUT", FEW_LABELS_READOUT))
+            if r == readout)
+    return label + _probe_tag(row)
+
+
+def _probe_tag(row: dict) -> str:
+    """``", probe <name>"`` for a row whose probe is not the README one."""
+    probe = row.get("probe", "readme")
+    return "" if probe == "readme" else f", probe {probe}"
+
+
+def _st_peer(rows: dict, row: dict) -> dict:
+    """The ``ScatteringFeatures`` row with the same probe as ``row``."""
+    probe = row.get("probe", "readme")
+    return rows[ST if probe == "readme" else f"{ST} probe={probe}"]
 
 
 def _readout_of(row: dict) -> str:
@@ -244,7 +272,7 @@ def _selection(r: dict, fmt: str) -> dict:
     words = {f: f"`readout=\"{chosen[f]['readout']}\"`" + (
         f" (tied within {s['tie']:g} with {_and([t for t in chosen[f]['tied'] if t != chosen[f]['readout']])})"  # noqa: E501
         if len(chosen[f]["tied"]) > 1 else "") for f in ("0.01", "0.1")}
-    return {"le_selection": table,
+    out = {"le_probe_choice": _probe_choice(s, r), "le_selection": table,
             "le_choice_1": words["0.01"], "le_choice_10": words["0.1"],
             "le_choice_full": (f"`readout=\"{chosen['1']['readout']}\"`" if "1" in chosen
                                else "not scored (`--with-full`)"),
@@ -252,6 +280,39 @@ def _selection(r: dict, fmt: str) -> dict:
             "le_probe_gain_1": gain["0.01"], "le_probe_gain_10": gain["0.1"],
             "le_sel_sd1": _f(sd1),
             "le_sel_seeds": f"{n1} subsets at 1 % and {n10} at 10 %"}
+    return out
+
+
+def _probe_choice(s: dict, r: dict) -> str:
+    """The probe chosen per number of labels for the few-label readout (training part
+    only), checked against the benchmark's ``FEW_LABELS_PROBE`` rows."""
+    chosen = s.get("chosen_probe", {})
+    _claim({"0.01", "0.1"} <= set(chosen),
+           "the selection chose a probe at 1 % and at 10 % (--stage probe)")
+    b = r.get("bench_label_efficiency", {})
+    probed = {row.get("probe", "readme") for row in b.get("rows", {}).values()} - {"readme"}
+    _claim(probed <= {chosen["0.01"]["probe"]},
+           "the benchmark's few-label probe rows use the probe chosen at 1 %")
+    words = []
+    for f, c in chosen.items():
+        seeds = len(s["selection_seeds"][f])
+        what = ("the README probe" if c["probe"] == "readme" else
+                "the README probe with " + ", ".join(
+                    f"`{k}={v!r}`" for k, v in c["settings"].items()
+                    if k != "C_grid") + (f" (C in {list(c['settings']['C_grid'])})"
+                                         if "C_grid" in c["settings"] else ""))
+        margin = c["scores"][c["probe"]] - c["scores"]["readme"]
+        sd = {p: s["candidates"][f"{c['readout']} | none | {p}"]["scores"][f][
+            "mean_f1_NAO_sd"] for p in (c["probe"], "readme")}
+        others = [t for t in c["tied"] if t != c["probe"]]
+        words.append(
+            f"{float(f) * 100:g} % (about {_thousands(round(float(f) * s['n_train']))} "
+            f"labels, {seeds} subsets): {what}"
+            + (f", {margin:+.3f} on the summed score over the README probe and a seed "
+               f"sd of mean F1 of {_f(sd[c['probe']])} against {_f(sd['readme'])}"
+               if c["probe"] != "readme" else "")
+            + (f" (tied within {s['tie']:g} with {_and(others)})" if others else ""))
+    return "; ".join(words)
 
 
 def score_of(c: dict, f: str) -> tuple[float, float]:
