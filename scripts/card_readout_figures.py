@@ -9,7 +9,9 @@ card's ``metrics`` as ``"readout <name>"`` entries (a readout the card already h
 the figures of the run that shipped it); with ``--label-efficiency`` also the
 few-label figures of ``bench_label_efficiency.py`` for ``FEW_LABELS_READOUT`` (mean over
 the labelled subsets of the README training part, test part scored once per subset) as
-``"few labels, readout <name>"``, which the demo prints. The weights, their sha256 and every
+``"few labels, readout <name>"`` (and, where ``select_label_efficiency.json`` beside it
+chose another probe than the README one, the figures with that probe), which the demo
+prints. The weights, their sha256 and every
 other card field are left as they are; ``config.json`` is replaced atomically. The
 rendered docs check the card against the JSON again (``benchmarks/rendering``).
 
@@ -44,15 +46,27 @@ def card_entries(scored: dict) -> dict:
     return out
 
 
-def few_label_entry(report: dict, readout: str) -> dict:
-    """``{"readout": ..., "<p> % (<n> labels)": {metric: mean}}`` of the frozen
-    ``DEFAULT_PRETRAINED`` row with ``readout`` in a bench_label_efficiency report."""
-    row = report["rows"][f"pretrained readout={readout}"]
+def few_label_entry(report: dict, readout: str, probes: dict | None = None) -> dict:
+    """``{"readout": ..., "<p> % (<n> labels, <k> subsets)": {metric: mean}}`` of the
+    frozen ``DEFAULT_PRETRAINED`` row with ``readout`` in a bench_label_efficiency report.
+
+    ``probes``: ``{fraction: probe}`` (``select_label_efficiency``'s ``chosen_probe``)
+    adds, where the chosen probe is not the README one and the report has its row, the
+    same figures with that probe, under ``"... subsets), probe <name>"``.
+    """
     out = {"readout": readout, "protocol": report["protocol"]}
-    for f, fr in row["fractions"].items():
-        if float(f) < 1:
-            out[f"{float(f) * 100:g} % ({fr['n_labelled']} labels, {len(fr['seeds'])} "
-                "subsets)"] = {m: round(v["mean"], 4) for m, v in fr["test"].items()}
+    names = [(f"pretrained readout={readout}", "")] + [
+        (f"pretrained readout={readout} probe={p}", f", probe {p}")
+        for p in dict.fromkeys((probes or {}).values()) if p != "readme"]
+    for key, suffix in names:
+        row = report["rows"].get(key)
+        if row is None:
+            continue
+        for f, fr in row["fractions"].items():
+            if float(f) < 1 and (not suffix or (probes or {}).get(f) == row["probe"]):
+                out[f"{float(f) * 100:g} % ({fr['n_labelled']} labels, "
+                    f"{len(fr['seeds'])} subsets){suffix}"] = {
+                        m: round(v["mean"], 4) for m, v in fr["test"].items()}
     return out
 
 
@@ -79,8 +93,11 @@ def main(argv=None) -> Path:
         if le.get("checkpoint") != folder.name:
             raise SystemExit(f"{args.label_efficiency} was run on {le.get('checkpoint')!r}, "
                              f"not {folder.name!r}")
+        selection = args.label_efficiency.with_name("select_label_efficiency.json")
+        probes = ({f: c["probe"] for f, c in json.loads(selection.read_text()).get(
+            "chosen_probe", {}).items()} if selection.exists() else None)
         entries[f"few labels, readout {FEW_LABELS_READOUT}"] = few_label_entry(
-            le, FEW_LABELS_READOUT)
+            le, FEW_LABELS_READOUT, probes)
     metrics = config.setdefault("card", {}).setdefault("metrics", {})
     entries = {k: v for k, v in entries.items()
                if k not in metrics or k.startswith("few labels")}

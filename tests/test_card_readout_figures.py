@@ -86,6 +86,23 @@ def test_few_label_figures_of_the_few_labels_readout_go_on_the_card_and_the_demo
     figures = _demo._full_data_figures("ckpt", FEW_LABELS_READOUT)
     assert figures["test"]["mean_f1_NAO"] == round(0.7 + 0.000041, 4)
     assert figures["few_labels"]["10 % (596 labels, 3 subsets)"]["auroc_af_vs_rest"] == 1.0
+    assert not any(", probe" in k for k in few)  # no selection beside le.json
+
+    # the selection beside it chose balanced weights at 1 % only: those figures join
+    balanced = {**le["rows"][f"pretrained readout={FEW_LABELS_READOUT}"], "probe": "balanced"}
+    balanced["fractions"] = {f: fraction(float(f), fr["n_labelled"], 0.6)
+                             for f, fr in balanced["fractions"].items()}
+    le["rows"][f"pretrained readout={FEW_LABELS_READOUT} probe=balanced"] = balanced
+    (tmp_path / "le.json").write_text(json.dumps(le))
+    (tmp_path / "select_label_efficiency.json").write_text(json.dumps({"chosen_probe": {
+        "0.01": {"probe": "balanced"}, "0.1": {"probe": "readme"}}}))
+    script.main([str(folder), "--json", str(tmp_path / "bench.json"),
+                 "--label-efficiency", str(tmp_path / "le.json")])
+    few = json.loads((folder / "config.json").read_text())["card"]["metrics"][
+        f"few labels, readout {FEW_LABELS_READOUT}"]
+    assert few["1 % (59 labels, 3 subsets), probe balanced"]["mean_f1_NAO"] == 0.6
+    assert [k for k in few if ", probe" in k] == ["1 % (59 labels, 3 subsets), probe balanced"]
+    assert few["1 % (59 labels, 3 subsets)"]["mean_f1_NAO"] == 0.55  # the README probe's
     le["checkpoint"] = "another"
     (tmp_path / "le.json").write_text(json.dumps(le))
     with pytest.raises(SystemExit, match="was run on"):

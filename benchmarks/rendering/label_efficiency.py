@@ -151,10 +151,13 @@ def _check_card(b: dict) -> None:
     for key, few in card.items():
         if not key.startswith("few labels, readout "):
             continue
-        row = b["rows"].get(f"pretrained readout={few['readout']}", {}).get("fractions", {})
         for label, figures in few.items():
             if not isinstance(figures, dict):
                 continue
+            probe = label.split(", probe ")[1] if ", probe " in label else None
+            row = b["rows"].get(f"pretrained readout={few['readout']}"
+                                + (f" probe={probe}" if probe else ""), {}).get(
+                                    "fractions", {})
             pct = label.split(" %")[0]
             fr = next((v for f, v in row.items() if f"{float(f) * 100:g}" == pct), None)
             _claim(fr is not None and all(
