@@ -14,7 +14,12 @@ import torch
 
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder
 from sklearn_biodiff.feature_extraction._diffae import _length_batches
-from sklearn_biodiff.modules.diffae import AttentionReducer, DiffAEModule, SemanticEncoder
+from sklearn_biodiff.modules.diffae import (
+    AttentionReducer,
+    DiffAEModule,
+    SemanticEncoder,
+    conv1d_as_gemm,
+)
 from sklearn_biodiff.modules.lru import (
     BLOCK,
     LRU,
@@ -128,6 +133,61 @@ def test_attention_reducer_equals_reference_with_a_mask():
         z_ref, s_ref = red.forward_reference(x, m)
         torch.testing.assert_close(z, z_ref, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(s, s_ref, atol=1e-6, rtol=1e-5)
+
+
+def test_attention_reducer_with_a_workspace_equals_reference_and_reuses_its_buffers():
+    """The inference path: no attention bias (the softmax over time cancels it), only
+    the padded tails masked, logits and weights in the workspace's buffers."""
+    torch.manual_seed(1)
+    red = AttentionReducer(16, 8)
+    with torch.no_grad():
+        red.attn.bias.normal_(0, 3.0)  # a large bias: must still cancel
+    x = torch.randn(3, 50, 16)
+    mask = torch.arange(50)[None] < torch.tensor([50, 17, 1])[:, None]
+    ws = Workspace()
+    with torch.inference_mode():
+        for m in (None, mask):
+            z, s = red(x, m, workspace=ws)
+            z_ref, s_ref = red.forward_reference(x, m)
+            torch.testing.assert_close(z, z_ref, atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(s, s_ref, atol=1e-6, rtol=1e-5)
+            if m is not None:
+                assert (s[1, 17:] == 0).all() and (s[2, 1:] == 0).all()
+        ptr = ws.get("reducer_weights", (1,)).data_ptr()
+        _, s2 = red(x[:2, :30], mask[:2, :30], workspace=ws)
+        assert s2.data_ptr() == ptr  # the same buffer, no new allocation
+    z_grad, _ = red(x, mask, workspace=ws)  # autograd on: the workspace is ignored
+    assert z_grad.requires_grad
+    torch.testing.assert_close(z_grad.detach(), red.forward_reference(x, mask)[0],
+                               atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("in_ch,kernel,stride,padding,n",
+                         [(1, 5, 2, 2, 3000), (1, 5, 2, 2, 7), (12, 9, 4, 4, 301),
+                          (3, 3, 1, 0, 64), (2, 4, 3, 1, 50)])
+def test_conv1d_as_gemm_equals_the_convolution(in_ch, kernel, stride, padding, n):
+    torch.manual_seed(n)
+    conv = torch.nn.Conv1d(in_ch, 6, kernel, stride=stride, padding=padding)
+    x = torch.randn(3, in_ch, n)
+    ws = Workspace()
+    with torch.inference_mode():
+        got = conv1d_as_gemm(conv, x, ws)
+        want = conv(x)
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert got.data_ptr() == ws.get("stem_conv1", (1,)).data_ptr()
+
+
+def test_conv1d_as_gemm_hands_what_it_does_not_cover_to_the_convolution():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 40)
+    for conv in (torch.nn.Conv1d(4, 4, 3, dilation=2), torch.nn.Conv1d(4, 4, 3, groups=2),
+                 torch.nn.Conv1d(4, 4, 3, padding=1, padding_mode="reflect"),
+                 torch.nn.Conv1d(4, 4, 3, padding="same"),
+                 torch.nn.Conv1d(4, 4, 3, bias=False)):
+        with torch.inference_mode():
+            torch.testing.assert_close(conv1d_as_gemm(conv, x, Workspace()), conv(x),
+                                       atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("n_samples", [8, 3000, 9001])

@@ -992,7 +992,7 @@ n_samples), or list of arrays of shape (n_samples_i,) or (n_leads, n_samples_i)
                 hs, mask = encoder.block_frames(xb, lt, padded=True,
                                                 workspace=local.workspace)
                 h = hs[-1]  # the features the reducer pools
-                zb, sb = encoder.reducer(h, mask)
+                zb, sb = encoder.reducer(h, mask, workspace=local.workspace)
                 if stats is not None:
                     stats[idx] = self._pooled_columns(readout, hs, mask).cpu().numpy()
                 z[idx] = zb.cpu().numpy()

@@ -44,21 +44,53 @@ class AttentionReducer(nn.Module):
         self.attn = nn.Linear(in_dim, out_dim)
         self.value = nn.Linear(in_dim, out_dim)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *,
+                workspace: Workspace | None = None):
         """``x`` (B, L, in_dim), ``mask`` (B, L) of valid steps -> ``z`` (B, C), ``S`` (B, L, C).
 
         Computed as ``z_c = W_v[c] . (sum_t S[t, c] x_t) + b_v[c]`` (the softmax weights
         sum to one over time), with the logits laid out (C, B, L) so that the softmax
         runs along contiguous memory and no (B, L, C) value tensor is formed; equal to
         :meth:`forward_reference` within float32 rounding. ``S`` is a strided view.
+
+        ``workspace`` (inference only, ignored under autograd): the logits and ``S``
+        live in its buffers (``S`` is then valid until the next call sharing it), the
+        attention bias is left out (a constant per output over time, which the softmax
+        over time cancels) and only the padded tail of each row is masked, ``mask``
+        being valid frames first, then padding (as :meth:`SemanticEncoder.block_frames`
+        returns it).
         """
         n_batch, n, d = x.shape
+        if workspace is not None and not torch.is_grad_enabled():
+            return self._forward_inference(x, mask, workspace)
         # logits (C, B, L): one GEMM over every frame, the softmax on contiguous rows
         logits = torch.addmm(self.attn.bias[:, None], self.attn.weight, x.reshape(-1, d).T)
         logits = logits.reshape(-1, n_batch, n)
         if mask is not None:
             logits = logits.masked_fill_(~mask[None], float("-inf"))
         s = torch.softmax(logits, dim=-1).permute(1, 0, 2)  # (B, C, L), a view
+        return self._pool(x, s)
+
+    def _forward_inference(self, x: torch.Tensor, mask: torch.Tensor | None,
+                           workspace: Workspace):
+        """:meth:`forward` with ``workspace``: buffers, no bias, tails masked."""
+        n_batch, n, d = x.shape
+        c = self.attn.weight.shape[0]
+        logits = torch.mm(self.attn.weight, x.reshape(-1, d).T,
+                          out=workspace.get("reducer_logits", (c, n_batch * n), like=x))
+        logits = logits.view(c, n_batch, n)
+        if mask is not None:
+            valid = mask.sum(dim=1).tolist()
+            for row, v in enumerate(valid):
+                if v < n:
+                    logits[:, row, v:] = float("-inf")
+        s = torch.ops.aten._softmax.out(logits, -1, False,
+                                        out=workspace.get("reducer_weights", (c, n_batch, n),
+                                                          like=x))
+        return self._pool(x, s.permute(1, 0, 2))
+
+    def _pool(self, x: torch.Tensor, s: torch.Tensor):
+        """``z`` from the weights ``s`` (B, C, L) and ``x`` (B, L, in_dim); ``(z, S)``."""
         pooled = torch.bmm(s, x)  # (B, C, in_dim): sum_t S[t, c] x_t
         z = (pooled * self.value.weight).sum(dim=-1) + self.value.bias
         return z, s.transpose(1, 2)
@@ -70,6 +102,41 @@ class AttentionReducer(nn.Module):
             a = a.masked_fill(~mask[..., None], float("-inf"))
         s = torch.softmax(a, dim=1)
         return (s * self.value(x)).sum(dim=1), s
+
+
+def conv1d_as_gemm(conv: nn.Conv1d, x: torch.Tensor, workspace: Workspace) -> torch.Tensor:
+    """``conv(x)`` for inference as one GEMM per record, into ``workspace``'s buffer.
+
+    ``x`` (B, C, L) is unfolded into (B, C * kernel, L_out) windows (a copy
+    ``kernel / stride`` times the size of ``x``), and each record's output is
+    ``weight (C_out, C * kernel) @ windows + bias``: the same products summed in the
+    same order as a direct convolution, several times faster than the library's
+    convolution when ``C * kernel`` is small (the stem's first layer: one lead, kernel
+    5). Zero padding, no dilation, one group; anything else goes to ``conv`` itself.
+
+    Returns
+    -------
+    Tensor of shape (B, C_out, L_out)
+        A view of the workspace's ``"stem_conv1"`` buffer (valid until the next call
+        sharing the workspace).
+    """
+    if (isinstance(conv.padding, str) or conv.groups != 1 or conv.dilation != (1,)
+            or conv.padding_mode != "zeros"):
+        return conv(x)
+    (k,), (stride,), (pad,) = conv.kernel_size, conv.stride, conv.padding
+    n_batch, n_ch, n = x.shape
+    xp = nn.functional.pad(x, (pad, pad)) if pad else x.contiguous()
+    n_out = (n + 2 * pad - k) // stride + 1
+    # windows[b, c, j, t] = xp[b, c, stride * t + j], copied to (B, C * k, L_out)
+    windows = xp.as_strided((n_batch, n_ch, k, n_out),
+                            (xp.stride(0), xp.stride(1), 1, stride)).reshape(
+                                n_batch, n_ch * k, n_out)
+    weight = conv.weight.reshape(conv.out_channels, n_ch * k)
+    bias = (conv.bias if conv.bias is not None else weight.new_zeros(conv.out_channels))
+    out = workspace.get("stem_conv1", (n_batch, conv.out_channels, n_out), like=x)
+    for row in range(n_batch):
+        torch.addmm(bias[:, None], weight, windows[row], out=out[row])
+    return out
 
 
 class SemanticEncoder(nn.Module):
@@ -159,8 +226,13 @@ class SemanticEncoder(nn.Module):
             As in :meth:`frames`; (B, L'') and never None when ``padded=True`` and
             frames were added.
         """
-        h = self.conv1(x[:, None, :] if x.dim() == 2 else x)
-        h = nn.functional.gelu(h) if torch.is_grad_enabled() else torch.ops.aten.gelu_(h)
+        x = x[:, None, :] if x.dim() == 2 else x
+        if workspace is None and not torch.is_grad_enabled():
+            workspace = Workspace()
+        if torch.is_grad_enabled():
+            h = nn.functional.gelu(self.conv1(x))
+        else:  # few input channels: a GEMM per record beats the library's convolution
+            h = torch.ops.aten.gelu_(conv1d_as_gemm(self.conv1, x, workspace))
         mask = None
         if lengths is not None:  # zero the padded tail so it looks like the conv's padding
             valid = -(-lengths // self.s1)
@@ -177,15 +249,19 @@ class SemanticEncoder(nn.Module):
         # token-major for the blocks; padded once to a multiple of the LRU block if
         # asked (the blocks are causal in time, so the padding never reaches valid
         # frames), else each LRU pads its own input
-        h = (nn.functional.pad(h, (0, pad)) if pad else h).transpose(1, 2).contiguous()
+        if pad:
+            h = nn.functional.pad(h, (0, pad))
+        if workspace is not None and not torch.is_grad_enabled():
+            h = workspace.get("stem_frames", (h.shape[0], h.shape[2], h.shape[1]),
+                              like=h).copy_(h.transpose(1, 2))
+        else:
+            h = h.transpose(1, 2).contiguous()
         if lengths is not None:
             frames = self.n_frames(lengths)
             mask = torch.arange(h.shape[1], device=h.device)[None, :] < frames[:, None]
         elif pad:
             mask = (torch.arange(h.shape[1], device=h.device) < n_frames)[None, :].expand(
                 h.shape[0], -1)
-        if workspace is None and not torch.is_grad_enabled():
-            workspace = Workspace()
         hs = []
         for block in self.blocks:
             h = block(h, workspace)
