@@ -108,10 +108,11 @@ def _finetune(r: dict, fmt: str) -> dict:
         keys = sorted(folds)
         s = np.array([[_scores(folds[k])[m] for m in METRICS] for k in keys])
         base = np.array([_scores(frozen_folds[k])["mean_f1_NAO"] for k in keys])
-        screens.append([describe(folds[keys[0]]), ", ".join(keys),
+        screens.append([describe(folds[keys[0]]),
+                        ("fold " if len(keys) == 1 else "folds ") + ", ".join(keys),
                         *(_f(v) for v in s.mean(axis=0)), _cpu(folds),
                         f"{s[:, f1].mean() - base.mean():+.3f}"])
-    screen_table = _table(["configuration (some folds only)", "folds", *HEADER,
+    screen_table = _table(["configuration (some folds only)", "done (of 3)", *HEADER,
                            "fine-tuning CPU-min", "mean F1 vs frozen, same folds"],
                           screens, fmt) if screens else "(none)"
     first_fold = next(iter(runs["frozen"]["folds"].values()))
