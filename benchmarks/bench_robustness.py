@@ -26,6 +26,10 @@ with ``--readout attention+stats`` the checkpoints embed with that readout
 "st_and_pretrained_stats:NAME" (``--readout attention+stats+blocks``:
 "pretrained_blocks:NAME" and "st_and_pretrained_blocks:NAME"; the rhythm readouts:
 "pretrained_rhythm", "pretrained_stats_rhythm", "pretrained_blocks_rhythm").
+With ``--fitted FILE ...`` also fitted ``DiffAEEmbedder``s saved with
+``sklearn_biodiff.utils.dump`` (the fine-tuning script's states: an encoder fine-tuned
+with labels on part of the training part), frozen with ``--readout``, as
+"fitted<tag>:STEM" and "st_and_fitted<tag>:STEM".
 ``--only NAME ...`` runs some models; with ``--merge`` their rows are added to the
 existing JSON (the corrupted test sets depend only on the seed, so every model is
 scored on the same records) and the figure is redrawn; the JSON is read when the run
@@ -182,13 +186,39 @@ def _pretrained_builders(name, memory, X_tr, y_tr, readout="attention"):
     ``readout="attention+stats"``: that readout, keys ``"pretrained_stats:NAME"`` and
     ``"st_and_pretrained_stats:NAME"``.
     """
+    return _frozen_builders(
+        name, lambda: DiffAEEmbedder.from_pretrained(name, readout=readout).fit(X_tr[:2]),
+        memory, X_tr, y_tr, readout, prefix="pretrained")
+
+
+def _fitted_builders(path, memory, X_tr, y_tr, readout="attention"):
+    """A fitted ``DiffAEEmbedder`` saved with ``sklearn_biodiff.utils.dump`` (e.g. the
+    label-aware fine-tuning's state, ``scripts/finetune_diffae.py --state``), frozen as
+    saved with ``readout``, alone and beside the ST features: ``"fitted:STEM"`` and
+    ``"st_and_fitted:STEM"`` (``STEM``: the file name without its suffix)."""
+    from sklearn_biodiff.utils import load
+
+    def make():
+        emb = load(path)
+        if not isinstance(emb, DiffAEEmbedder):
+            raise SystemExit(f"{path} holds a {type(emb).__name__}, not a fitted "
+                             "DiffAEEmbedder")
+        return emb.set_params(readout=readout, verbose=0)
+
+    return _frozen_builders(Path(path).stem, make, memory, X_tr, y_tr, readout,
+                            prefix="fitted")
+
+
+def _frozen_builders(name, make, memory, X_tr, y_tr, readout, *, prefix):
+    """``make()``'s fitted embedder, frozen, alone and beside the ST features (keys
+    ``"<prefix><tag>:<name>"`` and ``"st_and_<prefix><tag>:<name>"``), sharing one
+    memoised embedding of each input."""
     cache: dict = {}
     state = {}
 
     def frozen():
         if "emb" not in state:
-            state["emb"] = _SharedTransform(
-                DiffAEEmbedder.from_pretrained(name, readout=readout).fit(X_tr[:2]), cache)
+            state["emb"] = _SharedTransform(make(), cache)
         return state["emb"]
 
     def alone():
@@ -199,7 +229,7 @@ def _pretrained_builders(name, memory, X_tr, y_tr, readout="attention"):
         return make_pipeline(union, StandardScaler(), _cv_probe()).fit(X_tr, y_tr)
 
     tag = _protocol.readout_tag(readout)
-    return {f"pretrained{tag}:{name}": alone, f"st_and_pretrained{tag}:{name}": beside_st}
+    return {f"{prefix}{tag}:{name}": alone, f"st_and_{prefix}{tag}:{name}": beside_st}
 
 
 def _builders(args, memory, X_tr, y_tr):
@@ -231,6 +261,8 @@ def _builders(args, memory, X_tr, y_tr):
     builders["dacl_noise_augmented"] = dacl_noise_augmented
     for name in args.pretrained or ():
         builders.update(_pretrained_builders(name, memory, X_tr, y_tr, args.readout))
+    for path in args.fitted or ():
+        builders.update(_fitted_builders(path, memory, X_tr, y_tr, args.readout))
     if args.diffae is None:
         return builders
     base = joblib.load(args.diffae)
@@ -264,8 +296,12 @@ def main(argv=None):
     ap.add_argument("--pretrained", nargs="+", default=None, metavar="NAME",
                     help="shipped checkpoints to score frozen, alone and beside the ST "
                          "features (models 'pretrained:NAME', 'st_and_pretrained:NAME')")
-    ap.add_argument("--readout", choices=READOUTS,
-                    default="attention", help="readout of the --pretrained checkpoints")
+    ap.add_argument("--fitted", nargs="+", type=Path, default=None, metavar="FILE",
+                    help="fitted DiffAEEmbedders (sklearn_biodiff.utils.dump, e.g. a "
+                         "fine-tuning state) to score frozen, alone and beside the ST "
+                         "features (models 'fitted:STEM', 'st_and_fitted:STEM')")
+    ap.add_argument("--readout", choices=READOUTS, default="attention",
+                    help="readout of the --pretrained checkpoints and --fitted embedders")
     ap.add_argument("--only", nargs="+", default=None,
                     help="run only these models (default: all)")
     ap.add_argument("--heldout-noise", action="store_true",

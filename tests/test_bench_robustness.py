@@ -89,3 +89,38 @@ def test_the_cv_probe_scores_as_the_published_rows_without_future_warnings():
             warnings.simplefilter("error", FutureWarning)
             pinned = bench._cv_probe().fit(X, y)
         np.testing.assert_array_equal(pinned.predict_proba(X), old.predict_proba(X))
+
+
+def test_a_saved_fitted_embedder_is_scored_frozen_with_the_readout(tmp_path):
+    """``--fitted FILE``: the embedder as saved (its weights, not refitted), with the
+    asked readout, alone and beside the ST features; anything else in the file is
+    refused."""
+    from joblib import Memory
+
+    from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+    from sklearn_biodiff.utils import dump
+
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal(n).astype(np.float32) for n in rng.integers(900, 1500, 12)]
+    y = np.array([0, 1] * 6)
+    emb = DiffAEEmbedder(embedding_dim=8, encoder_width=16, encoder_layers=1,
+                         unet_channels=(8, 16), max_epochs=1, snippet_seconds=1.0,
+                         batch_size=4, random_state=0).fit(X)
+    path = dump(emb, tmp_path / "tuned.state")
+    builders = bench._fitted_builders(path, Memory(None, verbose=0), X, y,
+                                      readout="attention+rhythm")
+    assert set(builders) == {"fitted_rhythm:tuned", "st_and_fitted_rhythm:tuned"}
+    model = builders["fitted_rhythm:tuned"]()
+    frozen = model.steps[0][1].transformer
+    assert frozen.readout == "attention+rhythm"
+    want = emb.set_params(readout="attention+rhythm").transform(X)
+    np.testing.assert_allclose(frozen.transform(X), want, atol=1e-6)  # not refitted
+    assert model.predict_proba(X).shape == (12, 2)
+    dump(bench.StandardScaler().fit(np.ones((3, 2))), tmp_path / "other.state")
+    other = bench._fitted_builders(tmp_path / "other.state", Memory(None, verbose=0), X, y)
+    try:
+        other["fitted:other"]()
+    except SystemExit as err:
+        assert "not a fitted DiffAEEmbedder" in str(err)
+    else:
+        raise AssertionError("a file without a DiffAEEmbedder was accepted")
