@@ -139,6 +139,7 @@ def _finetune(r: dict, fmt: str) -> dict:
             "ft_default_readout": default_block,
             "ft_verdict": _verdict(runs), "ft_test": _test_once(r, fmt),
             "ft_challenge": _challenge(r, fmt),
+            "ft_robustness": _robustness(r),
             "ft_machine": (f"{first_fold['run']['machine']['cpu_count']} cores, one torch "
                            f"thread per run, torch {first_fold['run']['machine']['torch']}")}
 
@@ -226,3 +227,52 @@ def _challenge(r: dict, fmt: str) -> str:
 
 
 ROWS_CV = ("fine_tuned", "frozen", "scattering")
+
+#: the fine-tuning issue's robustness targets: mean normalised area over the noise kinds
+#: and the white-noise area (``bench_robustness``)
+ROBUSTNESS_TARGETS = {"mean": 0.875, "white": 0.85}
+
+
+def _robustness(r: dict) -> str:
+    """The fine-tuned encoders' noise robustness (``bench_robustness --fitted``) beside
+    the frozen checkpoint with the same readout, against the issue's targets."""
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    models = r.get("bench_robustness", {}).get("models", {})
+    tuned = {k: v for k, v in models.items()
+             if k.startswith("fitted") and f"{DEFAULT_RUN}-fold" in k}
+    if not tuned:
+        return ("The fine-tuned encoder's noise robustness has not been measured yet "
+                "(`benchmarks/bench_robustness.py --fitted` on a fine-tuning state).")
+    parts = []
+    for key, m in tuned.items():
+        tag = key.split(":")[0][len("fitted"):]
+        frozen = models.get(f"pretrained{tag}:{DEFAULT_PRETRAINED}")
+        state = key.split(":", 1)[1]
+        mean, white = m["mean_area_over_kinds"], m["kinds"]["gaussian"]["area_normalised"]
+        verdict = ", ".join(
+            f"{name} {_f(v)} ({'meets' if v >= ROBUSTNESS_TARGETS[t] else 'misses'} "
+            f"{ROBUSTNESS_TARGETS[t]:g})"
+            for name, v, t in (("mean area", mean, "mean"), ("white-noise area", white,
+                                                                "white")))
+        text = f"`{state}` ({_readout_of_tag(tag)}): clean AUROC {_f(m['clean'])}, {verdict}"
+        if frozen is not None:
+            text += (f"; the frozen `{DEFAULT_PRETRAINED}` with the same readout: clean "
+                     f"{_f(frozen['clean'])}, mean area {_f(frozen['mean_area_over_kinds'])}"
+                     f", white {_f(frozen['kinds']['gaussian']['area_normalised'])}")
+        parts.append(text)
+    return ("Noise robustness of the fine-tuned encoder (`benchmarks/bench_robustness.py "
+            "--fitted`: the state of one fold of the cross-validation above, fine-tuned "
+            "on two thirds of the README training part; frozen, scaler + logistic probe "
+            "fitted on the clean training part, normal vs abnormal; the test part "
+            "corrupted at 24 to 0 dB by five noise kinds, AUROC area normalised): "
+            + "; ".join(parts) + ". One fine-tuning run, one noise draw.")
+
+
+def _readout_of_tag(tag: str) -> str:
+    """The readout a robustness model's tag names (``_protocol.readout_tag``)."""
+    from benchmarks import _protocol
+    from sklearn_biodiff.feature_extraction._diffae import READOUTS
+
+    return next((f'`readout="{ro}"`' for ro in READOUTS
+                 if _protocol.readout_tag(ro) == tag), tag)
