@@ -192,17 +192,20 @@ def _pretrained_builders(name, memory, X_tr, y_tr, readout="attention"):
 
 
 def _fitted_builders(path, memory, X_tr, y_tr, readout="attention"):
-    """A fitted ``DiffAEEmbedder`` saved with ``sklearn_biodiff.utils.dump`` (e.g. the
-    label-aware fine-tuning's state, ``scripts/finetune_diffae.py --state``), frozen as
+    """A fitted ``DiffAEEmbedder`` saved with ``sklearn_biodiff.utils.dump``, or the
+    resume state of ``scripts/finetune_diffae.py`` (a dict holding it under ``"emb"``:
+    the label-aware fine-tuning after its last epoch), frozen as
     saved with ``readout``, alone and beside the ST features: ``"fitted:STEM"`` and
     ``"st_and_fitted:STEM"`` (``STEM``: the file name without its suffix)."""
     from sklearn_biodiff.utils import load
 
     def make():
         emb = load(path)
+        if isinstance(emb, dict):  # a resume state of scripts/finetune_diffae.py
+            emb = emb.get("emb")
         if not isinstance(emb, DiffAEEmbedder):
             raise SystemExit(f"{path} holds a {type(emb).__name__}, not a fitted "
-                             "DiffAEEmbedder")
+                             "DiffAEEmbedder (nor a fine-tuning state with one)")
         return emb.set_params(readout=readout, verbose=0)
 
     return _frozen_builders(Path(path).stem, make, memory, X_tr, y_tr, readout,

@@ -116,6 +116,11 @@ def test_a_saved_fitted_embedder_is_scored_frozen_with_the_readout(tmp_path):
     want = emb.set_params(readout="attention+rhythm").transform(X)
     np.testing.assert_allclose(frozen.transform(X), want, atol=1e-6)  # not refitted
     assert model.predict_proba(X).shape == (12, 2)
+    # the fine-tuning script's resume state: a dict with the embedder under "emb"
+    state = dump({"emb": emb, "epochs_done": 1}, tmp_path / "run.state")
+    run = bench._fitted_builders(state, Memory(None, verbose=0), X, y,
+                                 readout="attention+rhythm")["fitted_rhythm:run"]()
+    np.testing.assert_allclose(run.steps[0][1].transformer.transform(X), want, atol=1e-6)
     dump(bench.StandardScaler().fit(np.ones((3, 2))), tmp_path / "other.state")
     other = bench._fitted_builders(tmp_path / "other.state", Memory(None, verbose=0), X, y)
     try:
