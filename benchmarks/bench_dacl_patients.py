@@ -110,7 +110,13 @@ DESCRIPTIONS = {
                                       "features; probe C=0.01",
     "gaussian": "contrastive + Gaussian views (augmentation='gaussian', noise_std=0.1)",
     "dae": "DenoisingAEEmbedder (no labels)",
+    "diffae_frozen": "DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, readout="
+                     "DEFAULT_READOUT) on the raw windows, frozen (pretrained on the README "
+                     "training part's records, no training here); probe C=1",
 }
+#: configurations on the raw windows instead of the VAE latent (their features are
+#: computed once for every window and cached, like the ST features)
+RAW = ("diffae_frozen",)
 
 
 def probe(F_tr, y_tr, F_te, C=1.0):
@@ -147,11 +153,36 @@ def cached_features(W, key_parts, cache: Path):
     return F, seconds, str(path)
 
 
-class Fold:
-    """Every configuration on one (train windows, test windows) split."""
+def cached_diffae_features(W, key_parts, cache: Path, threads: int = 1):
+    """The frozen ``DEFAULT_PRETRAINED`` embedding (``DEFAULT_READOUT``) of every window,
+    computed once (``.npy`` cache keyed by the windows, checkpoint and readout)."""
+    from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT
 
-    def __init__(self, ST, y4, rec, args, configs):
+    key = hashlib.sha1(json.dumps([*key_parts, W.shape, DEFAULT_PRETRAINED,
+                                   DEFAULT_READOUT], default=str).encode()).hexdigest()[:16]
+    path = cache / f"diffae_windows_{key}.npy"
+    if path.exists():
+        return np.load(path), 0.0, str(path)
+    cache.mkdir(parents=True, exist_ok=True)
+    t0 = time.process_time()
+    emb = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, readout=DEFAULT_READOUT,
+                                         n_threads=threads).fit(W[:2])
+    F = emb.transform(W)
+    seconds = time.process_time() - t0
+    np.save(path, F)
+    return F, seconds, str(path)
+
+
+class Fold:
+    """Every configuration on one (train windows, test windows) split.
+
+    ``raw``: ``{config: features of every window}`` for the configurations of ``RAW``.
+    """
+
+    def __init__(self, ST, y4, rec, args, configs, raw=None):
         self.ST, self.y4, self.rec, self.args, self.configs = ST, y4, rec, args, configs
+        self.raw = raw or {}
 
     def dacl(self, Z, y, seed, groups=None, **params):
         p = {"max_epochs": self.args.epochs, "batch_size": 128, "lr": 1e-3,
@@ -187,6 +218,8 @@ class Fold:
                     "record": float(patient_roc_auc_score(yt_te, score, groups=g_te))}
 
             add("st_features", probe(ST[tr][i_tr], yt_tr, ST[te][i_te], C=0.01))
+            for name, F in self.raw.items():
+                add(name, probe(F[tr][i_tr], yt_tr, F[te][i_te]))
             zt, ze = Z_tr[i_tr], Z_te[i_te]
             add("vae_mu", probe(zt, yt_tr, ze))
             task_emb = {k: (a[i_tr], b[i_te]) for k, (a, b) in emb.items()}
@@ -357,7 +390,7 @@ def main(argv=None):
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
     ap.add_argument("--configs", nargs="*",
-                    default=[*SUPERVISED, *UNSUPERVISED, *CONCAT, *KEEP])
+                    default=[*SUPERVISED, *UNSUPERVISED, *CONCAT, *KEEP, *RAW])
     ap.add_argument("--merge-into", default=None,
                     help="add this run's configurations to results/<NAME>.json of an earlier "
                          "run with the same settings; the cells both runs computed must "
@@ -392,7 +425,14 @@ def main(argv=None):
     tr_rec, te_rec = readme_split(np.asarray(data.target))
     train = np.flatnonzero(np.isin(rec, tr_rec))
     test = np.flatnonzero(np.isin(rec, te_rec))
-    runner = Fold(ST, y4, rec, args, set(args.configs))
+    raw, raw_cpu = {}, {}
+    if "diffae_frozen" in args.configs:
+        raw["diffae_frozen"], raw_cpu["diffae_frozen"], path = cached_diffae_features(
+            W, [source, list(map(str, data.record_ids)), window], Path(args.cache),
+            args.threads)
+        print(f"DiffAE {raw['diffae_frozen'].shape} ({raw_cpu['diffae_frozen']:.0f} CPU s, "
+              f"cache {path})", flush=True)
+    runner = Fold(ST, y4, rec, args, set(args.configs), raw)
     # every finished fold is saved next to the ST cache, so that a killed run resumes
     checkpoint = Checkpoint(Path(args.cache), [
         st_cache, args.epochs, args.vae_epochs, args.latent_dim, args.folds],
@@ -457,7 +497,7 @@ def main(argv=None):
         "cv": cv,
         "comparisons": comparisons,
         "decision": decision,
-        "cpu_seconds": {"st_features": st_cpu, "cv": cv_cpu,
+        "cpu_seconds": {"st_features": st_cpu, **raw_cpu, "cv": cv_cpu,
                         "resumed_folds": sum(m["resumed"] for m in fold_meta)},
     }
     fresh = sum(m["cpu_seconds"] for m in fold_meta if not m["resumed"])

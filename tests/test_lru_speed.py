@@ -162,6 +162,23 @@ def test_attention_reducer_with_a_workspace_equals_reference_and_reuses_its_buff
                                atol=1e-5, rtol=1e-5)
 
 
+def test_the_inference_buffers_step_aside_under_autocast():
+    """bf16 autocast without autograd (a user's mixed-precision inference): the
+    workspace paths, which hold float32 buffers, are not taken, and the encoder runs."""
+    torch.manual_seed(0)
+    enc = SemanticEncoder(embedding_dim=8, width=16, n_layers=2).eval()
+    x = torch.randn(2, 1, 640)
+    lengths = torch.tensor([640, 400])
+    with torch.inference_mode():
+        hs, mask = enc.block_frames(x, lengths, padded=True)
+        z32, _ = enc.reducer(hs[-1], mask, workspace=Workspace())
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            hs_bf, mask_bf = enc.block_frames(x, lengths, padded=True)
+            z_bf, _ = enc.reducer(hs_bf[-1], mask_bf, workspace=Workspace())
+    assert torch.isfinite(z_bf).all() and mask_bf.equal(mask)
+    torch.testing.assert_close(z_bf.float(), z32, atol=0.1, rtol=0.1)
+
+
 @pytest.mark.parametrize("in_ch,kernel,stride,padding,n",
                          [(1, 5, 2, 2, 3000), (1, 5, 2, 2, 7), (12, 9, 4, 4, 301),
                           (3, 3, 1, 0, 64), (2, 4, 3, 1, 50)])

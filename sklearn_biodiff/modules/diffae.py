@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..diffusion import DiffusionSchedule, q_sample
-from .lru import BLOCK, LRUBlock, Workspace
+from .lru import BLOCK, LRUBlock, Workspace, _autocast_on
 from .vector_unet import TimeEmbedding
 
 __all__ = ["RHYTHM_PERIODS", "AttentionReducer", "ConditionalUNet1d", "DiffAEModule",
@@ -53,7 +53,8 @@ class AttentionReducer(nn.Module):
         runs along contiguous memory and no (B, L, C) value tensor is formed; equal to
         :meth:`forward_reference` within float32 rounding. ``S`` is a strided view.
 
-        ``workspace`` (inference only, ignored under autograd): the logits and ``S``
+        ``workspace`` (inference only, ignored under autograd and autocast): the logits
+        and ``S``
         live in its buffers (``S`` is then valid until the next call sharing it), the
         attention bias is left out (a constant per output over time, which the softmax
         over time cancels) and only the padded tail of each row is masked, ``mask``
@@ -61,7 +62,7 @@ class AttentionReducer(nn.Module):
         returns it).
         """
         n_batch, n, d = x.shape
-        if workspace is not None and not torch.is_grad_enabled():
+        if workspace is not None and not torch.is_grad_enabled() and not _autocast_on(x):
             return self._forward_inference(x, mask, workspace)
         # logits (C, B, L): one GEMM over every frame, the softmax on contiguous rows
         logits = torch.addmm(self.attn.bias[:, None], self.attn.weight, x.reshape(-1, d).T)
@@ -229,7 +230,7 @@ class SemanticEncoder(nn.Module):
         x = x[:, None, :] if x.dim() == 2 else x
         if workspace is None and not torch.is_grad_enabled():
             workspace = Workspace()
-        if torch.is_grad_enabled():
+        if torch.is_grad_enabled() or _autocast_on(x):
             h = nn.functional.gelu(self.conv1(x))
         else:  # few input channels: a GEMM per record beats the library's convolution
             h = torch.ops.aten.gelu_(conv1d_as_gemm(self.conv1, x, workspace))
