@@ -111,8 +111,10 @@ DESCRIPTIONS = {
     "gaussian": "contrastive + Gaussian views (augmentation='gaussian', noise_std=0.1)",
     "dae": "DenoisingAEEmbedder (no labels)",
     "diffae_frozen": "DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, readout="
-                     "DEFAULT_READOUT) on the raw windows, frozen (pretrained on the README "
-                     "training part's records, no training here); probe C=1",
+                     "DEFAULT_READOUT) on the raw windows, frozen, probe C=1; no training "
+                     "here, but the checkpoint was pretrained without labels on the README "
+                     "training part's records, whose windows the CV folds hold out (the CV "
+                     "cells favour it; the test part's records it never saw)",
 }
 #: configurations on the raw windows instead of the VAE latent (their features are
 #: computed once for every window and cached, like the ST features)
