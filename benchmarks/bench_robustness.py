@@ -407,6 +407,17 @@ def merge_rows(previous: dict, res: dict, fit_seconds: dict, curve_seconds: floa
                               "this run": curve_seconds}
 
 
+def _settings(args) -> dict:
+    """The run's arguments for the JSON: paths (alone or in lists) as strings."""
+    def plain(v):
+        if isinstance(v, Path):
+            return str(v)
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+    return {k: plain(v) for k, v in vars(args).items()}
+
+
 def _write_report(args, name, source, tr, te, t_start, previous, res, fit_seconds,
                   curve_seconds):
     """Summarise the rows, write ``results/<name>.json`` and redraw the figure."""
@@ -424,7 +435,7 @@ def _write_report(args, name, source, tr, te, t_start, previous, res, fit_second
                                                for k in m["kinds"].values()]))
     report = {
         "source": source, "machine": machine(),
-        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "settings": _settings(args),
         "protocol": "README 70/30 split (random_state=0), normal vs (AF+other), noisy "
                     "dropped; fit once on clean training records; test records corrupted "
                     "once per (kind, SNR) with seed 0 and scored once per model",

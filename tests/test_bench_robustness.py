@@ -129,3 +129,15 @@ def test_a_saved_fitted_embedder_is_scored_frozen_with_the_readout(tmp_path):
         assert "not a fitted DiffAEEmbedder" in str(err)
     else:
         raise AssertionError("a file without a DiffAEEmbedder was accepted")
+
+
+def test_the_settings_of_a_run_with_fitted_files_serialise():
+    """A run with ``--fitted`` once lost its 12-minute curve at the very end: the list of
+    paths did not go into the JSON."""
+    import argparse
+
+    args = argparse.Namespace(fitted=[Path("a/b.state"), Path("c.state")],
+                              diffae=Path("d.joblib"), pretrained=None, readout="attention")
+    settings = bench._settings(args)
+    assert settings["fitted"] == ["a/b.state", "c.state"] and settings["diffae"] == "d.joblib"
+    json.dumps(settings)
