@@ -354,3 +354,20 @@ def test_the_embedding_meta_goes_into_the_json_as_column_counts():
     assert out == {"seconds": 1.5, "cached": True,
                    "n_features_out": {"attention": 4, "attention+rhythm": 6}}
     json.dumps(out)
+
+
+def test_the_readme_headline_quotes_the_few_label_rows_of_the_benchmark():
+    from benchmarks import render_results as render
+    from benchmarks.rendering.headline import _few_labels
+    from sklearn_biodiff.pretrained import FEW_LABELS_READOUT
+
+    results = render.load_results()
+    if "bench_label_efficiency" not in results:
+        pytest.skip("no bench_label_efficiency.json")
+    rows = copy.deepcopy(results["bench_label_efficiency"]["rows"])
+    mine = rows[f"pretrained readout={FEW_LABELS_READOUT} probe={bench.FEW_LABELS_PROBE}"]
+    mine["fractions"]["0.01"]["test"]["mean_f1_NAO"].update(mean=0.123456, sd=0.0101)
+    text = " ".join(_few_labels({"bench_label_efficiency": {"rows": rows}}).split())
+    assert "mean F1 of N, A, O 0.123 ± 0.010" in text
+    assert "class_weight='balanced'" in text
+    assert _few_labels({}) == ""  # no benchmark: no sentence

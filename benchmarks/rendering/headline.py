@@ -21,4 +21,38 @@ def _headline(r: dict, fmt: str) -> dict:
              f"`readout=\"{DEFAULT_READOUT}\"`",
              *(_f(default["test"][k]) for k in PROBE_METRICS)]]
     return {"hl_table": _table(["embedding", *PROBE_METRICS.values()], rows, fmt),
-            "hl_n_train": f"{b['n_train']:,}", "hl_n_test": f"{b['n_test']:,}"}
+            "hl_n_train": f"{b['n_train']:,}", "hl_n_test": f"{b['n_test']:,}",
+            "hl_few": _few_labels(r)}
+
+
+def _few_labels(r: dict) -> str:
+    """The 1 % row of the label-efficiency benchmark: the few-label readout with the
+    probe chosen for tens of labels, beside ST with the same probe."""
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, FEW_LABELS_READOUT
+
+    b = r.get("bench_label_efficiency")
+    if b is None:
+        return ""
+    probes = {row.get("probe") for row in b["rows"].values()} - {None, "readme"}
+    probe = next(iter(probes), None)
+    tag = f" probe={probe}" if probe else ""
+    mine = b["rows"].get(f"pretrained readout={FEW_LABELS_READOUT}{tag}")
+    st = b["rows"].get(f"ScatteringFeatures{tag}")
+    if mine is None or st is None or "0.01" not in mine["fractions"]:
+        return ""
+    m, s = mine["fractions"]["0.01"], st["fractions"]["0.01"]
+
+    def cell(fr, metric):
+        t = fr["test"][metric]
+        return f"{_f(t['mean'])} ± {_f(t['sd'])}"
+
+    how = ("with `LogisticRegression(" + ", ".join(
+        f"{k}={v!r}" for k, v in mine.get("probe_settings", {}).items() if k != "C_grid")
+        + ")`, C by CV" if probe else "with the same probe")
+    return (f"With 1 % of the training labels ({m['n_labelled']} records, "
+            f"{len(m['seeds'])} stratified subsets, test part scored once per subset; "
+            f"`benchmarks/bench_label_efficiency.py`), {how}: the frozen "
+            f"`{DEFAULT_PRETRAINED}` with `readout=\"{FEW_LABELS_READOUT}\"` reaches mean "
+            f"F1 of N, A, O {cell(m, 'mean_f1_NAO')} and AF vs rest AUROC "
+            f"{cell(m, 'auroc_af_vs_rest')}; `ScatteringFeatures()` with the same probe "
+            f"{cell(s, 'mean_f1_NAO')} and {cell(s, 'auroc_af_vs_rest')}.")
