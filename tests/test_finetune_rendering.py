@@ -30,3 +30,40 @@ def test_without_a_fitted_row_the_paragraph_says_it_was_not_measured():
     r = {"bench_robustness": {"models": {
         f"pretrained_rhythm:{DEFAULT_PRETRAINED}": _model(0.9, 0.9, 0.9)}}}
     assert "has not been measured yet" in finetune._robustness(r)
+
+
+def test_the_grouped_window_diffae_row_needs_the_same_st_cells_as_the_main_run():
+    import copy
+
+    import pytest
+
+    from benchmarks import render_results as render
+    from benchmarks.rendering import dacl_patients
+
+    results = render.load_results()
+    if "bench_dacl_patients_diffae" not in results:
+        pytest.skip("no bench_dacl_patients_diffae.json")
+    text = " ".join(render.render_block("dacl_patients", results, "md").split())
+    assert "pretrained DiffAE" in text and "target of ST + 0.02" in text
+    changed = copy.deepcopy(results)
+    st = changed["bench_dacl_patients_diffae"]["cv"]["af_vs_rest"]["st_features"]["window"]
+    st["folds"][0] += 10 * dacl_patients.ST_AGREEMENT  # another ST: not the same folds
+    with pytest.raises(render.ClaimError, match="ST probe cells agree"):
+        render.render_block("dacl_patients", changed, "md")
+
+
+def test_the_diffae_sentence_meets_the_target_only_on_both_tasks_in_cv_and_test():
+    from benchmarks.rendering.dacl_patients import _diffae_sentence
+
+    def cell(mean):
+        return {"window": {"mean": mean, "std": 0.005, "folds": [mean] * 3}}
+
+    cv = {"normal_vs_abnormal": {"st_features": cell(0.80), "diffae_frozen": cell(0.83)},
+          "af_vs_rest": {"st_features": cell(0.90), "diffae_frozen": cell(0.95)}}
+    test = {"normal_vs_abnormal": {"st_features": {"window": 0.80},
+                                   "diffae_frozen": {"window": 0.81}},
+            "af_vs_rest": {"st_features": {"window": 0.90},
+                           "diffae_frozen": {"window": 0.95}}}
+    assert "does not meet" in _diffae_sentence(cv, test)  # +0.01 on one test cell
+    test["normal_vs_abnormal"]["diffae_frozen"]["window"] = 0.83
+    assert "It meets" in _diffae_sentence(cv, test)

@@ -179,6 +179,15 @@ def _verdict(runs: dict) -> str:
         if name in ("frozen", DEFAULT_RUN):
             continue
         out.append(_gain_sentence(describe(runs[name]["folds"]["0"]), s, frozen) + ".")
+    # fine-tuned variants against the default recipe itself (same folds): what each
+    # change of the recipe does (a difference within one fold std is a tie)
+    variants = [n for n in full if n not in ("frozen", DEFAULT_RUN)
+                and runs[n]["folds"]["0"].get("init", "pretrained") == "pretrained"
+                and "params" in runs[n]["folds"]["0"]]
+    if DEFAULT_RUN in full and variants:
+        out.append("Against the default recipe itself (same folds): " + "; ".join(
+            _gain_sentence(describe(runs[n]["folds"]["0"]), full[n], full[DEFAULT_RUN])
+            for n in variants) + ".")
     return "\n\n".join(out)
 
 
