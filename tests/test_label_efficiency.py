@@ -282,15 +282,22 @@ def test_the_rendered_block_says_which_frozen_rows_meet_the_targets(monkeypatch)
     assert "by less than one seed sd" not in text  # 0.9 is far above what is needed
 
 
-def test_the_rendered_block_refuses_a_few_labels_readout_the_selection_did_not_choose():
+@pytest.mark.parametrize("part,key,value,match", [
+    ("chosen", "readout", "attention+stats", "FEW_LABELS_READOUT"),
+    ("chosen_probe", "probe", "wide-C", "probe chosen at 1 %"),
+])
+def test_the_rendered_block_refuses_a_few_label_choice_the_selection_did_not_make(
+        part, key, value, match):
+    """A readout (at 10 %) or a probe (at 1 %) the selection did not choose."""
     from benchmarks import render_results as render
 
     results = render.load_results()
     if "select_label_efficiency" not in results or "bench_label_efficiency" not in results:
         pytest.skip("no label-efficiency JSON")
     changed = copy.deepcopy(results)
-    changed["select_label_efficiency"]["chosen"]["0.1"]["readout"] = "attention+stats"
-    with pytest.raises(render.ClaimError, match="FEW_LABELS_READOUT"):
+    fraction = "0.1" if part == "chosen" else "0.01"
+    changed["select_label_efficiency"][part][fraction][key] = value
+    with pytest.raises(render.ClaimError, match=match):
         render.render_block("label_efficiency", changed, "md")
 
 
@@ -331,18 +338,6 @@ def test_the_readme_recommends_the_probes_the_selection_chose():
             in readme) == all(chosen[f]["probe"] == "readme" for f in ("0.03", "0.1"))
     assert ('GridSearchCV(LogisticRegression(max_iter=3000), {"C": [0.01, 0.1, 1.0]})'
             in readme)  # the quickstart's probe
-
-
-def test_the_rendered_block_refuses_probe_rows_with_a_probe_the_selection_did_not_choose():
-    from benchmarks import render_results as render
-
-    results = render.load_results()
-    if "select_label_efficiency" not in results or "bench_label_efficiency" not in results:
-        pytest.skip("no label-efficiency JSON")
-    changed = copy.deepcopy(results)
-    changed["select_label_efficiency"]["chosen_probe"]["0.01"]["probe"] = "wide-C"
-    with pytest.raises(render.ClaimError, match="probe chosen at 1 %"):
-        render.render_block("label_efficiency", changed, "md")
 
 
 def test_the_embedding_meta_goes_into_the_json_as_column_counts():
