@@ -54,12 +54,11 @@ class AttentionReducer(nn.Module):
         :meth:`forward_reference` within float32 rounding. ``S`` is a strided view.
 
         ``workspace`` (inference only, ignored under autograd and autocast): the logits
-        and ``S``
-        live in its buffers (``S`` is then valid until the next call sharing it), the
-        attention bias is left out (a constant per output over time, which the softmax
-        over time cancels) and only the padded tail of each row is masked, ``mask``
-        being valid frames first, then padding (as :meth:`SemanticEncoder.block_frames`
-        returns it).
+        and ``S`` live in its buffers (``S`` is then valid until the next call sharing
+        it), the attention bias is left out (a constant per output over time, which the
+        softmax over time cancels) and only the padded tail of each row is masked,
+        ``mask`` being valid frames first, then padding (as
+        :meth:`SemanticEncoder.block_frames` returns it).
         """
         n_batch, n, d = x.shape
         if workspace is not None and not torch.is_grad_enabled() and not _autocast_on(x):
