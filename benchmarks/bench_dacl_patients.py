@@ -139,20 +139,26 @@ def windows_of(data, window):
     return W, y4, rec, short
 
 
-def cached_features(W, key_parts, cache: Path):
-    """``ScatteringFeatures()`` of every window, computed once (``.npy`` cache)."""
-    st = ScatteringFeatures(n_jobs=1)
-    key = hashlib.sha1(json.dumps([*key_parts, W.shape, repr(sorted(
-        st.get_params().items()))], default=str).encode()).hexdigest()[:16]
-    path = cache / f"st_windows_{key}.npy"
+def _cached_matrix(name: str, key: list, cache: Path, compute):
+    """``(F, cpu_seconds, path)``: ``compute()`` once, then from ``<name>_<hash>.npy``
+    under ``cache`` (``cpu_seconds`` is 0 when read from the cache)."""
+    digest = hashlib.sha1(json.dumps(key, default=str).encode()).hexdigest()[:16]
+    path = cache / f"{name}_{digest}.npy"
     if path.exists():
         return np.load(path), 0.0, str(path)
     cache.mkdir(parents=True, exist_ok=True)
     t0 = time.process_time()
-    F = st.fit_transform(W)
+    F = compute()
     seconds = time.process_time() - t0
     np.save(path, F)
     return F, seconds, str(path)
+
+
+def cached_features(W, key_parts, cache: Path):
+    """``ScatteringFeatures()`` of every window, computed once (``.npy`` cache)."""
+    st = ScatteringFeatures(n_jobs=1)
+    return _cached_matrix("st_windows", [*key_parts, W.shape, repr(sorted(
+        st.get_params().items()))], cache, lambda: st.fit_transform(W))
 
 
 def cached_diffae_features(W, key_parts, cache: Path, threads: int = 1):
@@ -161,19 +167,12 @@ def cached_diffae_features(W, key_parts, cache: Path, threads: int = 1):
     from sklearn_biodiff.feature_extraction import DiffAEEmbedder
     from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT
 
-    key = hashlib.sha1(json.dumps([*key_parts, W.shape, DEFAULT_PRETRAINED,
-                                   DEFAULT_READOUT], default=str).encode()).hexdigest()[:16]
-    path = cache / f"diffae_windows_{key}.npy"
-    if path.exists():
-        return np.load(path), 0.0, str(path)
-    cache.mkdir(parents=True, exist_ok=True)
-    t0 = time.process_time()
-    emb = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, readout=DEFAULT_READOUT,
-                                         n_threads=threads).fit(W[:2])
-    F = emb.transform(W)
-    seconds = time.process_time() - t0
-    np.save(path, F)
-    return F, seconds, str(path)
+    def compute():
+        return DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, readout=DEFAULT_READOUT,
+                                              n_threads=threads).fit(W[:2]).transform(W)
+
+    return _cached_matrix("diffae_windows", [*key_parts, W.shape, DEFAULT_PRETRAINED,
+                                             DEFAULT_READOUT], cache, compute)
 
 
 class Fold:
