@@ -223,13 +223,14 @@ def main(argv=None) -> dict:
                                      "seconds")
     del y_te, _
     sets = column_sets(meta["columns"])
+    widths = {r: len(sets[r]) for r in READOUTS}
     fractions = [0.01, 0.10] + ([1.0] if args.with_full else [])
     out = RESULTS / "select_label_efficiency.json"
     # candidates already scored (an earlier, interrupted run) are kept, not rerun
     results = json.loads(out.read_text())["candidates"] if out.exists() else {}
 
     def save():
-        chosen = choose(results, {r: len(sets[r]) for r in READOUTS})
+        chosen = choose(results, widths)
         report = {"chosen": chosen,
                   "chosen_probe": choose_probes(
                       results, chosen.get("0.01", {}).get("readout", FEW_LABELS_READOUT)),
@@ -272,8 +273,8 @@ def main(argv=None) -> dict:
         for cols in STAGE1_OTHER_COLUMNS:
             run(cols, cols, "none", "readme")
     if args.stage in ("probe", "both"):
-        readout = choose(results, {r: len(sets[r]) for r in READOUTS}).get(
-            "0.01", {}).get("readout", FEW_LABELS_READOUT)
+        readout = choose(results, widths).get("0.01", {}).get("readout",
+                                                               FEW_LABELS_READOUT)
         for probe in CV_PROBES:
             run(readout, readout, "none", probe, list(PROBE_FRACTIONS))
     return save()
