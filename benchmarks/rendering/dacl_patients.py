@@ -69,7 +69,9 @@ def _dacl_patients(r: dict, fmt: str) -> dict:
     # the frozen DiffAE: its own run (bench_dacl_patients_diffae.json), same folds and ST
     # features (the VAE latent of a later run differs, so its rows are not merged)
     extra = r.get("bench_dacl_patients_diffae")
-    if extra is not None and all("diffae_frozen" in extra["cv"][t] for t in PATIENT_TASKS):
+    if extra is not None and not all("diffae_frozen" in extra["cv"][t] for t in PATIENT_TASKS):
+        extra = None  # a run without the row: nothing to add
+    if extra is not None:
         for t in PATIENT_TASKS:
             mine, main = extra["cv"][t]["st_features"]["window"], cv[t]["st_features"]["window"]
             st_gap = max(abs(x - y) for x, y in zip(mine["folds"], main["folds"]))
@@ -115,7 +117,7 @@ def _dacl_patients(r: dict, fmt: str) -> dict:
     sentences.append(sentence)
     if "diffae_frozen" in names:
         sentences.append(_diffae_sentence(cv, test))
-    elif extra is not None and all("diffae_frozen" in extra["cv"][t] for t in PATIENT_TASKS):
+    elif extra is not None:
         sentences.append(_diffae_sentence(extra["cv"], extra.get("test"))
                          + " (Its row comes from `bench_dacl_patients_diffae.json`, a "
                          "later run on the same folds: its ST probe cells agree with this "
