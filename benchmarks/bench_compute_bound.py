@@ -26,7 +26,11 @@ in the same run, so the bound and the rates share the machine's state:
   10 s from the same records (fixed seed), forward + noise-prediction loss + backward +
   Adam, the current encoder and the reference encoder (``forward_reference``) from the
   same initial weights and the same draws, interleaved step by step: crops per
-  CPU-second and the two loss curves;
+  CPU-second and the two loss curves; a third row runs the current path with the
+  forward under bfloat16 autocast (what ``engine=TorchEngine(precision="bf16")`` does;
+  fast on CPUs with bfloat16 matrix units such as AMX), with its loss curve's largest
+  relative difference from the float32 one and its own bound from the bfloat16 GEMM
+  rate measured in the same run;
 * ScatteringFeatures(): records per CPU-second with one thread, FFT-counted FLOPs.
 
 The machine may be shared: CPU time is robust to other processes' time slices but not to
@@ -137,14 +141,20 @@ def encoder_flops(emb: DiffAEEmbedder, records: list, readout: str) -> dict:
 
 
 # ----------------------------------------------------------------------------- rates
+#: the GEMMs :func:`dense_rate` times: (m, k, n, dtype)
+DENSE_GEMMS = {"1024^3": (1024, 1024, 1024, torch.float32),
+               "encoder 9088x64x128": (9088, 64, 128, torch.float32),
+               "1024^3 bfloat16": (1024, 1024, 1024, torch.bfloat16)}
+
+
 def dense_rate(threads: int, seconds: float = 1.0) -> dict:
-    """Best float32 GEMM rate (GFLOP per CPU-second) of ``threads`` torch threads."""
+    """Best GEMM rate (GFLOP per CPU-second) of ``threads`` torch threads, per
+    :data:`DENSE_GEMMS` entry (float32, and bfloat16 for the mixed-precision row)."""
     torch.set_num_threads(threads)
     out = {}
-    for label, (m, k, n) in {"1024^3": (1024, 1024, 1024),
-                             "encoder 9088x64x128": (9088, 64, 128)}.items():
-        a, b = torch.randn(m, k), torch.randn(k, n)
-        c = torch.empty(m, n)
+    for label, (m, k, n, dtype) in DENSE_GEMMS.items():
+        a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+        c = torch.empty(m, n, dtype=dtype)
         torch.mm(a, b, out=c)
         best = 0.0
         t_end = time.process_time() + seconds
@@ -207,47 +217,62 @@ def _crops(X: list, n: int, length: int, seed: int) -> torch.Tensor:
     return torch.as_tensor(out)
 
 
-def _step(module, opt, x0, reference: bool, seed: int) -> float:
+def _step(module, opt, x0, reference: bool, seed: int, bf16: bool = False) -> float:
+    """One training step; ``bf16``: the forward under bfloat16 autocast, as
+    ``engine=TorchEngine(precision="bf16")`` runs it (loss on float32 outputs)."""
     torch.manual_seed(seed)
     enc = module.encoder.forward_reference if reference else module.encoder
-    z, _ = enc(x0)
-    t = torch.randint(1, module.n_timesteps + 1, (x0.shape[0],))
-    eps = torch.randn_like(x0)
-    eps_hat = module.denoiser(q_sample(x0, t, eps, module.schedule), t, z)
-    loss = torch.nn.functional.mse_loss(eps_hat, eps)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        z, _ = enc(x0)
+        t = torch.randint(1, module.n_timesteps + 1, (x0.shape[0],))
+        eps = torch.randn_like(x0)
+        eps_hat = module.denoiser(q_sample(x0, t, eps, module.schedule), t, z)
+    loss = torch.nn.functional.mse_loss(eps_hat.float(), eps)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     return float(loss)
 
 
+#: the rows of the training measurement: (reference encoder, bfloat16 autocast)
+TRAINING_ROWS = {"after": (False, False), "before": (True, False),
+                 "after_bf16": (False, True)}
+
+
 def training_rates(X: list, steps: int, batch: int, threads: int) -> dict:
-    """Crops per CPU-second of a training step, current vs reference encoder."""
+    """Crops per CPU-second of a training step: current vs reference encoder, and the
+    current one under bfloat16 autocast (:data:`TRAINING_ROWS`)."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     base = DiffAEModule()
-    models = {"after": base, "before": copy.deepcopy(base)}
+    models = {k: copy.deepcopy(base) for k in TRAINING_ROWS}
     opts = {k: torch.optim.Adam(m.parameters(), lr=1e-3) for k, m in models.items()}
     batches = [_crops(X, batch, 3000, seed) for seed in range(steps + 1)]
-    for k, m in models.items():  # warm-up on a batch of its own, same for both
+    for k, m in models.items():  # warm-up on a batch of its own, same for all
+        reference, bf16 = TRAINING_ROWS[k]
         _step(copy.deepcopy(m), torch.optim.Adam(copy.deepcopy(m).parameters()), batches[-1],
-              k == "before", 0)
+              reference, 0, bf16)
     losses = {k: [] for k in models}
     cpu = {k: [] for k in models}
     for i in range(steps):
-        for k in ("after", "before"):
+        for k in models:
             c0 = time.process_time()
-            losses[k].append(_step(models[k], opts[k], batches[i], k == "before", 1000 + i))
+            reference, bf16 = TRAINING_ROWS[k]
+            losses[k].append(_step(models[k], opts[k], batches[i], reference, 1000 + i, bf16))
             cpu[k].append(time.process_time() - c0)
     out = {"steps": steps, "batch": batch, "crop_samples": 3000,
            "loss_curves": losses,
-           "max_abs_loss_difference": float(np.max(np.abs(np.subtract(*losses.values()))))}
+           "max_abs_loss_difference": float(np.max(np.abs(
+               np.subtract(losses["after"], losses["before"])))),
+           "bf16_max_relative_loss_difference": float(np.max(np.abs(
+               np.divide(losses["after_bf16"], losses["after"]) - 1)))}
     for k in models:
         c = np.array(cpu[k][1:] if steps > 2 else cpu[k])  # the first step allocates
         out[k] = {"cpu_seconds_per_step": c.tolist(),
                   "crops_per_cpu_second": float(batch / np.median(c))}
-    out["speedup_cpu"] = out["after"]["crops_per_cpu_second"] / out["before"][
-        "crops_per_cpu_second"]
+    for k in ("after", "after_bf16"):
+        out["speedup_cpu" + k[5:]] = out[k]["crops_per_cpu_second"] / out["before"][
+            "crops_per_cpu_second"]
     return out
 
 
@@ -344,6 +369,9 @@ def main(argv=None) -> dict:
                           "achieved_fraction": {
                               k: train[k]["crops_per_cpu_second"] / bound
                               for k in ("after", "before")}}
+    bf16_peak = report["dense_gflops_per_cpu_second"]["1 thread"]["1024^3 bfloat16"]
+    report["training"]["bf16_bound_crops_per_cpu_second"] = (
+        bf16_peak * 1e9 / tflops["model_per_crop"])
     print("scattering", flush=True)
     st = scattering(X, args.repeats)
     st["bound_records_per_cpu_second"] = peak * 1e9 / st["flops_per_record"]

@@ -54,3 +54,19 @@ def test_the_verdicts_follow_the_numbers(results):
     assert "on one thread met (1000" in _compute_bound(r, "md")["cb_verdict"]
     one["after"]["records_per_cpu_second"] = 10.0
     assert "on one thread not met (10" in _compute_bound(r, "md")["cb_verdict"]
+
+
+def test_the_bf16_training_row_and_its_verdict(results):
+    r = copy.deepcopy(results)
+    tr = r["bench_compute_bound"]["training"]
+    r["bench_compute_bound"]["dense_gflops_per_cpu_second"]["1 thread"].setdefault(
+        "1024^3 bfloat16", 1400.0)
+    tr.setdefault("bf16_bound_crops_per_cpu_second", 1400.0)
+    tr.setdefault("bf16_max_relative_loss_difference", 0.003)
+    tr["after_bf16"] = {"crops_per_cpu_second": 3 * tr["before"]["crops_per_cpu_second"]}
+    tr["speedup_cpu_bf16"] = 3.0
+    out = _compute_bound(r, "md")
+    assert "bfloat16 autocast" in out["cb_table"]
+    assert "3.00x the reference's float32 rate, met" in out["cb_verdict"]
+    tr["speedup_cpu_bf16"] = 1.5
+    assert "1.50x the reference's float32 rate, not met" in _compute_bound(r, "md")["cb_verdict"]

@@ -48,6 +48,24 @@ def _compute_bound(r: dict, fmt: str) -> dict:
                  f"{tr['after']['crops_per_cpu_second']:.0f}",
                  f"{tr['achieved_fraction']['before']:.2f}",
                  f"{tr['achieved_fraction']['after']:.2f}", "", ""])
+    bf16 = ""
+    if "after_bf16" in tr:  # runs before the bfloat16 row have none
+        bf16_bound = tr["bf16_bound_crops_per_cpu_second"]
+        bf16_rate = tr["after_bf16"]["crops_per_cpu_second"]
+        rows.append([f"training step, bfloat16 autocast "
+                     f"(`engine=TorchEngine(precision=\"bf16\")`), per crop",
+                     f"{tr['flops']['model_per_crop'] / 1e6:.0f}", f"{bf16_bound:.0f}", "",
+                     f"{bf16_rate:.0f}", "", f"{bf16_rate / bf16_bound:.2f}", "", ""])
+        bf16 = (f" With the forward under bfloat16 autocast (opt-in, "
+                f"`engine=TorchEngine(precision=\"bf16\")`; this CPU multiplies bfloat16 "
+                f"matrices at {b['dense_gflops_per_cpu_second']['1 thread']['1024^3 bfloat16']:.0f}"
+                f" GFLOP per CPU-second, so its bound is that rate's) the step runs at "
+                f"{tr['speedup_cpu_bf16']:.2f}x the reference's float32 rate, "
+                f"{_met(tr['speedup_cpu_bf16'] >= TARGET_TRAINING_SPEEDUP)} for "
+                f"{TARGET_TRAINING_SPEEDUP:.0f}x, with a loss curve within "
+                f"{tr['bf16_max_relative_loss_difference'] * 100:.1f}% of the float32 one "
+                f"(not equal within float32 rounding: a different arithmetic, not the "
+                f"default).")
     st = b["scattering"]
     rows.append(["`ScatteringFeatures()` (FFTs counted)",
                  f"{st['flops_per_record'] / 1e6:.0f}",
@@ -75,7 +93,7 @@ def _compute_bound(r: dict, fmt: str) -> dict:
         f"training at {TARGET_TRAINING_SPEEDUP:.0f}x {_met(speed >= TARGET_TRAINING_SPEEDUP)} "
         f"({speed:.2f}x: only the encoder's part of the step changed, the denoiser's "
         f"{tr['flops']['denoiser_per_crop'] / tr['flops']['executed_per_crop'] * 100:.0f}% "
-        f"of the step's FLOPs did not).")
+        f"of the step's FLOPs did not).{bf16}")
     return {
         "cb_table": _table(header, rows, fmt),
         "cb_n": str(b["n_records"]), "cb_mean_s": f"{b['record_seconds']['mean']:.1f}",

@@ -438,7 +438,9 @@ class LRU(nn.Module):
         n_tok = flat.shape[0]
         if workspace is None:
             bu = torch.mm(w_in, flat.T).reshape(2, h, n_batch, n + pad)  # channels first
-            x_re, x_im = blocked_scan_channels_first(bu[0], bu[1], ops)
+            # unbind, not bu[0] and bu[1]: each index's backward would fill a zero
+            # tensor of the whole (2, H, B, L) gradient
+            x_re, x_im = blocked_scan_channels_first(*bu.unbind(0), ops)
             # y = C_re x_re - C_im x_im + D u, token-major (the GEMMs read x transposed)
             y = torch.mm(x_re.reshape(h, -1).T, w_out[:h])
             y = y.addmm_(x_im.reshape(h, -1).T, w_out[h:]).addcmul_(flat, self.D)
