@@ -115,10 +115,19 @@ DESCRIPTIONS = {
                      "here, but the checkpoint was pretrained without labels on the README "
                      "training part's records, whose windows the CV folds hold out (the CV "
                      "cells favour it; the test part's records it never saw)",
+    "diffae_fine_tuned": "DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED, readout="
+                         "DEFAULT_READOUT, random_state=seed).fit(records, labels): the "
+                         "package's label-aware fine-tuning (its defaults) on the whole "
+                         "records whose windows are the fold's training windows, with their "
+                         "4 labels (one fit per fold for both tasks; records shorter than the "
+                         "crop left out of the fit), then frozen on the windows, probe C=1",
 }
 #: configurations on the raw windows instead of the VAE latent (their features are
 #: computed once for every window and cached, like the ST features)
 RAW = ("diffae_frozen",)
+#: configurations fine-tuned per fold on the whole records of the fold's training
+#: windows (their window embeddings cached per fold)
+FINE_TUNED = ("diffae_fine_tuned",)
 
 
 def probe(F_tr, y_tr, F_te, C=1.0):
@@ -175,15 +184,50 @@ def cached_diffae_features(W, key_parts, cache: Path, threads: int = 1):
                                              DEFAULT_READOUT], cache, compute)
 
 
+#: ``--quick`` (the bundled sample): short crops, two epochs, like bench_label_efficiency
+QUICK_FINE_TUNING = {"snippet_seconds": 2.0, "max_epochs": 2, "batch_size": 8}
+
+
+def fine_tuned_features(records, y_records, W, rec, tr, te, seed, key_parts, cache: Path,
+                        threads: int = 1, quick: bool = False):
+    """``(F_tr, F_te, cpu_seconds)``: the windows ``W[tr]``, ``W[te]`` embedded by
+    ``DEFAULT_PRETRAINED`` fine-tuned (the package's defaults, ``DEFAULT_READOUT``) on the
+    whole ``records`` of the training windows' records ``rec[tr]``, seeded by ``seed``;
+    cached per fold (``.npy`` keyed by the windows, the split, the seed and the recipe).
+    """
+    from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+    from sklearn_biodiff.feature_extraction._diffae import FINE_TUNING_SETTINGS
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, DEFAULT_READOUT
+
+    emb = DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED, readout=DEFAULT_READOUT,
+                         random_state=seed, n_threads=threads,
+                         **(QUICK_FINE_TUNING if quick else {}))
+    recipe = {k: v for k, v in emb.get_params().items() if k != "n_threads"}
+    split = hashlib.sha1(np.r_[tr, -1, te].astype(np.int64).tobytes()).hexdigest()
+
+    def compute():
+        ids = np.unique(rec[tr])
+        keep = [r for r in ids if len(records[r]) >= emb._snippet_length()]
+        emb.fit([records[r] for r in keep], np.asarray(y_records)[keep])
+        return emb.transform(W[np.r_[tr, te]])
+
+    F, seconds, _ = _cached_matrix("diffae_fine_tuned", [
+        *key_parts, W.shape, split, seed, DEFAULT_PRETRAINED, repr(sorted(recipe.items())),
+        FINE_TUNING_SETTINGS], cache, compute)
+    return F[: len(tr)], F[len(tr):], seconds
+
+
 class Fold:
     """Every configuration on one (train windows, test windows) split.
 
     ``raw``: ``{config: features of every window}`` for the configurations of ``RAW``.
     """
 
-    def __init__(self, ST, y4, rec, args, configs, raw=None):
+    def __init__(self, ST, y4, rec, args, configs, raw=None, fine_tune=None):
         self.ST, self.y4, self.rec, self.args, self.configs = ST, y4, rec, args, configs
         self.raw = raw or {}
+        # (tr, te, seed) -> (F_tr, F_te, cpu seconds) for the FINE_TUNED configurations
+        self.fine_tune = fine_tune
 
     def dacl(self, Z, y, seed, groups=None, **params):
         p = {"max_epochs": self.args.epochs, "batch_size": 128, "lr": 1e-3,
@@ -206,6 +250,9 @@ class Fold:
         if "dacl_patient" in self.configs:
             d = self.dacl(Z_tr, y4[tr], seed, groups=rec[tr], objective="patient")
             emb["dacl_patient"] = (d.transform(Z_tr), d.transform(Z_te))
+        fine = {}  # FINE_TUNED config -> (its window embeddings on tr, on te)
+        if "diffae_fine_tuned" in self.configs:
+            fine["diffae_fine_tuned"] = self.fine_tune(tr, te, seed)[:2]
         out = {}
         for task in TASKS:
             i_tr, yt_tr = binary_task(y4[tr], task)
@@ -221,6 +268,8 @@ class Fold:
             add("st_features", probe(ST[tr][i_tr], yt_tr, ST[te][i_te], C=0.01))
             for name, F in self.raw.items():
                 add(name, probe(F[tr][i_tr], yt_tr, F[te][i_te]))
+            for name, (F_tr, F_te) in fine.items():
+                add(name, probe(F_tr[i_tr], yt_tr, F_te[i_te]))
             zt, ze = Z_tr[i_tr], Z_te[i_te]
             add("vae_mu", probe(zt, yt_tr, ze))
             task_emb = {k: (a[i_tr], b[i_te]) for k, (a, b) in emb.items()}
@@ -391,7 +440,7 @@ def main(argv=None):
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
     ap.add_argument("--configs", nargs="*",
-                    default=[*SUPERVISED, *UNSUPERVISED, *CONCAT, *KEEP, *RAW])
+                    default=[*SUPERVISED, *UNSUPERVISED, *CONCAT, *KEEP, *RAW, *FINE_TUNED])
     ap.add_argument("--merge-into", default=None,
                     help="add this run's configurations to results/<NAME>.json of an earlier "
                          "run with the same settings; the cells both runs computed must "
@@ -433,7 +482,12 @@ def main(argv=None):
             args.threads)
         print(f"DiffAE {raw['diffae_frozen'].shape} ({raw_cpu['diffae_frozen']:.0f} CPU s, "
               f"cache {path})", flush=True)
-    runner = Fold(ST, y4, rec, args, set(args.configs), raw)
+    def fine_tune(tr, te, seed):
+        return fine_tuned_features(data.signals, data.target, W, rec, tr, te, seed,
+                                   [source, list(map(str, data.record_ids)), window],
+                                   Path(args.cache), args.threads, args.quick)
+
+    runner = Fold(ST, y4, rec, args, set(args.configs), raw, fine_tune)
     # every finished fold is saved next to the ST cache, so that a killed run resumes
     checkpoint = Checkpoint(Path(args.cache), [
         st_cache, args.epochs, args.vae_epochs, args.latent_dim, args.folds],

@@ -67,3 +67,34 @@ def test_the_diffae_sentence_meets_the_target_only_on_both_tasks_in_cv_and_test(
     assert "does not meet" in _diffae_sentence(cv, test)  # +0.01 on one test cell
     test["normal_vs_abnormal"]["diffae_frozen"]["window"] = 0.83
     assert "It meets" in _diffae_sentence(cv, test)
+
+
+def test_a_fine_tuned_grouped_window_row_gets_its_row_and_its_own_verdict():
+    import copy
+
+    import pytest
+
+    from benchmarks import render_results as render
+
+    results = render.load_results()
+    if "bench_dacl_patients_diffae" not in results:
+        pytest.skip("no bench_dacl_patients_diffae.json")
+    changed = copy.deepcopy(results)
+    extra = changed["bench_dacl_patients_diffae"]
+    for t in ("normal_vs_abnormal", "af_vs_rest"):
+        st_cv = extra["cv"][t]["st_features"]["window"]["mean"]
+        extra["cv"][t]["diffae_fine_tuned"] = {"window": {
+            "mean": st_cv + 0.05, "std": 0.004, "folds": [st_cv + 0.05] * 3}}
+        if extra.get("test"):
+            extra["test"][t]["diffae_fine_tuned"] = {
+                "window": extra["test"][t]["st_features"]["window"] + 0.01}
+    text = " ".join(render.render_block("dacl_patients", changed, "md").split())
+    assert "fine-tuned with the labels (the package's defaults), `DEFAULT_READOUT` (its own" \
+        in text
+    assert "not a row of this benchmark yet" not in text
+    verdict = text[text.index("The pretrained DiffAE fine-tuned"):]
+    assert "+0.050 in CV" in verdict
+    if extra.get("test"):  # +0.01 on the test part: short of ST + 0.02
+        assert "It does not meet the fine-tuning issue's target" in verdict
+    unchanged = " ".join(render.render_block("dacl_patients", results, "md").split())
+    assert "not a row of this benchmark yet" in unchanged
