@@ -52,8 +52,8 @@ def _compute_bound(r: dict, fmt: str) -> dict:
     if "after_bf16" in tr:  # runs before the bfloat16 row have none
         bf16_bound = tr["bf16_bound_crops_per_cpu_second"]
         bf16_rate = tr["after_bf16"]["crops_per_cpu_second"]
-        rows.append([f"training step, bfloat16 autocast "
-                     f"(`engine=TorchEngine(precision=\"bf16\")`), per crop",
+        rows.append(["training step, bfloat16 autocast "
+                     "(`engine=TorchEngine(precision=\"bf16\")`), per crop",
                      f"{tr['flops']['model_per_crop'] / 1e6:.0f}", f"{bf16_bound:.0f}", "",
                      f"{bf16_rate:.0f}", "", f"{bf16_rate / bf16_bound:.2f}", "", ""])
         bf16 = (f" With the forward under bfloat16 autocast (opt-in, "
