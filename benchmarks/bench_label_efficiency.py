@@ -132,9 +132,16 @@ class Source:
     description: str = ""
 
     def key(self) -> str:
-        """What the cached matrices depend on besides the split (the recipe)."""
-        return hashlib.sha256(repr(sorted(FINE_TUNING.items())).encode()).hexdigest()[:8] \
-            if self.uses_labels else ""
+        """What the cached matrices depend on besides the split (the recipe): the
+        benchmark's parameters and the package's fine-tuning defaults, so that a new
+        default recipe is not read from an older recipe's cache."""
+        from sklearn_biodiff.feature_extraction._diffae import FINE_TUNING_SETTINGS
+
+        defaults = DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED, **FINE_TUNING).get_params()
+        recipe = repr([sorted(FINE_TUNING.items()), sorted(FINE_TUNING_SETTINGS.items()),
+                       sorted((k, v) for k, v in defaults.items()
+                              if k not in ("n_threads", "random_state", "readout"))])
+        return hashlib.sha256(recipe.encode()).hexdigest()[:8] if self.uses_labels else ""
 
 
 SOURCES = {

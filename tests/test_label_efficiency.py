@@ -366,3 +366,17 @@ def test_the_readme_headline_quotes_the_few_label_rows_of_the_benchmark():
     assert "mean F1 of N, A, O 0.123 ± 0.010" in text
     assert "class_weight='balanced'" in text
     assert _few_labels({}) == ""  # no benchmark: no sentence
+
+
+def test_the_fine_tuned_cache_key_follows_the_package_recipe(monkeypatch):
+    from sklearn_biodiff.feature_extraction import _diffae
+
+    source = bench.SOURCES["fine_tuned"]
+    key = source.key()
+    assert bench.SOURCES["pretrained"].key() == ""  # label-free sources: the split only
+    monkeypatch.setitem(_diffae.FINE_TUNING_SETTINGS, "max_epochs", 99)
+    assert source.key() != key  # a new default recipe is not read from the old cache
+    monkeypatch.undo()
+    monkeypatch.setattr(_diffae.DiffAEEmbedder.__init__, "__kwdefaults__", {
+        **_diffae.DiffAEEmbedder.__init__.__kwdefaults__, "supervised_weight": 0.25})
+    assert source.key() != key
