@@ -38,6 +38,7 @@ from benchmarks.rendering.engineering import _model_selection, _mutation, _scali
 from benchmarks.rendering.finetune import _finetune
 from benchmarks.rendering.headline import _headline
 from benchmarks.rendering.label_efficiency import _label_efficiency
+from benchmarks.rendering.new_patients import _new_patients
 from benchmarks.rendering.pretrained import _pretrained
 from benchmarks.rendering.pretraining import _diffae, _pretraining
 from benchmarks.rendering.robustness import _robustness
@@ -70,7 +71,7 @@ def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
     for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness,
                  _wfdb_memory, _pretrained, _scaling, _pretraining,
                  _dacl_patients, _dacl_keep, _mutation, _label_efficiency, _busy_threads,
-                 _headline, _compute_bound, _finetune):
+                 _headline, _compute_bound, _finetune, _new_patients):
         out.update(part(results, fmt))
     return out
 

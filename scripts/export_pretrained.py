@@ -64,7 +64,12 @@ def main(argv=None) -> Path:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("state", type=Path)
     ap.add_argument("--name", required=True)
-    ap.add_argument("--json", type=Path, required=True, help="the run's learning-curve JSON")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="the run's learning-curve JSON (pretraining states)")
+    ap.add_argument("--fitted", action="store_true",
+                    help="the state is a fitted, label-fine-tuned DiffAEEmbedder (utils.dump)")
+    ap.add_argument("--cpu-minutes", type=float, default=None,
+                    help="--fitted: the CPU minutes its fit took (for the card)")
     ap.add_argument("--dtype", choices=["float16", "float32"], default="float16")
     ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
     ap.add_argument("--out", type=Path, default=None,
@@ -73,6 +78,10 @@ def main(argv=None) -> Path:
     if args.out is None and args.quick:
         raise SystemExit("--quick exports a test checkpoint: pass --out (a folder outside "
                          "the package), so that no shipped checkpoint is overwritten")
+    if args.fitted:
+        return export_fitted(args)
+    if args.json is None:
+        raise SystemExit("--json is required for a pretraining state")
     pre = _protocol
     state = joblib.load(args.state)
     curve = json.loads(args.json.read_text())
@@ -143,6 +152,98 @@ def main(argv=None) -> Path:
     emb.save_pretrained(out, dtype=args.dtype, card=card)
     print(json.dumps(card, indent=2))
     return out
+
+
+def _metrics(scores: dict, contaminated_cv: bool = False) -> dict:
+    """The card's ``metrics`` from :func:`benchmarks._protocol.evaluate`'s scores."""
+    cv = "cv_train (shipped weights)"
+    out = {"test (shipped weights)": {k: round(v, 4) for k, v in scores["test"].items()},
+           cv: {k: round(v, 4) for k, v in scores["cv_train"].items()},
+           "probe_C": scores["probe_C"],
+           "transform_records_per_s": round(scores["transform_records_per_s"], 1),
+           "transform_readout": scores.get("transform_readout", "attention+stats")}
+    for readout in READOUTS[1:]:
+        wider = scores.get("readout_" + readout.replace("+", "_"))
+        if wider is not None:  # DiffAEEmbedder(readout=readout), the same weights
+            out[f"readout {readout}"] = {
+                "test (shipped weights)": {k: round(v, 4) for k, v in wider["test"].items()},
+                cv: {k: round(v, 4) for k, v in wider["cv_train"].items()},
+                "probe_C": wider["probe_C"]}
+    if contaminated_cv:
+        out["note"] = ("cv_train figures are not independent of the encoder: the probe's "
+                       "folds are records of the training part, whose labels fine-tuned "
+                       "it; the test part is the independent figure")
+    return out
+
+
+def export_fitted(args) -> Path:
+    """``--fitted``: a label-fine-tuned estimator as a checkpoint with its card."""
+    from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+    from sklearn_biodiff.utils import load
+
+    emb = load(args.state)
+    if not isinstance(emb, DiffAEEmbedder) or not hasattr(emb, "net_"):
+        raise SystemExit(f"{args.state} does not hold a fitted DiffAEEmbedder")
+    out = args.out or REPO / "sklearn_biodiff" / "pretrained" / "weights" / args.name
+    settings = emb.training_settings_
+    parent = load_parent_card(emb.pretrained)
+    source, X_tr, y_tr, X_te, y_te, train_ids = _protocol.load_data(args.quick,
+                                                                    with_ids=True)
+    # crops of the fine-tuning: the batches' sizes as skorch recorded them
+    crops = int(sum(b.get("train_batch_size", emb.batch_size)
+                    for h in emb.history_ for b in h.get("batches", [])))
+    card = {
+        "title": f"{args.name}: DiffAE embedding of single-lead ECG fine-tuned with "
+                 "rhythm labels (CinC 2017)",
+        "training_data": "PhysioNet/CinC Challenge 2017 training set, 300 Hz single-lead "
+                         "AliveCor ECG; training part of the README split only, WITH its "
+                         "labels (N, A, O, noisy), on top of the self-supervised "
+                         f"{emb.pretrained} (which saw the same records without labels)",
+        "split": "README 70/30 split: train_test_split(test_size=0.3, stratify=label, "
+                 "random_state=0) over the 8,528 records; the test part never trained on",
+        "fine_tuned_from": str(emb.pretrained),
+        "crops_seen": (parent.get("crops_seen", 0) or 0) + crops,
+        "fine_tuning_crops": crops,
+        "cpu_hours": round((parent.get("cpu_hours", 0) or 0)
+                           + (args.cpu_minutes or 0) / 60, 2),
+        "fine_tuning_cpu_minutes": args.cpu_minutes,
+        "recipe": "label-aware fine-tuning, the package's default recipe: "
+                  f"DiffAEEmbedder(pretrained={str(emb.pretrained)!r}, "
+                  f"random_state={emb.random_state}).fit(X, y) on the training part's "
+                  "records at least one crop long: cross-entropy through a linear head "
+                  f"(weight {emb.classifier_weight}) + supervised contrastive on z "
+                  f"(weight {emb.supervised_weight}, {emb.supervised_view} views, "
+                  f"class-balanced batches: {emb.balanced}) + the diffusion loss (weight "
+                  f"{emb.diffusion_weight}); {settings['max_epochs']} epochs of "
+                  f"{emb.snippet_seconds:g}-s crops, AdamW lr {settings['lr']:g} "
+                  f"{settings['lr_schedule']}, weight decay {settings['weight_decay']:g}, "
+                  f"batch {emb.batch_size}",
+        "protocol": "README 70/30 split; the encoder frozen, StandardScaler + "
+                    "LogisticRegression, C in {0.01, 0.1, 1} by 3-fold stratified CV "
+                    "(macro F1) on the training part; test = scored once",
+        "machine": "2-core CPU, 1 torch thread for fine-tuning, shared with other work",
+        "license": parent.get("license", ""),
+        "attribution": parent.get("attribution", ""),
+        "source_run": {"command": f"python -m scripts.export_pretrained {args.state} "
+                                  f"--fitted --name {args.name}"},
+        "training_part": training_part_card(train_ids),
+    }
+    emb.save_pretrained(out, dtype=args.dtype, card=card)
+    t0 = time.perf_counter()
+    shipped = DiffAEEmbedder.from_pretrained(str(out), n_threads=emb.n_threads).fit(X_tr[:2])
+    card["metrics"] = _metrics(_protocol.evaluate(shipped, X_tr, y_tr, X_te, y_te),
+                               contaminated_cv=True)
+    card["evaluated_in_seconds"] = round(time.perf_counter() - t0, 1)
+    emb.save_pretrained(out, dtype=args.dtype, card=card)
+    print(json.dumps(card, indent=2))
+    return out
+
+
+def load_parent_card(pretrained) -> dict:
+    """The card of the checkpoint a fine-tuning started from ({} if none)."""
+    from sklearn_biodiff.pretrained import load_checkpoint
+
+    return load_checkpoint(pretrained)[0].get("card", {}) if pretrained else {}
 
 
 if __name__ == "__main__":

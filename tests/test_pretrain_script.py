@@ -102,3 +102,39 @@ def test_a_quick_export_needs_an_out_folder_so_no_shipped_checkpoint_is_overwrit
     with pytest.raises(SystemExit, match="pass --out"):
         export.main([str(tmp_path / "none.state"), "--name", "diffae-cinc2017-v4",
                      "--quick", "--json", str(tmp_path / "none.json")])
+
+
+def test_export_fitted_ships_a_label_fine_tuned_estimator_with_a_card_saying_so(
+        tmp_path, sample):
+    from benchmarks import _protocol
+    from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, load_checkpoint
+    from sklearn_biodiff.utils import dump
+
+    _, X_tr, y_tr, _, _ = _protocol.load_data(True)
+    keep = [i for i, x in enumerate(X_tr) if len(x) >= 600][:24]
+    emb = DiffAEEmbedder(pretrained=DEFAULT_PRETRAINED, snippet_seconds=2.0, max_epochs=1,
+                         batch_size=8, random_state=0).fit([X_tr[i] for i in keep],
+                                                           y_tr[keep])
+    dump(emb, tmp_path / "tuned.joblib")
+    export = _script("export_pretrained")
+    out = export.main([str(tmp_path / "tuned.joblib"), "--fitted", "--name", "test-ft",
+                       "--quick", "--out", str(tmp_path / "ckpt"), "--cpu-minutes", "2.5"])
+    config, _ = load_checkpoint(out)
+    card = config["card"]
+    assert "WITH its labels" in card["training_data"]
+    assert card["fine_tuned_from"] == DEFAULT_PRETRAINED
+    assert card["fine_tuning_crops"] == 24  # one epoch of one crop per record
+    parent = load_checkpoint(DEFAULT_PRETRAINED)[0]["card"]
+    assert card["crops_seen"] == parent["crops_seen"] + 24
+    assert card["cpu_hours"] == round(parent["cpu_hours"] + 2.5 / 60, 2)
+    assert "1 epochs of 2-s crops" in card["recipe"] and "lr 0.0003" in card["recipe"]
+    assert "not independent" in card["metrics"]["note"]
+    assert card["license"] == parent["license"]
+    X = [X_tr[i] for i in keep[:4]]
+    shipped = DiffAEEmbedder.from_pretrained(str(out)).fit(X)
+    np.testing.assert_allclose(shipped.transform(X), emb.transform(X), atol=2e-2, rtol=2e-2)
+    with pytest.raises(SystemExit, match="does not hold a fitted DiffAEEmbedder"):
+        dump({"emb": emb}, tmp_path / "state.joblib")
+        export.main([str(tmp_path / "state.joblib"), "--fitted", "--name", "x", "--quick",
+                     "--out", str(tmp_path / "x")])

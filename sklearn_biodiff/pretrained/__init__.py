@@ -11,6 +11,7 @@ from ._checkpoint import (
     DEFAULT_PRETRAINED,
     DEFAULT_READOUT,
     FEW_LABELS_READOUT,
+    FINE_TUNED_PRETRAINED,
     RETIRED,
     CheckpointError,
     list_pretrained,
@@ -19,6 +20,7 @@ from ._checkpoint import (
     resolve_checkpoint,
 )
 
-__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "FEW_LABELS_READOUT", "RETIRED",
+__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "FEW_LABELS_READOUT",
+           "FINE_TUNED_PRETRAINED", "RETIRED",
            "CheckpointError", "list_pretrained", "load_checkpoint", "model_card",
            "resolve_checkpoint"]

@@ -38,12 +38,18 @@ from ._config import (
     read_config,
 )
 
-__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "FEW_LABELS_READOUT", "RETIRED",
+__all__ = ["DEFAULT_PRETRAINED", "DEFAULT_READOUT", "FEW_LABELS_READOUT",
+           "FINE_TUNED_PRETRAINED", "RETIRED",
            "CheckpointError", "list_pretrained", "load_checkpoint", "model_card",
            "resolve_checkpoint", "write_checkpoint"]
 
 #: the checkpoint the demo and the quickstart use
 DEFAULT_PRETRAINED = "diffae-cinc2017-v4"
+#: ``DEFAULT_PRETRAINED`` fine-tuned with the rhythm labels (N, A, O, noisy) of the
+#: README training part of CinC 2017 by the package's label-aware recipe: a frozen
+#: starting point for few labels on new patients (the user guide's "Fine-tuning with
+#: labels" page, "Few labels on new patients")
+FINE_TUNED_PRETRAINED = "diffae-cinc2017-v4-ft"
 #: the ``DiffAEEmbedder(readout=...)`` the demo and the quickstart embed a frozen
 #: checkpoint with (the rule that chose it, and the benchmarks behind it: the user
 #: guide's "Pretrained models" page, "Readout")
