@@ -388,11 +388,18 @@ def _above_below(ours: dict, theirs: dict) -> str:
 SPEED_TARGET = 100
 
 
-def _shipped_configs() -> dict[str, dict]:
-    """``config.json`` of every shipped checkpoint (name -> config, card included)."""
+def _shipped_configs(fine_tuned: bool = False) -> dict[str, dict]:
+    """``config.json`` of every shipped checkpoint (name -> config, card included).
+
+    The self-supervised pretraining checkpoints only, unless ``fine_tuned``: a
+    checkpoint fine-tuned with labels (its card names ``fine_tuned_from``) is not a
+    point of a pretraining run, and its training-part figures are not independent of it.
+    """
     weights = REPO / "sklearn_biodiff" / "pretrained" / "weights"
-    return {c.parent.name: json.loads(c.read_text())
-            for c in sorted(weights.glob("*/config.json"))}
+    configs = {c.parent.name: json.loads(c.read_text())
+               for c in sorted(weights.glob("*/config.json"))}
+    return {k: c for k, c in configs.items()
+            if fine_tuned or "fine_tuned_from" not in c.get("card", {})}
 
 
 def _best_rate(e: dict) -> float | None:

@@ -74,6 +74,18 @@ RETIRED = MappingProxyType({
         "instead": "python -m scripts.pretrain_diffae --recipe encoder_noise --max-crops 107262 "
                    "retrains it",
     }),
+    "diffae-cinc2017-v1": MappingProxyType({
+        "removed_in": "0.1.0, before its release",
+        "recipe": "contrastive",
+        "crops_seen": 101303,
+        "source_run": "benchmarks/results/pretrain_diffae_contrastive.json",
+        "card_commit": "583dc97d3638d80c86032282077b57c48f8eb426",
+        "source_commit": "2735f25c22ee2286b13b15066bb4fde19ec2be86",
+        # retired to make room for diffae-cinc2017-v4-ft within the 8 MB budget
+        "instead": "diffae-cinc2017-v4 is the same run after 405,212 crops; python -m "
+                   "scripts.pretrain_diffae --recipe contrastive --max-crops 101303 "
+                   "retrains it",
+    }),
 })
 #: the per-record preprocessing contract every DiffAE checkpoint is trained under
 NORMALIZATION = "per-record z-score (mean 0, std 1) after resampling to model_fs"
