@@ -22,7 +22,7 @@ def _headline(r: dict, fmt: str) -> dict:
              *(_f(default["test"][k]) for k in PROBE_METRICS)]]
     return {"hl_table": _table(["embedding", *PROBE_METRICS.values()], rows, fmt),
             "hl_n_train": f"{b['n_train']:,}", "hl_n_test": f"{b['n_test']:,}",
-            "hl_few": _few_labels(r)}
+            "hl_few": " ".join(t for t in (_few_labels(r), _new_patients(r)) if t)}
 
 
 def _few_labels(r: dict) -> str:
@@ -56,3 +56,26 @@ def _few_labels(r: dict) -> str:
             f"F1 of N, A, O {cell(m, 'mean_f1_NAO')} and AF vs rest AUROC "
             f"{cell(m, 'auroc_af_vs_rest')}; `ScatteringFeatures()` with the same probe "
             f"{cell(s, 'mean_f1_NAO')} and {cell(s, 'auroc_af_vs_rest')}.")
+
+
+def _new_patients(r: dict) -> str:
+    """bench_new_patients' test part: few labels of new patients, the shipped
+    label-fine-tuned checkpoint beside the self-supervised one and ST."""
+    b = r.get("bench_new_patients")
+    if b is None or "test" not in b:
+        return ""
+    t = b["test"]
+    n = min(t["scores"], key=int)
+    cells = t["scores"][n]
+
+    def cell(row):
+        c = cells[row]["mean_f1_NAO"]
+        return f"{_f(c['mean'])} ± {_f(c['sd'])}"
+
+    return (f"With {n} labels of new patients (the README test part halved per seed into "
+            f"a labelled pool and an evaluation half, {t['n_runs_per_cell']} seeds; "
+            "`benchmarks/bench_new_patients.py`), the shipped `FINE_TUNED_PRETRAINED` "
+            f"(`{t['fine_tuned_checkpoint']}`: `{b['checkpoint']}` fine-tuned with the "
+            "training part's labels), frozen, reaches mean F1 of N, A, O "
+            f"{cell('fine_tuned')}; the self-supervised `{b['checkpoint']}` "
+            f"{cell('frozen')}; `ScatteringFeatures()` {cell('scattering')}.")
