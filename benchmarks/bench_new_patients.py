@@ -132,7 +132,8 @@ def cv_part(X_tr, y_tr, states: Path, threads: int, seeds=SEEDS) -> dict:
             raise SystemExit(f"{path} is missing: run `python -m scripts.finetune_diffae "
                              f"--name {DEFAULT_RUN} --fold {k} ...` first (the recipe of "
                              "the fine-tuning page's default row)")
-        tuned = load(path)["emb"].set_params(readout=DEFAULT_READOUT, n_threads=threads)
+        run = load(path)
+        tuned = run["emb"].set_params(readout=DEFAULT_READOUT, n_threads=threads)
         X_new = [X_tr[i] for i in held]
         E, seconds = _embed({"scattering": ScatteringFeatures(n_jobs=1).fit(X_new[:2]),
                              "frozen": frozen, "fine_tuned": tuned}, X_new)
@@ -142,7 +143,7 @@ def cv_part(X_tr, y_tr, states: Path, threads: int, seeds=SEEDS) -> dict:
         per_seed = scores if per_seed is None else {
             n: {row: per_seed[n][row] + scores[n][row] for row in scores[n]} for n in scores}
         folds.append({"fold": k, "n_new_patients": len(held), "state": path.name,
-                      "fine_tuned_epochs": getattr(tuned, "max_epochs", None)})
+                      "fine_tuned_epochs": run["epochs_done"]})
         print(f"fold {k} done", flush=True)
     return {"folds": folds, "n_runs_per_cell": len(folds) * len(seeds),
             "scores": summarise(per_seed), "transform_cpu_seconds": cpu}
