@@ -10,15 +10,19 @@ from pathlib import Path
 def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 0,
              verbose: int = 1) -> dict:
     """Compare ST features, the DACL pipeline, the shipped pretrained DiffAE (frozen and
-    fine-tuned with the training records' labels) and ST beside the frozen DiffAE.
+    fine-tuned with the training records' labels), ST beside the frozen DiffAE, and the
+    shipped checkpoint fine-tuned with CinC 2017's labels (``FINE_TUNED_PRETRAINED``,
+    frozen).
 
     Task: normal (N) vs abnormal (A + O) on the bundled CinC 2017 sample, noisy
     records dropped. The test records are the sample's records from the test part
     of the README split, which the shipped DiffAE never saw in pretraining; the
     other sample records train the probes: on the ST features, on the DACL
     embedding, on the frozen DiffAE embedding, and on the ST features and the
-    DiffAE embedding side by side. (Without a shipped checkpoint: a 70/30
-    stratified split with ``random_state``, and no DiffAE rows.)
+    DiffAE embedding side by side; ``FINE_TUNED_PRETRAINED`` was fine-tuned with the
+    labels of the README training part only, so the test records are new patients to
+    it too. (Without a shipped checkpoint: a 70/30 stratified split with
+    ``random_state``, and no DiffAE rows.)
 
     Parameters
     ----------
@@ -46,7 +50,12 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
     from .datasets import binary_task, load_cinc2017_sample
     from .feature_extraction import DiffAEEmbedder, ScatteringFeatures
     from .pipeline import make_dacl_pipeline
-    from .pretrained import DEFAULT_PRETRAINED, FEW_LABELS_READOUT, list_pretrained
+    from .pretrained import (
+        DEFAULT_PRETRAINED,
+        FEW_LABELS_READOUT,
+        FINE_TUNED_PRETRAINED,
+        list_pretrained,
+    )
 
     t_start = time.perf_counter()
     out = Path(out_dir)
@@ -73,7 +82,9 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
     cache = Memory(out / "cache", verbose=0)
     st_params = {"memory": cache, "verbose": verbose}
 
-    n_steps = 6 if pretrained else 3
+    labelled = FINE_TUNED_PRETRAINED if (pretrained and FINE_TUNED_PRETRAINED
+                                         in list_pretrained()) else None
+    n_steps = 3 + (3 if pretrained else 0) + (1 if labelled else 0)
     say(f"[1/{n_steps}] Scattering Transformer features + logistic regression")
     baseline = make_pipeline(ScatteringFeatures(**st_params), StandardScaler(),
                              LogisticRegression(C=0.01, max_iter=2000))
@@ -128,10 +139,20 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
             StandardScaler(), probe())
         tuned.fit(X_tr, y_tr)
         scores["fine_tuned_diffae_linear_probe"] = tuned.predict_proba(X_te)[:, 1]
+    if labelled is not None:
+        say(f"[6/{n_steps}] {labelled} (the checkpoint fine-tuned with the labels of CinC "
+            "2017's README training part; frozen) -> scaler -> logistic regression")
+        shipped_tuned = make_pipeline(
+            DiffAEEmbedder.from_pretrained(labelled, fs=float(data.fs),
+                                           readout=FEW_LABELS_READOUT), StandardScaler(),
+            probe())
+        shipped_tuned.fit(X_tr, y_tr)
+        scores["label_fine_tuned_checkpoint_linear_probe"] = shipped_tuned.predict_proba(
+            X_te)[:, 1]
     result = {name: float(roc_auc_score(y_te, s)) for name, s in scores.items()}
     say(f"[{n_steps}/{n_steps}] results (test AUROC, normal vs abnormal)")
     for name, auc in result.items():
-        say(f"  {name:38s} {auc:.3f}")
+        say(f"  {name:42s} {auc:.3f}")
     full_data = _full_data_figures(pretrained, FEW_LABELS_READOUT) if pretrained else None
     if full_data:
         say(f"On the full CinC 2017 data (README split, test part; the model card of "
@@ -169,7 +190,8 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
         "protocol": "bundled CinC 2017 sample (280 records), N vs A+O (noisy dropped), "
                     f"{split}; one seed, {len(X_te)} test records: differences below "
                     "about 0.05 AUROC are not resolved",
-        "pretrained": pretrained, "readout": FEW_LABELS_READOUT if pretrained else None,
+        "pretrained": pretrained, "label_fine_tuned": labelled,
+        "readout": FEW_LABELS_READOUT if pretrained else None,
         "quick": quick, "n_train": len(X_tr), "n_test": len(X_te),
         "full_data_figures_of_the_checkpoint": full_data,
         "seconds": round(time.perf_counter() - t_start, 1),

@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from sklearn_biodiff import __main__ as cli
 from sklearn_biodiff.pipeline import make_dacl_pipeline
-from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, FEW_LABELS_READOUT
+from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED, FEW_LABELS_READOUT, FINE_TUNED_PRETRAINED
 
 
 def test_pipeline_fits_signals_and_searches_timesteps(synthetic, tmp_path, tiny_pipeline_params):
@@ -57,6 +57,11 @@ def test_demo_runs_in_quick_mode(tmp_path, capsys):
         assert floor < result[key] <= 1.0, (key, result[key])
     assert result["n_test"] == 74 and result["quick"] is True
     assert result["pretrained"] == DEFAULT_PRETRAINED == "diffae-cinc2017-v4"
+    # the shipped label-fine-tuned checkpoint, frozen: its test records are outside the
+    # README training part whose labels fine-tuned it
+    assert result["label_fine_tuned"] == FINE_TUNED_PRETRAINED
+    # (seeded: 0.878; one standard error about 0.06, the floor two below)
+    assert 0.75 < result["label_fine_tuned_checkpoint_linear_probe"] <= 1.0
     assert result["readout"] == FEW_LABELS_READOUT == "attention+rhythm"  # a small set
     assert (tmp_path / "roc.png").stat().st_size > 1000
     out = capsys.readouterr().out
