@@ -110,16 +110,19 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
         """Logistic regression with C by 3-fold CV (accuracy) on the training records."""
         return GridSearchCV(LogisticRegression(max_iter=2000), {"C": [0.01, 0.1, 1.0]}, cv=3)
 
+    def frozen_probe(name):
+        """A shipped checkpoint, frozen, -> scaler -> probe, fitted; its test scores."""
+        clf = make_pipeline(
+            DiffAEEmbedder.from_pretrained(name, fs=float(data.fs),
+                                           readout=FEW_LABELS_READOUT), StandardScaler(),
+            probe())
+        return clf.fit(X_tr, y_tr).predict_proba(X_te)[:, 1]
+
     if pretrained is not None:
         say(f"[3/{n_steps}] pretrained DiffAE ({pretrained}, frozen, readout "
             f"{FEW_LABELS_READOUT!r}) -> scaler -> "
             "logistic regression")
-        diffae = make_pipeline(
-            DiffAEEmbedder.from_pretrained(pretrained, fs=float(data.fs),
-                                           readout=FEW_LABELS_READOUT), StandardScaler(),
-            probe())
-        diffae.fit(X_tr, y_tr)
-        scores["pretrained_diffae_linear_probe"] = diffae.predict_proba(X_te)[:, 1]
+        scores["pretrained_diffae_linear_probe"] = frozen_probe(pretrained)
         say(f"[4/{n_steps}] ST features and pretrained DiffAE side by side (make_union) "
             "-> scaler -> logistic regression")
         both = make_pipeline(
@@ -142,13 +145,7 @@ def run_demo(out_dir="demo_output", *, quick: bool = False, random_state: int = 
     if labelled is not None:
         say(f"[6/{n_steps}] {labelled} (the checkpoint fine-tuned with the labels of CinC "
             "2017's README training part; frozen) -> scaler -> logistic regression")
-        shipped_tuned = make_pipeline(
-            DiffAEEmbedder.from_pretrained(labelled, fs=float(data.fs),
-                                           readout=FEW_LABELS_READOUT), StandardScaler(),
-            probe())
-        shipped_tuned.fit(X_tr, y_tr)
-        scores["label_fine_tuned_checkpoint_linear_probe"] = shipped_tuned.predict_proba(
-            X_te)[:, 1]
+        scores["label_fine_tuned_checkpoint_linear_probe"] = frozen_probe(labelled)
     result = {name: float(roc_auc_score(y_te, s)) for name, s in scores.items()}
     say(f"[{n_steps}/{n_steps}] results (test AUROC, normal vs abnormal)")
     for name, auc in result.items():
