@@ -330,6 +330,7 @@ def test_robustness_row_of_a_removed_checkpoint_keeps_its_training_run(results):
         else:
             assert f"`{name}` (since removed from the package)" in text
     assert any(RETIRED[n]["source_run"] not in runs for n in RETIRED)  # both cases seen
+    assert "`diffae-cinc2017-v4-ft`" not in text  # fine-tuned with labels: no pretraining run
     # of the shipped ones, one per training run: the longest of the contrastive run
     assert "`diffae-cinc2017-v4`" in text and "`diffae-cinc2017-v3`" not in text
     models["pretrained:diffae-cinc2017-nowhere"] = copy.deepcopy(template)

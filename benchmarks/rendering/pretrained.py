@@ -586,10 +586,13 @@ def _encoder_noise_runs(models: dict) -> str:
     # checkpoints of one training run (the same run shipped at two lengths) are one
     # training: the one trained longest of those scored stands for it
     cards = {n: c["card"] for n, c in _shipped_configs().items()}
+    fine_tuned = set(_shipped_configs(fine_tuned=True)) - set(cards)
     longest: dict[str, tuple[str, int, dict]] = {}
     for k, m in sorted(models.items()):
         if k.startswith("pretrained:"):
             name = k.split(":", 1)[1]
+            if name in fine_tuned:  # fine-tuned with labels: not a pretraining run
+                continue
             if name in cards:
                 run = cards[name]["source_run"]["json"]
                 crops = int(cards[name]["crops_seen"])
