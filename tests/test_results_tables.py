@@ -364,3 +364,15 @@ def test_the_render_knows_every_readout_of_the_estimator_narrowest_first():
     from sklearn_biodiff.feature_extraction._diffae import READOUTS
 
     assert tuple(READOUT_ROWS) == READOUTS
+
+
+def test_the_headline_row_of_the_fine_tuned_checkpoint_is_its_cards(results):
+    from benchmarks.rendering.headline import _headline
+    from sklearn_biodiff.pretrained import DEFAULT_READOUT, FINE_TUNED_PRETRAINED, load_checkpoint
+
+    card = load_checkpoint(FINE_TUNED_PRETRAINED)[0]["card"]
+    test = card["metrics"][f"readout {DEFAULT_READOUT}"]["test (shipped weights)"]
+    table = _headline(results, "md")["hl_table"]
+    row = next(line for line in table.splitlines() if FINE_TUNED_PRETRAINED in line)
+    assert row.endswith(" | ".join(f"{test[k]:.3f}" for k in (
+        "macro_f1", "mean_f1_NAO", "auroc_normal_vs_abnormal", "auroc_af_vs_rest")) + " |")

@@ -20,8 +20,14 @@ def _headline(r: dict, fmt: str) -> dict:
             [f"`DiffAEEmbedder(pretrained=\"{DEFAULT_PRETRAINED}\")`, frozen, "
              f"`readout=\"{DEFAULT_READOUT}\"`",
              *(_f(default["test"][k]) for k in PROBE_METRICS)]]
+    tuned = _fine_tuned_row(DEFAULT_READOUT)
+    if tuned:
+        rows.append(tuned)
     return {"hl_table": _table(["embedding", *PROBE_METRICS.values()], rows, fmt),
             "hl_n_train": f"{b['n_train']:,}", "hl_n_test": f"{b['n_test']:,}",
+            "hl_sources": ("; the fine-tuned checkpoint's row from its model card, the same "
+                           "protocol, scored as shipped by `scripts/export_pretrained.py "
+                           "--fitted`" if tuned else ""),
             "hl_few": " ".join(t for t in (_few_labels(r), _new_patients(r)) if t)}
 
 
@@ -79,3 +85,19 @@ def _new_patients(r: dict) -> str:
             "training part's labels), frozen, reaches mean F1 of N, A, O "
             f"{cell('fine_tuned')}; the self-supervised `{b['checkpoint']}` "
             f"{cell('frozen')}; `ScatteringFeatures()` {cell('scattering')}.")
+
+
+def _fine_tuned_row(readout: str) -> list[str] | None:
+    """The shipped label-fine-tuned checkpoint's row: its model card's test figures (the
+    same protocol, scored as shipped by ``scripts/export_pretrained.py --fitted``)."""
+    from sklearn_biodiff.pretrained import FINE_TUNED_PRETRAINED
+
+    from .pretrained import _shipped_configs
+
+    config = _shipped_configs(fine_tuned=True).get(FINE_TUNED_PRETRAINED)
+    if config is None:
+        return None
+    test = config["card"]["metrics"][f"readout {readout}"]["test (shipped weights)"]
+    return [f"`DiffAEEmbedder(pretrained=\"{FINE_TUNED_PRETRAINED}\")` (fine-tuned with the "
+            f"training records' labels: `FINE_TUNED_PRETRAINED`), frozen, "
+            f"`readout=\"{readout}\"`", *(_f(test[k]) for k in PROBE_METRICS)]
