@@ -16,11 +16,15 @@ import numpy as np
 
 from benchmarks._common import find_archive, readme_split
 
-__all__ = ["WIDEST_READOUT", "class_scores", "evaluate", "load_data", "load_records",
+__all__ = ["DEFAULT_RUN", "WIDEST_READOUT", "class_scores", "evaluate", "load_data", "load_records",
            "PROBES", "probe_grid", "probe_scores", "readout_columns", "readout_tag"]
 
 #: the readout whose columns hold every other readout's: one transform serves them all
 WIDEST_READOUT = "attention+stats+blocks+rhythm"
+#: the ``scripts/finetune_diffae.py`` run whose recipe the package's fine-tuning defaults
+#: are (``FINE_TUNING_SETTINGS``, CE 1 + SupCon 0.5 + diffusion 1, crop views; it ran
+#: with 9-s crops, the default is 10 s): its fold states and its rows
+DEFAULT_RUN = "ce-supcon-8ep"
 
 
 def readout_tag(readout: str) -> str:

@@ -47,7 +47,7 @@ import torch
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from benchmarks._common import RESULTS, write_json
-from benchmarks._protocol import PROBES, class_scores, load_data, probe_grid
+from benchmarks._protocol import DEFAULT_RUN, PROBES, class_scores, load_data, probe_grid
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
 from sklearn_biodiff.pretrained import (
     DEFAULT_PRETRAINED,
@@ -60,8 +60,6 @@ REPO = Path(__file__).resolve().parents[1]
 #: many (1 % of the README training part is 59 labels, 3 % is 179)
 N_LABELS = {60: "balanced", 200: "readme"}
 SEEDS = tuple(range(5))
-#: the default recipe's run name in ``scripts/finetune_diffae.py`` (its fold states)
-DEFAULT_RUN = "ce-supcon-8ep"
 ROWS = ("scattering", "frozen", "fine_tuned")
 
 

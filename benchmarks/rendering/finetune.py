@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks._protocol import DEFAULT_RUN
+
 from ._text import _claim, _f, _table
 
 METRICS = ("macro_f1", "mean_f1_NAO", "auroc_normal_vs_abnormal", "auroc_af_vs_rest")
@@ -144,9 +146,6 @@ def _finetune(r: dict, fmt: str) -> dict:
                            f"thread per run, torch {first_fold['run']['machine']['torch']}")}
 
 
-#: the CV run whose recipe the package's defaults are (``FINE_TUNING_SETTINGS``, CE 1 +
-#: SupCon 0.5 + diffusion 1, crop views); it ran with 9-s crops, the default is 10 s
-DEFAULT_RUN = "ce-supcon-8ep"
 NAMES = {"macro_f1": "4-class macro F1", "mean_f1_NAO": "mean F1 of N, A, O",
          "auroc_normal_vs_abnormal": "normal vs abnormal AUROC",
          "auroc_af_vs_rest": "AF vs rest AUROC"}
