@@ -60,11 +60,10 @@ REPO = Path(__file__).resolve().parents[1]
 #: many (1 % of the README training part is 59 labels, 3 % is 179)
 N_LABELS = {60: "balanced", 200: "readme"}
 SEEDS = tuple(range(5))
-ROWS = ("scattering", "frozen", "fine_tuned")
 
 
-def _embed(encoders: dict, X: list) -> dict:
-    """``{row: (n_records, n_features)}`` and the CPU seconds each took."""
+def _embed(encoders: dict, X: list) -> tuple[dict, dict]:
+    """``{row: (n_records, n_features)}`` and ``{row: CPU seconds}`` of its transform."""
     out, seconds = {}, {}
     for name, enc in encoders.items():
         t0 = time.process_time()

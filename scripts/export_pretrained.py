@@ -131,37 +131,26 @@ def main(argv=None) -> Path:
     # the full-precision weights of the same state, from the learning curve when it has
     # a row at this state, else evaluated here by the same protocol
     full = rows[-1] if rows else pre.evaluate(emb, X_tr, y_tr, X_te, y_te)
-    card["metrics"] = {
-        "test (shipped weights)": {k: round(v, 4) for k, v in scores["test"].items()},
-        "cv_train (shipped weights)": {k: round(v, 4) for k, v in scores["cv_train"].items()},
-        "probe_C": scores["probe_C"],
-        "test (float32 weights, same run)": {k: round(v, 4) for k, v in
-                                             full["test"].items()},
-        "transform_records_per_s": round(scores["transform_records_per_s"], 1),
-        "transform_readout": scores.get("transform_readout", "attention+stats"),
-    }
-    for readout in READOUTS[1:]:
-        wider = scores.get("readout_" + readout.replace("+", "_"))
-        if wider is not None:  # DiffAEEmbedder(readout=readout), the same weights
-            card["metrics"][f"readout {readout}"] = {
-                "test (shipped weights)": {k: round(v, 4) for k, v in wider["test"].items()},
-                "cv_train (shipped weights)": {k: round(v, 4)
-                                               for k, v in wider["cv_train"].items()},
-                "probe_C": wider["probe_C"]}
+    card["metrics"] = _metrics(scores, float32_test=full["test"])
     card["evaluated_in_seconds"] = round(time.perf_counter() - t0, 1)
     emb.save_pretrained(out, dtype=args.dtype, card=card)
     print(json.dumps(card, indent=2))
     return out
 
 
-def _metrics(scores: dict, contaminated_cv: bool = False) -> dict:
-    """The card's ``metrics`` from :func:`benchmarks._protocol.evaluate`'s scores."""
+def _metrics(scores: dict, float32_test: dict | None = None,
+             contaminated_cv: bool = False) -> dict:
+    """The card's ``metrics`` from :func:`benchmarks._protocol.evaluate`'s scores of the
+    shipped weights (and the test figures of the same state in float32, when given)."""
     cv = "cv_train (shipped weights)"
     out = {"test (shipped weights)": {k: round(v, 4) for k, v in scores["test"].items()},
            cv: {k: round(v, 4) for k, v in scores["cv_train"].items()},
-           "probe_C": scores["probe_C"],
-           "transform_records_per_s": round(scores["transform_records_per_s"], 1),
-           "transform_readout": scores.get("transform_readout", "attention+stats")}
+           "probe_C": scores["probe_C"]}
+    if float32_test is not None:
+        out["test (float32 weights, same run)"] = {k: round(v, 4)
+                                                   for k, v in float32_test.items()}
+    out["transform_records_per_s"] = round(scores["transform_records_per_s"], 1)
+    out["transform_readout"] = scores.get("transform_readout", "attention+stats")
     for readout in READOUTS[1:]:
         wider = scores.get("readout_" + readout.replace("+", "_"))
         if wider is not None:  # DiffAEEmbedder(readout=readout), the same weights

@@ -18,7 +18,7 @@ def _cell(c: dict) -> str:
     return f"{_f(c['mean'])} ± {_f(c['sd'])}"
 
 
-def _difference(part: str, n: str, d: dict, metric: str) -> str:
+def _difference(d: dict, metric: str) -> str:
     """The fine-tuned row minus the frozen one, paired over runs, with its word."""
     mean, sd = d[metric]["mean"], d[metric]["sd"]
     word = ("within" if abs(mean) <= sd else "beyond")
@@ -45,8 +45,8 @@ def _new_patients(r: dict, fmt: str) -> dict:
             sentences.append(
                 f"On {PART_NAMES[part]} with {n} labels ({p['n_runs_per_cell']} runs), the "
                 f"fine-tuned encoder against the frozen checkpoint: mean F1 of N, A, O "
-                f"{_difference(part, n, d, 'mean_f1_NAO')}, AF vs rest AUROC "
-                f"{_difference(part, n, d, 'auroc_af_vs_rest')}.")
+                f"{_difference(d, 'mean_f1_NAO')}, AF vs rest AUROC "
+                f"{_difference(d, 'auroc_af_vs_rest')}.")
     header = ["new patients", "labels", "embedding", *METRICS.values()]
     test = b.get("test")
     return {
