@@ -74,6 +74,10 @@ def main(argv=None) -> dict:
                     help="score a peer instead of fine-tuning: make_dacl_pipeline()'s "
                          "embedding (DACL beside the scattering features) or "
                          "ScatteringFeatures, with the same probe")
+    ap.add_argument("--single-fit", action="store_true",
+                    help="all --epochs in one fit call (a learning-rate schedule over the "
+                         "whole fine-tuning, as DiffAEEmbedder.fit(X, y) runs it); the state "
+                         "is saved after it, not after each epoch")
     ap.add_argument("--quick", action="store_true", help="bundled sample (tests)")
     args = ap.parse_args(argv)
     params = {**BASE, **_parse_sets(args.set)}
@@ -104,6 +108,14 @@ def main(argv=None) -> dict:
             emb.set_params(pretrained=None, random_state=args.seed)
         run = {"emb": emb, "epochs_done": 0, "cpu_seconds": 0.0, "losses": []}
     emb = run["emb"]
+    if args.single_fit and run["epochs_done"] < args.epochs:
+        c0 = time.process_time()
+        emb.set_params(max_epochs=args.epochs, warm_start=False, random_state=args.seed)
+        emb.fit(X_fit, y_fit)
+        run["cpu_seconds"] += time.process_time() - c0
+        run["losses"] = [float(h["train_loss"]) for h in emb.history_]
+        run["epochs_done"] = args.epochs
+        dump(run, state_path)
     while run["epochs_done"] < args.epochs:
         c0 = time.process_time()
         emb.set_params(random_state=args.seed * 1000 + run["epochs_done"])

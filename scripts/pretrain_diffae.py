@@ -75,14 +75,38 @@ QUICK = {"snippet_seconds": 2.0, "embedding_dim": 8, "encoder_layers": 1,
 DEFAULT_MARKS = [0, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000, 3_200_000]
 
 
-def make_embedder(recipe: str, seed: int, quick: bool, n_threads: int | None):
-    params = {**COMMON, **RECIPES[recipe], **(QUICK if quick else {})}
+def make_embedder(recipe: str, seed: int, quick: bool, n_threads: int | None,
+                  overrides: dict | None = None):
+    """The recipe's embedder; ``overrides`` (``--set``, ``--precision``) change any
+    constructor parameter, e.g. a wider encoder."""
+    params = {**COMMON, **RECIPES[recipe], **(QUICK if quick else {}), **(overrides or {})}
     return DiffAEEmbedder(random_state=seed, n_threads=n_threads, **params)
 
 
-def random_init(recipe, seed, quick, n_threads, X_fit):
+def parse_overrides(items: list[str], precision: str | None) -> dict:
+    """``key=value`` strings (values read as Python literals, else strings) and the
+    ``--precision`` of the training passes as constructor parameters."""
+    import ast
+
+    from sklearn_biodiff.engine import TorchEngine
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            sys.exit(f"--set takes key=value, got {item!r}")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    if precision is not None:
+        out["engine"] = TorchEngine(precision=precision)
+    return out
+
+
+def random_init(recipe, seed, quick, n_threads, X_fit, overrides=None):
     """The network at its seeded initialisation (one step at lr 1e-12, no EMA)."""
-    emb = make_embedder(recipe, seed, quick, n_threads)
+    emb = make_embedder(recipe, seed, quick, n_threads, overrides)
     return emb.set_params(max_steps=1, lr=1e-12, ema_decay=None).fit(X_fit[: emb.batch_size])
 
 
@@ -97,6 +121,7 @@ def save_state(path: Path, state: dict) -> None:
 def write_report(path: Path, state: dict, meta: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     report = {**meta, "recipe": state["recipe"], "seed": state["seed"],
+              "overrides": state.get("overrides", {"set": [], "precision": None}),
               "chunks_done": state["chunk"], "crops_seen": state["crops"],
               "train_cpu_minutes": state["cpu_s"] / 60,
               "train_wall_minutes": state["wall_s"] / 60, "curve": state["curve"],
@@ -122,6 +147,14 @@ def process_rank() -> int:
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--recipe", choices=sorted(RECIPES), default="encoder_noise")
+    ap.add_argument("--name", default=None,
+                    help="run name for the default --state and --json paths (default: the "
+                         "recipe); a run with --set or --precision needs its own")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="DiffAEEmbedder parameters on top of the recipe, e.g. "
+                         "encoder_width=128")
+    ap.add_argument("--precision", choices=["32", "bf16", "16-mixed"], default=None,
+                    help="TorchEngine(precision=...) of the training passes")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--state", type=Path, default=None,
                     help="run state file (default: pretraining/diffae_<recipe>.state)")
@@ -142,12 +175,18 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     rank = process_rank()  # 0 in a plain process
 
-    state_path = args.state or REPO / "pretraining" / f"diffae_{args.recipe}.state"
+    overrides = parse_overrides(args.set, args.precision)
+    changes = {"set": sorted(args.set), "precision": args.precision}
+    name = args.name or args.recipe
+    if overrides and name == args.recipe and not (args.state and args.json):
+        sys.exit("--set and --precision change the recipe's network or training: give the "
+                 "run its own --name (or --state and --json)")
+    state_path = args.state or REPO / "pretraining" / f"diffae_{name}.state"
     json_path = args.json or (REPO / "benchmarks" / "results"
-                              / f"pretrain_diffae_{args.recipe}{'_quick' if args.quick else ''}"
+                              / f"pretrain_diffae_{name}{'_quick' if args.quick else ''}"
                                 ".json")
     source, X_tr, y_tr, X_te, y_te = load_data(args.quick)
-    probe = make_embedder(args.recipe, args.seed, args.quick, args.threads)
+    probe = make_embedder(args.recipe, args.seed, args.quick, args.threads, overrides)
     X_fit = croppable(probe, X_tr)
     max_crops = args.max_crops if args.max_crops is not None else max(args.marks, default=0)
 
@@ -156,12 +195,17 @@ def main(argv=None) -> dict:
         if state["recipe"] != args.recipe or state["seed"] != args.seed:
             sys.exit(f"{state_path} holds recipe={state['recipe']!r} seed={state['seed']}; "
                      f"asked for recipe={args.recipe!r} seed={args.seed}")
+        trained = state.get("overrides", {"set": [], "precision": None})  # older: none
+        if trained != changes:
+            sys.exit(f"{state_path} was trained with {trained}; asked for "
+                     f"{changes}: resume with the same --set and --precision")
         state["embedder"].set_params(n_threads=args.threads)
         if rank == 0:
             print(f"resumed {state_path}: chunk {state['chunk']}, {state['crops']} crops, "
                   f"{state['cpu_s'] / 60:.1f} CPU-min", flush=True)
     else:
-        state = {"recipe": args.recipe, "seed": args.seed, "chunk": 0, "crops": 0,
+        state = {"recipe": args.recipe, "seed": args.seed, "overrides": changes,
+                 "chunk": 0, "crops": 0,
                  "cpu_s": 0.0, "wall_s": 0.0, "curve": [], "marks_done": [],
                  "embedder": probe}
     meta = {"source": source,
@@ -187,7 +231,8 @@ def main(argv=None) -> dict:
             due = [m for m in due if m == 0]
         rows = []
         if 0 in due:  # every process trains (together); rank 0 evaluates and writes
-            model = random_init(args.recipe, args.seed, args.quick, args.threads, X_fit)
+            model = random_init(args.recipe, args.seed, args.quick, args.threads, X_fit,
+                                overrides)
         if 0 in due and rank == 0:
             rows.append({"crops_seen": 0, "chunks": 0, "train_cpu_minutes": 0.0,
                          "train_wall_minutes": 0.0, "random_init": True,

@@ -138,3 +138,24 @@ def test_export_fitted_ships_a_label_fine_tuned_estimator_with_a_card_saying_so(
         dump({"emb": emb}, tmp_path / "state.joblib")
         export.main([str(tmp_path / "state.joblib"), "--fitted", "--name", "x", "--quick",
                      "--out", str(tmp_path / "x")])
+
+
+def test_set_and_precision_change_the_network_and_are_pinned_on_resume(pretrain, tmp_path):
+    state = _run(pretrain, tmp_path, "w", "--marks", "--max-crops", "196",
+                 "--set", "encoder_width=16", "--precision", "bf16")
+    emb = state["embedder"]
+    assert emb.encoder_width == 16 and emb.engine.precision == "bf16"
+    assert emb.net_.module_.encoder.blocks[0].lru.B_re.shape == (16, 16)
+    report = json.loads((tmp_path / "w.json").read_text())
+    assert report["overrides"] == {"set": ["encoder_width=16"], "precision": "bf16"}
+    # resuming with other changes (or none) would mix two networks' training in one run
+    for other in (["--set", "encoder_width=32", "--precision", "bf16"],
+                  ["--set", "encoder_width=16"]):
+        with pytest.raises(SystemExit, match="resume with the same --set"):
+            _run(pretrain, tmp_path, "w", "--marks", "--max-crops", "392", "--resume", *other)
+
+
+def test_set_without_its_own_name_is_refused(pretrain):
+    # the default state and JSON paths belong to the recipe's own run
+    with pytest.raises(SystemExit, match="give the run its own --name"):
+        pretrain.main(["--quick", "--recipe", "plain", "--set", "encoder_width=16"])
