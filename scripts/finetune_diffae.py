@@ -132,6 +132,7 @@ def main(argv=None) -> dict:
     t0 = time.process_time()
     scores = evaluate(emb, X_tr, y_tr, X_te, y_te)
     entry = {"params": params, "epochs": args.epochs, "seed": args.seed, "init": args.init,
+             "single_fit": args.single_fit,
              "records_fine_tuned": len(X_fit), "records_left_out_too_short":
              len(X_tr) - len(X_fit), "train_loss_per_epoch": run["losses"],
              "fine_tune_cpu_minutes": run["cpu_seconds"] / 60,

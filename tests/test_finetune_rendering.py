@@ -102,3 +102,16 @@ def test_a_fine_tuned_grouped_window_row_gets_its_row_and_its_own_verdict():
             cells.pop("diffae_fine_tuned", None)
     text = " ".join(render.render_block("dacl_patients", without, "md").split())
     assert "not a row of this benchmark yet" in text
+
+
+def test_describe_names_the_seed_and_a_schedule_over_the_whole_fit():
+    params = {"classifier_weight": 1.0, "supervised_weight": 0.5, "diffusion_weight": 1.0,
+              "snippet_seconds": 9.0, "lr": 3e-4, "lr_schedule": "constant"}
+    run = {"epochs": 8, "seed": 0, "params": params}
+    plain = finetune.describe(run)
+    assert plain.endswith("8 epochs of 9-s crops, lr 0.0003")
+    # runs that differ only by seed or schedule must not read as the same configuration
+    assert finetune.describe({**run, "seed": 1}) == plain + ", seed 1"
+    cosine = finetune.describe({**run, "params": {**params, "lr_schedule": "cosine",
+                                                  "lr": 1e-3}})
+    assert cosine.endswith("cosine lr from 0.001 over all epochs") and cosine != plain

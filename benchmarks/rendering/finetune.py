@@ -46,8 +46,12 @@ def describe(run: dict) -> str:
         terms.append(f"SupCon {p['supervised_weight']:g} ({view} views)")
     terms.append(f"diffusion {p.get('diffusion_weight', 1.0):g}")
     start = "random init" if run.get("init") == "random" else "checkpoint"
+    schedule = p.get("lr_schedule", "constant")
+    lr = f"lr {p['lr']:g}" if schedule == "constant" else \
+        f"{schedule} lr from {p['lr']:g} over all epochs"
+    seed = f", seed {run['seed']}" if run.get("seed", 0) else ""
     return (f"{start} + {' + '.join(terms)}, {run['epochs']} epochs of "
-            f"{p['snippet_seconds']:g}-s crops, lr {p['lr']:g}")
+            f"{p['snippet_seconds']:g}-s crops, {lr}{seed}")
 
 
 def _scores(run: dict, key: str | None = READOUT_KEY) -> dict:
@@ -102,6 +106,9 @@ def _finetune(r: dict, fmt: str) -> dict:
                        "fine-tuning (peers: fit + transform) CPU-min"], rows, fmt)
     f1 = METRICS.index("mean_f1_NAO")
     frozen_folds = runs["frozen"]["folds"]
+    from sklearn_biodiff.pretrained import DEFAULT_READOUT
+
+    default_key = _key(DEFAULT_READOUT)
     screens = []
     for run in runs.values():
         folds = run.get("folds", {})
@@ -110,17 +117,19 @@ def _finetune(r: dict, fmt: str) -> dict:
         keys = sorted(folds)
         s = np.array([[_scores(folds[k])[m] for m in METRICS] for k in keys])
         base = np.array([_scores(frozen_folds[k])["mean_f1_NAO"] for k in keys])
+        # the default readout's mean F1 too, when every fold done was scored with it
+        default_f1 = ([_scores(folds[k], default_key)["mean_f1_NAO"] for k in keys]
+                      if all(_has(folds[k], default_key) for k in keys) else None)
         screens.append([describe(folds[keys[0]]),
                         ("fold " if len(keys) == 1 else "folds ") + ", ".join(keys),
                         *(_f(v) for v in s.mean(axis=0)), _cpu(folds),
-                        f"{s[:, f1].mean() - base.mean():+.3f}"])
+                        f"{s[:, f1].mean() - base.mean():+.3f}",
+                        _f(np.mean(default_f1)) if default_f1 else "-"])
     screen_table = _table(["configuration (some folds only)", "done (of 3)", *HEADER,
-                           "fine-tuning CPU-min", "mean F1 vs frozen, same folds"],
+                           "fine-tuning CPU-min", "mean F1 vs frozen, same folds",
+                           f"mean F1 N, A, O, readout {DEFAULT_READOUT!r}"],
                           screens, fmt) if screens else "(none)"
     first_fold = next(iter(runs["frozen"]["folds"].values()))
-    from sklearn_biodiff.pretrained import DEFAULT_READOUT
-
-    default_key = _key(DEFAULT_READOUT)
     rescored = [(n, first, s) for n, first, s in cv_rows(runs, 3, default_key)
                 if "baseline" not in first]
     if default_key != READOUT_KEY and rescored:
