@@ -376,3 +376,23 @@ def test_the_headline_row_of_the_fine_tuned_checkpoint_is_its_cards(results):
     row = next(line for line in table.splitlines() if FINE_TUNED_PRETRAINED in line)
     assert row.endswith(" | ".join(f"{test[k]:.3f}" for k in (
         "macro_f1", "mean_f1_NAO", "auroc_normal_vs_abnormal", "auroc_af_vs_rest")) + " |")
+
+
+def test_pretraining_variants_sit_beside_their_recipe_at_equal_crops(results):
+    from benchmarks.rendering.pretraining import _pretraining
+
+    r = copy.deepcopy(results)
+    lead = r["pretrain_diffae_contrastive"]
+    mark = next(c for c in lead["curve"] if not c["random_init"])
+    assert _pretraining(r, "rst")["ptc_variants"] == "(none yet)"
+    row = copy.deepcopy(mark)
+    row["cv_train"]["mean_f1_NAO"] += 0.02
+    row.pop("readout_attention_stats_blocks", None)  # a readout the mark lacks: "-"
+    r["pretrain_diffae_contrastive-w128"] = {
+        "recipe": "contrastive", "curve": [row],
+        "overrides": {"set": ["encoder_width=128"], "precision": "bf16"}}
+    out = _pretraining(r, "rst")
+    table, verdict = out["ptc_variants"], " ".join(out["ptc_variants_verdict"].split())
+    assert "encoder_width=128, precision bf16" in table and "(+0.020)" in table
+    assert f"at {mark['crops_seen']:,} crops: CV mean F1 of N, A, O +0.020 with `z`" in verdict
+    assert "a gap under 0.01 is a tie" in verdict and "tie, one seed each" not in verdict

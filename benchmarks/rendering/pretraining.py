@@ -131,10 +131,12 @@ def _pretraining(r: dict, fmt: str) -> dict:
             + "); with the wider readouts (`DEFAULT_READOUT` among them) see \"Readout\" "
             "below.")
     first = next(iter(runs.values()))
+    variants, variants_verdict = _variants(r, runs, fmt)
     header = ["recipe", "crops seen", "training CPU-minutes", "CV macro F1",
               "CV normal vs abnormal AUROC", "CV AF vs rest AUROC", "test macro F1",
               "test normal vs abnormal AUROC", "test AF vs rest AUROC"]
     return {"ptc_table": _table(header, rows, fmt), "ptc_verdict": verdict,
+            "ptc_variants": variants, "ptc_variants_verdict": variants_verdict,
             "ptc_shipped": " ".join(shipped),
             "ptc_n_train": _thousands(first["n_train_used_for_embedder"]),
             "ptc_n_test": _thousands(first["n_test"])}
@@ -142,6 +144,70 @@ def _pretraining(r: dict, fmt: str) -> dict:
 
 #: CV macro F1 gaps below this are ties (one seed, one 3-fold CV)
 CV_TIE = 0.01
+
+#: the readouts a variant row reports, by the key of their scores in a curve row
+VARIANT_READOUTS = {"z": None, "attention+stats": "readout_attention_stats",
+                    "attention+stats+blocks": "readout_attention_stats_blocks"}
+
+
+def _describe_variant(run: dict) -> str:
+    """A variant run in words: its recipe and what ``--set``/``--precision`` changed."""
+    changes = run["overrides"]
+    parts = [*changes["set"]]
+    if changes["precision"]:
+        parts.append(f"precision {changes['precision']}")
+    return f"{RECIPE_NAMES.get(run['recipe'], run['recipe'])}, " + ", ".join(parts)
+
+
+def _cv_f1(row: dict, key: str | None) -> float | None:
+    scores = row if key is None else row.get(key)
+    return None if scores is None else scores["cv_train"]["mean_f1_NAO"]
+
+
+def _variants(r: dict, runs: dict, fmt: str) -> tuple[str, str]:
+    """Runs of a recipe with a changed network or precision (``pretrain_diffae --name
+    --set/--precision``) beside the recipe's own run at the same crops: CV mean F1 of
+    N, A, O of each readout (the test part is not read here)."""
+    def changed(run: dict) -> bool:
+        o = run.get("overrides") or {}
+        return bool(o.get("set") or o.get("precision"))
+
+    variants = {k[len("pretrain_diffae_"):]: v for k, v in r.items()
+                if k.startswith("pretrain_diffae_") and not k.endswith("_quick")
+                and changed(v)}
+    if not variants:
+        return "(none yet)", ""
+    rows, sentences = [], []
+    for name, run in sorted(variants.items()):
+        own = {c["crops_seen"]: c for c in runs.get(run["recipe"], {}).get("curve", [])}
+        for c in run["curve"]:
+            if c["random_init"]:
+                continue
+            base = own.get(c["crops_seen"])
+            cells = []
+            for key in VARIANT_READOUTS.values():
+                mine = _cv_f1(c, key)
+                theirs = None if base is None else _cv_f1(base, key)
+                cells.append("-" if mine is None else _f(mine) + (
+                    "" if theirs is None else f" ({mine - theirs:+.3f})"))
+            rows.append([f"`{name}`: {_describe_variant(run)}", _thousands(c["crops_seen"]),
+                         f"{c['train_cpu_minutes']:.0f}", *cells])
+        shared = [c for c in run["curve"] if not c["random_init"] and c["crops_seen"] in own]
+        if shared:
+            c = shared[-1]
+            base = own[c["crops_seen"]]
+            gaps = {n: _cv_f1(c, k) - _cv_f1(base, k) for n, k in VARIANT_READOUTS.items()
+                    if _cv_f1(c, k) is not None and _cv_f1(base, k) is not None}
+            sentences.append(
+                f"`{name}` against the {RECIPE_NAMES.get(run['recipe'], run['recipe'])} run "
+                f"at {_thousands(c['crops_seen'])} crops: CV mean F1 of N, A, O "
+                + ", ".join(f"{g:+.3f} with `{n}`" for n, g in gaps.items())
+                + (" (all within 0.01: a tie, one seed each)"
+                   if all(abs(g) < CV_TIE for g in gaps.values())
+                   else " (one seed each, one 3-fold CV: a gap under 0.01 is a tie)") + ".")
+    header = ["run: recipe and changes", "crops seen", "training CPU-minutes",
+              *(f"CV mean F1 N, A, O, `{n}` (vs the recipe's run)" for n in VARIANT_READOUTS)]
+    return _table(header, rows, fmt), " ".join(sentences)
 
 
 def _default_tie(cards: dict, cv: dict) -> str:
