@@ -74,6 +74,10 @@ def main(argv=None) -> dict:
                     help="score a peer instead of fine-tuning: make_dacl_pipeline()'s "
                          "embedding (DACL beside the scattering features) or "
                          "ScatteringFeatures, with the same probe")
+    ap.add_argument("--pretrained", default=None,
+                    help="the checkpoint fine-tuned: a shipped name or a folder written by "
+                         "save_pretrained (e.g. a wider pretraining run's); default "
+                         "DEFAULT_PRETRAINED")
     ap.add_argument("--single-fit", action="store_true",
                     help="all --epochs in one fit call (a learning-rate schedule over the "
                          "whole fine-tuning, as DiffAEEmbedder.fit(X, y) runs it); the state "
@@ -95,14 +99,15 @@ def main(argv=None) -> dict:
         return _record(args, _baseline(args, X_tr, y_tr, X_te, y_te, source))
     if args.quick:
         params.update(snippet_seconds=2.0, batch_size=8)
-    crop = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, **params)._snippet_length()
+    start = args.pretrained or DEFAULT_PRETRAINED
+    crop = DiffAEEmbedder.from_pretrained(start, **params)._snippet_length()
     keep = [i for i, x in enumerate(X_tr) if len(x) >= crop]  # records at 300 Hz
     X_fit, y_fit = [X_tr[i] for i in keep], y_tr[keep]
     if args.resume and state_path.is_file():
         run = load(state_path)
         print(f"resuming {args.name} after epoch {run['epochs_done']}", flush=True)
     else:
-        emb = DiffAEEmbedder.from_pretrained(DEFAULT_PRETRAINED, n_threads=1, **params,
+        emb = DiffAEEmbedder.from_pretrained(start, n_threads=1, **params,
                                              max_epochs=1, warm_start=True)
         if args.init == "random":  # the same architecture, no pretrained weights
             emb.set_params(pretrained=None, random_state=args.seed)
@@ -132,7 +137,7 @@ def main(argv=None) -> dict:
     t0 = time.process_time()
     scores = evaluate(emb, X_tr, y_tr, X_te, y_te)
     entry = {"params": params, "epochs": args.epochs, "seed": args.seed, "init": args.init,
-             "single_fit": args.single_fit,
+             "single_fit": args.single_fit, "pretrained": str(start),
              "records_fine_tuned": len(X_fit), "records_left_out_too_short":
              len(X_tr) - len(X_fit), "train_loss_per_epoch": run["losses"],
              "fine_tune_cpu_minutes": run["cpu_seconds"] / 60,

@@ -32,3 +32,23 @@ def test_single_fit_runs_every_epoch_in_one_fit_with_its_schedule(script, tmp_pa
     again = mod.main(["--quick", "--name", "t", "--epochs", "2", "--single-fit", "--resume",
                       "--state", str(state), "--set", "lr_schedule=cosine"])
     assert again["train_loss_per_epoch"] == entry["train_loss_per_epoch"]
+
+
+def test_a_save_pretrained_folder_is_fine_tuned_and_named(script, tmp_path, sample):
+    from benchmarks.rendering.finetune import describe
+    from sklearn_biodiff.feature_extraction import DiffAEEmbedder
+
+    mod, _ = script
+    # a small pretrained network standing in for a wider pretraining run's export
+    small = DiffAEEmbedder(snippet_seconds=2.0, embedding_dim=8, encoder_layers=1,
+                           encoder_width=16, unet_channels=(8, 16), n_timesteps=50,
+                           batch_size=8, max_steps=1, random_state=0)
+    small.fit(list(sample.signals[:16]))
+    folder = tmp_path / "wide-run"
+    small.save_pretrained(folder)
+    entry = mod.main(["--quick", "--name", "t", "--epochs", "1", "--pretrained", str(folder),
+                      "--state", str(tmp_path / "w.state")])
+    emb = load(tmp_path / "w.state")["emb"]
+    assert emb.encoder_width == 16 and emb.pretrained == str(folder)
+    assert entry["pretrained"] == str(folder)
+    assert "checkpoint `wide-run` +" in describe(entry)

@@ -8,6 +8,8 @@ record, the challenge's F1).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from benchmarks._protocol import DEFAULT_RUN
@@ -45,7 +47,11 @@ def describe(run: dict) -> str:
         view = p.get("supervised_view", "crop")
         terms.append(f"SupCon {p['supervised_weight']:g} ({view} views)")
     terms.append(f"diffusion {p.get('diffusion_weight', 1.0):g}")
-    start = "random init" if run.get("init") == "random" else "checkpoint"
+    from sklearn_biodiff.pretrained import DEFAULT_PRETRAINED
+
+    origin = run.get("pretrained", DEFAULT_PRETRAINED)  # runs before the option: default
+    start = ("random init" if run.get("init") == "random" else "checkpoint"
+             if origin == DEFAULT_PRETRAINED else f"checkpoint `{Path(origin).name}`")
     schedule = p.get("lr_schedule", "constant")
     lr = f"lr {p['lr']:g}" if schedule == "constant" else \
         f"{schedule} lr from {p['lr']:g} over all epochs"
