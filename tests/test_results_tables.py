@@ -384,6 +384,8 @@ def test_pretraining_variants_sit_beside_their_recipe_at_equal_crops(results):
     r = copy.deepcopy(results)
     lead = r["pretrain_diffae_contrastive"]
     mark = next(c for c in lead["curve"] if not c["random_init"])
+    for key in [k for k in r if k.startswith("pretrain_diffae_contrastive-")]:
+        del r[key]  # runs in progress in this checkout: only the one below
     assert _pretraining(r, "rst")["ptc_variants"] == "(none yet)"
     row = copy.deepcopy(mark)
     row["cv_train"]["mean_f1_NAO"] += 0.02
@@ -396,3 +398,18 @@ def test_pretraining_variants_sit_beside_their_recipe_at_equal_crops(results):
     assert "encoder_width=128, precision bf16" in table and "(+0.020)" in table
     assert f"at {mark['crops_seen']:,} crops: CV mean F1 of N, A, O +0.020 with `z`" in verdict
     assert "a gap under 0.01 is a tie" in verdict and "tie, one seed each" not in verdict
+
+
+def test_a_variant_without_a_mark_is_listed_as_in_progress(results):
+    from benchmarks.rendering.pretraining import _pretraining
+
+    r = copy.deepcopy(results)
+    for key in [k for k in r if k.startswith("pretrain_diffae_contrastive-")]:
+        del r[key]  # only the run below
+    r["pretrain_diffae_contrastive-w128"] = {
+        "recipe": "contrastive", "curve": [], "crops_seen": 5959,
+        "overrides": {"set": ["encoder_width=128"], "precision": None}}
+    out = _pretraining(r, "rst")
+    assert out["ptc_variants"] == "(no mark reached yet)"
+    assert "no mark reached yet: `contrastive-w128` (`encoder_noise` + contrastive, " \
+        "encoder_width=128, 5,959 crops)" in " ".join(out["ptc_variants_verdict"].split())

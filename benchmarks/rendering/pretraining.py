@@ -205,6 +205,13 @@ def _variants(r: dict, runs: dict, fmt: str) -> tuple[str, str]:
                 + (" (all within 0.01: a tie, one seed each)"
                    if all(abs(g) < CV_TIE for g in gaps.values())
                    else " (one seed each, one 3-fold CV: a gap under 0.01 is a tie)") + ".")
+    waiting = [f"`{name}` ({_describe_variant(run)}, {_thousands(run['crops_seen'])} crops)"
+               for name, run in sorted(variants.items())
+               if not any(not c["random_init"] for c in run["curve"])]
+    if waiting:
+        sentences.append("In progress, no mark reached yet: " + _and(waiting) + ".")
+    if not rows:
+        return "(no mark reached yet)", " ".join(sentences)
     header = ["run: recipe and changes", "crops seen", "training CPU-minutes",
               *(f"CV mean F1 N, A, O, `{n}` (vs the recipe's run)" for n in VARIANT_READOUTS)]
     return _table(header, rows, fmt), " ".join(sentences)
