@@ -16,8 +16,9 @@ import numpy as np
 
 from benchmarks._common import find_archive, readme_split
 
-__all__ = ["DEFAULT_RUN", "WIDEST_READOUT", "class_scores", "evaluate", "load_data", "load_records",
-           "PROBES", "probe_grid", "probe_scores", "readout_columns", "readout_tag"]
+__all__ = ["DEFAULT_RUN", "WIDEST_READOUT", "class_scores", "evaluate", "load_data",
+           "load_records", "PROBES", "probe_grid", "probe_scores", "readout_columns",
+           "readout_tag", "svm_probe"]
 
 #: the readout whose columns hold every other readout's: one transform serves them all
 WIDEST_READOUT = "attention+stats+blocks+rhythm"
@@ -99,6 +100,22 @@ def probe_grid(C_grid=(0.01, 0.1, 1.0), class_weight=None):
     if len(C_grid) == 1:
         return pipe.set_params(logisticregression__C=C_grid[0])
     return GridSearchCV(pipe, {"logisticregression__C": list(C_grid)},
+                        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+                        scoring="f1_macro")
+
+
+def svm_probe(C_grid=(1.0, 3.0, 10.0)):
+    """An RBF-kernel probe, unfitted: scaler + ``SVC(kernel="rbf", probability=True)``,
+    C in ``C_grid`` by 3-fold stratified CV (macro F1), as :func:`probe_grid` chooses
+    the logistic probe's C (``bench_probes`` compares the two)."""
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    return GridSearchCV(make_pipeline(StandardScaler(),
+                                      SVC(kernel="rbf", probability=True, random_state=0)),
+                        {"svc__C": list(C_grid)},
                         cv=StratifiedKFold(3, shuffle=True, random_state=0),
                         scoring="f1_macro")
 

@@ -41,6 +41,7 @@ from benchmarks.rendering.label_efficiency import _label_efficiency
 from benchmarks.rendering.new_patients import _new_patients
 from benchmarks.rendering.pretrained import _pretrained
 from benchmarks.rendering.pretraining import _diffae, _pretraining
+from benchmarks.rendering.probes import _probes
 from benchmarks.rendering.robustness import _robustness
 from benchmarks.rendering.scattering import _scattering
 from benchmarks.rendering.threads import _busy_threads
@@ -71,7 +72,7 @@ def fields(results: dict[str, dict], fmt: str) -> dict[str, str]:
     for part in (_scattering, _dacl, _goal, _diffae, _model_selection, _robustness,
                  _wfdb_memory, _pretrained, _scaling, _pretraining,
                  _dacl_patients, _dacl_keep, _mutation, _label_efficiency, _busy_threads,
-                 _headline, _compute_bound, _finetune, _new_patients):
+                 _headline, _compute_bound, _finetune, _new_patients, _probes):
         out.update(part(results, fmt))
     return out
 

@@ -1,0 +1,159 @@
+"""Which probe on a frozen embedding: the README's logistic regression or an RBF-kernel
+SVM (issue 31).
+
+The README probe (``StandardScaler`` + ``LogisticRegression``, C by 3-fold CV) is linear;
+with all the training part's labels a kernel probe may separate the classes better.
+Both are fitted the same way (C by 3-fold stratified CV, macro F1;
+:func:`benchmarks._protocol.probe_grid` and :func:`benchmarks._protocol.svm_probe`) on
+the same frozen embeddings (``DEFAULT_READOUT``). Parts:
+
+* ``choose`` (training part only; what the choice is made on): every fine-tuning fold
+  state of ``scripts/finetune_diffae.py`` found for the runs in :data:`RUNS`
+  (``pretraining/finetune_<run>-fold<k>.state``: fine-tuned on two folds of the 3-fold
+  split of the README training part, seed 0). The whole training part is embedded with
+  the fold's encoder, both probes are fitted on the two folds it was fine-tuned on and
+  scored on fold ``k``: one paired difference per state.
+* ``test`` (scored once per row and probe): the README split; rows
+  ``FINE_TUNED_PRETRAINED`` (the shipped label-fine-tuned checkpoint, frozen; its labels
+  were the training part's), ``DEFAULT_PRETRAINED`` (frozen, self-supervised) and
+  ``ScatteringFeatures()``; each probe fitted on the training part, the test part
+  scored once.
+
+JSON: ``results/bench_probes.json``.
+Run: ``OMP_NUM_THREADS=1 python -m benchmarks.bench_probes [--parts choose test]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import StratifiedKFold
+
+from benchmarks._common import RESULTS, write_json
+from benchmarks._protocol import DEFAULT_RUN, class_scores, load_data, probe_grid, svm_probe
+from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
+from sklearn_biodiff.pretrained import (
+    DEFAULT_PRETRAINED,
+    DEFAULT_READOUT,
+    FINE_TUNED_PRETRAINED,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+#: fine-tuning runs whose fold states the choice is made on (the default recipe first)
+RUNS = (DEFAULT_RUN, "ce-supcon-diffview-8ep", "ce-supcon-denoised-8ep", "ce-supcon-16ep",
+        "ce-supcon-8ep-s1", "ce-supcon-cos-lr1e-3-8ep")
+#: the probes compared, by name
+PROBE_KINDS = {"logistic": probe_grid, "rbf_svm": svm_probe}
+
+
+def probe_pair(Z_fit, y_fit, Z_eval, y_eval) -> dict:
+    """``{probe: scores on the evaluation records, plus its chosen C}``."""
+    out = {}
+    for name, make in PROBE_KINDS.items():
+        t0 = time.process_time()
+        clf = make().fit(Z_fit, y_fit)
+        classes = list(clf.classes_)
+        out[name] = {**class_scores(y_eval, clf.predict(Z_eval), clf.predict_proba(Z_eval),
+                                    classes),
+                     "C": float(next(iter(clf.best_params_.values()))),
+                     "fit_cpu_seconds": time.process_time() - t0}
+    return out
+
+
+def paired(rows: list[dict], metric: str) -> dict:
+    """SVM minus logistic over ``rows`` (one per fold state): mean, sample sd, count,
+    how many are above zero."""
+    d = np.array([r["rbf_svm"][metric] - r["logistic"][metric] for r in rows])
+    return {"mean": float(d.mean()), "sd": float(d.std(ddof=1)) if len(d) > 1 else None,
+            "n": len(d), "n_above_zero": int((d > 0).sum()), "values": d.tolist()}
+
+
+def choose_part(X_tr, y_tr, states: Path, threads: int) -> dict:
+    from sklearn_biodiff.utils import load
+
+    splits = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X_tr, y_tr))
+    rows = []
+    for run in RUNS:
+        for k, (inner, held) in enumerate(splits):
+            path = states / f"finetune_{run}-fold{k}.state"
+            if not path.is_file():
+                continue
+            emb = load(path)["emb"].set_params(readout=DEFAULT_READOUT, n_threads=threads)
+            t0 = time.process_time()
+            Z = np.asarray(emb.transform(X_tr), dtype=np.float64)
+            scores = probe_pair(Z[inner], y_tr[inner], Z[held], y_tr[held])
+            rows.append({"run": run, "fold": k, **scores,
+                         "transform_cpu_seconds": time.process_time() - t0})
+            print(run, k, {p: round(s["mean_f1_NAO"], 4) for p, s in scores.items()},
+                  flush=True)
+    if not rows:
+        raise SystemExit(f"no fold state of {RUNS} in {states}: run `python -m "
+                         f"scripts.finetune_diffae --name {DEFAULT_RUN} --fold k ...` first")
+    metrics = [m for m in rows[0]["logistic"] if m not in ("C", "fit_cpu_seconds")]
+    return {"states": rows, "svm_minus_logistic": {m: paired(rows, m) for m in metrics},
+            "default_run_svm_minus_logistic": {
+                m: paired([r for r in rows if r["run"] == DEFAULT_RUN], m) for m in metrics}}
+
+
+def test_part(X_tr, y_tr, X_te, y_te, threads: int) -> dict:
+    rows = {"fine_tuned": FINE_TUNED_PRETRAINED, "frozen": DEFAULT_PRETRAINED,
+            "scattering": None}
+    out = {}
+    for row, name in rows.items():
+        enc = (ScatteringFeatures(n_jobs=1) if name is None else DiffAEEmbedder.from_pretrained(
+            name, readout=DEFAULT_READOUT, n_threads=threads))
+        t0 = time.process_time()
+        enc.fit(X_tr[:2])  # training-free or load only: nothing is learnt here
+        Z_tr = np.asarray(enc.transform(X_tr), dtype=np.float64)
+        Z_te = np.asarray(enc.transform(X_te), dtype=np.float64)
+        out[row] = {"checkpoint": name, **probe_pair(Z_tr, y_tr, Z_te, y_te),
+                    "transform_cpu_seconds": time.process_time() - t0}
+        print(row, {p: round(out[row][p]["mean_f1_NAO"], 4) for p in PROBE_KINDS}, flush=True)
+    return out
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--parts", nargs="*", choices=["choose", "test"],
+                    default=["choose", "test"])
+    ap.add_argument("--states", type=Path, default=REPO / "pretraining",
+                    help="where scripts/finetune_diffae.py wrote the fold states")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    source, X_tr, y_tr, X_te, y_te = load_data(False)
+    report = {"source": source, "readout": DEFAULT_READOUT, "runs": list(RUNS),
+              "protocol": {
+                  "probes": "logistic: StandardScaler + LogisticRegression, C in {0.01, "
+                            "0.1, 1}; rbf_svm: StandardScaler + SVC(kernel='rbf', "
+                            "probability=True, random_state=0), C in {1, 3, 10}; C by "
+                            "3-fold stratified CV (macro F1) on the records the probe is "
+                            "fitted on",
+                  "choose": "each fine-tuning fold state (3-fold stratified split of the "
+                            "README training part, seed 0): the training part embedded "
+                            "with the fold's frozen encoder, both probes fitted on the two "
+                            "folds it was fine-tuned on and scored on the third; no test "
+                            "data",
+                  "test": "README split: each probe fitted on the training part's "
+                          "embeddings, the test part scored once per row and probe"}}
+    if "choose" in args.parts:
+        report["choose"] = choose_part(X_tr, y_tr, args.states, args.threads)
+    if "test" in args.parts:
+        report["test"] = test_part(X_tr, y_tr, X_te, y_te, args.threads)
+    earlier = RESULTS / "bench_probes.json"
+    if earlier.exists():  # a part not rerun keeps its earlier run's scores and record
+        old = json.loads(earlier.read_text())
+        for part in {"choose", "test"} - set(args.parts):
+            if part in old and old.get("protocol") == report["protocol"]:
+                report[part] = {**old[part], "run": old[part].get("run", old["run"])}
+    write_json("bench_probes", report, seeds=[0])
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The probe block (bench_probes, issue 31): the choice follows its stated rule, and the
+targets are judged with the chosen probe."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from benchmarks.rendering.probes import _probes, svm_ahead
+
+_METRICS = ("mean_f1_NAO", "macro_f1", "auroc_normal_vs_abnormal", "auroc_af_vs_rest")
+
+
+def _scores(base):
+    return {m: base for m in _METRICS}
+
+
+def _paired(values):
+    import numpy as np
+
+    d = np.array(values)
+    return {"mean": float(d.mean()), "sd": float(d.std(ddof=1)), "n": len(d),
+            "n_above_zero": int((d > 0).sum()), "values": list(values)}
+
+
+def _results(diffs, test_svm=0.81, test_logistic=0.79):
+    states = [{"run": "r", "fold": k % 3, "logistic": _scores(0.78),
+               "rbf_svm": _scores(0.78 + d)} for k, d in enumerate(diffs)]
+    row = {"checkpoint": "x", "logistic": _scores(test_logistic), "rbf_svm": _scores(test_svm)}
+    return {"bench_probes": {
+        "readout": "attention+rhythm", "protocol": {"probes": "p"},
+        "choose": {"states": states,
+                   "svm_minus_logistic": {m: _paired(diffs) for m in _METRICS}},
+        "test": {"fine_tuned": row, "frozen": copy.deepcopy(row),
+                 "scattering": copy.deepcopy(row)}}}
+
+
+@pytest.mark.parametrize("diffs, ahead", [
+    ([0.010, 0.008, 0.012, 0.009, 0.011], True),   # consistent and far from zero
+    ([0.030, -0.020, 0.025, -0.015, 0.020], False),  # mean > 0 but noisy: a tie
+    ([0.004, 0.004, -0.001, -0.002, 0.004], False),  # ahead in 3 of 5 only
+    ([0.010], False),                                # one state decides nothing
+])
+def test_the_svm_is_chosen_only_by_the_stated_rule(diffs, ahead):
+    d = _paired(diffs) if len(diffs) > 1 else {"mean": diffs[0], "sd": None, "n": 1,
+                                                 "n_above_zero": 1}
+    assert svm_ahead(d) is ahead
+
+
+def test_targets_are_judged_with_the_chosen_probe():
+    chosen = _probes(_results([0.010, 0.008, 0.012, 0.009, 0.011]), "md")
+    assert "the SVM is chosen" in chosen["pr_choose_verdict"]
+    assert "the RBF-kernel SVM: mean F1 of N, A, O 0.810 (meets 0.8)" in chosen["pr_test_verdict"]
+    tie = _probes(_results([0.030, -0.020, 0.025, -0.015, 0.020]), "md")
+    assert "it is a tie: the README probe stays" in tie["pr_choose_verdict"]
+    assert "the logistic regression (README probe): mean F1 of N, A, O 0.790 (misses 0.8)" \
+        in tie["pr_test_verdict"]
+
+
+def test_parts_not_run_say_so():
+    r = _results([0.01, 0.01])
+    del r["bench_probes"]["test"]
+    out = _probes(r, "md")
+    assert out["pr_test_table"] == "(not run yet)" and out["pr_test_verdict"] == ""
+    assert _probes({}, "md") == {}
