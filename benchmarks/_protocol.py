@@ -105,17 +105,20 @@ def probe_grid(C_grid=(0.01, 0.1, 1.0), class_weight=None):
 
 
 def svm_probe(C_grid=(1.0, 3.0, 10.0)):
-    """An RBF-kernel probe, unfitted: scaler + ``SVC(kernel="rbf", probability=True)``,
-    C in ``C_grid`` by 3-fold stratified CV (macro F1), as :func:`probe_grid` chooses
-    the logistic probe's C (``bench_probes`` compares the two)."""
+    """An RBF-kernel probe, unfitted: scaler + ``SVC(kernel="rbf")`` with its scores
+    turned into probabilities by ``CalibratedClassifierCV(ensemble=False)`` (sigmoid,
+    5-fold; what ``SVC(probability=True)``, deprecated in scikit-learn 1.9, did), C in
+    ``C_grid`` by 3-fold stratified CV (macro F1), as :func:`probe_grid` chooses the
+    logistic probe's C (``bench_probes`` compares the two)."""
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    return GridSearchCV(make_pipeline(StandardScaler(),
-                                      SVC(kernel="rbf", probability=True, random_state=0)),
-                        {"svc__C": list(C_grid)},
+    svm = CalibratedClassifierCV(SVC(kernel="rbf", random_state=0), ensemble=False)
+    return GridSearchCV(make_pipeline(StandardScaler(), svm),
+                        {"calibratedclassifiercv__estimator__C": list(C_grid)},
                         cv=StratifiedKFold(3, shuffle=True, random_state=0),
                         scoring="f1_macro")
 

@@ -130,8 +130,9 @@ def main(argv=None) -> dict:
     report = {"source": source, "readout": DEFAULT_READOUT, "runs": list(RUNS),
               "protocol": {
                   "probes": "logistic: StandardScaler + LogisticRegression, C in {0.01, "
-                            "0.1, 1}; rbf_svm: StandardScaler + SVC(kernel='rbf', "
-                            "probability=True, random_state=0), C in {1, 3, 10}; C by "
+                            "0.1, 1}; rbf_svm: StandardScaler + "
+                            "CalibratedClassifierCV(SVC(kernel='rbf', random_state=0), "
+                            "ensemble=False), C in {1, 3, 10}; C by "
                             "3-fold stratified CV (macro F1) on the records the probe is "
                             "fitted on",
                   "choose": "each fine-tuning fold state (3-fold stratified split of the "
