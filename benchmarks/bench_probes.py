@@ -77,13 +77,20 @@ def choose_part(X_tr, y_tr, states: Path, threads: int) -> dict:
     from sklearn_biodiff.utils import load
 
     splits = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X_tr, y_tr))
-    rows = []
+    # a state counts once its run finished: scored in the fine-tuning JSON, same epochs
+    finished = json.loads((RESULTS / "finetune_diffae.json").read_text())["runs"]
+    rows, skipped = [], []
     for run in RUNS:
         for k, (inner, held) in enumerate(splits):
             path = states / f"finetune_{run}-fold{k}.state"
             if not path.is_file():
                 continue
-            emb = load(path)["emb"].set_params(readout=DEFAULT_READOUT, n_threads=threads)
+            state = load(path)
+            entry = finished.get(run, {}).get("folds", {}).get(str(k))
+            if entry is None or entry["epochs"] != state["epochs_done"]:
+                skipped.append(path.name)  # a run stopped part-way
+                continue
+            emb = state["emb"].set_params(readout=DEFAULT_READOUT, n_threads=threads)
             t0 = time.process_time()
             Z = np.asarray(emb.transform(X_tr), dtype=np.float64)
             scores = probe_pair(Z[inner], y_tr[inner], Z[held], y_tr[held])
@@ -95,7 +102,8 @@ def choose_part(X_tr, y_tr, states: Path, threads: int) -> dict:
         raise SystemExit(f"no fold state of {RUNS} in {states}: run `python -m "
                          f"scripts.finetune_diffae --name {DEFAULT_RUN} --fold k ...` first")
     metrics = [m for m in rows[0]["logistic"] if m not in ("C", "fit_cpu_seconds")]
-    return {"states": rows, "svm_minus_logistic": {m: paired(rows, m) for m in metrics},
+    return {"states": rows, "unfinished_states_left_out": skipped,
+            "svm_minus_logistic": {m: paired(rows, m) for m in metrics},
             "default_run_svm_minus_logistic": {
                 m: paired([r for r in rows if r["run"] == DEFAULT_RUN], m) for m in metrics}}
 
