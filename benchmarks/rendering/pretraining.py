@@ -190,8 +190,10 @@ def _variants(r: dict, runs: dict, fmt: str) -> tuple[str, str]:
                 theirs = None if base is None else _cv_f1(base, key)
                 cells.append("-" if mine is None else _f(mine) + (
                     "" if theirs is None else f" ({mine - theirs:+.3f})"))
+            cpu = f"{c['train_cpu_minutes']:.0f}" + (
+                "" if base is None else f" ({base['train_cpu_minutes']:.0f})")
             rows.append([f"`{name}`: {_describe_variant(run)}", _thousands(c["crops_seen"]),
-                         f"{c['train_cpu_minutes']:.0f}", *cells])
+                         cpu, *cells])
         shared = [c for c in run["curve"] if not c["random_init"] and c["crops_seen"] in own]
         if shared:
             c = shared[-1]
@@ -212,7 +214,8 @@ def _variants(r: dict, runs: dict, fmt: str) -> tuple[str, str]:
         sentences.append("In progress, no mark reached yet: " + _and(waiting) + ".")
     if not rows:
         return "(no mark reached yet)", " ".join(sentences)
-    header = ["run: recipe and changes", "crops seen", "training CPU-minutes",
+    header = ["run: recipe and changes", "crops seen",
+              "training CPU-minutes (the recipe's run)",
               *(f"CV mean F1 N, A, O, `{n}` (vs the recipe's run)" for n in VARIANT_READOUTS)]
     return _table(header, rows, fmt), " ".join(sentences)
 
