@@ -13,7 +13,9 @@ the same frozen embeddings (``DEFAULT_READOUT``). Parts:
   split of the README training part, seed 0). The whole training part is embedded with
   the fold's encoder, both probes are fitted on the two folds it was fine-tuned on and
   scored on fold ``k``: one paired difference per state.
-* ``test`` (scored once per row and probe): the README split; rows
+* ``test`` (scored once per row and probe, and only after ``choose`` picked the SVM by
+  the rule of :func:`benchmarks.rendering.probes.svm_ahead`: a probe that was not
+  chosen is never scored on the test part): the README split; rows
   ``FINE_TUNED_PRETRAINED`` (the shipped label-fine-tuned checkpoint, frozen; its labels
   were the training part's), ``DEFAULT_PRETRAINED`` (frozen, self-supervised) and
   ``ScatteringFeatures()``; each probe fitted on the training part, the test part
@@ -49,6 +51,22 @@ RUNS = (DEFAULT_RUN, "ce-supcon-diffview-8ep", "ce-supcon-denoised-8ep", "ce-sup
         "ce-supcon-8ep-s1", "ce-supcon-cos-lr1e-3-8ep")
 #: the probes compared, by name
 PROBE_KINDS = {"logistic": probe_grid, "rbf_svm": svm_probe}
+
+#: how the probes are fitted and scored (a later run with another protocol starts afresh)
+PROTOCOL = {
+    "probes": "logistic: StandardScaler + LogisticRegression, C in {0.01, "
+              "0.1, 1}; rbf_svm: StandardScaler + "
+              "CalibratedClassifierCV(SVC(kernel='rbf', random_state=0), "
+              "ensemble=False), C in {1, 3, 10}; C by "
+              "3-fold stratified CV (macro F1) on the records the probe is "
+              "fitted on",
+    "choose": "each fine-tuning fold state (3-fold stratified split of the "
+              "README training part, seed 0): the training part embedded "
+              "with the fold's frozen encoder, both probes fitted on the two "
+              "folds it was fine-tuned on and scored on the third; no test "
+              "data",
+    "test": "README split: each probe fitted on the training part's "
+            "embeddings, the test part scored once per row and probe"}
 
 
 def probe_pair(Z_fit, y_fit, Z_eval, y_eval) -> dict:
@@ -125,6 +143,15 @@ def test_part(X_tr, y_tr, X_te, y_te, threads: int) -> dict:
     return out
 
 
+def _earlier_choice(protocol: dict) -> dict | None:
+    """The ``choose`` part of the last run under the same protocol, if any."""
+    earlier = RESULTS / "bench_probes.json"
+    if not earlier.exists():
+        return None
+    old = json.loads(earlier.read_text())
+    return old.get("choose") if old.get("protocol") == protocol else None
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--parts", nargs="*", choices=["choose", "test"],
@@ -136,23 +163,17 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     source, X_tr, y_tr, X_te, y_te = load_data(False)
     report = {"source": source, "readout": DEFAULT_READOUT, "runs": list(RUNS),
-              "protocol": {
-                  "probes": "logistic: StandardScaler + LogisticRegression, C in {0.01, "
-                            "0.1, 1}; rbf_svm: StandardScaler + "
-                            "CalibratedClassifierCV(SVC(kernel='rbf', random_state=0), "
-                            "ensemble=False), C in {1, 3, 10}; C by "
-                            "3-fold stratified CV (macro F1) on the records the probe is "
-                            "fitted on",
-                  "choose": "each fine-tuning fold state (3-fold stratified split of the "
-                            "README training part, seed 0): the training part embedded "
-                            "with the fold's frozen encoder, both probes fitted on the two "
-                            "folds it was fine-tuned on and scored on the third; no test "
-                            "data",
-                  "test": "README split: each probe fitted on the training part's "
-                          "embeddings, the test part scored once per row and probe"}}
+              "protocol": PROTOCOL}
     if "choose" in args.parts:
         report["choose"] = choose_part(X_tr, y_tr, args.states, args.threads)
     if "test" in args.parts:
+        from benchmarks.rendering.probes import svm_ahead
+
+        choice = report.get("choose") or _earlier_choice(report["protocol"])
+        if choice is None or not svm_ahead(choice["svm_minus_logistic"]["mean_f1_NAO"]):
+            raise SystemExit("the choose part has not picked the SVM (run it first, or the "
+                             "README probe stays and its test figures are in the headline "
+                             "table): the test part is not scored for a probe not chosen")
         report["test"] = test_part(X_tr, y_tr, X_te, y_te, args.threads)
     earlier = RESULTS / "bench_probes.json"
     if earlier.exists():  # a part not rerun keeps its earlier run's scores and record

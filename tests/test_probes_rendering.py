@@ -59,8 +59,38 @@ def test_targets_are_judged_with_the_chosen_probe():
 
 
 def test_parts_not_run_say_so():
-    r = _results([0.01, 0.01])
+    r = _results([0.010, 0.008, 0.012, 0.009, 0.011])
     del r["bench_probes"]["test"]
     out = _probes(r, "md")
     assert out["pr_test_table"] == "(not run yet)" and out["pr_test_verdict"] == ""
+    # a tie keeps the README probe: the SVM is then never scored on the test part
+    tie = _results([0.030, -0.020, 0.025, -0.015, 0.020])
+    del tie["bench_probes"]["test"]
+    assert "a probe that was not chosen is not scored" in _probes(tie, "md")["pr_test_table"]
     assert _probes({}, "md") == {}
+
+
+def test_the_benchmark_scores_the_test_part_only_for_a_chosen_svm(monkeypatch, tmp_path):
+    import json
+
+    from benchmarks import bench_probes
+
+    monkeypatch.setattr(bench_probes, "RESULTS", tmp_path)
+    monkeypatch.setattr(bench_probes, "load_data", lambda quick: (None,) * 5)
+    monkeypatch.setattr(bench_probes, "test_part", lambda *a: {"scored": True})
+    monkeypatch.setattr(bench_probes, "write_json", lambda name, payload, seeds: None)
+    earlier = tmp_path / "bench_probes.json"
+    with pytest.raises(SystemExit, match="not scored for a probe not chosen"):
+        bench_probes.main(["--parts", "test"])  # no choice made yet
+    for diffs, chosen in [([0.030, -0.020, 0.025, -0.015, 0.020], False),
+                          ([0.010, 0.008, 0.012, 0.009, 0.011], True)]:
+        run = _results(diffs)["bench_probes"]
+        earlier.write_text(json.dumps({**run, "protocol": bench_probes.PROTOCOL, "run": {}}))
+        assert bench_probes._earlier_choice(bench_probes.PROTOCOL) == run["choose"]
+        if chosen:
+            assert bench_probes.main(["--parts", "test"])["test"] == {"scored": True}
+        else:
+            with pytest.raises(SystemExit, match="not scored for a probe not chosen"):
+                bench_probes.main(["--parts", "test"])
+    # a choice made under another protocol does not count
+    assert bench_probes._earlier_choice({"probes": "other"}) is None

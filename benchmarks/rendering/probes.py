@@ -82,6 +82,11 @@ def _probes(r: dict, fmt: str) -> dict:
         out["pr_test_verdict"] = (
             f"Against issue 31's test-once targets, the fine-tuned embedding with the "
             f"chosen probe, the {PROBE_NAMES[chosen]}: " + ", ".join(verdicts) + ".")
+    elif "choose" in b and chosen == "logistic":
+        out["pr_test_table"] = (
+            "(not run: the choice kept the README probe, whose test figures are in the "
+            "headline table; a probe that was not chosen is not scored on the test part)")
+        out["pr_test_verdict"] = ""
     else:
         out["pr_test_table"] = "(not run yet)"
         out["pr_test_verdict"] = ""
