@@ -413,3 +413,30 @@ def test_a_variant_without_a_mark_is_listed_as_in_progress(results):
     assert out["ptc_variants"] == "(no mark reached yet)"
     assert "no mark reached yet: `contrastive-w128` (`encoder_noise` + contrastive, " \
         "encoder_width=128, 5,959 crops)" in " ".join(out["ptc_variants_verdict"].split())
+
+
+def test_a_variant_is_compared_with_its_one_change_control(results):
+    from benchmarks.rendering.pretraining import _pretraining
+
+    r = copy.deepcopy(results)
+    for key in [k for k in r if k.startswith("pretrain_diffae_contrastive-")]:
+        del r[key]
+    mark = next(c for c in r["pretrain_diffae_contrastive"]["curve"] if not c["random_init"])
+    wide = copy.deepcopy(mark)
+    wide["cv_train"]["mean_f1_NAO"] += 0.03
+    wide["train_cpu_minutes"] = 2 * mark["train_cpu_minutes"]
+    r["pretrain_diffae_contrastive-bf16"] = {
+        "recipe": "contrastive", "curve": [copy.deepcopy(mark)],
+        "overrides": {"set": [], "precision": "bf16"}}
+    r["pretrain_diffae_contrastive-w128-bf16"] = {
+        "recipe": "contrastive", "curve": [wide],
+        "overrides": {"set": ["encoder_width=128"], "precision": "bf16"}}
+    # another precision is no control: two changes apart
+    r["pretrain_diffae_contrastive-w128-32"] = {
+        "recipe": "contrastive", "curve": [wide],
+        "overrides": {"set": ["encoder_width=128"], "precision": "32"}}
+    verdict = " ".join(_pretraining(r, "rst")["ptc_variants_verdict"].split())
+    assert ("`contrastive-w128-bf16` against `contrastive-bf16` (only encoder_width=128 "
+            f"differs) at {mark['crops_seen']:,} crops: CV mean F1 of N, A, O +0.030 with "
+            "`z`") in verdict
+    assert "`contrastive-w128-32` against `contrastive-bf16`" not in verdict

@@ -146,7 +146,8 @@ def _pretraining(r: dict, fmt: str) -> dict:
 CV_TIE = 0.01
 
 #: the readouts a variant row reports, by the key of their scores in a curve row
-VARIANT_READOUTS = {"z": None, "attention+stats": "readout_attention_stats",
+VARIANT_READOUTS = {"z": None, "attention+rhythm": "readout_attention_rhythm",
+                    "attention+stats": "readout_attention_stats",
                     "attention+stats+blocks": "readout_attention_stats_blocks"}
 
 
@@ -207,6 +208,30 @@ def _variants(r: dict, runs: dict, fmt: str) -> tuple[str, str]:
                 + (" (all within 0.01: a tie, one seed each)"
                    if all(abs(g) < CV_TIE for g in gaps.values())
                    else " (one seed each, one 3-fold CV: a gap under 0.01 is a tie)") + ".")
+    # a variant against a control with the same recipe and precision whose changes it
+    # extends (e.g. a wider network against the same precision alone): one change apart
+    for name, run in sorted(variants.items()):
+        for other, ctrl in sorted(variants.items()):
+            mine, theirs = run["overrides"], ctrl["overrides"]
+            if (other == name or ctrl["recipe"] != run["recipe"]
+                    or theirs["precision"] != mine["precision"]
+                    or not set(theirs["set"]) < set(mine["set"])):
+                continue
+            marks = {c["crops_seen"]: c for c in ctrl["curve"] if not c["random_init"]}
+            shared = [c for c in run["curve"] if c["crops_seen"] in marks]
+            if not shared:
+                continue
+            c = shared[-1]
+            base = marks[c["crops_seen"]]
+            gaps = [f"{_cv_f1(c, k) - _cv_f1(base, k):+.3f} with `{n}`"
+                    for n, k in VARIANT_READOUTS.items()
+                    if _cv_f1(c, k) is not None and _cv_f1(base, k) is not None]
+            extra = sorted(set(mine["set"]) - set(theirs["set"]))
+            sentences.append(
+                f"`{name}` against `{other}` (only {', '.join(extra)} differs) at "
+                f"{_thousands(c['crops_seen'])} crops: CV mean F1 of N, A, O "
+                + ", ".join(gaps) + f", for {c['train_cpu_minutes']:.0f} against "
+                f"{base['train_cpu_minutes']:.0f} training CPU-minutes (one seed each).")
     waiting = [f"`{name}` ({_describe_variant(run)}, {_thousands(run['crops_seen'])} crops)"
                for name, run in sorted(variants.items())
                if not any(not c["random_init"] for c in run["curve"])]
