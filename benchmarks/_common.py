@@ -112,6 +112,20 @@ def _command() -> str:
     return " ".join(["python", *sys.argv])
 
 
+def earlier_parts(name: str, protocol, parts) -> dict:
+    """The ``parts`` of ``results/<name>.json`` run under the same ``protocol``, each
+    with its run's record under ``"run"``: what a benchmark run with some of its parts
+    keeps from the last one (``{}`` when there is none or the protocol changed)."""
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text())
+    if old.get("protocol") != protocol:
+        return {}
+    return {part: {**old[part], "run": old[part].get("run", old.get("run"))}
+            for part in parts if part in old}
+
+
 def write_json(name: str, payload: dict, *, seeds: list[int]) -> Path:
     """Write ``results/<name>.json`` with the run's provenance under ``"run"``.
 

@@ -38,7 +38,6 @@ Run: ``OMP_NUM_THREADS=1 python -m benchmarks.bench_new_patients [--parts cv tes
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -46,7 +45,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from benchmarks._common import RESULTS, write_json
+from benchmarks._common import earlier_parts, write_json
 from benchmarks._protocol import DEFAULT_RUN, PROBES, class_scores, load_data, probe_grid
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
 from sklearn_biodiff.pretrained import (
@@ -192,12 +191,9 @@ def main(argv=None) -> dict:
         report["cv"] = cv_part(X_tr, y_tr, args.states, args.threads)
     if "test" in args.parts:
         report["test"] = test_part(X_te, y_te, args.fine_tuned, args.threads)
-    earlier = RESULTS / "bench_new_patients.json"
-    if earlier.exists():  # a part not rerun keeps its earlier run's scores and record
-        old = json.loads(earlier.read_text())
-        for part in {"cv", "test"} - set(args.parts):
-            if part in old and old.get("protocol") == report["protocol"]:
-                report[part] = {**old[part], "run": old[part].get("run", old["run"])}
+    # a part not rerun keeps its earlier run's scores and record
+    report.update(earlier_parts("bench_new_patients", report["protocol"],
+                                sorted({"cv", "test"} - set(args.parts))))
     write_json("bench_new_patients", report, seeds=list(SEEDS))
     return report
 

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import StratifiedKFold
 
-from benchmarks._common import RESULTS, write_json
+from benchmarks._common import RESULTS, earlier_parts, write_json
 from benchmarks._protocol import DEFAULT_RUN, class_scores, load_data, probe_grid, svm_probe
 from sklearn_biodiff.feature_extraction import DiffAEEmbedder, ScatteringFeatures
 from sklearn_biodiff.pretrained import (
@@ -145,11 +145,7 @@ def test_part(X_tr, y_tr, X_te, y_te, threads: int) -> dict:
 
 def _earlier_choice(protocol: dict) -> dict | None:
     """The ``choose`` part of the last run under the same protocol, if any."""
-    earlier = RESULTS / "bench_probes.json"
-    if not earlier.exists():
-        return None
-    old = json.loads(earlier.read_text())
-    return old.get("choose") if old.get("protocol") == protocol else None
+    return earlier_parts("bench_probes", protocol, ["choose"]).get("choose")
 
 
 def main(argv=None) -> dict:
@@ -175,12 +171,9 @@ def main(argv=None) -> dict:
                              "README probe stays and its test figures are in the headline "
                              "table): the test part is not scored for a probe not chosen")
         report["test"] = test_part(X_tr, y_tr, X_te, y_te, args.threads)
-    earlier = RESULTS / "bench_probes.json"
-    if earlier.exists():  # a part not rerun keeps its earlier run's scores and record
-        old = json.loads(earlier.read_text())
-        for part in {"choose", "test"} - set(args.parts):
-            if part in old and old.get("protocol") == report["protocol"]:
-                report[part] = {**old[part], "run": old[part].get("run", old["run"])}
+    # a part not rerun keeps its earlier run's scores and record
+    report.update(earlier_parts("bench_probes", PROTOCOL,
+                                sorted({"choose", "test"} - set(args.parts))))
     write_json("bench_probes", report, seeds=[0])
     return report
 

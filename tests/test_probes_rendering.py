@@ -73,9 +73,9 @@ def test_parts_not_run_say_so():
 def test_the_benchmark_scores_the_test_part_only_for_a_chosen_svm(monkeypatch, tmp_path):
     import json
 
-    from benchmarks import bench_probes
+    from benchmarks import _common, bench_probes
 
-    monkeypatch.setattr(bench_probes, "RESULTS", tmp_path)
+    monkeypatch.setattr(_common, "RESULTS", tmp_path)
     monkeypatch.setattr(bench_probes, "load_data", lambda quick: (None,) * 5)
     monkeypatch.setattr(bench_probes, "test_part", lambda *a: {"scored": True})
     monkeypatch.setattr(bench_probes, "write_json", lambda name, payload, seeds: None)
@@ -86,7 +86,8 @@ def test_the_benchmark_scores_the_test_part_only_for_a_chosen_svm(monkeypatch, t
                           ([0.010, 0.008, 0.012, 0.009, 0.011], True)]:
         run = _results(diffs)["bench_probes"]
         earlier.write_text(json.dumps({**run, "protocol": bench_probes.PROTOCOL, "run": {}}))
-        assert bench_probes._earlier_choice(bench_probes.PROTOCOL) == run["choose"]
+        earlier_choice = bench_probes._earlier_choice(bench_probes.PROTOCOL)
+        assert {k: v for k, v in earlier_choice.items() if k != "run"} == run["choose"]
         if chosen:
             assert bench_probes.main(["--parts", "test"])["test"] == {"scored": True}
         else:
@@ -94,3 +95,20 @@ def test_the_benchmark_scores_the_test_part_only_for_a_chosen_svm(monkeypatch, t
                 bench_probes.main(["--parts", "test"])
     # a choice made under another protocol does not count
     assert bench_probes._earlier_choice({"probes": "other"}) is None
+
+
+def test_earlier_parts_are_kept_only_under_the_same_protocol(monkeypatch, tmp_path):
+    import json
+
+    from benchmarks import _common
+
+    monkeypatch.setattr(_common, "RESULTS", tmp_path)
+    assert _common.earlier_parts("b", {"p": 1}, ["cv"]) == {}  # no earlier run
+    (tmp_path / "b.json").write_text(json.dumps(
+        {"protocol": {"p": 1}, "run": {"commit": "a"}, "cv": {"x": 1},
+         "test": {"x": 2, "run": {"commit": "b"}}}))
+    kept = _common.earlier_parts("b", {"p": 1}, ["cv", "test", "absent"])
+    # each part keeps the record of the run that made it
+    assert kept == {"cv": {"x": 1, "run": {"commit": "a"}},
+                    "test": {"x": 2, "run": {"commit": "b"}}}
+    assert _common.earlier_parts("b", {"p": 2}, ["cv"]) == {}
