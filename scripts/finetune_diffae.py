@@ -19,6 +19,11 @@ training part instead (seed 0): fine-tuning on the other two folds, the probe fi
 there and scored on fold ``k``; the test part is not touched. Configurations are
 chosen by these fold scores, and only the chosen one is scored on the test part.
 
+``--single-fit`` runs all epochs in one ``fit`` call instead (a learning-rate schedule
+over the whole fine-tuning, as ``DiffAEEmbedder.fit(X, y)`` runs it; the state is saved
+after it). ``--pretrained`` fine-tunes another checkpoint than ``DEFAULT_PRETRAINED``: a
+shipped name or a folder written by ``save_pretrained`` (e.g. a wider pretraining run's).
+
 JSON: ``benchmarks/results/finetune_diffae.json`` (``_quick`` with ``--quick``), one
 entry per ``--name`` (and per fold under ``"folds"``).
 Run: ``OMP_NUM_THREADS=1 python -m scripts.finetune_diffae --name crop-8ep [--resume]``.

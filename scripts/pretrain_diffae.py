@@ -23,6 +23,12 @@ Start (or continue) a run in the background, two threads, checkpoint per epoch::
     nohup python -m scripts.pretrain_diffae --recipe encoder_noise --resume \\
         --threads 2 > pretrain.log 2>&1 &
 
+A variant of a recipe (a wider encoder, bfloat16 training passes) under its own name,
+state and JSON (``pretrain_diffae_<name>.json``; its changes are checked on resume)::
+
+    nohup python -m scripts.pretrain_diffae --recipe contrastive --name contrastive-w128-bf16 \\
+        --set encoder_width=128 --precision bf16 --threads 1 --resume > w128.log 2>&1 &
+
 Check on the bundled sample in seconds (tiny network)::
 
     python -m scripts.pretrain_diffae --quick --state /tmp/q.state --marks 0 560
