@@ -165,6 +165,37 @@ def _cv_f1(row: dict, key: str | None) -> float | None:
     return None if scores is None else scores["cv_train"]["mean_f1_NAO"]
 
 
+def _against_controls(variants: dict) -> list[str]:
+    """A sentence per variant and control: same recipe and precision, the control's
+    ``--set`` changes a strict subset of the variant's (e.g. a wider network against
+    the same precision alone: one change apart), at their last shared mark."""
+    sentences = []
+    for name, run in sorted(variants.items()):
+        for other, ctrl in sorted(variants.items()):
+            mine, theirs = run["overrides"], ctrl["overrides"]
+            if (other == name or ctrl["recipe"] != run["recipe"]
+                    or theirs["precision"] != mine["precision"]
+                    or not set(theirs["set"]) < set(mine["set"])):
+                continue
+            marks = {c["crops_seen"]: c for c in ctrl["curve"] if not c["random_init"]}
+            shared = [c for c in run["curve"] if c["crops_seen"] in marks]
+            if not shared:
+                continue
+            c = shared[-1]
+            base = marks[c["crops_seen"]]
+            gaps = [f"{_cv_f1(c, k) - _cv_f1(base, k):+.3f} with `{n}`"
+                    for n, k in VARIANT_READOUTS.items()
+                    if _cv_f1(c, k) is not None and _cv_f1(base, k) is not None]
+            extra = sorted(set(mine["set"]) - set(theirs["set"]))
+            sentences.append(
+                f"`{name}` against `{other}` (only {', '.join(extra)} "
+                f"{'differs' if len(extra) == 1 else 'differ'}) at "
+                f"{_thousands(c['crops_seen'])} crops: CV mean F1 of N, A, O "
+                + ", ".join(gaps) + f", for {c['train_cpu_minutes']:.0f} against "
+                f"{base['train_cpu_minutes']:.0f} training CPU-minutes (one seed each).")
+    return sentences
+
+
 def _variants(r: dict, runs: dict, fmt: str) -> tuple[str, str]:
     """Runs of a recipe with a changed network or precision (``pretrain_diffae --name
     --set/--precision``) beside the recipe's own run at the same crops: CV mean F1 of
@@ -208,30 +239,7 @@ def _variants(r: dict, runs: dict, fmt: str) -> tuple[str, str]:
                 + (" (all within 0.01: a tie, one seed each)"
                    if all(abs(g) < CV_TIE for g in gaps.values())
                    else " (one seed each, one 3-fold CV: a gap under 0.01 is a tie)") + ".")
-    # a variant against a control with the same recipe and precision whose changes it
-    # extends (e.g. a wider network against the same precision alone): one change apart
-    for name, run in sorted(variants.items()):
-        for other, ctrl in sorted(variants.items()):
-            mine, theirs = run["overrides"], ctrl["overrides"]
-            if (other == name or ctrl["recipe"] != run["recipe"]
-                    or theirs["precision"] != mine["precision"]
-                    or not set(theirs["set"]) < set(mine["set"])):
-                continue
-            marks = {c["crops_seen"]: c for c in ctrl["curve"] if not c["random_init"]}
-            shared = [c for c in run["curve"] if c["crops_seen"] in marks]
-            if not shared:
-                continue
-            c = shared[-1]
-            base = marks[c["crops_seen"]]
-            gaps = [f"{_cv_f1(c, k) - _cv_f1(base, k):+.3f} with `{n}`"
-                    for n, k in VARIANT_READOUTS.items()
-                    if _cv_f1(c, k) is not None and _cv_f1(base, k) is not None]
-            extra = sorted(set(mine["set"]) - set(theirs["set"]))
-            sentences.append(
-                f"`{name}` against `{other}` (only {', '.join(extra)} differs) at "
-                f"{_thousands(c['crops_seen'])} crops: CV mean F1 of N, A, O "
-                + ", ".join(gaps) + f", for {c['train_cpu_minutes']:.0f} against "
-                f"{base['train_cpu_minutes']:.0f} training CPU-minutes (one seed each).")
+    sentences += _against_controls(variants)
     waiting = [f"`{name}` ({_describe_variant(run)}, {_thousands(run['crops_seen'])} crops)"
                for name, run in sorted(variants.items())
                if not any(not c["random_init"] for c in run["curve"])]
